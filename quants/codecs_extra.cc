@@ -1,0 +1,8 @@
+#include "quants/codec_registry.h"
+
+namespace ggufkit::internal {
+
+// Placeholder: filled in as the reference codecs land.
+void RegisterExtraCodecs(CodecTable& /*table*/) {}
+
+}  // namespace ggufkit::internal

@@ -1,0 +1,51 @@
+// Helpers shared by every test binary: where the test data lives, and small
+// file utilities. Tests must run without ../shared: the golden set is unpacked
+// from tests/data/golden.tar.zst into the build tree at configure time.
+#ifndef GGUFKIT_TESTS_COMMON_TEST_DATA_H_
+#define GGUFKIT_TESTS_COMMON_TEST_DATA_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ggufkit::testing {
+
+// <build>/testdata/golden: ggml/, real/, turbo/ as in shared/golden.
+std::string GoldenDir();
+// GoldenDir() + "/" + relative
+std::string GoldenPath(const std::string& relative);
+// tests/data in the source tree.
+std::string TestDataDir();
+// Folder holding the built tools (gguf-inspect, gguf-dequant, ...).
+std::string ToolsDir();
+// The Python interpreter with gguf / numpy / safetensors.
+std::string PythonPath();
+std::string SourceDir();
+
+// Whole file contents; fails the current test (ADD_FAILURE) and returns empty
+// on error.
+std::vector<uint8_t> ReadFileBytes(const std::string& path);
+std::vector<float> ReadFloats(const std::string& path);
+bool WriteFileBytes(const std::string& path, const void* data, size_t size);
+
+// A fresh empty folder under $TMPDIR (or /tmp) removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Runs `command` with /bin/sh; returns the exit status (-1 if it did not exit
+// normally) and captures stdout+stderr into *output when non-null.
+int RunCommand(const std::string& command, std::string* output = nullptr);
+
+}  // namespace ggufkit::testing
+
+#endif  // GGUFKIT_TESTS_COMMON_TEST_DATA_H_
