@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "quants/type_traits.h"
@@ -142,6 +144,143 @@ TEST(KvPlanTest, MeasuredResidentMemoryMatchesCalculation) {
         << KvTypeName(t) << ": resident " << measured->resident_bytes << " calculated "
         << measured->calculated_bytes;
   }
+}
+
+// Metadata held in maps, standing in for a GGUF file's.
+class MapLookup : public KvMetadataLookup {
+ public:
+  std::map<std::string, std::string> strings;
+  std::map<std::string, std::vector<int64_t>> integers;
+  absl::StatusOr<absl::optional<std::string>> String(absl::string_view key) const override {
+    if (integers.count(std::string(key))) return absl::InvalidArgumentError("not a string");
+    auto it = strings.find(std::string(key));
+    if (it == strings.end()) return absl::optional<std::string>();
+    return absl::optional<std::string>(it->second);
+  }
+  absl::StatusOr<absl::optional<std::vector<int64_t>>> Integers(
+      absl::string_view key) const override {
+    if (strings.count(std::string(key))) return absl::InvalidArgumentError("not an integer");
+    auto it = integers.find(std::string(key));
+    if (it == integers.end()) return absl::optional<std::vector<int64_t>>();
+    return absl::optional<std::vector<int64_t>>(it->second);
+  }
+};
+
+MapLookup LlamaLike() {
+  MapLookup md;
+  md.strings["general.architecture"] = "llama";
+  md.integers["llama.block_count"] = {36};
+  md.integers["llama.attention.head_count"] = {32};
+  md.integers["llama.attention.head_count_kv"] = {8};
+  md.integers["llama.embedding_length"] = {4096};
+  md.integers["llama.context_length"] = {65536};
+  return md;
+}
+
+TEST(KvPlanMetadataTest, HeadDimFallsBackToEmbeddingOverHeads) {
+  const MapLookup md = LlamaLike();
+  auto shape = ShapeFromMetadata(md, "bonsai.gguf", 1000);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_EQ(shape->architecture, "llama");
+  ASSERT_EQ(shape->layers.size(), 36u);
+  EXPECT_EQ(shape->layers[0].n_kv_heads, 8);
+  EXPECT_EQ(shape->layers[0].head_dim_k, 128);
+  EXPECT_EQ(shape->layers[0].head_dim_v, 128);
+  EXPECT_EQ(shape->context_length, 65536);
+  EXPECT_EQ(shape->weights_bytes, 1000);
+  EXPECT_EQ(KvMiB(*shape, 4096, KvType::kQ8_0, KvType::kQ8_0), 306);
+}
+
+TEST(KvPlanMetadataTest, ExplicitKeyAndValueLengths) {
+  MapLookup md = LlamaLike();
+  md.integers["llama.attention.key_length"] = {192};
+  md.integers["llama.attention.value_length"] = {128};
+  auto shape = ShapeFromMetadata(md, "m.gguf", 0);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_EQ(shape->layers[5].head_dim_k, 192);
+  EXPECT_EQ(shape->layers[5].head_dim_v, 128);
+  // No head_count_kv: every head has its own KV (no GQA).
+  md.integers.erase("llama.attention.head_count_kv");
+  shape = ShapeFromMetadata(md, "m.gguf", 0);
+  ASSERT_TRUE(shape.ok());
+  EXPECT_EQ(shape->layers[0].n_kv_heads, 32);
+}
+
+TEST(KvPlanMetadataTest, PerLayerKvHeadsAndLayersWithoutAttention) {
+  MapLookup md = LlamaLike();
+  md.integers["llama.block_count"] = {4};
+  md.integers["llama.attention.head_count_kv"] = {8, 0, 4, 0};
+  auto shape = ShapeFromMetadata(md, "hybrid.gguf", 0);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  auto cost = ComputeKvCost(*shape, 100, KvType::kF16, KvType::kF16, TurboVariant::kCurrent);
+  ASSERT_TRUE(cost.ok());
+  EXPECT_EQ(cost->k_bytes, 100 * (8 + 4) * 128 * int64_t{2});
+  md.integers["llama.attention.head_count_kv"] = {8, 0, 4};  // wrong length
+  auto bad = ShapeFromMetadata(md, "hybrid.gguf", 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("head_count_kv"), absl::string_view::npos);
+  EXPECT_NE(bad.status().message().find("hybrid.gguf"), absl::string_view::npos);
+}
+
+TEST(KvPlanMetadataTest, SlidingWindowPatterns) {
+  MapLookup md;
+  md.strings["general.architecture"] = "gemma3";
+  md.integers["gemma3.block_count"] = {12};
+  md.integers["gemma3.attention.head_count"] = {8};
+  md.integers["gemma3.attention.head_count_kv"] = {4};
+  md.integers["gemma3.attention.key_length"] = {256};
+  md.integers["gemma3.attention.value_length"] = {256};
+  md.integers["gemma3.attention.sliding_window"] = {1024};
+  // gemma3's built-in pattern: 5 sliding layers, then one global.
+  auto shape = ShapeFromMetadata(md, "g.gguf", 0);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  int n_sliding = 0;
+  for (const LayerKvShape& l : shape->layers) n_sliding += l.sliding;
+  EXPECT_EQ(n_sliding, 10);
+  EXPECT_FALSE(shape->layers[5].sliding);
+  EXPECT_FALSE(shape->layers[11].sliding);
+  auto cost = ComputeKvCost(*shape, 32768, KvType::kF16, KvType::kF16, TurboVariant::kCurrent);
+  EXPECT_EQ(cost->k_bytes, (2 * int64_t{32768} + 10 * int64_t{1024}) * 4 * 256 * 2);
+  // A per-layer bool pattern overrides it.
+  md.integers["gemma3.attention.sliding_window_pattern"] = {1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0};
+  shape = ShapeFromMetadata(md, "g.gguf", 0);
+  ASSERT_TRUE(shape.ok());
+  EXPECT_TRUE(shape->layers[0].sliding);
+  EXPECT_FALSE(shape->layers[1].sliding);
+  // An architecture without a known pattern: full attention and a note.
+  md.strings["general.architecture"] = "mystery";
+  for (auto& kv : std::map<std::string, std::vector<int64_t>>(md.integers)) {
+    md.integers["mystery" + kv.first.substr(kv.first.find('.'))] = kv.second;
+  }
+  md.integers.erase("mystery.attention.sliding_window_pattern");
+  shape = ShapeFromMetadata(md, "x.gguf", 0);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  for (const LayerKvShape& l : shape->layers) EXPECT_FALSE(l.sliding);
+  ASSERT_EQ(shape->notes.size(), 1u);
+}
+
+TEST(KvPlanMetadataTest, MissingOrBadKeysAreErrors) {
+  MapLookup md = LlamaLike();
+  md.strings.erase("general.architecture");
+  EXPECT_FALSE(ShapeFromMetadata(md, "m.gguf", 0).ok());
+  md = LlamaLike();
+  md.integers.erase("llama.block_count");
+  auto s = ShapeFromMetadata(md, "m.gguf", 0);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("llama.block_count"), absl::string_view::npos);
+  md = LlamaLike();
+  md.integers["llama.block_count"] = {int64_t{1} << 40};  // absurd: rejected before allocating
+  EXPECT_FALSE(ShapeFromMetadata(md, "m.gguf", 0).ok());
+  md = LlamaLike();
+  md.integers.erase("llama.embedding_length");  // no key_length and no fallback
+  EXPECT_FALSE(ShapeFromMetadata(md, "m.gguf", 0).ok());
+  md = LlamaLike();
+  md.integers["llama.attention.head_count_kv"] = {0};
+  EXPECT_FALSE(ShapeFromMetadata(md, "m.gguf", 0).ok());
+  md = LlamaLike();
+  md.strings["llama.block_count"] = "36";
+  md.integers.erase("llama.block_count");
+  EXPECT_FALSE(ShapeFromMetadata(md, "m.gguf", 0).ok());  // wrong type
 }
 
 std::string Tool() { return ToolsDir() + "/gguf-kvplan"; }

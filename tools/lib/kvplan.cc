@@ -144,6 +144,165 @@ std::string JsonString(absl::string_view s) {
 
 }  // namespace
 
+namespace {
+
+constexpr int64_t kMaxLayers = 100000;
+constexpr int64_t kMaxHeads = 65536;
+constexpr int64_t kMaxHeadDim = 65536;
+
+// llama.cpp's built-in sliding-window patterns (set_swa_pattern(n)) for
+// architectures whose GGUFs carry a window size but no pattern key.
+int64_t DefaultSlidingPattern(absl::string_view arch) {
+  if (arch == "gemma2") return 2;
+  if (arch == "gemma3") return 6;
+  if (arch == "cohere2") return 4;
+  if (arch == "gpt-oss") return 2;
+  return 0;
+}
+
+// A per-layer value: a scalar broadcast to every layer, or an array with one
+// entry per layer. Every value must lie in [lo, hi].
+absl::StatusOr<std::vector<int64_t>> PerLayer(const std::vector<int64_t>& values, int64_t n_layers,
+                                              const std::string& source, const std::string& key,
+                                              int64_t lo, int64_t hi) {
+  if (values.size() != 1 && static_cast<int64_t>(values.size()) != n_layers) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": metadata key '", key, "' has ",
+                                                   values.size(), " values, expected 1 or ",
+                                                   n_layers, " (block_count)"));
+  }
+  for (int64_t v : values) {
+    if (v < lo || v > hi) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": metadata key '", key, "' value ", v,
+                                                     " is outside [", lo, ", ", hi, "]"));
+    }
+  }
+  if (values.size() == 1) return std::vector<int64_t>(static_cast<size_t>(n_layers), values[0]);
+  return values;
+}
+
+absl::StatusOr<int64_t> Scalar(const KvMetadataLookup& md, const std::string& source,
+                               const std::string& key, int64_t lo, int64_t hi,
+                               absl::optional<int64_t> fallback) {
+  GGUFKIT_ASSIGN_OR_RETURN(const absl::optional<std::vector<int64_t>> v, md.Integers(key));
+  if (!v) {
+    if (fallback) return *fallback;
+    return absl::NotFoundError(absl::StrCat(source, ": metadata key '", key, "' not found"));
+  }
+  if (v->size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": metadata key '", key, "' is an array, expected one integer"));
+  }
+  if ((*v)[0] < lo || (*v)[0] > hi) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": metadata key '", key, "' value ",
+                                                   (*v)[0], " is outside [", lo, ", ", hi, "]"));
+  }
+  return (*v)[0];
+}
+
+}  // namespace
+
+absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
+                                               const std::string& source, int64_t weights_bytes) {
+  GGUFKIT_ASSIGN_OR_RETURN(const absl::optional<std::string> arch_value,
+                           md.String("general.architecture"));
+  if (!arch_value || arch_value->empty()) {
+    return absl::NotFoundError(
+        absl::StrCat(source, ": metadata key 'general.architecture' not found"));
+  }
+  const std::string& arch = *arch_value;
+  auto key = [&](absl::string_view suffix) { return absl::StrCat(arch, ".", suffix); };
+
+  ModelKvShape shape;
+  shape.source = source;
+  shape.architecture = arch;
+  shape.weights_bytes = weights_bytes;
+  GGUFKIT_ASSIGN_OR_RETURN(const int64_t n_layers,
+                           Scalar(md, source, key("block_count"), 1, kMaxLayers, absl::nullopt));
+
+  GGUFKIT_ASSIGN_OR_RETURN(const auto head_count_raw, md.Integers(key("attention.head_count")));
+  std::vector<int64_t> n_head;
+  if (head_count_raw) {
+    GGUFKIT_ASSIGN_OR_RETURN(n_head, PerLayer(*head_count_raw, n_layers, source,
+                                              key("attention.head_count"), 0, kMaxHeads));
+  }
+  GGUFKIT_ASSIGN_OR_RETURN(const auto head_count_kv_raw,
+                           md.Integers(key("attention.head_count_kv")));
+  std::vector<int64_t> n_head_kv;
+  if (head_count_kv_raw) {
+    GGUFKIT_ASSIGN_OR_RETURN(n_head_kv, PerLayer(*head_count_kv_raw, n_layers, source,
+                                                 key("attention.head_count_kv"), 0, kMaxHeads));
+  } else if (!n_head.empty()) {
+    n_head_kv = n_head;  // no GQA
+  } else {
+    return absl::NotFoundError(absl::StrCat(source, ": metadata keys '",
+                                            key("attention.head_count_kv"), "' and '",
+                                            key("attention.head_count"), "' not found"));
+  }
+
+  // Head sizes: explicit keys, else embedding_length / head_count (layer 0),
+  // as llama.cpp does.
+  absl::optional<int64_t> fallback_head_dim;
+  GGUFKIT_ASSIGN_OR_RETURN(const auto n_embd_raw, md.Integers(key("embedding_length")));
+  if (n_embd_raw && n_embd_raw->size() == 1 && !n_head.empty() && n_head[0] > 0 &&
+      (*n_embd_raw)[0] > 0 && (*n_embd_raw)[0] % n_head[0] == 0) {
+    fallback_head_dim = (*n_embd_raw)[0] / n_head[0];
+  }
+  GGUFKIT_ASSIGN_OR_RETURN(const int64_t head_dim_k, Scalar(md, source, key("attention.key_length"),
+                                                            1, kMaxHeadDim, fallback_head_dim));
+  GGUFKIT_ASSIGN_OR_RETURN(
+      const int64_t head_dim_v,
+      Scalar(md, source, key("attention.value_length"), 1, kMaxHeadDim, fallback_head_dim));
+
+  GGUFKIT_ASSIGN_OR_RETURN(shape.context_length,
+                           Scalar(md, source, key("context_length"), 0, int64_t{1} << 40, 0));
+  GGUFKIT_ASSIGN_OR_RETURN(shape.sliding_window, Scalar(md, source, key("attention.sliding_window"),
+                                                        0, int64_t{1} << 40, 0));
+
+  std::vector<bool> sliding(static_cast<size_t>(n_layers), false);
+  if (shape.sliding_window > 0) {
+    GGUFKIT_ASSIGN_OR_RETURN(const auto pattern,
+                             md.Integers(key("attention.sliding_window_pattern")));
+    int64_t period = 0;
+    if (pattern && static_cast<int64_t>(pattern->size()) == n_layers && n_layers > 1) {
+      for (int64_t i = 0; i < n_layers; ++i) sliding[i] = (*pattern)[i] != 0;
+    } else if (pattern && pattern->size() == 1) {
+      period = (*pattern)[0];
+      if (period < 0 || period > kMaxLayers) {
+        return absl::InvalidArgumentError(absl::StrCat(source, ": metadata key '",
+                                                       key("attention.sliding_window_pattern"),
+                                                       "' value ", period, " is out of range"));
+      }
+      if (period == 0) sliding.assign(sliding.size(), true);
+    } else if (pattern) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": metadata key '", key("attention.sliding_window_pattern"), "' has ",
+          pattern->size(), " values, expected 1 or ", n_layers, " (block_count)"));
+    } else {
+      period = DefaultSlidingPattern(arch);
+      if (period == 0) {
+        shape.notes.push_back(
+            absl::StrCat(arch, " has a sliding window of ", shape.sliding_window,
+                         " but no pattern: every layer planned as full attention (upper bound)"));
+      }
+    }
+    if (period > 0) {
+      for (int64_t i = 0; i < n_layers; ++i) sliding[i] = (i % period) < (period - 1);
+    }
+  }
+
+  shape.layers.resize(static_cast<size_t>(n_layers));
+  for (int64_t i = 0; i < n_layers; ++i) {
+    shape.layers[i] = LayerKvShape{n_head_kv[i], head_dim_k, head_dim_v, sliding[i]};
+  }
+  bool any_attention = false;
+  for (const LayerKvShape& l : shape.layers) any_attention |= l.n_kv_heads > 0;
+  if (!any_attention) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": no layer has KV heads ('",
+                                                   key("attention.head_count_kv"), "' is 0)"));
+  }
+  return shape;
+}
+
 absl::StatusOr<ModelKvShape> UniformShape(int64_t n_layers, int64_t n_kv_heads, int64_t head_dim_k,
                                           int64_t head_dim_v, int64_t weights_bytes) {
   GGUFKIT_RETURN_ERROR_IF(n_layers < 1 || n_layers > 100000,
@@ -173,6 +332,7 @@ absl::StatusOr<KvCost> ComputeKvCost(const ModelKvShape& shape, int64_t ctx, KvT
   cost.weights_bytes = shape.weights_bytes;
   for (size_t i = 0; i < shape.layers.size(); ++i) {
     const LayerKvShape& layer = shape.layers[i];
+    if (layer.n_kv_heads == 0) continue;  // no attention in this layer: no cache
     const int64_t cells = LayerCells(shape, layer, ctx);
     auto k_row = KvRowBytes(k_type, layer.n_kv_heads, layer.head_dim_k, variant);
     auto v_row = KvRowBytes(v_type, layer.n_kv_heads, layer.head_dim_v, variant);
@@ -299,6 +459,11 @@ absl::StatusOr<MeasuredKv> MeasureKvResidentMemory(const ModelKvShape& shape, in
   std::vector<std::vector<uint8_t>> k_rows, v_rows;
   for (size_t i = 0; i < shape.layers.size(); ++i) {
     const LayerKvShape& l = shape.layers[i];
+    if (l.n_kv_heads == 0) {
+      k_rows.emplace_back();
+      v_rows.emplace_back();
+      continue;
+    }
     GGUFKIT_ASSIGN_OR_RETURN(auto k, QuantizedSourceRows(k_type, l.n_kv_heads, l.head_dim_k,
                                                          variant, static_cast<uint32_t>(2 * i)));
     GGUFKIT_ASSIGN_OR_RETURN(auto v,
@@ -315,6 +480,7 @@ absl::StatusOr<MeasuredKv> MeasureKvResidentMemory(const ModelKvShape& shape, in
     uint8_t* v_dst = v_buffer.data();
     for (size_t i = 0; i < shape.layers.size(); ++i) {
       const LayerKvShape& l = shape.layers[i];
+      if (l.n_kv_heads == 0) continue;
       const int64_t cells = LayerCells(shape, l, ctx);
       const int64_t k_row = *KvRowBytes(k_type, l.n_kv_heads, l.head_dim_k, variant);
       const int64_t v_row = *KvRowBytes(v_type, l.n_kv_heads, l.head_dim_v, variant);
@@ -375,24 +541,39 @@ absl::StatusOr<Plan> MakePlan(const ModelKvShape& shape, const PlanOptions& opti
 
 namespace {
 
-std::string ShapeSummary(const ModelKvShape& s) {
-  // Uniform models print one line; mixed ones give the range of each value.
-  int64_t min_heads = kInt64Max, max_heads = 0, n_sliding = 0;
+// The first layer with a KV cache (layer 0 when none has one).
+const LayerKvShape& FirstAttentionLayer(const ModelKvShape& s) {
   for (const LayerKvShape& l : s.layers) {
+    if (l.n_kv_heads > 0) return l;
+  }
+  return s.layers.front();
+}
+
+std::string ShapeSummary(const ModelKvShape& s) {
+  // Uniform models print one line; mixed ones give the range of KV heads.
+  int64_t min_heads = kInt64Max, max_heads = 0, n_sliding = 0, n_attention = 0;
+  for (const LayerKvShape& l : s.layers) {
+    if (l.n_kv_heads == 0) continue;
+    ++n_attention;
     min_heads = std::min(min_heads, l.n_kv_heads);
     max_heads = std::max(max_heads, l.n_kv_heads);
     n_sliding += l.sliding ? 1 : 0;
   }
-  const LayerKvShape& first = s.layers.front();
-  std::string heads =
+  const LayerKvShape& first = FirstAttentionLayer(s);
+  const std::string heads =
       min_heads == max_heads ? absl::StrCat(min_heads) : absl::StrCat(min_heads, "-", max_heads);
-  std::string out = absl::StrCat(s.architecture.empty() ? "" : s.architecture + ", ",
-                                 s.layers.size(), " layers, ", heads, " KV heads, head_dim K ",
-                                 first.head_dim_k, " / V ", first.head_dim_v);
+  std::string out =
+      absl::StrCat(s.architecture.empty() ? "" : s.architecture + ", ", s.layers.size(), " layers");
+  if (n_attention != static_cast<int64_t>(s.layers.size())) {
+    absl::StrAppend(&out, " (", n_attention, " with attention)");
+  }
+  absl::StrAppend(&out, ", ", heads, " KV heads, head_dim K ", first.head_dim_k, " / V ",
+                  first.head_dim_v);
   if (n_sliding > 0) {
     absl::StrAppend(&out, ", ", n_sliding, " sliding-window layers (window ", s.sliding_window,
                     ")");
   }
+  if (s.context_length > 0) absl::StrAppend(&out, ", trained context ", s.context_length);
   return out;
 }
 
@@ -416,6 +597,7 @@ std::string FormatPlanTable(const Plan& plan) {
                       ? absl::StrFormat("%.2f MiB", ToMiB(plan.shape.weights_bytes))
                       : std::string("unknown (0)"),
                   "\n");
+  for (const std::string& note : plan.shape.notes) absl::StrAppend(&out, "note: ", note, "\n");
   if (UsesTurbo(plan.options)) {
     absl::StrAppend(&out, "turbo variant: ", VariantName(plan.options.variant), "\n");
   }
@@ -473,14 +655,19 @@ std::string FormatPlanJson(const Plan& plan) {
     absl::StrAppend(&out, i ? ", " : "", s.layers[i].n_kv_heads);
   }
   absl::StrAppend(&out, "],\n");
-  absl::StrAppend(&out, "  \"head_dim_k\": ", s.layers.front().head_dim_k, ",\n");
-  absl::StrAppend(&out, "  \"head_dim_v\": ", s.layers.front().head_dim_v, ",\n");
+  absl::StrAppend(&out, "  \"head_dim_k\": ", FirstAttentionLayer(s).head_dim_k, ",\n");
+  absl::StrAppend(&out, "  \"head_dim_v\": ", FirstAttentionLayer(s).head_dim_v, ",\n");
   int64_t n_sliding = 0;
   for (const LayerKvShape& l : s.layers) n_sliding += l.sliding ? 1 : 0;
   absl::StrAppend(&out, "  \"sliding_window\": ", s.sliding_window, ",\n");
   absl::StrAppend(&out, "  \"sliding_window_layers\": ", n_sliding, ",\n");
   absl::StrAppend(&out, "  \"context_length\": ", s.context_length, ",\n");
   absl::StrAppend(&out, "  \"weights_bytes\": ", s.weights_bytes, ",\n");
+  absl::StrAppend(&out, "  \"notes\": [");
+  for (size_t i = 0; i < s.notes.size(); ++i) {
+    absl::StrAppend(&out, i ? ", " : "", JsonString(s.notes[i]));
+  }
+  absl::StrAppend(&out, "],\n");
   absl::StrAppend(&out, "  \"turbo_variant\": \"", VariantName(plan.options.variant), "\",\n");
   if (plan.options.budget_bytes) {
     absl::StrAppend(&out, "  \"budget_bytes\": ", *plan.options.budget_bytes, ",\n");

@@ -27,7 +27,7 @@ namespace ggufkit::kvplan {
 inline constexpr int64_t kMiB = int64_t{1} << 20;
 
 struct LayerKvShape {
-  int64_t n_kv_heads = 0;
+  int64_t n_kv_heads = 0;  // 0: a layer without attention (recurrent / hybrid models)
   int64_t head_dim_k = 0;
   int64_t head_dim_v = 0;
   bool sliding = false;  // keeps only ModelKvShape::sliding_window cells
@@ -37,10 +37,38 @@ struct ModelKvShape {
   std::string source;        // file name, or "flags"
   std::string architecture;  // general.architecture ("" from flags)
   std::vector<LayerKvShape> layers;
-  int64_t sliding_window = 0;  // cells of a sliding-window layer; 0: none
-  int64_t weights_bytes = 0;   // total tensor bytes; 0 when unknown
-  int64_t context_length = 0;  // training context from metadata; 0 unknown
+  int64_t sliding_window = 0;      // cells of a sliding-window layer; 0: none
+  int64_t weights_bytes = 0;       // total tensor bytes; 0 when unknown
+  int64_t context_length = 0;      // training context from metadata; 0 unknown
+  std::vector<std::string> notes;  // assumptions the planner made
 };
+
+// Metadata access for ShapeFromMetadata, so the key logic does not depend on
+// how a file was read (gguf/reader.h adapter in the CLI, a map in tests).
+class KvMetadataLookup {
+ public:
+  virtual ~KvMetadataLookup() = default;
+  // nullopt when the key is absent; an error when it has another type.
+  virtual absl::StatusOr<absl::optional<std::string>> String(absl::string_view key) const = 0;
+  // An integer (or bool) scalar as one value, or an integer / bool array.
+  virtual absl::StatusOr<absl::optional<std::vector<int64_t>>> Integers(
+      absl::string_view key) const = 0;
+};
+
+// The KV-cache shape a llama.cpp runtime derives from GGUF metadata:
+//   general.architecture (required), <arch>.block_count (required),
+//   <arch>.attention.head_count_kv (scalar or per-layer array; 0 = a layer
+//   without attention; default head_count), <arch>.attention.key_length /
+//   value_length (default embedding_length / head_count of layer 0),
+//   <arch>.attention.sliding_window with <arch>.attention.sliding_window_pattern
+//   (per-layer bool array, or an integer n: layer i slides iff i % n < n - 1,
+//   llama.cpp's rule) or, without a pattern, llama.cpp's built-in pattern for
+//   gemma2 (2), gemma3 (6), cohere2 (4) and gpt-oss (2); other architectures
+//   with a window but no pattern are planned as full attention (an upper
+//   bound; a note says so). <arch>.context_length is reported when present.
+// Errors name `source` and the key.
+absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& metadata,
+                                               const std::string& source, int64_t weights_bytes);
 
 // n_layers identical full-attention layers.
 absl::StatusOr<ModelKvShape> UniformShape(int64_t n_layers, int64_t n_kv_heads, int64_t head_dim_k,
