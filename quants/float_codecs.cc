@@ -2,6 +2,7 @@
 // Values are read with memcpy: tensors in a file have no alignment guarantee.
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "quants/float_formats.h"
 #include "quants/half.h"
@@ -38,7 +39,20 @@ void DequantizeRowBF16(const uint8_t* blocks, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = BF16ToF32(LoadU16(blocks + 2 * i));
 }
 void DequantizeRowF64(const uint8_t* blocks, float* out, int64_t n) {
-  WidenToFloat<double>(blocks, out, n);
+  // Values at or beyond the midpoint between FLT_MAX and 2^128 round to
+  // infinity; say so explicitly (the plain cast is undefined out of range).
+  constexpr double kOverflow = 340282356779733661637539395458142568448.0;  // 2^128 - 2^103
+  for (int64_t i = 0; i < n; ++i) {
+    double v;
+    std::memcpy(&v, blocks + 8 * i, sizeof v);
+    if (v >= kOverflow) {
+      out[i] = std::numeric_limits<float>::infinity();
+    } else if (v <= -kOverflow) {
+      out[i] = -std::numeric_limits<float>::infinity();
+    } else {
+      out[i] = static_cast<float>(v);  // NaN stays NaN
+    }
+  }
 }
 void DequantizeRowI8(const uint8_t* blocks, float* out, int64_t n) {
   WidenToFloat<int8_t>(blocks, out, n);
