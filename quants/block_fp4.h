@@ -54,8 +54,9 @@ inline constexpr int kMxfp4BlockSize = 32;
 //     exponent 0: man * 2^-9 / 2;  else (1 + man/8) * 2^(exp-7) / 2  (exact)
 //
 // Reference quantizer (quantize_row_nvfp4_ref): per sub-block
-// d[s] = ToUE4M3(amax / 6) (round half up on the mantissa, saturating at
-// 0x7E = 448, subnormals rounded as int(v * 512 + 0.5)); codes chosen like
+// d[s] = ToUE4M3(amax / 6) (round half up on the mantissa; subnormals rounded
+// as int(v * 512 + 0.5); anything that would get exponent 15, i.e. v >= 256,
+// becomes 0x7E = 448, so 0x78..0x7D are never written); codes chosen like
 // MXFP4 against h[s]. No importance matrix.
 struct BlockNvfp4 {
   uint8_t d[4];    // UE4M3 scale per 16-weight sub-block
