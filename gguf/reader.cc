@@ -443,6 +443,9 @@ absl::Status GgufParser::CheckLayout() {
     return Error(pos_, "data section offset overflows");
   }
   r_->data_offset_ = (pos_ + a - 1) / a * a;
+  // Files without tensors are written without the padding (gguf-py's vocab
+  // files end right after the metadata); ggml then reports the unpadded end.
+  if (r_->tensors_.empty() && size_ && r_->data_offset_ > *size_) r_->data_offset_ = pos_;
   for (TensorInfo& t : r_->tensors_) {
     if (t.offset > std::numeric_limits<uint64_t>::max() - r_->data_offset_ - t.size_bytes) {
       return Error(t.info_offset, "tensor '", t.name, "': absolute offset overflows 64 bits");
