@@ -1,201 +1,213 @@
 // gguf-kvplan: what a KV cache costs before a runtime is launched.
 //
 //   gguf-kvplan MODEL.gguf --ctx 2048,8192,32768,65536 --ctk f16,q8_0,turbo4 --ctv f16,turbo3
-//   gguf-kvplan --layers 40 --kv-heads 8 --head-dim 128 --ctx 8192 --ctk turbo4 --ctv turbo4
-//               --turbo-variant v1 --budget 4GiB --json    (one line)
+//   gguf-kvplan --layers 40 --kv-heads 8 --head-dim 128 --ctk turbo4 --ctv turbo4
+//               --turbo-variant v1 --budget 4GiB --json                       (one line)
 //
 // Exit status: 0 on success, 1 when the model cannot be read or planned, 2 on
 // a usage error (one line naming the flag).
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/types/optional.h"
+#include "gguf/reader.h"
+#include "tools/lib/cli_args.h"
 #include "tools/lib/kvplan.h"
 
 namespace ggufkit {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: gguf-kvplan [MODEL.gguf] [--ctx LIST] [--ctk TYPES] [--ctv TYPES]\n"
-    "                   [--layers N --kv-heads N --head-dim N [--head-dim-v N]\n"
-    "                    [--weights-bytes SIZE]] [--turbo-variant current|v1]\n"
-    "                   [--budget SIZE] [--json] [--measure]\n"
-    "  --ctx LIST        context lengths in cells (default 2048,8192,32768,65536; 32K ok)\n"
-    "  --ctk / --ctv     K / V cache types: f16 bf16 q8_0 q4_0 turbo2 turbo3 turbo4 (default f16)\n"
-    "  --layers, --kv-heads, --head-dim, --head-dim-v, --weights-bytes\n"
-    "                    describe the model without a file (or override the file's values)\n"
-    "  --turbo-variant   turbo block layout: current (default, 66-byte turbo4) or v1 (68)\n"
-    "  --budget SIZE     memory budget (4GiB, 512MiB, 8GB): marks what fits and prints the\n"
-    "                    largest context that fits per (K, V) pair\n"
-    "  --json            machine-readable output\n"
-    "  --measure         allocate and fill each cache through the codecs; report resident memory\n";
+constexpr char kSummary[] =
+    "Plan a KV cache: K / V / total MiB per context length and cache type, next to the\n"
+    "weights; which contexts fit a memory budget; optionally measured for real.\n"
+    "The model comes from MODEL.gguf (its metadata and tensor sizes) or from --layers,\n"
+    "--kv-heads and --head-dim (flags override the file's values).\n"
+    "Cache types: f16 bf16 q8_0 q4_0 turbo2 turbo3 turbo4.";
 
-struct UsageError {
-  std::string message;
-};
-
-// argv cursor: flags take their value as the next argument or after '='.
-class Args {
+// GGUF metadata seen through the planner's lookup interface.
+class GgufMetadataLookup : public kvplan::KvMetadataLookup {
  public:
-  Args(int argc, char** argv) : args_(argv + 1, argv + argc) {}
-  bool done() const { return i_ >= args_.size(); }
-  std::string Next() { return args_[i_++]; }
-  // The value of `flag` (from "--flag=value" or the next argument).
-  bool Value(const std::string& flag, const std::string& arg, std::string* value,
-             UsageError* error) {
-    if (arg.size() > flag.size() && arg[flag.size()] == '=') {
-      *value = arg.substr(flag.size() + 1);
-      return true;
+  explicit GgufMetadataLookup(const Metadata& md) : md_(md) {}
+
+  absl::StatusOr<absl::optional<std::string>> String(absl::string_view key) const override {
+    if (md_.Find(key) == nullptr) return absl::optional<std::string>();
+    auto s = md_.GetString(key);
+    if (!s.ok()) return s.status();
+    return absl::optional<std::string>(*std::move(s));
+  }
+
+  absl::StatusOr<absl::optional<std::vector<int64_t>>> Integers(
+      absl::string_view key) const override {
+    const MetadataValue* v = md_.Find(key);
+    if (v == nullptr) return absl::optional<std::vector<int64_t>>();
+    const GgufValueType t = v->element_type();
+    const bool integer =
+        t == GgufValueType::kU8 || t == GgufValueType::kI8 || t == GgufValueType::kU16 ||
+        t == GgufValueType::kI16 || t == GgufValueType::kU32 || t == GgufValueType::kI32 ||
+        t == GgufValueType::kU64 || t == GgufValueType::kI64 || t == GgufValueType::kBool;
+    if (!integer) {
+      return absl::InvalidArgumentError(absl::StrCat(md_.source_name(), ": metadata key '", key,
+                                                     "' is ", GgufValueTypeName(v->type()),
+                                                     ", expected an integer"));
     }
-    if (done()) {
-      error->message = absl::StrCat("flag ", flag, " needs a value");
-      return false;
+    if (!v->is_array()) {
+      auto x = md_.GetInteger(key);
+      if (!x.ok()) {
+        if (t != GgufValueType::kBool) return x.status();
+        return absl::optional<std::vector<int64_t>>(std::vector<int64_t>{v->boolean() ? 1 : 0});
+      }
+      return absl::optional<std::vector<int64_t>>(std::vector<int64_t>{*x});
     }
-    *value = Next();
-    return true;
+    // Arrays: the element count is bounded by the file size (the reader
+    // checked it), and per-layer arrays are small.
+    if (v->size() > 100000) {
+      return absl::InvalidArgumentError(absl::StrCat(md_.source_name(), ": metadata key '", key,
+                                                     "' has ", v->size(),
+                                                     " elements, more than any layer count"));
+    }
+    std::vector<int64_t> out(static_cast<size_t>(v->size()));
+    for (uint64_t i = 0; i < v->size(); ++i) out[i] = v->int_at(i);
+    return absl::optional<std::vector<int64_t>>(std::move(out));
   }
 
  private:
-  std::vector<std::string> args_;
-  size_t i_ = 0;
+  const Metadata& md_;
 };
 
-struct Options {
-  std::string model_path;
-  absl::optional<int64_t> layers, kv_heads, head_dim, head_dim_v, weights_bytes;
-  kvplan::PlanOptions plan;
-  bool json = false;
-  bool help = false;
-};
-
-bool ParseInt(const std::string& flag, const std::string& text, absl::optional<int64_t>* out,
-              UsageError* error) {
-  int64_t v = 0;
-  if (!absl::SimpleAtoi(text, &v) || v < 1) {
-    error->message = absl::StrCat("flag ", flag, ": expected a positive integer, got '", text, "'");
-    return false;
+absl::StatusOr<kvplan::ModelKvShape> ShapeFromFile(const std::string& path) {
+  auto reader = GgufReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  int64_t weights = 0;
+  for (const TensorInfo& t : (*reader)->tensors()) {
+    weights += static_cast<int64_t>(t.size_bytes);  // each bounded by the file size
   }
-  *out = v;
-  return true;
-}
-
-bool ParseOptions(int argc, char** argv, Options* o, UsageError* error) {
-  Args args(argc, argv);
-  o->plan.contexts = {2048, 8192, 32768, 65536};
-  o->plan.k_types = {KvType::kF16};
-  o->plan.v_types = {KvType::kF16};
-  while (!args.done()) {
-    const std::string arg = args.Next();
-    auto is = [&](const char* flag) {
-      return arg == flag || (absl::StartsWith(arg, flag) && arg[std::string(flag).size()] == '=');
-    };
-    std::string value;
-    auto take = [&](const char* flag) { return args.Value(flag, arg, &value, error); };
-    if (arg == "-h" || arg == "--help") {
-      o->help = true;
-    } else if (arg == "--json") {
-      o->json = true;
-    } else if (arg == "--measure") {
-      o->plan.measure = true;
-    } else if (is("--ctx")) {
-      if (!take("--ctx")) return false;
-      auto v = kvplan::ParseContextList(value);
-      if (!v.ok())
-        return (error->message = absl::StrCat("flag --ctx: ", v.status().message())), false;
-      o->plan.contexts = *v;
-    } else if (is("--ctk") || is("--ctv")) {
-      const char* flag = is("--ctk") ? "--ctk" : "--ctv";
-      if (!take(flag)) return false;
-      auto v = kvplan::ParseKvTypeList(value);
-      if (!v.ok())
-        return (error->message = absl::StrCat("flag ", flag, ": ", v.status().message())), false;
-      (is("--ctk") ? o->plan.k_types : o->plan.v_types) = *v;
-    } else if (is("--turbo-variant")) {
-      if (!take("--turbo-variant")) return false;
-      if (value == "current") {
-        o->plan.variant = TurboVariant::kCurrent;
-      } else if (value == "v1") {
-        o->plan.variant = TurboVariant::kV1;
-      } else {
-        error->message =
-            absl::StrCat("flag --turbo-variant: expected current or v1, got '", value, "'");
-        return false;
-      }
-    } else if (is("--budget") || is("--weights-bytes")) {
-      const char* flag = is("--budget") ? "--budget" : "--weights-bytes";
-      if (!take(flag)) return false;
-      auto v = kvplan::ParseByteSize(value);
-      if (!v.ok())
-        return (error->message = absl::StrCat("flag ", flag, ": ", v.status().message())), false;
-      if (is("--budget")) {
-        o->plan.budget_bytes = *v;
-      } else {
-        o->weights_bytes = *v;
-      }
-    } else if (is("--layers") || is("--kv-heads") || is("--head-dim-v") || is("--head-dim")) {
-      const char* flag = is("--layers")       ? "--layers"
-                         : is("--kv-heads")   ? "--kv-heads"
-                         : is("--head-dim-v") ? "--head-dim-v"
-                                              : "--head-dim";
-      if (!take(flag)) return false;
-      absl::optional<int64_t>* dst = is("--layers")       ? &o->layers
-                                     : is("--kv-heads")   ? &o->kv_heads
-                                     : is("--head-dim-v") ? &o->head_dim_v
-                                                          : &o->head_dim;
-      if (!ParseInt(flag, value, dst, error)) return false;
-    } else if (absl::StartsWith(arg, "-") && arg != "-") {
-      error->message = absl::StrCat("unknown flag '", arg, "'");
-      return false;
-    } else if (o->model_path.empty()) {
-      o->model_path = arg;
-    } else {
-      error->message = absl::StrCat("unexpected argument '", arg, "' (one model file at most)");
-      return false;
-    }
-  }
-  if (!o->help && o->model_path.empty() && !(o->layers && o->kv_heads && o->head_dim)) {
-    error->message = "give a MODEL.gguf or all of --layers, --kv-heads, --head-dim";
-    return false;
-  }
-  return true;
+  GgufMetadataLookup lookup((*reader)->metadata());
+  return kvplan::ShapeFromMetadata(lookup, path, weights);
 }
 
 int Main(int argc, char** argv) {
-  Options o;
-  UsageError usage;
-  if (!ParseOptions(argc, argv, &o, &usage)) {
-    std::fprintf(stderr, "gguf-kvplan: %s\n", usage.message.c_str());
-    return 2;
-  }
-  if (o.help) {
-    std::fputs(kUsage, stdout);
+  cli::ArgParser args("gguf-kvplan", kSummary);
+  std::string model_path, variant = "current";
+  int64_t layers = 0, kv_heads = 0, head_dim = 0, head_dim_v = 0;
+  bool json = false;
+  kvplan::PlanOptions plan_options;
+  plan_options.contexts = {2048, 8192, 32768, 65536};
+  plan_options.k_types = {KvType::kF16};
+  plan_options.v_types = {KvType::kF16};
+  absl::optional<int64_t> weights_bytes;
+
+  args.AddPositional("MODEL.gguf", "the model (optional with --layers/--kv-heads/--head-dim)",
+                     &model_path, /*required=*/false);
+  args.AddCustom("ctx", "LIST", "context lengths in cells (default 2048,8192,32768,65536; 32K ok)",
+                 [&](absl::string_view v) -> absl::Status {
+                   auto list = kvplan::ParseContextList(v);
+                   if (!list.ok()) return list.status();
+                   plan_options.contexts = *list;
+                   return absl::OkStatus();
+                 });
+  args.AddCustom("ctk", "TYPES", "K cache types, comma-separated (default f16)",
+                 [&](absl::string_view v) -> absl::Status {
+                   auto list = kvplan::ParseKvTypeList(v);
+                   if (!list.ok()) return list.status();
+                   plan_options.k_types = *list;
+                   return absl::OkStatus();
+                 });
+  args.AddCustom("ctv", "TYPES", "V cache types, comma-separated (default f16)",
+                 [&](absl::string_view v) -> absl::Status {
+                   auto list = kvplan::ParseKvTypeList(v);
+                   if (!list.ok()) return list.status();
+                   plan_options.v_types = *list;
+                   return absl::OkStatus();
+                 });
+  args.AddChoice("turbo-variant", "V", "turbo block layout (current: 66-byte turbo4; v1: 68)",
+                 {"current", "v1"}, &variant);
+  args.AddInt("layers", "N", "number of layers", &layers, 1, 100000);
+  args.AddInt("kv-heads", "N", "KV heads per layer", &kv_heads, 1, 65536);
+  args.AddInt("head-dim", "N", "K head size (and V unless --head-dim-v)", &head_dim, 1, 65536);
+  args.AddInt("head-dim-v", "N", "V head size", &head_dim_v, 1, 65536);
+  args.AddCustom("weights-bytes", "SIZE", "weights size (4GiB, 4.5GB, 123456789)",
+                 [&](absl::string_view v) -> absl::Status {
+                   auto n = kvplan::ParseByteSize(v);
+                   if (!n.ok()) return n.status();
+                   weights_bytes = *n;
+                   return absl::OkStatus();
+                 });
+  args.AddCustom("budget", "SIZE",
+                 "memory budget (4GiB, 512MiB, 8GB): marks what fits and prints the largest "
+                 "context that fits per (K, V) pair",
+                 [&](absl::string_view v) -> absl::Status {
+                   auto n = kvplan::ParseByteSize(v);
+                   if (!n.ok()) return n.status();
+                   plan_options.budget_bytes = *n;
+                   return absl::OkStatus();
+                 });
+  args.AddBool("json", "print JSON", &json);
+  args.AddBool("measure", "allocate and fill each cache through the codecs; report resident memory",
+               &plan_options.measure);
+
+  const absl::Status parsed = args.Parse(argc, argv);
+  if (args.help_requested()) {
+    std::fputs(args.Usage().c_str(), stdout);
     return 0;
   }
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "gguf-kvplan: %s\n", std::string(parsed.message()).c_str());
+    return 2;
+  }
+  plan_options.variant = variant == "v1" ? TurboVariant::kV1 : TurboVariant::kCurrent;
+  const bool explicit_shape = args.WasSet("layers") || args.WasSet("kv-heads") ||
+                              args.WasSet("head-dim") || args.WasSet("head-dim-v");
+  if (model_path.empty()) {
+    for (const char* flag : {"layers", "kv-heads", "head-dim"}) {
+      if (!args.WasSet(flag)) {
+        std::fprintf(stderr,
+                     "gguf-kvplan: give MODEL.gguf or --%s (with --layers, --kv-heads, "
+                     "--head-dim)\n",
+                     flag);
+        return 2;
+      }
+    }
+  }
+
   kvplan::ModelKvShape shape;
-  if (!o.model_path.empty()) {
-    std::fprintf(stderr, "gguf-kvplan: %s: reading GGUF files is not available in this build\n",
-                 o.model_path.c_str());
-    return 1;
+  if (!model_path.empty()) {
+    auto s = ShapeFromFile(model_path);
+    if (!s.ok()) {
+      std::fprintf(stderr, "gguf-kvplan: %s\n", std::string(s.status().message()).c_str());
+      return 1;
+    }
+    shape = *std::move(s);
+    // Flags override what the file says.
+    if (explicit_shape) {
+      for (kvplan::LayerKvShape& l : shape.layers) {
+        if (args.WasSet("kv-heads") && l.n_kv_heads > 0) l.n_kv_heads = kv_heads;
+        if (args.WasSet("head-dim")) l.head_dim_k = l.head_dim_v = head_dim;
+        if (args.WasSet("head-dim-v")) l.head_dim_v = head_dim_v;
+      }
+      if (args.WasSet("layers")) {
+        shape.layers.resize(static_cast<size_t>(layers), shape.layers.back());
+      }
+    }
+    if (weights_bytes) shape.weights_bytes = *weights_bytes;
   } else {
-    auto s = kvplan::UniformShape(*o.layers, *o.kv_heads, *o.head_dim,
-                                  o.head_dim_v.value_or(*o.head_dim), o.weights_bytes.value_or(0));
+    auto s = kvplan::UniformShape(layers, kv_heads, head_dim,
+                                  args.WasSet("head-dim-v") ? head_dim_v : head_dim,
+                                  weights_bytes.value_or(0));
     if (!s.ok()) {
       std::fprintf(stderr, "gguf-kvplan: %s\n", std::string(s.status().message()).c_str());
       return 2;
     }
     shape = *std::move(s);
   }
-  auto plan = kvplan::MakePlan(shape, o.plan);
+  auto plan = kvplan::MakePlan(shape, plan_options);
   if (!plan.ok()) {
     std::fprintf(stderr, "gguf-kvplan: %s: %s\n", shape.source.c_str(),
                  std::string(plan.status().message()).c_str());
     return 1;
   }
-  const std::string text = o.json ? kvplan::FormatPlanJson(*plan) : kvplan::FormatPlanTable(*plan);
+  const std::string text = json ? kvplan::FormatPlanJson(*plan) : kvplan::FormatPlanTable(*plan);
   std::fputs(text.c_str(), stdout);
   return 0;
 }

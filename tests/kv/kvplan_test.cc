@@ -324,6 +324,68 @@ TEST(KvPlanCliTest, JsonIsValidAndExact) {
   EXPECT_EQ(out, "[85, 2720] v1 40\n");
 }
 
+// File mode on a real llama.cpp file: LLaMA-2 7B's vocab GGUF carries its
+// hyperparameters (32 layers, 32 KV heads, 4096 / 32): llama.cpp logs
+// "KV self size = 2048.00 MiB" for it at 4096 cells (f16).
+TEST(KvPlanCliTest, ReadsShapeFromRealGguf) {
+  std::string out;
+  ASSERT_EQ(
+      RunCommand(Tool() + " " + ::ggufkit::testing::GoldenPath("real/ggml-vocab-llama-spm.gguf") +
+                     " --ctx 4096 --ctk f16,q8_0 --ctv f16",
+                 &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("llama, 32 layers, 32 KV heads, head_dim K 128 / V 128"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("2048.00"), std::string::npos) << out;
+  EXPECT_NE(out.find("1568.00"), std::string::npos) << out;  // q8_0 K 544 + f16 V 1024
+}
+
+// A GGUF written by gguf-py with a sliding-window architecture and two
+// tensors: layers, window pattern and weight bytes come from the file.
+TEST(KvPlanCliTest, ReadsShapeAndWeightsFromGgufPy) {
+  TempDir dir;
+  const std::string model = dir.File("gemma3.gguf");
+  const std::string script = dir.File("make.py");
+  const std::string py =
+      "import sys, numpy as np, gguf\n"
+      "w = gguf.GGUFWriter(sys.argv[1], 'gemma3')\n"
+      "w.add_block_count(12)\n"
+      "w.add_head_count(8)\n"
+      "w.add_head_count_kv(4)\n"
+      "w.add_key_length(256)\n"
+      "w.add_value_length(256)\n"
+      "w.add_embedding_length(2048)\n"
+      "w.add_sliding_window(1024)\n"
+      "w.add_context_length(131072)\n"
+      "w.add_tensor('a', np.zeros((64, 1024), dtype=np.float32))\n"
+      "w.add_tensor('b', np.zeros((256,), dtype=np.float16))\n"
+      "w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n";
+  ASSERT_TRUE(::ggufkit::testing::WriteFileBytes(script, py.data(), py.size()));
+  std::string out;
+  ASSERT_EQ(RunCommand(PythonPath() + " " + script + " " + model, &out), 0) << out;
+  const std::string json = dir.File("plan.json");
+  ASSERT_EQ(RunCommand(Tool() + " " + model + " --ctx 32768 --json > " + json, &out), 0) << out;
+  const std::string check =
+      "import json,sys; p=json.load(open(sys.argv[1])); r=p['rows'][0]; "
+      "print(p['architecture'], p['layers'], p['sliding_window_layers'], p['weights_bytes'], "
+      "r['k_bytes'], p['context_length'])";
+  ASSERT_EQ(RunCommand(PythonPath() + " -c \"" + check + "\" " + json, &out), 0) << out;
+  // 2 global layers x 32768 + 10 sliding x 1024 cells, 4 heads x 256 x 2 bytes.
+  const int64_t k_bytes = (2 * int64_t{32768} + 10 * 1024) * 4 * 256 * 2;
+  EXPECT_EQ(out, "gemma3 12 10 " + std::to_string(64 * 1024 * 4 + 256 * 2) + " " +
+                     std::to_string(k_bytes) + " 131072\n");
+}
+
+TEST(KvPlanCliTest, UnreadableFileExitsOne) {
+  TempDir dir;
+  const std::string bad = dir.File("bad.gguf");
+  ASSERT_TRUE(::ggufkit::testing::WriteFileBytes(bad, "GGUF\x03\0\0\0", 8));
+  std::string out;
+  EXPECT_EQ(RunCommand(Tool() + " " + bad, &out), 1) << out;
+  EXPECT_NE(out.find("bad.gguf"), std::string::npos) << out;
+}
+
 TEST(KvPlanCliTest, BadFlagsExitTwoWithOneLine) {
   struct Case {
     const char* args;
