@@ -54,6 +54,8 @@ struct DequantOptions {
 //  - UnimplementedError if the type has neither a SIMD kernel nor a
 //    registered reference dequantizer;
 //  - OkStatus otherwise (n_elements == 0 writes nothing).
+// F32 -> kF32, F16 -> kF16 and BF16 -> kBF16 are exact byte copies (NaN
+// payloads included) on every path.
 absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements,
                               void* out, OutputType out_type,
                               const DequantOptions& options = DequantOptions());

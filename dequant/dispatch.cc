@@ -66,10 +66,6 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
                                      int64_t n_elements, void* out, OutputType out_type) {
   const ReferenceCodec& codec = GetReferenceCodec(traits.type);
   if (codec.dequantize == nullptr) {
-    if (traits.type == GgmlType::kF32 && out_type == OutputType::kF32) {
-      std::memcpy(out, blocks, static_cast<size_t>(n_elements) * sizeof(float));
-      return absl::OkStatus();
-    }
     return absl::UnimplementedError(absl::StrCat("dequantize ", traits.name, " to ",
                                                  OutputTypeName(out_type),
                                                  ": no SIMD kernel on this target and no "
@@ -147,6 +143,14 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
   GGUFKIT_RETURN_ERROR_IF(n_elements > INT64_MAX / 4, "dequantize ", traits->name, ": ",
                           n_elements, " elements overflow the output size");
 
+  // Same type in and out: an exact copy on every path (a round trip through
+  // fp32 would canonicalize NaN payloads).
+  if ((type == GgmlType::kF32 && out_type == OutputType::kF32) ||
+      (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
+      (type == GgmlType::kBF16 && out_type == OutputType::kBF16)) {
+    std::memcpy(out, blocks, static_cast<size_t>(n_elements) * OutputElementBytes(out_type));
+    return absl::OkStatus();
+  }
   if (!options.force_scalar && !ScalarForcedByEnvironment()) {
     if (KernelFn kernel = FindKernel(type, out_type)) {
       kernel(blocks, n_elements / traits->block_size, out);
