@@ -50,13 +50,16 @@
 
 // Loops over the 8 elements of a group are fully unrolled on the device (the
 // host compiler does the same at -O2 without being asked).
-#if defined(__CUDACC__)
+#if defined(__CUDA_ARCH__)
 #define GGUFKIT_UNROLL _Pragma("unroll")
 #else
 #define GGUFKIT_UNROLL
 #endif
 
 namespace ggufkit::cuda::internal {
+
+// Element type a dequantizer writes.
+enum class OutKind : int { kF32 = 0, kF16 = 1, kBF16 = 2 };
 
 // Output elements produced by one decoder call.
 inline constexpr int kGroupElems = 8;
@@ -539,12 +542,15 @@ GGUFKIT_HD uint8_t TurboPackedByte(const TurboTables& t, const uint8_t* idx, int
   return static_cast<uint8_t>(byte);
 }
 
-// Quantizes one 128-group x into `block` (t.block_bytes bytes). Scratch: u[128]
+// Quantizes one 128-group x into `block` (t.block_bytes bytes). `t` and
+// `signs` are parameters rather than the constants above because device code
+// cannot take the address of host constexpr data: kernels pass shared copies. Scratch: u[128]
 // floats and idx[128] bytes shared by the lanes. Every lane computes the two
 // sequential sums itself (broadcast reads), so no value has to be exchanged.
 template <class Barrier>
-GGUFKIT_HD void TurboQuantizeGroup(const TurboTables& t, const float* x, uint8_t* block, float* u,
-                                   uint8_t* idx, int lane, int n_lanes, Barrier barrier) {
+GGUFKIT_HD void TurboQuantizeGroup(const TurboTables& t, const TurboSigns& signs, const float* x,
+                                   uint8_t* block, float* u, uint8_t* idx, int lane, int n_lanes,
+                                   Barrier barrier) {
   for (int i = lane; i < kTurboGroup; i += n_lanes) u[i] = x[i];
   barrier();
   float norm_sq = 0.0f;
@@ -560,7 +566,7 @@ GGUFKIT_HD void TurboQuantizeGroup(const TurboTables& t, const float* x, uint8_t
     u[i] = (t.zero_when_tiny && !big) ? 0.0f : u[i] * inv;
   }
   barrier();
-  Rotate128(u, kTurboSigns.s1, kTurboSigns.s2, lane, n_lanes, barrier);
+  Rotate128(u, signs.s1, signs.s2, lane, n_lanes, barrier);
   for (int i = lane; i < kTurboGroup; i += n_lanes) idx[i] = static_cast<uint8_t>(TurboIndex(t, u[i]));
   barrier();
   float recon_sq = 0.0f;
