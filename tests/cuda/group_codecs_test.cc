@@ -199,7 +199,7 @@ void ExpectTurboQuantizesGolden(const TurboTables& t, const std::string& q_path)
   float u[kTurboGroup];
   uint8_t idx[kTurboGroup];
   for (size_t g = 0; g < n_groups; ++g) {
-    TurboQuantizeGroup(t, x.data() + g * kTurboGroup, got.data() + g * t.block_bytes, u, idx, 0, 1,
+    TurboQuantizeGroup(t, kTurboSigns, x.data() + g * kTurboGroup, got.data() + g * t.block_bytes, u, idx, 0, 1,
                        NoBarrier());
   }
   size_t mismatches = 0;
@@ -260,12 +260,12 @@ TEST(GroupCodecsTest, TurboQuantizeWith32LanesEqualsOneLane) {
       std::vector<uint8_t> one(t->block_bytes, 0x55), many(t->block_bytes, 0x33);
       float u[kTurboGroup];
       uint8_t idx[kTurboGroup];
-      TurboQuantizeGroup(*t, group, one.data(), u, idx, 0, 1, NoBarrier());
+      TurboQuantizeGroup(*t, kTurboSigns, group, one.data(), u, idx, 0, 1, NoBarrier());
       LaneBarrier barrier(32);
       std::vector<std::thread> lanes;
       for (int lane = 0; lane < 32; ++lane) {
         lanes.emplace_back([&, lane] {
-          TurboQuantizeGroup(*t, group, many.data(), u, idx, lane, 32, ThreadBarrier{&barrier});
+          TurboQuantizeGroup(*t, kTurboSigns, group, many.data(), u, idx, lane, 32, ThreadBarrier{&barrier});
         });
       }
       for (std::thread& th : lanes) th.join();
