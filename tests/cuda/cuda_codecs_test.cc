@@ -21,6 +21,9 @@
 #include "kernels/cuda/host_dequantizer.h"
 #include "quants/half.h"
 #include "quants/type_traits.h"
+#if __has_include("quants/turbo.h")
+#include "quants/turbo.h"
+#endif
 #include "tests/common/test_data.h"
 
 namespace ggufkit::cuda {
@@ -531,6 +534,21 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
     std::vector<uint8_t> got(host.size());
     blocks.Download(got.data(), got.size());
     ExpectBytes(std::string(c.q_path) + " hostile input vs host", got, host, block_bytes);
+#if __has_include("quants/turbo.h")
+    if (c.format.type != KvCacheType::kQ8_0 && c.format.type != KvCacheType::kQ4_0) {
+      // The scalar TurboQuant reference of quants/turbo.h.
+      const TurboFormat turbo_format = c.format.type == KvCacheType::kTurbo2   ? TurboFormat::kTurbo2
+                                       : c.format.type == KvCacheType::kTurbo3 ? TurboFormat::kTurbo3
+                                                                               : TurboFormat::kTurbo4;
+      const TurboVariant variant =
+          c.format.version == TurboVersion::kV1 ? TurboVariant::kV1 : TurboVariant::kCurrent;
+      std::vector<uint8_t> cpu(host.size());
+      for (int64_t g = 0; g < n_blocks; ++g) {
+        QuantizeTurboGroup(turbo_format, variant, x.data() + g * 128, cpu.data() + g * block_bytes);
+      }
+      ExpectBytes(std::string(c.q_path) + " hostile input vs quants/turbo.h", got, cpu, block_bytes);
+    }
+#endif
     const GgmlType ggml = c.format.type == KvCacheType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0;
     if (c.format.type == KvCacheType::kQ8_0 || c.format.type == KvCacheType::kQ4_0) {
       const ReferenceCodec& reference = GetReferenceCodec(ggml);
