@@ -264,7 +264,8 @@ void QuantizeRowQ2_K(const float* x, uint8_t* blocks, int64_t n, const float* im
       if (max_min > 0) {
         const float iscale = kQ4Scale / max_min;
         for (int j = 0; j < 16; ++j) {
-          const int l = NearestInt(iscale * mins[j]);
+          // Unsigned shift: l is garbage (maybe negative) for NaN input.
+          const unsigned l = static_cast<unsigned>(NearestInt(iscale * mins[j]));
           b.scales[j] = static_cast<uint8_t>(b.scales[j] | (l << 4));
         }
         b.dmin = F32ToF16(max_min / kQ4Scale);
