@@ -89,8 +89,8 @@ TEST_P(GoldenCodecTest, QuantizeMatchesGgmlByteForByte) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Basic, GoldenCodecTest,
-                         ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1",
-                                           "q8_0", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"),
+                         ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0",
+                                           "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"),
                          [](const ::testing::TestParamInfo<const char*>& param_info) {
                            return std::string(param_info.param);
                          });

@@ -46,12 +46,11 @@ struct Floor {
 // Signal-to-noise floors: a quantizer that regresses falls below them.
 TEST(QuantizerQuality, SnrFloorsOnGaussianRows) {
   const std::vector<float> x = GaussianRows(1);
-  const Floor floors[] = {
-      {GgmlType::kQ8_0, 44.0}, {GgmlType::kQ8_1, 44.0}, {GgmlType::kQ8_K, 42.0},
-      {GgmlType::kQ6_K, 34.0}, {GgmlType::kQ5_0, 26.5}, {GgmlType::kQ5_1, 27.5},
-      {GgmlType::kQ5_K, 28.0}, {GgmlType::kQ4_0, 20.5}, {GgmlType::kQ4_1, 21.0},
-      {GgmlType::kQ4_K, 22.0}, {GgmlType::kQ3_K, 15.5}, {GgmlType::kQ2_K, 9.5},
-      {GgmlType::kF16, 72.0},  {GgmlType::kBF16, 54.0}};
+  const Floor floors[] = {{GgmlType::kQ8_0, 44.0}, {GgmlType::kQ8_1, 44.0}, {GgmlType::kQ8_K, 42.0},
+                          {GgmlType::kQ6_K, 34.0}, {GgmlType::kQ5_0, 26.5}, {GgmlType::kQ5_1, 27.5},
+                          {GgmlType::kQ5_K, 28.0}, {GgmlType::kQ4_0, 20.5}, {GgmlType::kQ4_1, 21.0},
+                          {GgmlType::kQ4_K, 22.0}, {GgmlType::kQ3_K, 15.5}, {GgmlType::kQ2_K, 9.5},
+                          {GgmlType::kF16, 72.0},  {GgmlType::kBF16, 54.0}};
   for (const Floor& f : floors) {
     const std::vector<float> y = RoundTrip(f.type, x, {});
     auto r = CompareRows(x, y);
@@ -80,9 +79,9 @@ TEST(QuantizerQuality, ImatrixLowersWeightedError) {
   const std::vector<float> x = GaussianRows(2);
   std::vector<float> imatrix(kCols);
   for (int64_t j = 0; j < kCols; ++j) imatrix[j] = (j / 7) % 3 == 0 ? 40.0f : 0.05f;
-  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
-                        GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
-                        GgmlType::kQ6_K}) {
+  for (GgmlType type :
+       {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ2_K,
+        GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
     ASSERT_TRUE(GetReferenceCodec(type).uses_imatrix) << GgmlTypeName(type);
     const double plain = WeightedSquaredError(x, RoundTrip(type, x, {}), imatrix);
     const double weighted = WeightedSquaredError(x, RoundTrip(type, x, imatrix), imatrix);
@@ -127,9 +126,9 @@ TEST(QuantizerQuality, NonFiniteAndExtremeInputsAreSafe) {
     const std::vector<float> clean(x.begin() + kCols, x.end());
     const std::vector<float> y = RoundTrip(t.type, x, {});
     const std::vector<float> y_clean = RoundTrip(t.type, clean, {});
-    EXPECT_TRUE(std::equal(y.begin() + kCols, y.end(), y_clean.begin(),
-                           [](float a, float b) { return std::memcmp(&a, &b, 4) == 0; }))
-        << t.name;
+    EXPECT_TRUE(std::equal(y.begin() + kCols, y.end(), y_clean.begin(), [](float a, float b) {
+      return std::memcmp(&a, &b, 4) == 0;
+    })) << t.name;
     if (codec.uses_imatrix) RoundTrip(t.type, x, imatrix);
   }
 }
