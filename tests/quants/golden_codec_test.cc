@@ -95,5 +95,14 @@ INSTANTIATE_TEST_SUITE_P(Basic, GoldenCodecTest,
                            return std::string(param_info.param);
                          });
 
+// The rest of the golden set (codecs from quants/codecs_extra.cc): run here
+// too so that this one suite covers every file in golden/ggml.
+INSTANTIATE_TEST_SUITE_P(Extra, GoldenCodecTest,
+                         ::testing::Values("iq4_nl", "iq4_xs", "tq1_0", "tq2_0", "mxfp4", "nvfp4",
+                                           "q1_0", "q2_0"),
+                         [](const ::testing::TestParamInfo<const char*>& param_info) {
+                           return std::string(param_info.param);
+                         });
+
 }  // namespace
 }  // namespace ggufkit
