@@ -77,6 +77,17 @@ struct WriteF32 {
   }
 };
 
+// Non-temporal f32 stores for outputs far larger than the caches: they skip
+// the read-for-ownership of each destination line, which otherwise doubles
+// the memory traffic of a write-bound kernel. Needs `out` aligned to 64 bytes
+// (every kernel stores whole vectors at multiples of Lanes(df) elements).
+struct StreamF32 {
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+    hn::Stream(v, DF(), static_cast<float*>(out) + i);
+  }
+  static HWY_INLINE void StoreOne(float f, void* out, size_t i) { WriteF32::StoreOne(f, out, i); }
+};
+
 // float -> binary16, round to nearest even, as F32ToF16 in quants/half.h.
 HWY_INLINE VI F32ToF16Bits(VF v) {
   const DF df;
@@ -159,12 +170,13 @@ HWY_INLINE VF F16BitsToF32(VI h) {
   return hn::BitCast(df, hn::Or(f, sign));
 }
 
-// The kernel KernelFor<Writer>::Run for the writer of `out_type`.
+// The kernel KernelFor<Writer>::Run for the writer of `out_type`
+// (non-temporal f32 stores when `streaming`).
 template <template <class> class KernelFor>
-dequant_internal::KernelFn ForOutput(OutputType out_type) {
+dequant_internal::KernelFn ForOutput(OutputType out_type, bool streaming) {
   switch (out_type) {
     case OutputType::kF32:
-      return &KernelFor<WriteF32>::Run;
+      return streaming ? &KernelFor<StreamF32>::Run : &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
       return &KernelFor<WriteF16>::Run;
     case OutputType::kBF16:
