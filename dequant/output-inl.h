@@ -49,6 +49,20 @@ HWY_INLINE float LoadHalf(const uint8_t* p) {
   return F16ToF32(h);
 }
 
+// A binary16 scale that is only used as a factor of a product: F16C's
+// conversion where the target has it (one instruction instead of a branchy
+// bit-by-bit decode). It differs from F16ToF32 only by quieting signaling
+// NaNs, and every product quiets them anyway, so the outputs are identical.
+HWY_INLINE float LoadHalfFactor(const uint8_t* p) {
+#if HWY_TARGET <= HWY_AVX2
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _cvtsh_ss(h);
+#else
+  return LoadHalf(p);
+#endif
+}
+
 // Lanes(df) unsigned bytes at p, zero-extended to int32 lanes.
 HWY_INLINE VI LoadU8AsI32(const uint8_t* p) {
   const DI di;
