@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "gguf/output_sink.h"
 
 namespace ggufkit::stream {
 
@@ -42,26 +43,28 @@ struct DirectFileSinkOptions {
   uint64_t expected_size = 0;
 };
 
-class DirectFileSink {
+// An OutputSink, so GgufWriter can write through it.
+class DirectFileSink : public OutputSink {
  public:
   // Creates a temporary file next to `final_path` (same folder, so rename is
   // atomic). Errors name the path and the errno text.
   static absl::StatusOr<std::unique_ptr<DirectFileSink>> Create(
       const std::string& final_path, const DirectFileSinkOptions& options = {});
 
-  ~DirectFileSink();  // Aborts (removes the temporary file) unless finished.
+  ~DirectFileSink() override;  // Aborts (removes the temporary file) unless finished.
   DirectFileSink(const DirectFileSink&) = delete;
   DirectFileSink& operator=(const DirectFileSink&) = delete;
 
   // Appends n bytes. A short write or ENOSPC is an error naming the file.
-  absl::Status Write(const void* data, size_t n);
+  absl::Status Write(const void* data, size_t n) override;
   // Writes the tail, truncates to the exact length, closes and renames the
   // temporary file to the final path.
-  absl::Status Finish();
+  absl::Status Finish() override;
   // Closes and removes the temporary file; idempotent.
-  void Abort();
+  void Abort() override;
 
-  uint64_t bytes_written() const { return logical_size_; }
+  uint64_t bytes_written() const override { return logical_size_; }
+  const std::string& name() const override { return final_path_; }
   bool is_direct() const { return direct_; }
   const std::string& final_path() const { return final_path_; }
   const std::string& temp_path() const { return temp_path_; }
