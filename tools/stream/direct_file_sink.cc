@@ -18,7 +18,9 @@ namespace {
 
 absl::Status ErrnoError(absl::string_view what, const std::string& path, int err) {
   std::string message = absl::StrCat(what, " '", path, "': ", std::strerror(err));
-  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+    return absl::ResourceExhaustedError(message);
+  }
   return absl::InternalError(message);
 }
 
@@ -36,15 +38,19 @@ absl::StatusOr<std::unique_ptr<DirectFileSink>> DirectFileSink::Create(
     const std::string& final_path, const DirectFileSinkOptions& options) {
   std::unique_ptr<DirectFileSink> sink(new DirectFileSink());
   sink->final_path_ = final_path;
-  const size_t capacity =
-      RoundUp(options.buffer_bytes < kDirectAlignment ? kDirectAlignment : options.buffer_bytes,
-              kDirectAlignment);
-  void* mem = nullptr;
-  if (posix_memalign(&mem, kDirectAlignment, capacity) != 0) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot allocate a ", capacity, "-byte output buffer for '", final_path, "'"));
+  const size_t capacity = RoundUp(std::max(options.buffer_bytes, kDirectAlignment),
+                                  kDirectAlignment);
+  const int count = std::max(2, options.buffer_count);
+  for (int i = 0; i < count; ++i) {
+    void* mem = nullptr;
+    if (posix_memalign(&mem, kDirectAlignment, capacity) != 0) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot allocate a ", capacity, "-byte output buffer for '", final_path, "'"));
+    }
+    sink->buffers_.push_back(static_cast<uint8_t*>(mem));
+    if (i > 0) sink->free_buffers_.push_back(i);
   }
-  sink->buffer_ = static_cast<uint8_t*>(mem);
+  sink->current_ = 0;
   sink->buffer_capacity_ = capacity;
 
   // A few attempts in case a stale temporary name collides.
@@ -59,7 +65,7 @@ absl::StatusOr<std::unique_ptr<DirectFileSink>> DirectFileSink::Create(
     if (fd < 0 && errno == EEXIST) continue;
     if (fd < 0) {
       // EINVAL: the filesystem does not support O_DIRECT; other errors are
-      // reported by the buffered attempt below.
+      // reported by the buffered attempt.
       fd = open(temp.c_str(), base_flags, 0644);
       sink->direct_ = false;
       if (fd < 0 && errno == EEXIST) continue;
@@ -81,64 +87,113 @@ absl::StatusOr<std::unique_ptr<DirectFileSink>> DirectFileSink::Create(
       sink->Abort();
       return status;
     }
-    // EOPNOTSUPP / EINVAL: no reservation on this filesystem, writes will tell.
+    // EOPNOTSUPP / EINVAL: no reservation on this filesystem; writes will tell.
+  }
+  absl::Status started = sink->StartWriters(std::max(1, options.writer_threads));
+  if (!started.ok()) {
+    sink->Abort();
+    return started;
   }
   return sink;
 }
 
-DirectFileSink::~DirectFileSink() {
-  if (!finished_) Abort();
-  std::free(buffer_);
+absl::Status DirectFileSink::StartWriters(int count) {
+  for (int i = 0; i < count; ++i) writers_.emplace_back([this] { WriterLoop(); });
+  return absl::OkStatus();
 }
 
-absl::Status DirectFileSink::WriteAll(const uint8_t* data, size_t n) {
+DirectFileSink::~DirectFileSink() {
+  if (!finished_) Abort();
+  for (uint8_t* b : buffers_) std::free(b);
+}
+
+absl::Status DirectFileSink::WriteAll(const uint8_t* data, size_t n, uint64_t offset) {
   while (n > 0) {
-    const ssize_t w = pwrite(fd_, data, n, static_cast<off_t>(file_offset_));
+    const ssize_t w = pwrite(fd_, data, n, static_cast<off_t>(offset));
     if (w < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError(absl::StrCat("write failed at byte ", file_offset_, " of"), final_path_,
-                        errno);
+      return ErrnoError(absl::StrCat("write failed at byte ", offset, " of"), final_path_, errno);
     }
-    if (w == 0) {
-      return ErrnoError(absl::StrCat("write failed at byte ", file_offset_, " of"), final_path_,
-                        ENOSPC);
-    }
-    if (direct_ && static_cast<size_t>(w) % kDirectAlignment != 0) {
-      // A short O_DIRECT write that is not block-aligned cannot be continued.
-      return ErrnoError(absl::StrCat("short write at byte ", file_offset_, " of"), final_path_,
-                        ENOSPC);
+    if (w == 0 || (direct_ && static_cast<size_t>(w) % kDirectAlignment != 0)) {
+      // No progress, or a short O_DIRECT write that cannot be continued
+      // from an unaligned point: the device is full.
+      return ErrnoError(absl::StrCat("short write at byte ", offset, " of"), final_path_, ENOSPC);
     }
     data += w;
     n -= static_cast<size_t>(w);
-    file_offset_ += static_cast<uint64_t>(w);
+    offset += static_cast<uint64_t>(w);
   }
   return absl::OkStatus();
 }
 
-absl::Status DirectFileSink::FlushWhole(bool include_partial_tail) {
-  if (buffer_fill_ == 0) return absl::OkStatus();
-  if (!direct_) {
-    absl::Status s = WriteAll(buffer_, buffer_fill_);
-    buffer_fill_ = 0;
-    return s;
+void DirectFileSink::WriterLoop() {
+  for (;;) {
+    PendingWrite job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and nothing left
+      job = queue_.front();
+      queue_.pop_front();
+      ++in_flight_;
+    }
+    absl::Status s;
+    {
+      bool skip;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        skip = !error_.ok();
+      }
+      if (!skip) s = WriteAll(buffers_[job.buffer], job.bytes, job.offset);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!s.ok() && error_.ok()) error_ = s;
+      free_buffers_.push_back(job.buffer);
+      --in_flight_;
+    }
+    cv_.notify_all();
   }
-  const size_t whole = buffer_fill_ / kDirectAlignment * kDirectAlignment;
-  const size_t rest = buffer_fill_ - whole;
-  if (include_partial_tail && rest > 0) {
+}
+
+absl::Status DirectFileSink::FirstError() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+absl::Status DirectFileSink::SubmitCurrent(bool pad_tail) {
+  size_t bytes = buffer_fill_;
+  if (direct_ && pad_tail && bytes % kDirectAlignment != 0) {
     // Pad the last block with zeros; Finish() truncates the file afterwards.
-    const size_t padded = whole + kDirectAlignment;
-    std::memset(buffer_ + buffer_fill_, 0, padded - buffer_fill_);
-    absl::Status s = WriteAll(buffer_, padded);
-    buffer_fill_ = 0;
-    return s;
+    const size_t padded = RoundUp(bytes, kDirectAlignment);
+    std::memset(buffers_[current_] + bytes, 0, padded - bytes);
+    bytes = padded;
   }
-  if (whole > 0) {
-    absl::Status s = WriteAll(buffer_, whole);
-    if (!s.ok()) return s;
-    if (rest > 0) std::memmove(buffer_, buffer_ + whole, rest);
-    buffer_fill_ = rest;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!error_.ok()) return error_;
+  if (bytes > 0) {
+    queue_.push_back({current_, next_file_offset_, bytes});
+    next_file_offset_ += bytes;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !free_buffers_.empty() || !error_.ok(); });
+    if (!error_.ok()) return error_;
+    current_ = free_buffers_.back();
+    free_buffers_.pop_back();
   }
+  buffer_fill_ = 0;
   return absl::OkStatus();
+}
+
+absl::Status DirectFileSink::WaitIdleAndStop() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() && in_flight_ == 0; });
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : writers_) t.join();
+  writers_.clear();
+  return FirstError();
 }
 
 absl::Status DirectFileSink::Write(const void* data, size_t n) {
@@ -149,13 +204,13 @@ absl::Status DirectFileSink::Write(const void* data, size_t n) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   while (n > 0) {
     const size_t take = std::min(n, buffer_capacity_ - buffer_fill_);
-    std::memcpy(buffer_ + buffer_fill_, p, take);
+    std::memcpy(buffers_[current_] + buffer_fill_, p, take);
     buffer_fill_ += take;
     p += take;
     n -= take;
     logical_size_ += take;
     if (buffer_fill_ == buffer_capacity_) {
-      absl::Status s = FlushWhole(/*include_partial_tail=*/false);
+      absl::Status s = SubmitCurrent(/*pad_tail=*/false);
       if (!s.ok()) {
         Abort();
         return s;
@@ -170,10 +225,17 @@ absl::Status DirectFileSink::Finish() {
     return absl::FailedPreconditionError(
         absl::StrCat("finish of closed output '", final_path_, "'"));
   }
-  absl::Status s = FlushWhole(/*include_partial_tail=*/true);
-  if (s.ok() && file_offset_ != logical_size_ &&
-      ftruncate(fd_, static_cast<off_t>(logical_size_)) != 0) {
-    s = ErrnoError("cannot truncate", temp_path_, errno);
+  absl::Status s = SubmitCurrent(/*pad_tail=*/true);
+  absl::Status drained = WaitIdleAndStop();
+  if (s.ok()) s = drained;
+  if (s.ok()) {
+    // Drop the zero padding of the last O_DIRECT block, and anything
+    // fallocate reserved beyond what was written (a caller's estimate).
+    struct stat st;
+    if (fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) != logical_size_ &&
+        ftruncate(fd_, static_cast<off_t>(logical_size_)) != 0) {
+      s = ErrnoError("cannot truncate", temp_path_, errno);
+    }
   }
   if (s.ok()) {
     const int fd = fd_;
@@ -193,6 +255,16 @@ absl::Status DirectFileSink::Finish() {
 
 void DirectFileSink::Abort() {
   if (finished_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    queue_.clear();
+    if (error_.ok()) error_ = absl::CancelledError(absl::StrCat("output '", final_path_,
+                                                                "' aborted"));
+  }
+  cv_.notify_all();
+  for (std::thread& t : writers_) t.join();
+  writers_.clear();
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;

@@ -15,14 +15,24 @@
 // the last, partial block is written padded with zeros and the file is then
 // truncated to its true length. If the filesystem refuses O_DIRECT (tmpfs,
 // some FUSE and network filesystems answer EINVAL at open), the sink falls back
-// to ordinary buffered writes with the same staging buffer.
+// to ordinary buffered writes with the same staging buffers.
+//
+// Writes are asynchronous: Write() copies into the current buffer and hands
+// full buffers to `writer_threads` background threads (pwrite at the buffer's
+// file offset), so the copy, the caller's computation and up to
+// writer_threads device writes overlap. Memory: buffer_count * buffer_bytes.
 #ifndef GGUFKIT_TOOLS_STREAM_DIRECT_FILE_SINK_H_
 #define GGUFKIT_TOOLS_STREAM_DIRECT_FILE_SINK_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,6 +48,9 @@ struct DirectFileSinkOptions {
   bool try_direct = true;
   // Bytes staged before each write(); rounded up to kDirectAlignment.
   size_t buffer_bytes = size_t{4} << 20;
+  // Staging buffers (>= 2) and background writer threads (>= 1).
+  int buffer_count = 4;
+  int writer_threads = 2;
   // When > 0, the final size, reserved up front with fallocate so that a full
   // disk is reported before any work is done (ignored where unsupported).
   uint64_t expected_size = 0;
@@ -70,20 +83,41 @@ class DirectFileSink : public OutputSink {
   const std::string& temp_path() const { return temp_path_; }
 
  private:
+  struct PendingWrite {
+    int buffer;
+    uint64_t offset;
+    size_t bytes;
+  };
   DirectFileSink() = default;
-  absl::Status FlushWhole(bool include_partial_tail);
-  absl::Status WriteAll(const uint8_t* data, size_t n);
+  absl::Status StartWriters(int count);
+  void WriterLoop();
+  // Queues the current buffer (padded to the alignment when `pad_tail`) and
+  // makes a free buffer current.
+  absl::Status SubmitCurrent(bool pad_tail);
+  absl::Status WaitIdleAndStop();
+  absl::Status WriteAll(const uint8_t* data, size_t n, uint64_t offset);
+  absl::Status FirstError();
 
   std::string final_path_;
   std::string temp_path_;
   int fd_ = -1;
   bool direct_ = false;
   bool finished_ = false;
-  uint8_t* buffer_ = nullptr;  // kDirectAlignment-aligned, buffer_capacity_ bytes
+  std::vector<uint8_t*> buffers_;  // kDirectAlignment-aligned, buffer_capacity_ bytes
   size_t buffer_capacity_ = 0;
+  int current_ = -1;               // buffer being filled
   size_t buffer_fill_ = 0;
-  uint64_t file_offset_ = 0;   // bytes already written to the file (aligned)
-  uint64_t logical_size_ = 0;  // bytes accepted by Write()
+  uint64_t next_file_offset_ = 0;  // file offset of the current buffer
+  uint64_t logical_size_ = 0;      // bytes accepted by Write()
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<PendingWrite> queue_;
+  std::vector<int> free_buffers_;
+  int in_flight_ = 0;
+  bool stop_ = false;
+  absl::Status error_;
+  std::vector<std::thread> writers_;
 };
 
 }  // namespace ggufkit::stream
