@@ -125,7 +125,7 @@ class MetadataValue {
   bool operator!=(const MetadataValue& other) const { return !(*this == other); }
 
  private:
-  friend class MetadataParser;  // the reader fills values in place
+  friend class GgufParser;  // the reader fills values in place
   GgufValueType type_ = GgufValueType::kU8;
   GgufValueType element_type_ = GgufValueType::kU8;
   uint64_t scalar_bits_ = 0;

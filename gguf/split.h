@@ -129,18 +129,21 @@ class GgufSplitWriter {
     std::vector<int64_t> ne;
     uint64_t size_bytes;
   };
-  absl::Status AdvanceShard();
+  void AbortAll();
 
   SplitOptions options_;
   Metadata metadata_;
   std::vector<PendingTensor> pending_;
   std::vector<std::string> shard_paths_;
   std::vector<uint32_t> tensor_shard_;
+  // The real sinks, committed together at Finish(); declared before
+  // writers_ so the writers (whose sinks forward to these) go first.
+  std::vector<std::unique_ptr<OutputSink>> sinks_;
   std::vector<std::unique_ptr<GgufWriter>> writers_;  // one per shard
-  std::vector<size_t> shard_first_tensor_;
   size_t current_shard_ = 0;
   bool begun_ = false;
   bool finished_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace ggufkit

@@ -1,0 +1,58 @@
+// Per-target instantiations of the codebook (IQ4_NL, IQ4_XS, MXFP4) family kernels. Kernel families live
+// in separate .cc files so each translation unit (compiled once per Highway
+// target) stays small.
+#include <cstdint>
+
+#include "dequant/kernels.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dequant/kernels_codebook.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "dequant/codebook-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+
+#if HWY_TARGET != HWY_SCALAR
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeIQ4_NL);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeIQ4_XS);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeMXFP4);
+#endif  // HWY_TARGET != HWY_SCALAR
+
+dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType out_type) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)type;
+  (void)out_type;
+  return nullptr;
+#else
+  switch (type) {
+    case GgmlType::kIQ4_NL:
+      return ForOutput<DequantizeIQ4_NLKernel>(out_type);
+    case GgmlType::kIQ4_XS:
+      return ForOutput<DequantizeIQ4_XSKernel>(out_type);
+    case GgmlType::kMXFP4:
+      return ForOutput<DequantizeMXFP4Kernel>(out_type);
+    default:
+      return nullptr;
+  }
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ggufkit {
+HWY_EXPORT(FindCodebookKernelForTarget);
+
+namespace dequant_internal {
+KernelFn FindCodebookKernel(GgmlType type, OutputType out_type) {
+  return HWY_DYNAMIC_DISPATCH(FindCodebookKernelForTarget)(type, out_type);
+}
+}  // namespace dequant_internal
+}  // namespace ggufkit
+#endif  // HWY_ONCE
