@@ -21,6 +21,7 @@
 #define HWY_TARGET_INCLUDE "dequant/dispatch.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -43,14 +44,14 @@ namespace {
 
 using dequant_internal::KernelFn;
 
-KernelFn FindKernel(GgmlType type, OutputType out_type) {
-  KernelFn (*const families[])(GgmlType, OutputType) = {
+KernelFn FindKernel(GgmlType type, OutputType out_type, bool streaming) {
+  KernelFn (*const families[])(GgmlType, OutputType, bool) = {
       dequant_internal::FindMissionKernel,  dequant_internal::FindLegacyKernel,
       dequant_internal::FindKQuantKernel,   dequant_internal::FindCodebookKernel,
       dequant_internal::FindFloatKernel,
   };
   for (auto* family : families) {
-    if (KernelFn kernel = family(type, out_type)) return kernel;
+    if (KernelFn kernel = family(type, out_type, streaming)) return kernel;
   }
   return nullptr;
 }
@@ -152,8 +153,16 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
     return absl::OkStatus();
   }
   if (!options.force_scalar && !ScalarForcedByEnvironment()) {
-    if (KernelFn kernel = FindKernel(type, out_type)) {
+    const bool aligned = reinterpret_cast<uintptr_t>(out) % 64 == 0;
+    const bool streaming =
+        out_type == OutputType::kF32 && aligned &&
+        (options.store_mode == StoreMode::kStreaming ||
+         (options.store_mode == StoreMode::kAuto && n_elements >= kStreamingMinBytes / 4));
+    if (KernelFn kernel = FindKernel(type, out_type, streaming)) {
       kernel(blocks, n_elements / traits->block_size, out);
+      // Non-temporal stores are weakly ordered: fence them before the caller
+      // (or another thread it signals) reads the buffer.
+      if (streaming) hwy::FlushStream();
       return absl::OkStatus();
     }
   }
@@ -162,7 +171,7 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
 
 bool HasSimdKernel(GgmlType type, OutputType out_type) {
   if (ScalarForcedByEnvironment()) return false;
-  return FindKernel(type, out_type) != nullptr;
+  return FindKernel(type, out_type, false) != nullptr;
 }
 
 std::string ActiveDequantTarget() {

@@ -52,8 +52,8 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const VI low_nibble = hn::Set(di, 15);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ4_KBlockBytes;
-    const float d = LoadHalf(block);
-    const float dmin = LoadHalf(block + 2);
+    const float d = LoadHalfFactor(block);
+    const float dmin = LoadHalfFactor(block + 2);
     const uint8_t* scales = block + 4;
     const uint8_t* qs = block + 16;
     const size_t base = static_cast<size_t>(b) * 256;
