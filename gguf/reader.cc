@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "gguf/zstd_source.h"
 #include "quants/status_macros.h"
 
 namespace ggufkit {
@@ -490,8 +491,11 @@ GgufReader::~GgufReader() = default;
 
 absl::StatusOr<std::unique_ptr<GgufReader>> GgufReader::Open(const std::string& path,
                                                              const ReaderOptions& options) {
+  // zstd streams (magic 28 B5 2F FD, or a too-short *.zst) decompress on the
+  // fly through a forward-only source; see gguf/zstd_source.h.
+  GGUFKIT_ASSIGN_OR_RETURN(const bool zstd, IsZstdFile(path));
   GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source,
-                           OpenByteSource(path, options.source_kind));
+                           zstd ? OpenZstdSource(path) : OpenByteSource(path, options.source_kind));
   return Open(std::move(source), options);
 }
 

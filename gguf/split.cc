@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "gguf/zstd_source.h"
 #include "quants/status_macros.h"
 
 namespace ggufkit {
@@ -105,7 +106,12 @@ absl::StatusOr<std::unique_ptr<GgufModel>> GgufModel::Open(const std::string& pa
   }
   std::string prefix;
   uint32_t name_index = 0, name_count = 0;
-  if (!ParseSplitShardPath(path, &prefix, &name_index, &name_count)) {
+  // Compressed shards (<name>-NNNNN-of-NNNNN.gguf.zst): the siblings are
+  // looked for with the same suffix.
+  const absl::string_view zst_suffix = HasZstdSuffix(path) ? ".zst" : "";
+  const absl::string_view shard_name =
+      absl::string_view(path).substr(0, path.size() - zst_suffix.size());
+  if (!ParseSplitShardPath(shard_name, &prefix, &name_index, &name_count)) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": split.count is ", count,
         " but the file name does not follow <name>-NNNNN-of-NNNNN.gguf, so the other shards "
@@ -120,7 +126,8 @@ absl::StatusOr<std::unique_ptr<GgufModel>> GgufModel::Open(const std::string& pa
   shards[static_cast<size_t>(no)] = std::move(first);
   for (uint32_t i = 0; i < count; ++i) {
     if (shards[i]) continue;
-    const std::string shard_path = SplitShardPath(prefix, i, static_cast<uint32_t>(count));
+    const std::string shard_path =
+        absl::StrCat(SplitShardPath(prefix, i, static_cast<uint32_t>(count)), zst_suffix);
     if (::access(shard_path.c_str(), F_OK) != 0) {
       return absl::NotFoundError(absl::StrCat("split model ", path, ": shard ", i + 1, " of ",
                                               count, " ('", shard_path, "') is missing"));

@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "gguf/zstd_sink.h"
+#include "gguf/zstd_source.h"
 #include "tools/stream/dequant_model.h"
 
 namespace {
@@ -34,6 +36,8 @@ constexpr char kUsage[] =
     "  --chunk-size SIZE           output bytes per work item, e.g. 4M (default 4M)\n"
     "  --device cpu|cuda           where to dequantize (default cpu)\n"
     "  --no-direct-io              write through the page cache instead of O_DIRECT\n"
+    "  --compress none|zstd[:LEVEL] write OUT as a zstd stream (default: zstd level 3\n"
+    "                              when OUT ends in .zst, else none); --threads zstd workers\n"
     "  --quiet                     no progress line\n"
     "  -h, --help                  this text\n";
 
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
   DequantModelOptions options;
   bool quiet = false;
   std::string device = "cpu";
+  bool compress_set = false;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -124,7 +129,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--no-direct-io") {
       options.direct_io = false;
     } else if (arg == "--to" || arg == "--format" || arg == "--tensors" || arg == "--threads" ||
-               arg == "--chunk-size" || arg == "--device") {
+               arg == "--chunk-size" || arg == "--device" || arg == "--compress") {
       std::string v;
       if (!take_value(&v)) return UsageError(absl::StrCat("flag ", arg, " needs a value"));
       if (arg == "--to") {
@@ -135,6 +140,11 @@ int main(int argc, char** argv) {
         auto f = ggufkit::stream::ParseOutputFormat(v);
         if (!f.ok()) return UsageError(absl::StrCat("--format: ", f.status().message()));
         options.format = *f;
+      } else if (arg == "--compress") {
+        auto level = ggufkit::ParseCompressSpec(v);
+        if (!level.ok()) return UsageError(absl::StrCat("--compress: ", level.status().message()));
+        options.zstd_level = *level;
+        compress_set = true;
       } else if (arg == "--tensors") {
         options.tensor_regex = v;
       } else if (arg == "--threads") {
@@ -163,6 +173,9 @@ int main(int argc, char** argv) {
     return UsageError(absl::StrCat("expected IN.gguf and OUT, got ", positional.size(),
                                    " file argument(s)"));
   }
+  if (!compress_set && ggufkit::HasZstdSuffix(positional[1])) {
+    options.zstd_level = ggufkit::kZstdDefaultLevel;
+  }
   if (device == "cuda") {
 #ifdef GGUFKIT_HAVE_CUDA
     std::fprintf(stderr,
@@ -189,10 +202,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!quiet && isatty(STDERR_FILENO)) {
-    std::fprintf(stderr, "wrote %zu tensors (%zu converted, %zu copied), %.2f GB to %s%s\n",
+    const std::string zstd =
+        options.zstd_level ? absl::StrFormat(" (zstd: %.2f GB on disk)",
+                                             static_cast<double>(stats->compressed_bytes) / 1e9)
+                           : std::string();
+    std::fprintf(stderr, "wrote %zu tensors (%zu converted, %zu copied), %.2f GB to %s%s%s\n",
                  stats->tensors_written, stats->tensors_converted, stats->tensors_copied,
                  static_cast<double>(stats->output_bytes) / 1e9, positional[1].c_str(),
-                 stats->direct_io ? " (O_DIRECT)" : "");
+                 zstd.c_str(), stats->direct_io ? " (O_DIRECT)" : "");
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "gguf/split.h"
 #include "gguf/writer.h"
+#include "gguf/zstd_sink.h"
 #include "quants/status_macros.h"
 #include "tools/stream/direct_file_sink.h"
 #include "tools/stream/gguf_tensors.h"
@@ -24,6 +25,11 @@ namespace ggufkit::stream {
 namespace {
 
 constexpr absl::string_view kFileTypeKey = "general.file_type";
+
+int ThreadCount(const DequantModelOptions& options) {
+  return options.threads > 0 ? options.threads
+                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 // Same file = same device and inode (catches "./a.gguf" vs "a.gguf", hard
 // links and symlinks, which a string comparison misses).
@@ -141,6 +147,26 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
                                             options.tensor_regex, "'"));
   }
 
+  // A zstd-compressed input is a forward-only stream: its tensors can only be
+  // read in file order, by one thread.
+  bool forward_only_input = false;
+  for (size_t i = 0; i < model->shard_count(); ++i) {
+    forward_only_input = forward_only_input || model->shard(i).source().forward_only();
+  }
+  if (forward_only_input) {
+    for (size_t i = 1; i < selected.size(); ++i) {
+      const TensorInfo& a = *selected[i - 1];
+      const TensorInfo& b = *selected[i];
+      if (b.shard < a.shard || (b.shard == a.shard && b.absolute_offset < a.absolute_offset)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            model->shard(b.shard).name(), " is a zstd stream whose tensors are not stored in "
+            "the order of their infos ('", b.name, "' comes before '", a.name,
+            "' in the file): gguf-dequant needs random access; decompress it first with "
+            "`zstd -d`"));
+      }
+    }
+  }
+
   // Plan: one pipeline entry per tensor, sources kept alive here.
   DequantModelStats stats;
   std::vector<std::unique_ptr<GgufTensorSource>> sources;
@@ -225,11 +251,20 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
 
   DirectFileSinkOptions sink_options;
   sink_options.try_direct = options.direct_io;
-  sink_options.expected_size = expected_size;
-  GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<DirectFileSink> sink,
+  sink_options.expected_size = options.zstd_level ? 0 : expected_size;
+  GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<DirectFileSink> file_sink,
                            DirectFileSink::Create(out_path, sink_options));
-  stats.direct_io = sink->is_direct();
-  DirectFileSink* raw_sink = sink.get();
+  stats.direct_io = file_sink->is_direct();
+  std::unique_ptr<OutputSink> sink = std::move(file_sink);
+  if (options.zstd_level) {
+    // Compressed output: the same bytes, zstd-compressed into the file sink.
+    ZstdSinkOptions zstd_options;
+    zstd_options.level = *options.zstd_level;
+    zstd_options.threads = ThreadCount(options);
+    zstd_options.pledged_size = expected_size;
+    GGUFKIT_ASSIGN_OR_RETURN(sink, MakeZstdSink(std::move(sink), zstd_options));
+  }
+  OutputSink* raw_sink = sink.get();
   if (writer != nullptr) {
     GGUFKIT_RETURN_IF_ERROR(writer->Begin(std::move(sink)));
   } else {
@@ -237,9 +272,9 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
   }
 
   PipelineOptions pipeline_options;
-  pipeline_options.threads =
-      options.threads > 0 ? options.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // A forward-only input (a .gguf.zst stream) is read by one worker, in
+  // file order (checked above).
+  pipeline_options.threads = forward_only_input ? 1 : ThreadCount(options);
   pipeline_options.chunk_bytes = options.chunk_bytes;
   stats.threads = pipeline_options.threads;
 
@@ -281,6 +316,7 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
   }
   stats.tensors_written = plan.size();
   stats.output_bytes = writer != nullptr ? writer->total_size() : raw_sink->bytes_written();
+  stats.compressed_bytes = ZstdSinkCompressedBytes(*raw_sink).value_or(0);
   return stats;
 }
 

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -36,6 +37,10 @@ struct DequantModelOptions {
   int threads = 0;                       // 0: all cores
   size_t chunk_bytes = size_t{4} << 20;  // output bytes per work item
   bool direct_io = true;                 // try O_DIRECT for the output
+  // zstd level for a compressed output (gguf-dequant --compress zstd[:LEVEL]
+  // or OUT ending in .zst); std::nullopt writes it uncompressed. The
+  // compressor uses `threads` zstd workers. See docs/zstd.md.
+  std::optional<int> zstd_level;
 };
 
 struct DequantProgress {
@@ -51,7 +56,8 @@ struct DequantModelStats {
   size_t tensors_converted = 0;  // dequantized or changed float type
   size_t tensors_copied = 0;     // integer / already-target tensors
   uint64_t input_data_bytes = 0;
-  uint64_t output_bytes = 0;     // whole output file
+  uint64_t output_bytes = 0;     // whole output file (uncompressed)
+  uint64_t compressed_bytes = 0; // the file on disk when zstd_level is set
   bool direct_io = false;        // the output went through O_DIRECT
   int threads = 0;
 };
