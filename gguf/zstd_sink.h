@@ -11,12 +11,12 @@
 // bytes written. A content checksum (low 32 bits of XXH64) is on by default.
 //
 // Memory (measured numbers in docs/zstd.md): single-threaded, the context at
-// level L (ZSTD_estimateCStreamSize: ~1.3 MiB at level 1, ~5 MiB at 3, ~90 MiB
-// at 19). With W workers each worker has its own context and zstd keeps about
-// W + 2 jobs in flight, each holding an input job and its compressed output;
-// the sink sets the job size to 4 MiB (zstd's default is 4x the window, 8 MiB
-// at level 3) so W workers cost about W x 10 MiB at level 3. The thread count
-// comes from the caller (--threads): the sink does not cap it.
+// level L (ZSTD_estimateCStreamSize: 1.3 MiB at level 1, 3.5 MiB at 3,
+// 17 MiB at 9, 90 MiB at 19). With W workers each has its own context and
+// zstd keeps jobs in flight, each holding an input job and its compressed
+// output; the sink sets 2 MiB jobs (zstd's default is 4x the window, 8 MiB at
+// level 3, which measured 6 MiB per worker instead of 3) and caps W by a
+// memory budget (ZstdSinkWorkers). Levels >= 12 cost 50+ MiB even alone.
 #ifndef GGUFKIT_GGUF_ZSTD_SINK_H_
 #define GGUFKIT_GGUF_ZSTD_SINK_H_
 
@@ -41,12 +41,17 @@ struct ZstdSinkOptions {
   // levels are zstd's faster-than-1 modes.
   int level = kZstdDefaultLevel;
   // Compression threads: <= 1 compresses in the calling thread; N > 1 hands
-  // the work to N zstd workers (ZSTD_c_nbWorkers = N). Falls back to one
-  // thread if the libzstd in use was built without multithreading.
+  // the work to up to N zstd workers (ZSTD_c_nbWorkers, capped by
+  // memory_budget_bytes). Falls back to the calling thread if the libzstd in
+  // use was built without multithreading.
   int threads = 1;
-  // Job size for workers (ZSTD_c_jobSize); 0 means 4 MiB. Ignored with one
+  // Job size for workers (ZSTD_c_jobSize); 0 means 2 MiB. Ignored with one
   // thread.
   size_t job_bytes = 0;
+  // Memory the workers may use together; caps their number (see
+  // ZstdSinkWorkers). The default keeps gguf-dequant under its 128 MiB
+  // budget next to its 64 MiB ring.
+  size_t memory_budget_bytes = size_t{32} << 20;
   // Store a content checksum in the frame (`zstd -d` verifies it).
   bool checksum = true;
   // When the total number of bytes is known up front, record it in the frame
@@ -54,6 +59,11 @@ struct ZstdSinkOptions {
   // different number of bytes was written.
   std::optional<uint64_t> pledged_size;
 };
+
+// The ZSTD_c_nbWorkers the sink uses for `options`: 0 when threads <= 1,
+// else min(threads, memory_budget_bytes / (ZSTD_estimateCStreamSize(level) +
+// 2 x job_bytes)), at least 1. Level 3 with the defaults: 4 workers.
+int ZstdSinkWorkers(const ZstdSinkOptions& options);
 
 // Parses a --compress value: "none" -> std::nullopt; "zstd" -> level 3;
 // "zstd:LEVEL" -> LEVEL, checked against zstd's range. InvalidArgument naming

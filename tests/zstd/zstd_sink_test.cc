@@ -179,6 +179,20 @@ TEST(ZstdSink, WrapsAnySinkAndRejectsBadLevels) {
   EXPECT_FALSE(ZstdSinkCompressedBytes(*MakeMemorySink("plain", &other)).has_value());
 }
 
+TEST(ZstdSink, WorkerCountFollowsThreadsWithinTheMemoryBudget) {
+  ZstdSinkOptions options;
+  EXPECT_EQ(ZstdSinkWorkers(options), 0);  // one thread: no workers
+  options.threads = 2;
+  EXPECT_EQ(ZstdSinkWorkers(options), 2);
+  options.threads = 64;
+  EXPECT_EQ(ZstdSinkWorkers(options), 4);  // level 3: 32 MiB / (3.5 + 2 x 2) MiB
+  options.level = 19;                      // ~90 MiB alone: one worker
+  EXPECT_EQ(ZstdSinkWorkers(options), 1);
+  options.level = 1;
+  options.memory_budget_bytes = size_t{1} << 30;
+  EXPECT_EQ(ZstdSinkWorkers(options), 64);
+}
+
 TEST(ZstdSink, ParseCompressSpec) {
   EXPECT_EQ(*ParseCompressSpec("none"), std::nullopt);
   EXPECT_EQ(*ParseCompressSpec("zstd"), std::optional<int>(3));
