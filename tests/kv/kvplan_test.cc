@@ -389,6 +389,22 @@ TEST(KvPlanCliTest, UnreadableFileExitsOne) {
   EXPECT_NE(out.find("bad.gguf"), std::string::npos) << out;
 }
 
+TEST(KvPlanCliTest, MeasureReportsResidentMemoryWithinOnePercent) {
+  TempDir dir;
+  const std::string json = dir.File("measure.json");
+  ASSERT_EQ(RunCommand(Tool() +
+                       " --layers 8 --kv-heads 8 --head-dim 128 --ctx 4096,8192"
+                       " --ctk f16,turbo4 --ctv turbo3 --measure --json > " +
+                       json),
+            0);
+  std::string out;
+  const std::string check =
+      "import json,sys; p=json.load(open(sys.argv[1])); "
+      "print(len(p['rows']), max(r['measured_relative_difference'] for r in p['rows']) < 0.01)";
+  ASSERT_EQ(RunCommand(PythonPath() + " -c \"" + check + "\" " + json, &out), 0) << out;
+  EXPECT_EQ(out, "4 True\n");
+}
+
 TEST(KvPlanCliTest, BadFlagsExitTwoWithOneLine) {
   struct Case {
     const char* args;
