@@ -283,6 +283,21 @@ TEST(KvPlanMetadataTest, MissingOrBadKeysAreErrors) {
   EXPECT_FALSE(ShapeFromMetadata(md, "m.gguf", 0).ok());  // wrong type
 }
 
+// Measuring a mixed model: sliding-window layers and layers without attention.
+TEST(KvPlanTest, MeasuredMixedModelMatchesCalculation) {
+  ModelKvShape m = Uniform(6, 8, 128);
+  m.sliding_window = 1024;
+  m.layers[1].n_kv_heads = 0;
+  m.layers[2].sliding = m.layers[4].sliding = true;
+  m.layers[3].head_dim_k = 64;  // turbo pads it to 128
+  auto measured =
+      MeasureKvResidentMemory(m, 16384, KvType::kTurbo4, KvType::kF16, TurboVariant::kV1);
+  ASSERT_TRUE(measured.ok()) << measured.status();
+  const int64_t cells = 3 * 16384 + 2 * 1024;  // layers 0, 3, 5 full; 2, 4 sliding
+  EXPECT_EQ(measured->calculated_bytes, cells * (8 * 68 + 8 * 128 * 2));
+  EXPECT_LT(measured->relative_difference(), 0.01) << measured->resident_bytes;
+}
+
 std::string Tool() { return ToolsDir() + "/gguf-kvplan"; }
 
 TEST(KvPlanCliTest, TableFromFlags) {
