@@ -39,9 +39,8 @@ TEST_P(PublicApiTest, WholeBlocksWorkAndPartialBlocksAreErrors) {
   EXPECT_FALSE(Dequantize(type, blocks, n - 1, out.data()).ok());
   EXPECT_FALSE(Dequantize(type, blocks, n + 1, out.data()).ok());
   EXPECT_FALSE(Dequantize(type, blocks, traits.block_size / 2, out.data()).ok());
-  EXPECT_FALSE(Dequantize(type, absl::MakeConstSpan(blocks).first(blocks.size() - 1), n,
-                          out.data())
-                   .ok());
+  EXPECT_FALSE(
+      Dequantize(type, absl::MakeConstSpan(blocks).first(blocks.size() - 1), n, out.data()).ok());
 
   if (GetReferenceCodec(type).quantize != nullptr) {
     std::vector<uint8_t> q(blocks.size());
@@ -49,9 +48,9 @@ TEST_P(PublicApiTest, WholeBlocksWorkAndPartialBlocksAreErrors) {
     std::vector<uint8_t> direct(blocks.size());
     GetReferenceCodec(type).quantize(want.data(), direct.data(), n, nullptr);
     EXPECT_EQ(q, direct);
-    EXPECT_FALSE(
-        Quantize(type, absl::MakeConstSpan(want).first(static_cast<size_t>(n - 1)), absl::MakeSpan(q))
-            .ok());
+    EXPECT_FALSE(Quantize(type, absl::MakeConstSpan(want).first(static_cast<size_t>(n - 1)),
+                          absl::MakeSpan(q))
+                     .ok());
   } else {
     std::vector<uint8_t> q(blocks.size());
     EXPECT_FALSE(Quantize(type, want, absl::MakeSpan(q)).ok());  // dequantize-only type
