@@ -58,6 +58,31 @@ TEST_P(PublicApiTest, WholeBlocksWorkAndPartialBlocksAreErrors) {
 #endif
 }
 
+// The API passes a per-column importance vector to each row; for IQ4_NL and
+// IQ4_XS that must be exactly the row codec called row by row.
+TEST(PublicApiImatrix, Iq4RowsGetTheImportanceVector) {
+#ifndef GGUFKIT_HAVE_QUANTS_API
+  GTEST_SKIP() << "quants/quants.h (public Dequantize/Quantize API) is not in this tree yet";
+#else
+  constexpr int64_t kRowLength = 512;
+  constexpr int64_t kRowCount = 3;
+  const std::vector<float> x = StressInput(kRowLength * kRowCount, 3u);
+  std::vector<float> imatrix(kRowLength);
+  for (int64_t c = 0; c < kRowLength; ++c) imatrix[c] = static_cast<float>(1 + c % 13) * 0.25f;
+  for (GgmlType type : {GgmlType::kIQ4_NL, GgmlType::kIQ4_XS}) {
+    const int64_t row_bytes = *RowSizeBytes(type, kRowLength);
+    std::vector<uint8_t> via_api(static_cast<size_t>(row_bytes * kRowCount));
+    ASSERT_TRUE(Quantize(type, x, absl::MakeSpan(via_api), imatrix).ok());
+    std::vector<uint8_t> direct(via_api.size());
+    for (int64_t r = 0; r < kRowCount; ++r) {
+      GetReferenceCodec(type).quantize(x.data() + r * kRowLength, direct.data() + r * row_bytes,
+                                       kRowLength, imatrix.data());
+    }
+    EXPECT_EQ(via_api, direct) << GgmlTypeName(type);
+  }
+#endif
+}
+
 std::vector<GgmlType> AllExtraTypes() {
   std::vector<GgmlType> types;
   for (const ExtraType& t : ExtraTypes()) types.push_back(t.type);
