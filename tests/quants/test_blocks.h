@@ -1,0 +1,81 @@
+// Test helpers: random but well-formed blocks of the basic types (random
+// bytes with every fp16/f32 scale field replaced by a random finite value,
+// subnormals included), so that decoders can be compared bit for bit.
+#ifndef GGUFKIT_TESTS_QUANTS_TEST_BLOCKS_H_
+#define GGUFKIT_TESTS_QUANTS_TEST_BLOCKS_H_
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "quants/type_traits.h"
+
+namespace ggufkit::testing {
+
+// A random finite binary16 (any sign, exponent field 0..30).
+inline uint16_t RandomFiniteHalf(std::mt19937& rng) {
+  const uint32_t sign = rng() & 1u;
+  const uint32_t exp = rng() % 31u;
+  const uint32_t mant = rng() & 0x3FFu;
+  return static_cast<uint16_t>((sign << 15) | (exp << 10) | mant);
+}
+
+// Offsets of the fp16 fields inside one block of `type` (empty if none).
+inline std::vector<int> HalfFieldOffsets(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ8_0:
+      return {0};
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1:
+    case GgmlType::kQ8_1:
+      return {0, 2};
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+      return {0, 2};
+    case GgmlType::kQ2_K:
+      return {80, 82};
+    case GgmlType::kQ3_K:
+      return {108};
+    case GgmlType::kQ6_K:
+      return {208};
+    case GgmlType::kF16:
+      return {0};
+    default:
+      return {};
+  }
+}
+
+// n_blocks random blocks of `type` with finite scales.
+inline std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const int64_t bytes = GetTypeTraits(type).type_size;
+  std::vector<uint8_t> out(static_cast<size_t>(n_blocks * bytes));
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  for (int64_t i = 0; i < n_blocks; ++i) {
+    uint8_t* block = out.data() + i * bytes;
+    for (int off : HalfFieldOffsets(type)) {
+      const uint16_t h = RandomFiniteHalf(rng);
+      std::memcpy(block + off, &h, 2);
+    }
+    if (type == GgmlType::kQ8_K) {
+      // f32 scale: a modest finite value (any sign), as the quantizer makes.
+      const float d = std::uniform_real_distribution<float>(-0.05f, 0.05f)(rng);
+      std::memcpy(block, &d, 4);
+    }
+    if (type == GgmlType::kBF16) {
+      // Keep the exponent below all-ones: no NaN / Inf.
+      uint16_t v;
+      std::memcpy(&v, block, 2);
+      if (((v >> 7) & 0xFF) == 0xFF) v = static_cast<uint16_t>(v & ~(1u << 7));
+      std::memcpy(block, &v, 2);
+    }
+  }
+  return out;
+}
+
+}  // namespace ggufkit::testing
+
+#endif  // GGUFKIT_TESTS_QUANTS_TEST_BLOCKS_H_
