@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
   // of random bytes. Quantized scales are random halves: a few are inf/NaN,
   // which costs the kernels nothing extra.
   g_in_bytes = static_cast<size_t>(kOutputBytes);
-  if (cudaMalloc(&g_in, g_in_bytes) != cudaSuccess || cudaMalloc(&g_out, g_in_bytes) != cudaSuccess) {
+  if (cudaMalloc(&g_in, g_in_bytes) != cudaSuccess ||
+      cudaMalloc(&g_out, g_in_bytes) != cudaSuccess) {
     std::printf("bench_cuda: cannot allocate 2 x 256 MiB of device memory\n");
     return 1;
   }
@@ -150,7 +151,8 @@ int main(int argc, char** argv) {
     cudaMemcpy(g_out, g_in, g_in_bytes, cudaMemcpyDeviceToDevice);
     cudaEventRecord(start);
     constexpr int kReps = 20;
-    for (int i = 0; i < kReps; ++i) cudaMemcpyAsync(g_out, g_in, g_in_bytes, cudaMemcpyDeviceToDevice);
+    for (int i = 0; i < kReps; ++i)
+      cudaMemcpyAsync(g_out, g_in, g_in_bytes, cudaMemcpyDeviceToDevice);
     cudaEventRecord(stop);
     cudaEventSynchronize(stop);
     float ms = 0;
@@ -160,10 +162,12 @@ int main(int argc, char** argv) {
     cudaEventDestroy(stop);
   }
 
-  benchmark::RegisterBenchmark("memcpy_d2d/256MiB", BM_Memcpy)->UseManualTime()->Unit(benchmark::kMicrosecond);
-  const TypeRow types[] = {{GgmlType::kQ8_0, "q8_0"}, {GgmlType::kQ4_0, "q4_0"},
-                           {GgmlType::kQ1_0, "q1_0"}, {GgmlType::kQ4_K, "q4_K"},
-                           {GgmlType::kQ5_K, "q5_K"}, {GgmlType::kQ6_K, "q6_K"},
+  benchmark::RegisterBenchmark("memcpy_d2d/256MiB", BM_Memcpy)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  const TypeRow types[] = {{GgmlType::kQ8_0, "q8_0"},     {GgmlType::kQ4_0, "q4_0"},
+                           {GgmlType::kQ1_0, "q1_0"},     {GgmlType::kQ4_K, "q4_K"},
+                           {GgmlType::kQ5_K, "q5_K"},     {GgmlType::kQ6_K, "q6_K"},
                            {GgmlType::kIQ4_NL, "iq4_nl"}, {GgmlType::kMXFP4, "mxfp4"}};
   const std::pair<OutputType, const char*> outputs[] = {
       {OutputType::kF32, "f32"}, {OutputType::kF16, "f16"}, {OutputType::kBF16, "bf16"}};
@@ -175,10 +179,11 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  const std::pair<KvFormat, const char*> kv[] = {
-      {{KvCacheType::kQ8_0}, "q8_0"},     {{KvCacheType::kQ4_0}, "q4_0"},
-      {{KvCacheType::kTurbo2}, "turbo2"}, {{KvCacheType::kTurbo3}, "turbo3"},
-      {{KvCacheType::kTurbo4}, "turbo4"}};
+  const std::pair<KvFormat, const char*> kv[] = {{{KvCacheType::kQ8_0}, "q8_0"},
+                                                 {{KvCacheType::kQ4_0}, "q4_0"},
+                                                 {{KvCacheType::kTurbo2}, "turbo2"},
+                                                 {{KvCacheType::kTurbo3}, "turbo3"},
+                                                 {{KvCacheType::kTurbo4}, "turbo4"}};
   for (const auto& [format, name] : kv) {
     benchmark::RegisterBenchmark((std::string("kv_dequantize/") + name + "/f16").c_str(),
                                  BM_DequantizeKv, format, OutputType::kF16)
@@ -189,7 +194,9 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  benchmark::RegisterBenchmark("rotate_inverse/128MiB", BM_Rotate)->UseManualTime()->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("rotate_inverse/128MiB", BM_Rotate)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
 
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
