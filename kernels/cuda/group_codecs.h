@@ -48,6 +48,12 @@
 #include <cuda_fp16.h>
 #endif
 
+// --use_fast_math would bring flush-to-zero and approximate division and
+// square root: the results would no longer match the CPU reference.
+#if defined(__USE_FAST_MATH__)
+#error "kernels/cuda must not be compiled with --use_fast_math (bit-exactness)"
+#endif
+
 // Loops over the 8 elements of a group are fully unrolled on the device (the
 // host compiler does the same at -O2 without being asked).
 #if defined(__CUDA_ARCH__)

@@ -455,6 +455,7 @@ TEST_F(CudaDeviceTest, KvQuantizeUnalignedAndOddCounts) {
   const std::vector<float> x = ReadFloats(GoldenPath("ggml/input.f32"));
   for (const KvCase& c : kKvCases) {
     const std::vector<uint8_t> want_all = ReadFileBytes(GoldenPath(c.q_path));
+    const std::vector<float> want_deq = ReadFloats(GoldenPath(c.deq_path));
     const int64_t block_elements = KvBlockElements(c.format);
     const int64_t block_bytes = KvBlockBytes(c.format);
     for (int64_t first_block : {int64_t{3}, int64_t{33}}) {
@@ -477,6 +478,17 @@ TEST_F(CudaDeviceTest, KvQuantizeUnalignedAndOddCounts) {
                                         want_all.begin() + (first_block + n_blocks) * block_bytes);
         ExpectBytes(std::string(c.q_path) + " unaligned",
                     {got.begin() + 3, got.begin() + 3 + out_bytes}, want, block_bytes);
+        // Dequantize those blocks from the odd address into an output off the
+        // 16-byte grid (reusing dx, 4 bytes in).
+        for (OutputType out_type : kAllOutputs) {
+          ASSERT_TRUE(
+              DequantizeKvOnDevice(c.format, blocks.bytes() + 3, n, out_type, dx.bytes() + 4).ok());
+          std::vector<uint8_t> deq(static_cast<size_t>(n) * OutputTypeBytes(out_type));
+          dx.Download(deq.data(), deq.size(), 4);
+          ExpectOutputs(std::string(c.deq_path) + " unaligned", out_type, deq.data(),
+                        {want_deq.begin() + first_block * block_elements,
+                         want_deq.begin() + (first_block + n_blocks) * block_elements});
+        }
       }
     }
   }
