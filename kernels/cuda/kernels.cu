@@ -27,6 +27,11 @@ unsigned GridFor(int64_t work_items, int64_t items_per_block) {
   return static_cast<unsigned>(blocks);
 }
 
+// cudaGetLastError after a launch also returns any earlier, unrelated
+// non-sticky error of this thread; clear those first so a launch is judged
+// on its own. (Sticky errors cannot be cleared and are rightly reported.)
+void ClearStaleError() { (void)cudaGetLastError(); }
+
 struct WarpBarrier {
   __host__ __device__ void operator()() const {
 #if defined(__CUDA_ARCH__)
@@ -96,6 +101,7 @@ cudaError_t LaunchDecoderOut(const DecodeTable& table, const void* blocks, void*
   const int64_t n_groups = n_blocks * (Decoder::kBlockElems / kGroupElems);
   const unsigned grid = GridFor(n_groups, kThreadsPerBlock);
   const auto* in = static_cast<const uint8_t*>(blocks);
+  ClearStaleError();
   if (reinterpret_cast<uintptr_t>(out) % 16 == 0) {
     DequantizeKernel<Decoder, kOut, true>
         <<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, table);
@@ -146,6 +152,7 @@ template <class Quantizer>
 cudaError_t LaunchQuantizeBlocks(const float* x, void* blocks, int64_t n_blocks,
                                  cudaStream_t stream) {
   const unsigned grid = GridFor(n_blocks, kThreadsPerBlock);
+  ClearStaleError();
   QuantizeBlocksKernel<Quantizer>
       <<<grid, kThreadsPerBlock, 0, stream>>>(x, static_cast<uint8_t*>(blocks), n_blocks);
   return cudaGetLastError();
@@ -297,6 +304,7 @@ cudaError_t LaunchQuantizeQ4_0(const float* x, void* blocks, int64_t n_blocks,
 cudaError_t LaunchQuantizeTurbo(const TurboTables& tables, const float* x, void* blocks,
                                 int64_t n_groups, cudaStream_t stream) {
   const unsigned grid = GridFor(n_groups, kWarpsPerBlock);
+  ClearStaleError();
   QuantizeTurboKernel<<<grid, kThreadsPerBlock, 0, stream>>>(x, static_cast<uint8_t*>(blocks),
                                                              n_groups, tables, kTurboSigns);
   return cudaGetLastError();
@@ -305,6 +313,7 @@ cudaError_t LaunchQuantizeTurbo(const TurboTables& tables, const float* x, void*
 cudaError_t LaunchRotate(bool inverse, const float* in, float* out, int64_t n_groups,
                          cudaStream_t stream) {
   const unsigned grid = GridFor(n_groups, kWarpsPerBlock);
+  ClearStaleError();
   RotateKernel<<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, kTurboSigns,
                                                       inverse ? 1 : 0);
   return cudaGetLastError();
