@@ -1,4 +1,198 @@
-// Placeholder translation unit until the Highway codecs land.
-namespace ggufkit::dequant_internal {
-int Placeholder() { return 0; }
-}  // namespace ggufkit::dequant_internal
+// DequantizeBlocks: the one checked entry point. It validates the request
+// once, then hands whole blocks to a SIMD kernel of the dispatched Highway
+// target, or to the scalar reference codec of quants/ (plus a round-to-
+// nearest-even conversion for f16/bf16 output) where no kernel exists.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "dequant/dequant.h"
+#include "dequant/kernels.h"
+#include "quants/half.h"
+#include "quants/status_macros.h"
+#include "quants/type_traits.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dequant/dispatch.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+const char* TargetNameForTarget() { return hwy::TargetName(HWY_TARGET); }
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ggufkit {
+HWY_EXPORT(TargetNameForTarget);
+
+namespace dequant_internal {
+const char* DispatchedTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameForTarget)(); }
+}  // namespace dequant_internal
+
+namespace {
+
+using dequant_internal::KernelFn;
+
+KernelFn FindKernel(GgmlType type, OutputType out_type, bool streaming) {
+  KernelFn (*const families[])(GgmlType, OutputType, bool) = {
+      dequant_internal::FindMissionKernel,  dequant_internal::FindLegacyKernel,
+      dequant_internal::FindKQuantKernel,   dequant_internal::FindCodebookKernel,
+      dequant_internal::FindFloatKernel,
+  };
+  for (auto* family : families) {
+    if (KernelFn kernel = family(type, out_type, streaming)) return kernel;
+  }
+  return nullptr;
+}
+
+bool ValidOutputType(OutputType out_type) {
+  return out_type == OutputType::kF32 || out_type == OutputType::kF16 ||
+         out_type == OutputType::kBF16;
+}
+
+// The reference path: the registered scalar dequantizer writes fp32; f16 and
+// bf16 outputs go through a small stack buffer and quants/half.h's rounding.
+absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* blocks,
+                                     int64_t n_elements, void* out, OutputType out_type) {
+  const ReferenceCodec& codec = GetReferenceCodec(traits.type);
+  if (codec.dequantize == nullptr) {
+    return absl::UnimplementedError(absl::StrCat("dequantize ", traits.name, " to ",
+                                                 OutputTypeName(out_type),
+                                                 ": no SIMD kernel on this target and no "
+                                                 "reference dequantizer registered"));
+  }
+  if (out_type == OutputType::kF32) {
+    codec.dequantize(blocks, static_cast<float*>(out), n_elements);
+    return absl::OkStatus();
+  }
+  // 4096 floats = 16 KiB: a whole number of blocks for every block size
+  // (1, 32, 64, 128, 256) and small enough for the stack.
+  constexpr int64_t kChunkElements = 4096;
+  float chunk[kChunkElements];
+  uint16_t* out16 = static_cast<uint16_t*>(out);
+  const int64_t chunk_blocks = kChunkElements / traits.block_size;
+  for (int64_t done = 0; done < n_elements;) {
+    const int64_t count = std::min(n_elements - done, chunk_blocks * traits.block_size);
+    codec.dequantize(blocks + done / traits.block_size * traits.type_size, chunk, count);
+    if (out_type == OutputType::kF16) {
+      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToF16(chunk[i]);
+    } else {
+      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToBF16(chunk[i]);
+    }
+    done += count;
+  }
+  return absl::OkStatus();
+}
+
+bool ReadForceScalarEnvironment() {
+  const char* value = std::getenv("GGUFKIT_FORCE_SCALAR");
+  return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
+}
+
+}  // namespace
+
+size_t OutputElementBytes(OutputType type) { return type == OutputType::kF32 ? 4 : 2; }
+
+const char* OutputTypeName(OutputType type) {
+  switch (type) {
+    case OutputType::kF32:
+      return "f32";
+    case OutputType::kF16:
+      return "f16";
+    case OutputType::kBF16:
+      return "bf16";
+  }
+  return "invalid";
+}
+
+bool ScalarForcedByEnvironment() {
+  static const bool forced = ReadForceScalarEnvironment();
+  return forced;
+}
+
+absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements,
+                              void* out, OutputType out_type, const DequantOptions& options) {
+  const TypeTraits* traits = FindTypeTraits(static_cast<uint32_t>(type));
+  GGUFKIT_RETURN_ERROR_IF(traits == nullptr, "dequantize: unknown ggml type id ",
+                          static_cast<uint32_t>(type));
+  GGUFKIT_RETURN_ERROR_IF(traits->kind == TypeKind::kInteger, "dequantize: ", traits->name,
+                          " is an integer type; integer tensors are copied, not dequantized");
+  GGUFKIT_RETURN_ERROR_IF(!ValidOutputType(out_type), "dequantize ", traits->name,
+                          ": invalid output type ", static_cast<int>(out_type));
+  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, "dequantize ", traits->name,
+                          ": negative element count ", n_elements);
+  GGUFKIT_RETURN_ERROR_IF(n_elements % traits->block_size != 0, "dequantize ", traits->name,
+                          ": ", n_elements, " elements is not a whole number of ",
+                          traits->block_size, "-element blocks");
+  if (n_elements == 0) return absl::OkStatus();
+  GGUFKIT_RETURN_ERROR_IF(blocks == nullptr || out == nullptr, "dequantize ", traits->name,
+                          ": null ", blocks == nullptr ? "input" : "output", " pointer for ",
+                          n_elements, " elements");
+  // Byte counts must fit in size_t/int64 before any kernel walks them.
+  GGUFKIT_RETURN_IF_ERROR(RowSizeBytes(type, n_elements).status());
+  GGUFKIT_RETURN_ERROR_IF(n_elements > INT64_MAX / 4, "dequantize ", traits->name, ": ",
+                          n_elements, " elements overflow the output size");
+
+  // Same type in and out: an exact copy on every path (a round trip through
+  // fp32 would canonicalize NaN payloads).
+  if ((type == GgmlType::kF32 && out_type == OutputType::kF32) ||
+      (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
+      (type == GgmlType::kBF16 && out_type == OutputType::kBF16)) {
+    std::memcpy(out, blocks, static_cast<size_t>(n_elements) * OutputElementBytes(out_type));
+    return absl::OkStatus();
+  }
+  if (!options.force_scalar && !ScalarForcedByEnvironment()) {
+    const bool aligned = reinterpret_cast<uintptr_t>(out) % 64 == 0;
+    const bool streaming =
+        out_type == OutputType::kF32 && aligned &&
+        (options.store_mode == StoreMode::kStreaming ||
+         (options.store_mode == StoreMode::kAuto && n_elements >= kStreamingMinBytes / 4));
+    if (KernelFn kernel = FindKernel(type, out_type, streaming)) {
+      kernel(blocks, n_elements / traits->block_size, out);
+      // Non-temporal stores are weakly ordered: fence them before the caller
+      // (or another thread it signals) reads the buffer.
+      if (streaming) hwy::FlushStream();
+      return absl::OkStatus();
+    }
+  }
+  return DequantizeWithReference(*traits, blocks, n_elements, out, out_type);
+}
+
+bool HasSimdKernel(GgmlType type, OutputType out_type) {
+  if (ScalarForcedByEnvironment()) return false;
+  return FindKernel(type, out_type, false) != nullptr;
+}
+
+std::string ActiveDequantTarget() {
+  if (ScalarForcedByEnvironment()) return "scalar";
+  const std::string name = dequant_internal::DispatchedTargetName();
+  return name == "SCALAR" ? "scalar" : name;
+}
+
+std::vector<DequantTarget> SupportedDequantTargets() {
+  std::vector<DequantTarget> targets;
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    targets.push_back(DequantTarget{target, hwy::TargetName(target)});
+  }
+  return targets;
+}
+
+ScopedDequantTarget::ScopedDequantTarget(int64_t target_id) {
+  hwy::SetSupportedTargetsForTest(target_id);
+}
+
+ScopedDequantTarget::~ScopedDequantTarget() { hwy::SetSupportedTargetsForTest(0); }
+
+}  // namespace ggufkit
+#endif  // HWY_ONCE

@@ -88,6 +88,24 @@ inline uint16_t GetU16(const uint8_t* p) {
 // few hundred blocks use every codebook row.
 std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32_t seed);
 
+// A portable (bit-exact on every platform: integer arithmetic and ldexp
+// only) hard input for quantizers: blocks of 256 with magnitudes from 2^-140
+// (subnormal) to 2^40, exact powers of two and their float predecessors
+// (where floor(log2f) decisions flip), zeros and -0.0.
+std::vector<float> StressInput(int64_t n, uint32_t seed);
+
+// 64-bit FNV-1a of a byte range: lets a test hold expected output of ggml
+// for large inputs without checking in binary files.
+inline uint64_t Fnv1a64(const void* data, size_t size) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 }  // namespace ggufkit::testing
 
 #endif  // GGUFKIT_TESTS_QUANTS_EXTRA_EXTRA_TEST_UTIL_H_

@@ -1,0 +1,119 @@
+// Dequantization of ggml blocks into fp32 / fp16 / bf16, with Google Highway
+// SIMD kernels chosen at run time for the CPU (AVX3, AVX2, SSE4, SSSE3).
+//
+// One entry point serves every GgmlType: DequantizeBlocks() checks its
+// preconditions once, then runs the SIMD kernel of the type when one exists
+// for the active target, else the scalar reference codec of quants/
+// (GetReferenceCodec) followed by a round-to-nearest-even conversion. SIMD
+// kernels are bit-exact with the reference (tests/dequant checks every
+// compiled target with memcmp), so the choice is invisible in the output.
+//
+// One call is one thread: kernels never spawn threads. Callers that want
+// parallelism split a tensor into row ranges and call this once per range.
+//
+// No Highway type appears here; the per-target code lives in dequant/*-inl.h.
+#ifndef GGUFKIT_DEQUANT_DEQUANT_H_
+#define GGUFKIT_DEQUANT_DEQUANT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "quants/type_traits.h"
+
+namespace ggufkit {
+
+// Element type written to the output buffer.
+enum class OutputType : uint8_t {
+  kF32,   // IEEE binary32
+  kF16,   // IEEE binary16 bits (uint16_t), round to nearest even (quants/half.h)
+  kBF16,  // bfloat16 bits (uint16_t), round to nearest even, NaN kept quiet
+};
+
+// Bytes of one output element: 4 for kF32, 2 for kF16 and kBF16.
+size_t OutputElementBytes(OutputType type);
+// "f32", "f16", "bf16".
+const char* OutputTypeName(OutputType type);
+
+// How f32 output is written.
+enum class StoreMode : uint8_t {
+  // Non-temporal stores when the output is at least kStreamingMinBytes and
+  // `out` is 64-byte aligned; cached stores otherwise.
+  kAuto,
+  // Always cached stores: the caller reads the output soon (it fits in cache).
+  kCached,
+  // Non-temporal stores whenever `out` is 64-byte aligned: the output goes to
+  // memory without first reading each line (about 1.3x faster out of cache)
+  // and does not evict the caller's working set, but is not left in cache;
+  // right for buffers handed to O_DIRECT writes or the GPU.
+  kStreaming,
+};
+
+// kAuto streams outputs of at least this many bytes.
+inline constexpr int64_t kStreamingMinBytes = int64_t{16} << 20;
+
+struct DequantOptions {
+  // Use the scalar reference codec even where a SIMD kernel exists. The
+  // environment variable GGUFKIT_FORCE_SCALAR=1 has the same effect for every
+  // call in the process (read once, at the first call).
+  bool force_scalar = false;
+  // Only f32 output from SIMD kernels streams; the bytes written are the same.
+  StoreMode store_mode = StoreMode::kAuto;
+};
+
+// Dequantizes `n_elements` elements of `type`, stored as consecutive blocks at
+// `blocks`, into out[0 .. n_elements) as `out_type` elements.
+// No alignment is required of either pointer; the ranges must not overlap.
+// Returns:
+//  - InvalidArgumentError if `type` is not a valid id, is an integer type
+//    (I8..I64 are never dequantized), n_elements is negative or not a whole
+//    number of blocks, or a pointer is null while n_elements > 0;
+//  - UnimplementedError if the type has neither a SIMD kernel nor a
+//    registered reference dequantizer;
+//  - OkStatus otherwise (n_elements == 0 writes nothing).
+// F32 -> kF32, F16 -> kF16 and BF16 -> kBF16 are exact byte copies (NaN
+// payloads included) on every path.
+absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements,
+                              void* out, OutputType out_type,
+                              const DequantOptions& options = DequantOptions());
+
+// True when DequantizeBlocks(type, ..., out_type) would run a SIMD kernel
+// (active target, GGUFKIT_FORCE_SCALAR unset).
+bool HasSimdKernel(GgmlType type, OutputType out_type);
+
+// The Highway target that DequantizeBlocks uses now ("AVX3", "AVX2", "SSE4",
+// "SSSE3"), or "scalar" when GGUFKIT_FORCE_SCALAR=1 or the best target is
+// Highway's scalar fallback (which always uses the reference codecs).
+std::string ActiveDequantTarget();
+
+// True when GGUFKIT_FORCE_SCALAR is set to a value other than "" and "0".
+bool ScalarForcedByEnvironment();
+
+// ---------------------------------------------------------------------------
+// Per-target access, for tests and benchmarks.
+// ---------------------------------------------------------------------------
+
+struct DequantTarget {
+  int64_t id;        // Highway's target bit (opaque here)
+  std::string name;  // "AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR"
+};
+
+// Targets compiled into the library that this CPU supports, best first.
+std::vector<DequantTarget> SupportedDequantTargets();
+
+// While alive, DequantizeBlocks (in every thread) dispatches to `target_id`
+// as if it were the best target. Not thread-safe to construct or destroy
+// while other threads dequantize; meant for tests and benchmarks.
+class ScopedDequantTarget {
+ public:
+  explicit ScopedDequantTarget(int64_t target_id);
+  ~ScopedDequantTarget();
+  ScopedDequantTarget(const ScopedDequantTarget&) = delete;
+  ScopedDequantTarget& operator=(const ScopedDequantTarget&) = delete;
+};
+
+}  // namespace ggufkit
+
+#endif  // GGUFKIT_DEQUANT_DEQUANT_H_

@@ -1,0 +1,91 @@
+// F32 / F16 / BF16 tensors to f32 / f16 / bf16 output (per target).
+
+#if defined(GGUFKIT_DEQUANT_FLOAT_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_FLOAT_INL_H_
+#undef GGUFKIT_DEQUANT_FLOAT_INL_H_
+#else
+#define GGUFKIT_DEQUANT_FLOAT_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dequant/output-inl.h"
+#include "hwy/highway.h"
+#include "quants/half.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+// F32, F16 and BF16 tensors: one element per "block", so n_blocks is an
+// element count and may end in a partial vector; the tail goes through the
+// scalar conversions of quants/half.h, which the vector code reproduces.
+// Same-type copies (F32 -> f32, F16 -> f16, BF16 -> bf16) are memcpy.
+
+template <class Writer>
+void ConvertF32(const uint8_t* in, int64_t n, void* out) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  const size_t count = static_cast<size_t>(n);
+  const float* x = reinterpret_cast<const float*>(in);
+  size_t i = 0;
+  for (; i + lanes <= count; i += lanes) Writer::Store(hn::LoadU(df, x + i), out, i);
+  for (; i < count; ++i) {
+    float f;
+    std::memcpy(&f, in + 4 * i, 4);
+    Writer::StoreOne(f, out, i);
+  }
+}
+
+template <class Writer>
+void ConvertF16(const uint8_t* in, int64_t n, void* out) {
+  const DI di;
+  const hn::Rebind<uint16_t, DI> du16;
+  const size_t lanes = hn::Lanes(di);
+  const size_t count = static_cast<size_t>(n);
+  const uint16_t* x = reinterpret_cast<const uint16_t*>(in);
+  size_t i = 0;
+  for (; i + lanes <= count; i += lanes) {
+    Writer::Store(F16BitsToF32(hn::PromoteTo(di, hn::LoadU(du16, x + i))), out, i);
+  }
+  for (; i < count; ++i) {
+    uint16_t h;
+    std::memcpy(&h, in + 2 * i, 2);
+    Writer::StoreOne(F16ToF32(h), out, i);
+  }
+}
+
+template <class Writer>
+void ConvertBF16(const uint8_t* in, int64_t n, void* out) {
+  const DF df;
+  const DI di;
+  const hn::Rebind<uint16_t, DI> du16;
+  const size_t lanes = hn::Lanes(di);
+  const size_t count = static_cast<size_t>(n);
+  const uint16_t* x = reinterpret_cast<const uint16_t*>(in);
+  size_t i = 0;
+  for (; i + lanes <= count; i += lanes) {
+    const VI bits = hn::ShiftLeft<16>(hn::PromoteTo(di, hn::LoadU(du16, x + i)));
+    Writer::Store(hn::BitCast(df, bits), out, i);
+  }
+  for (; i < count; ++i) {
+    uint16_t h;
+    std::memcpy(&h, in + 2 * i, 2);
+    Writer::StoreOne(BF16ToF32(h), out, i);
+  }
+}
+
+template <size_t kElementBytes>
+void CopyElements(const uint8_t* in, int64_t n, void* out) {
+  std::memcpy(out, in, static_cast<size_t>(n) * kElementBytes);
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_FLOAT_INL_H_

@@ -1,0 +1,179 @@
+// Q5_K, Q2_K, Q3_K, TQ2_0 SIMD dequantizers (per target).
+// KQuantScaleMin (shared with Q5_K) lives in q4_k-inl.h.
+#include "dequant/q4_k-inl.h"
+
+#if defined(GGUFKIT_DEQUANT_K_QUANTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_K_QUANTS_INL_H_
+#undef GGUFKIT_DEQUANT_K_QUANTS_INL_H_
+#else
+#define GGUFKIT_DEQUANT_K_QUANTS_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dequant/output-inl.h"
+#include "hwy/highway.h"
+#include "quants/half.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+// Q5_K, Q2_K, Q3_K and TQ2_0: 256-weight super-blocks. Scales are decoded
+// with scalar code once per sub-block (as ggml does, rounding d * scale
+// first); the weights are decoded Lanes(df) at a time. A vector of at most
+// 16 lanes never straddles two sub-blocks (all are 16 or 32 weights).
+
+// Q5_K, 176 bytes: half d; half dmin; u8 scales[12] (as Q4_K); u8 qh[32];
+// u8 qs[128]. As Q4_K, plus bit 4 of weight l of chunk c's low (high)
+// nibbles is bit 2c (2c + 1) of qh[l]. y = (d * sc) * q - (dmin * m).
+template <class Writer>
+void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI k15 = hn::Set(di, 15);
+  const VI k1 = hn::Set(di, 1);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * 176;
+    const float d = LoadHalfFactor(block);
+    const float dmin = LoadHalfFactor(block + 2);
+    const uint8_t* scales = block + 4;
+    const uint8_t* qh = block + 16;
+    const uint8_t* qs = block + 48;
+    const size_t base = static_cast<size_t>(b) * 256;
+    for (int c = 0; c < 4; ++c) {
+      int sc, m;
+      KQuantScaleMin(scales, 2 * c, &sc, &m);
+      const VF d_lo = hn::Set(df, d * static_cast<float>(sc));
+      const VF m_lo = hn::Set(df, dmin * static_cast<float>(m));
+      KQuantScaleMin(scales, 2 * c + 1, &sc, &m);
+      const VF d_hi = hn::Set(df, d * static_cast<float>(sc));
+      const VF m_hi = hn::Set(df, dmin * static_cast<float>(m));
+      const VI bit_lo = hn::Set(di, 2 * c);
+      const VI bit_hi = hn::Set(di, 2 * c + 1);
+      for (size_t i = 0; i < 32; i += lanes) {
+        const VI q = LoadU8AsI32(qs + 32 * c + i);
+        const VI h = LoadU8AsI32(qh + i);
+        const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::Shr(h, bit_lo), k1));
+        const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::Shr(h, bit_hi), k1));
+        const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
+        const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
+        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
+        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+      }
+    }
+  }
+}
+
+// Q2_K, 84 bytes: u8 scales[16] (low nibble: scale, high nibble: min);
+// u8 qs[64]; half d; half dmin. Half h (128 weights) reads qs[32h .. 32h+31];
+// within it, shift s = 0, 2, 4, 6 gives 32 weights: 16 from qs[32h + l] with
+// scale index 8h + 2(s/2), then 16 from qs[32h + 16 + l] with the next one.
+// y = (d * sc) * q - (dmin * m).
+template <class Writer>
+void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI k3 = hn::Set(di, 3);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * 84;
+    const uint8_t* scales = block;
+    const uint8_t* qs = block + 16;
+    const float d = LoadHalfFactor(block + 80);
+    const float dmin = LoadHalfFactor(block + 82);
+    size_t o = static_cast<size_t>(b) * 256;
+    int is = 0;
+    for (int h = 0; h < 2; ++h) {
+      for (int s = 0; s < 8; s += 2) {
+        const VI shift = hn::Set(di, s);
+        for (int g = 0; g < 2; ++g, ++is, o += 16) {
+          const VF dl = hn::Set(df, d * static_cast<float>(scales[is] & 15));
+          const VF ml = hn::Set(df, dmin * static_cast<float>(scales[is] >> 4));
+          for (size_t l = 0; l < 16; l += lanes) {
+            const VI q = hn::And(hn::Shr(LoadU8AsI32(qs + 32 * h + 16 * g + l), shift), k3);
+            Writer::Store(hn::Sub(hn::Mul(dl, ToFloat(q)), ml), out, o + l);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Q3_K, 110 bytes: u8 hmask[32]; u8 qs[64]; u8 scales[12]; half d.
+// Sixteen 6-bit scales: low 4 bits from scales[i] (i < 8) or scales[i - 8] >> 4,
+// high 2 bits from scales[8 + i % 4] >> 2(i / 4). Weights are ordered as in
+// Q2_K; for half h and shift step j, the 3rd bit of weight l is bit 4h + j of
+// hmask[l (+ 16)], and the code is (2-bit value) - (bit ? 0 : 4).
+// y = (d * (scale - 32)) * code.
+template <class Writer>
+void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI k1 = hn::Set(di, 1);
+  const VI k3 = hn::Set(di, 3);
+  const VI k4 = hn::Set(di, 4);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * 110;
+    const uint8_t* hmask = block;
+    const uint8_t* qs = block + 32;
+    const uint8_t* s = block + 96;
+    const float d = LoadHalfFactor(block + 108);
+    size_t o = static_cast<size_t>(b) * 256;
+    int is = 0;
+    for (int h = 0; h < 2; ++h) {
+      for (int j = 0; j < 4; ++j) {
+        const VI shift = hn::Set(di, 2 * j);
+        const VI bit = hn::Set(di, 4 * h + j);
+        for (int g = 0; g < 2; ++g, ++is, o += 16) {
+          const int low = is < 8 ? (s[is] & 15) : (s[is - 8] >> 4);
+          const int high = (s[8 + is % 4] >> (2 * (is / 4))) & 3;
+          const VF dl = hn::Set(df, d * static_cast<float>((low | (high << 4)) - 32));
+          for (size_t l = 0; l < 16; l += lanes) {
+            const VI q = hn::And(hn::Shr(LoadU8AsI32(qs + 32 * h + 16 * g + l), shift), k3);
+            const VI hb = hn::And(hn::Shr(LoadU8AsI32(hmask + 16 * g + l), bit), k1);
+            const VI code = hn::Sub(hn::Add(q, hn::ShiftLeft<2>(hb)), k4);
+            Writer::Store(hn::Mul(dl, ToFloat(code)), out, o + l);
+          }
+        }
+      }
+    }
+  }
+}
+
+// TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,
+// 32 weights (qs[j + m] >> 2l) & 3 in 0..2; y = (q - 1) * d.
+template <class Writer>
+void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI k3 = hn::Set(di, 3);
+  const VI k1 = hn::Set(di, 1);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * 66;
+    const VF d = hn::Set(df, LoadHalfFactor(block + 64));
+    size_t o = static_cast<size_t>(b) * 256;
+    for (int j = 0; j < 64; j += 32) {
+      for (int l = 0; l < 4; ++l, o += 32) {
+        const VI shift = hn::Set(di, 2 * l);
+        for (size_t m = 0; m < 32; m += lanes) {
+          const VI q = hn::And(hn::Shr(LoadU8AsI32(block + j + m), shift), k3);
+          Writer::Store(hn::Mul(ToFloat(hn::Sub(q, k1)), d), out, o + m);
+        }
+      }
+    }
+  }
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_K_QUANTS_INL_H_

@@ -1,0 +1,46 @@
+// Internal: the interface between dispatch.cc and the per-target kernel
+// families (kernels_*.cc). No Highway types, so dispatch.cc stays
+// target-independent.
+#ifndef GGUFKIT_DEQUANT_KERNELS_H_
+#define GGUFKIT_DEQUANT_KERNELS_H_
+
+#include <cstdint>
+
+#include "dequant/dequant.h"
+#include "quants/type_traits.h"
+
+namespace ggufkit::dequant_internal {
+
+// Dequantizes n_blocks consecutive blocks (for F32/F16/BF16 input: elements)
+// into `out`, whose element type is fixed by the kernel. Trusts its caller:
+// non-null pointers, n_blocks >= 0. No alignment needed.
+using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
+
+// Each family returns the kernel of the currently dispatched Highway target
+// for (type, out_type), or nullptr when the family has none (always nullptr
+// on HWY_SCALAR, which uses the reference codecs). With `streaming`, f32
+// kernels write with non-temporal stores and need `out` aligned to 64 bytes
+// (hwy::FlushStream() afterwards); other outputs ignore it.
+KernelFn FindMissionKernel(GgmlType type, OutputType out_type, bool streaming);  // Q8_0 Q4_K Q6_K Q1_0
+KernelFn FindLegacyKernel(GgmlType type, OutputType out_type, bool streaming);   // Q4_0 Q4_1 Q5_0 Q5_1
+KernelFn FindKQuantKernel(GgmlType type, OutputType out_type, bool streaming);   // Q2_K Q3_K Q5_K TQ2_0
+KernelFn FindCodebookKernel(GgmlType type, OutputType out_type, bool streaming); // IQ4_NL IQ4_XS MXFP4
+KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming);    // F32 F16 BF16
+
+// Inside a per-target namespace: wraps the kernel template Name<Writer> as
+// Name##Kernel<Writer>::Run, a plain function ForOutput<Name##Kernel> can
+// return by address for each output type.
+#define GGUFKIT_DEQUANT_KERNEL_ADAPTER(Name)                                \
+  template <class Writer>                                                   \
+  struct Name##Kernel {                                                     \
+    static void Run(const uint8_t* blocks, int64_t n_blocks, void* out) {   \
+      Name<Writer>(blocks, n_blocks, out);                                  \
+    }                                                                       \
+  }
+
+// Name of the currently dispatched Highway target ("AVX3", ..., "SCALAR").
+const char* DispatchedTargetName();
+
+}  // namespace ggufkit::dequant_internal
+
+#endif  // GGUFKIT_DEQUANT_KERNELS_H_

@@ -1,0 +1,60 @@
+// Per-target instantiations of the codebook (IQ4_NL, IQ4_XS, MXFP4) family kernels. Kernel families live
+// in separate .cc files so each translation unit (compiled once per Highway
+// target) stays small.
+#include <cstdint>
+
+#include "dequant/kernels.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dequant/kernels_codebook.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "dequant/codebook-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+
+#if HWY_TARGET != HWY_SCALAR
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeIQ4_NL);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeIQ4_XS);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeMXFP4);
+#endif  // HWY_TARGET != HWY_SCALAR
+
+dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)type;
+  (void)out_type;
+  (void)streaming;
+  return nullptr;
+#else
+  switch (type) {
+    case GgmlType::kIQ4_NL:
+      return ForOutput<DequantizeIQ4_NLKernel>(out_type, streaming);
+    case GgmlType::kIQ4_XS:
+      return ForOutput<DequantizeIQ4_XSKernel>(out_type, streaming);
+    case GgmlType::kMXFP4:
+      return ForOutput<DequantizeMXFP4Kernel>(out_type, streaming);
+    default:
+      return nullptr;
+  }
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ggufkit {
+HWY_EXPORT(FindCodebookKernelForTarget);
+
+namespace dequant_internal {
+KernelFn FindCodebookKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindCodebookKernelForTarget)(type, out_type, streaming);
+}
+}  // namespace dequant_internal
+}  // namespace ggufkit
+#endif  // HWY_ONCE

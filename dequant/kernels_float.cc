@@ -1,0 +1,59 @@
+// Per-target instantiations of the float conversions: F32, F16, BF16 input.
+#include <cstdint>
+
+#include "dequant/kernels.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dequant/kernels_float.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "dequant/float-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+
+#if HWY_TARGET != HWY_SCALAR
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertF32);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertF16);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertBF16);
+#endif  // HWY_TARGET != HWY_SCALAR
+
+dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)type;
+  (void)out_type;
+  (void)streaming;
+  return nullptr;
+#else
+  switch (type) {
+    case GgmlType::kF32:
+      return out_type == OutputType::kF32 ? &CopyElements<4> : ForOutput<ConvertF32Kernel>(out_type, streaming);
+    case GgmlType::kF16:
+      return out_type == OutputType::kF16 ? &CopyElements<2> : ForOutput<ConvertF16Kernel>(out_type, streaming);
+    case GgmlType::kBF16:
+      return out_type == OutputType::kBF16 ? &CopyElements<2>
+                                           : ForOutput<ConvertBF16Kernel>(out_type, streaming);
+    default:
+      return nullptr;
+  }
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ggufkit {
+HWY_EXPORT(FindFloatKernelForTarget);
+
+namespace dequant_internal {
+KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindFloatKernelForTarget)(type, out_type, streaming);
+}
+}  // namespace dequant_internal
+}  // namespace ggufkit
+#endif  // HWY_ONCE

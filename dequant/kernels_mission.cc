@@ -1,0 +1,61 @@
+// Per-target instantiations of the mission formats' kernels: Q8_0, Q4_K,
+// Q6_K, Q1_0. Kernel families live in separate .cc files so that each
+// translation unit (compiled once per Highway target) stays small.
+#include <cstdint>
+
+#include "dequant/kernels.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dequant/kernels_mission.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "dequant/q1_0-inl.h"
+#include "dequant/q4_k-inl.h"
+#include "dequant/q6_k-inl.h"
+#include "dequant/q8_0-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+
+#if HWY_TARGET != HWY_SCALAR
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ8_0);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ4_K);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ6_K);
+GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ1_0);
+#endif  // HWY_TARGET != HWY_SCALAR
+
+dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)type;
+  (void)out_type;
+  (void)streaming;
+  return nullptr;
+#else
+  switch (type) {
+    case GgmlType::kQ8_0: return ForOutput<DequantizeQ8_0Kernel>(out_type, streaming);
+    case GgmlType::kQ4_K: return ForOutput<DequantizeQ4_KKernel>(out_type, streaming);
+    case GgmlType::kQ6_K: return ForOutput<DequantizeQ6_KKernel>(out_type, streaming);
+    case GgmlType::kQ1_0: return ForOutput<DequantizeQ1_0Kernel>(out_type, streaming);
+    default: return nullptr;
+  }
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ggufkit {
+HWY_EXPORT(FindMissionKernelForTarget);
+
+namespace dequant_internal {
+KernelFn FindMissionKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindMissionKernelForTarget)(type, out_type, streaming);
+}
+}  // namespace dequant_internal
+}  // namespace ggufkit
+#endif  // HWY_ONCE

@@ -1,0 +1,97 @@
+// Q4_0, Q4_1, Q5_0, Q5_1 SIMD dequantizers (per target).
+
+#if defined(GGUFKIT_DEQUANT_LEGACY_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_LEGACY_INL_H_
+#undef GGUFKIT_DEQUANT_LEGACY_INL_H_
+#else
+#define GGUFKIT_DEQUANT_LEGACY_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dequant/output-inl.h"
+#include "hwy/highway.h"
+#include "quants/half.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+// The legacy 32-weight formats, element i < 16 in the low nibble of qs[i] and
+// element i + 16 in its high nibble:
+//   Q4_0, 18 bytes: half d;          u8 qs[16]            y = (q - 8) * d
+//   Q4_1, 20 bytes: half d; half m;  u8 qs[16]            y = q * d + m
+//   Q5_0, 22 bytes: half d;          u8 qh[4]; u8 qs[16]  y = (q - 16) * d
+//   Q5_1, 24 bytes: half d; half m;  u8 qh[4]; u8 qs[16]  y = q * d + m
+// In Q5_*, bit k of the little-endian u32 qh is bit 4 of element k.
+// Integer offsets are applied before the conversion (exact), so each output
+// is one rounded product (plus one rounded sum for the _1 forms), as in ggml.
+
+template <class Writer, bool kHasMin, bool kHasHighBits>
+HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  constexpr size_t kBlockBytes = 2 + (kHasMin ? 2 : 0) + (kHasHighBits ? 4 : 0) + 16;
+  // Codes without a min are centred: 8 for 4-bit, 16 for 5-bit.
+  const VI offset = hn::Set(di, kHasMin ? 0 : (kHasHighBits ? 16 : 8));
+  const VI k15 = hn::Set(di, 15);
+  const VI k1 = hn::Set(di, 1);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * kBlockBytes;
+    const VF d = hn::Set(df, LoadHalfFactor(block));
+    const VF m = hn::Set(df, kHasMin ? LoadHalfFactor(block + 2) : 0.0f);
+    const uint8_t* p = block + (kHasMin ? 4 : 2);
+    uint32_t qh = 0;
+    if (kHasHighBits) {
+      std::memcpy(&qh, p, 4);
+      p += 4;
+    }
+    const VI high_bits = hn::Set(di, static_cast<int32_t>(qh));
+    const size_t base = static_cast<size_t>(b) * 32;
+    for (size_t i = 0; i < 16; i += lanes) {
+      const VI q = LoadU8AsI32(p + i);
+      VI lo = hn::And(q, k15);
+      VI hi = hn::ShiftRight<4>(q);
+      if (kHasHighBits) {
+        const VI lane = hn::Iota(di, static_cast<int32_t>(i));
+        lo = hn::Or(lo, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, lane), k1)));
+        hi = hn::Or(hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
+      }
+      if (kHasMin) {
+        Writer::Store(hn::Add(hn::Mul(ToFloat(lo), d), m), out, base + i);
+        Writer::Store(hn::Add(hn::Mul(ToFloat(hi), d), m), out, base + 16 + i);
+      } else {
+        Writer::Store(hn::Mul(ToFloat(hn::Sub(lo, offset)), d), out, base + i);
+        Writer::Store(hn::Mul(ToFloat(hn::Sub(hi, offset)), d), out, base + 16 + i);
+      }
+    }
+  }
+}
+
+template <class Writer>
+void DequantizeQ4_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  DequantizeLegacy<Writer, false, false>(blocks, n_blocks, out);
+}
+template <class Writer>
+void DequantizeQ4_1(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  DequantizeLegacy<Writer, true, false>(blocks, n_blocks, out);
+}
+template <class Writer>
+void DequantizeQ5_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  DequantizeLegacy<Writer, false, true>(blocks, n_blocks, out);
+}
+template <class Writer>
+void DequantizeQ5_1(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  DequantizeLegacy<Writer, true, true>(blocks, n_blocks, out);
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_LEGACY_INL_H_

@@ -1,0 +1,208 @@
+// Per-target helpers shared by every dequant kernel: widening loads of codes
+// and the three output writers (f32, f16, bf16).
+//
+// The f16 and bf16 writers reproduce quants/half.h bit for bit with integer
+// and float vector ops instead of Highway's DemoteTo, because Highway 1.0.3's
+// f32 -> bf16 DemoteTo truncates, and its f32 -> f16 DemoteTo (F16C on AVX2+,
+// an emulation below) keeps NaN payloads where ggml writes the canonical quiet
+// NaN 0x7E00. The result therefore does not depend on the target.
+
+// Per-target include guard (Highway's pattern for *-inl.h).
+#if defined(GGUFKIT_DEQUANT_OUTPUT_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_OUTPUT_INL_H_
+#undef GGUFKIT_DEQUANT_OUTPUT_INL_H_
+#else
+#define GGUFKIT_DEQUANT_OUTPUT_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dequant/kernels.h"
+#include "hwy/highway.h"
+#include "quants/half.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// HWY_SCALAR always uses the reference codecs (see dispatch.cc): with GCC
+// 12.2 its byte-table lookups gave wrong lanes, and it would be no faster.
+#if HWY_TARGET != HWY_SCALAR
+
+// The layouts below assume a vector holds at most 16 floats (AVX3), so that
+// every 16- and 32-element group of a block is a whole number of vectors.
+static_assert(HWY_MAX_BYTES <= 64, "kernels assume at most 16 f32 lanes");
+
+using DF = hn::ScalableTag<float>;
+using DI = hn::RebindToSigned<DF>;
+using DU = hn::RebindToUnsigned<DF>;
+using VF = hn::Vec<DF>;
+using VI = hn::Vec<DI>;
+
+// Reads a little-endian binary16 scale from unaligned block bytes.
+HWY_INLINE float LoadHalf(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return F16ToF32(h);
+}
+
+// A binary16 scale that is only used as a factor of a product: F16C's
+// conversion where the target has it (one instruction instead of a branchy
+// bit-by-bit decode). It differs from F16ToF32 only by quieting signaling
+// NaNs, and every product quiets them anyway, so the outputs are identical.
+HWY_INLINE float LoadHalfFactor(const uint8_t* p) {
+#if HWY_TARGET <= HWY_AVX2
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _cvtsh_ss(h);
+#else
+  return LoadHalf(p);
+#endif
+}
+
+// Lanes(df) unsigned bytes at p, zero-extended to int32 lanes.
+HWY_INLINE VI LoadU8AsI32(const uint8_t* p) {
+  const DI di;
+  const hn::Rebind<uint8_t, DI> du8;
+  return hn::PromoteTo(di, hn::LoadU(du8, p));
+}
+
+// Lanes(df) signed bytes at p, sign-extended to int32 lanes.
+HWY_INLINE VI LoadI8AsI32(const uint8_t* p) {
+  const DI di;
+  const hn::Rebind<int8_t, DI> di8;
+  return hn::PromoteTo(di, hn::LoadU(di8, reinterpret_cast<const int8_t*>(p)));
+}
+
+HWY_INLINE VF ToFloat(VI v) { return hn::ConvertTo(DF(), v); }
+
+// Writers: Store(v, out, i) writes the Lanes(df) floats of v as output
+// elements i .. i + Lanes - 1 of the caller's buffer.
+struct WriteF32 {
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+    hn::StoreU(v, DF(), static_cast<float*>(out) + i);
+  }
+  // Scalar stores use memcpy: the caller's buffer need not be aligned.
+  static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
+    std::memcpy(static_cast<uint8_t*>(out) + 4 * i, &f, 4);
+  }
+};
+
+// Non-temporal f32 stores for outputs far larger than the caches: they skip
+// the read-for-ownership of each destination line, which otherwise doubles
+// the memory traffic of a write-bound kernel. Needs `out` aligned to 64 bytes
+// (every kernel stores whole vectors at multiples of Lanes(df) elements).
+struct StreamF32 {
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+    hn::Stream(v, DF(), static_cast<float*>(out) + i);
+  }
+  static HWY_INLINE void StoreOne(float f, void* out, size_t i) { WriteF32::StoreOne(f, out, i); }
+};
+
+// float -> binary16, round to nearest even, as F32ToF16 in quants/half.h.
+HWY_INLINE VI F32ToF16Bits(VF v) {
+  const DF df;
+  const DI di;
+  const DU du;
+  const VI sign = hn::BitCast(di, hn::And(hn::ShiftRight<16>(hn::BitCast(du, v)), hn::Set(du, 0x8000u)));
+  const VI ax = hn::And(hn::BitCast(di, v), hn::Set(di, 0x7FFFFFFF));
+  const auto is_nan = hn::Gt(ax, hn::Set(di, 0x7F800000));
+  const auto is_inf = hn::Gt(ax, hn::Set(di, 0x477FEFFF));  // |x| >= 65520
+  const auto is_subnormal = hn::Lt(ax, hn::Set(di, 0x38800000));  // |x| < 2^-14
+  // Half subnormals: adding 0.5f puts 2^-24 (the half's unit) at the last
+  // mantissa bit of the float, so the FPU's own round-to-nearest-even does the
+  // rounding; the low bits of the sum are then the half's bits. Inputs below
+  // 2^-25 round to 0 and exactly 2^-25 ties to even (0), as in half.h.
+  const VI subnormal = hn::Sub(hn::BitCast(di, hn::Add(hn::BitCast(df, ax), hn::Set(df, 0.5f))),
+                               hn::Set(di, 0x3F000000));
+  // Normals: rebias the exponent (127 -> 15) and round the 13 dropped mantissa
+  // bits to nearest even; a carry may bump the exponent (up to inf), as it should.
+  const VI odd = hn::And(hn::ShiftRight<13>(ax), hn::Set(di, 1));
+  const VI normal = hn::ShiftRight<13>(hn::Add(hn::Sub(ax, hn::Set(di, 0x38000000 - 0xFFF)), odd));
+  VI h = hn::IfThenElse(is_subnormal, subnormal, normal);
+  h = hn::IfThenElse(is_inf, hn::Set(di, 0x7C00), h);
+  h = hn::IfThenElse(is_nan, hn::Set(di, 0x7E00), h);
+  return hn::Or(h, sign);
+}
+
+// float -> bfloat16, round to nearest even, NaN kept with its quiet bit set,
+// as F32ToBF16 in quants/half.h.
+HWY_INLINE VI F32ToBF16Bits(VF v) {
+  const DI di;
+  const DU du;
+  const auto x = hn::BitCast(du, v);
+  const auto upper = hn::ShiftRight<16>(x);
+  const auto rounded =
+      hn::ShiftRight<16>(hn::Add(hn::Add(x, hn::Set(du, 0x7FFFu)), hn::And(upper, hn::Set(du, 1u))));
+  const auto quiet_nan = hn::Or(upper, hn::Set(du, 0x40u));
+  const auto is_nan = hn::Gt(hn::And(hn::BitCast(di, v), hn::Set(di, 0x7FFFFFFF)), hn::Set(di, 0x7F800000));
+  return hn::IfThenElse(is_nan, hn::BitCast(di, quiet_nan), hn::BitCast(di, rounded));
+}
+
+// Narrows int32 lanes holding 16-bit patterns (0 .. 0xFFFF) and stores them.
+HWY_INLINE void StoreU16(VI bits, void* out, size_t i) {
+  const hn::Rebind<uint16_t, DI> du16;
+  hn::StoreU(hn::DemoteTo(du16, bits), du16, static_cast<uint16_t*>(out) + i);
+}
+
+struct WriteF16 {
+  static HWY_INLINE void Store(VF v, void* out, size_t i) { StoreU16(F32ToF16Bits(v), out, i); }
+  static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
+    const uint16_t h = F32ToF16(f);
+    std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);
+  }
+};
+
+struct WriteBF16 {
+  static HWY_INLINE void Store(VF v, void* out, size_t i) { StoreU16(F32ToBF16Bits(v), out, i); }
+  static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
+    const uint16_t h = F32ToBF16(f);
+    std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);
+  }
+};
+
+// binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h
+// (signaling NaNs stay signaling, which F16C's conversion would quiet).
+HWY_INLINE VF F16BitsToF32(VI h) {
+  const DF df;
+  const DI di;
+  const VI sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(di, 0x8000)));
+  const VI exp = hn::And(h, hn::Set(di, 0x7C00));
+  const VI mant = hn::And(h, hn::Set(di, 0x03FF));
+  const VI abs_bits = hn::And(h, hn::Set(di, 0x7FFF));
+  // Normal: rebias the exponent by 112 (127 - 15).
+  const VI normal = hn::Add(hn::ShiftLeft<13>(abs_bits), hn::Set(di, 112 << 23));
+  // Inf / NaN: all-ones exponent, payload kept.
+  const VI inf_nan = hn::Or(hn::Set(di, 0x7F800000), hn::ShiftLeft<13>(mant));
+  // Subnormal or zero: mant * 2^-24, exact in float.
+  const VI subnormal = hn::BitCast(di, hn::Mul(hn::ConvertTo(df, mant), hn::Set(df, 1.0f / 16777216.0f)));
+  VI f = hn::IfThenElse(hn::Eq(exp, hn::Zero(di)), subnormal, normal);
+  f = hn::IfThenElse(hn::Eq(exp, hn::Set(di, 0x7C00)), inf_nan, f);
+  return hn::BitCast(df, hn::Or(f, sign));
+}
+
+// The kernel KernelFor<Writer>::Run for the writer of `out_type`
+// (non-temporal f32 stores when `streaming`).
+template <template <class> class KernelFor>
+dequant_internal::KernelFn ForOutput(OutputType out_type, bool streaming) {
+  switch (out_type) {
+    case OutputType::kF32:
+      return streaming ? &KernelFor<StreamF32>::Run : &KernelFor<WriteF32>::Run;
+    case OutputType::kF16:
+      return &KernelFor<WriteF16>::Run;
+    case OutputType::kBF16:
+      return &KernelFor<WriteBF16>::Run;
+  }
+  return nullptr;
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_OUTPUT_INL_H_

@@ -1,0 +1,84 @@
+// Q4_K SIMD dequantizer (per target). Format: quants/ and specs/formats.md.
+
+#if defined(GGUFKIT_DEQUANT_Q4_K_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_Q4_K_INL_H_
+#undef GGUFKIT_DEQUANT_Q4_K_INL_H_
+#else
+#define GGUFKIT_DEQUANT_Q4_K_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dequant/output-inl.h"
+#include "hwy/highway.h"
+#include "quants/half.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+// Q4_K, 144 bytes per 256 weights:
+//   byte 0..1    half d        (scale of the 6-bit sub-block scales)
+//   byte 2..3    half dmin     (scale of the 6-bit sub-block mins)
+//   byte 4..15   u8 scales[12] (eight 6-bit scales sc and eight 6-bit mins m)
+//   byte 16..143 u8 qs[128]    (4-bit codes)
+// Sub-block j (32 weights): j < 4: sc = scales[j] & 63, m = scales[j+4] & 63;
+// j >= 4: sc = (scales[j+4] & 15) | (scales[j-4] >> 6) << 4,
+//         m  = (scales[j+4] >> 4) | (scales[j]   >> 6) << 4.
+// Chunk c (64 weights) reads qs[32c .. 32c+31]: low nibbles are sub-block 2c,
+// high nibbles sub-block 2c+1. y = (d * sc) * q - (dmin * m): two products and
+// a subtraction, rounded separately in ggml's order (no fused multiply-add).
+inline constexpr size_t kQ4_KBlockBytes = 144;
+
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block.
+HWY_INLINE void KQuantScaleMin(const uint8_t* scales, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = scales[j] & 63;
+    *m = scales[j + 4] & 63;
+  } else {
+    *sc = (scales[j + 4] & 15) | ((scales[j - 4] >> 6) << 4);
+    *m = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+  }
+}
+
+template <class Writer>
+void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI low_nibble = hn::Set(di, 15);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * kQ4_KBlockBytes;
+    const float d = LoadHalfFactor(block);
+    const float dmin = LoadHalfFactor(block + 2);
+    const uint8_t* scales = block + 4;
+    const uint8_t* qs = block + 16;
+    const size_t base = static_cast<size_t>(b) * 256;
+    for (int c = 0; c < 4; ++c) {
+      int sc, m;
+      KQuantScaleMin(scales, 2 * c, &sc, &m);
+      const VF d_lo = hn::Set(df, d * static_cast<float>(sc));
+      const VF m_lo = hn::Set(df, dmin * static_cast<float>(m));
+      KQuantScaleMin(scales, 2 * c + 1, &sc, &m);
+      const VF d_hi = hn::Set(df, d * static_cast<float>(sc));
+      const VF m_hi = hn::Set(df, dmin * static_cast<float>(m));
+      for (size_t i = 0; i < 32; i += lanes) {
+        const VI q = LoadU8AsI32(qs + 32 * c + i);
+        const VF lo = ToFloat(hn::And(q, low_nibble));
+        const VF hi = ToFloat(hn::ShiftRight<4>(q));
+        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
+        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+      }
+    }
+  }
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_Q4_K_INL_H_

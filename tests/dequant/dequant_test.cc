@@ -1,0 +1,361 @@
+// Bit-exactness of the SIMD dequantizers on every compiled Highway target:
+// against ggml's golden output, against the scalar reference (embedded in
+// scalar_reference.h, and quants/'s registered codec where there is one) for
+// random blocks at misaligned addresses and odd block counts, for all three
+// output types; plus the entry point's error handling.
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <cstring>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "dequant/dequant.h"
+#include "gtest/gtest.h"
+#include "quants/half.h"
+#include "quants/type_traits.h"
+#include "tests/common/test_data.h"
+#include "tests/dequant/scalar_reference.h"
+
+namespace ggufkit {
+namespace {
+
+using testing::GoldenPath;
+using testing::ReadFileBytes;
+using testing::ScalarDequantize;
+
+// Every type with a SIMD kernel, in the order.
+const GgmlType kKernelTypes[] = {
+    GgmlType::kQ8_0,  GgmlType::kQ4_K,   GgmlType::kQ6_K,   GgmlType::kQ1_0, GgmlType::kQ4_0,
+    GgmlType::kQ4_1,  GgmlType::kQ5_0,   GgmlType::kQ5_1,   GgmlType::kQ5_K, GgmlType::kQ2_K,
+    GgmlType::kQ3_K,  GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kMXFP4, GgmlType::kTQ2_0,
+    GgmlType::kF16,   GgmlType::kBF16,   GgmlType::kF32,
+};
+const OutputType kOutputTypes[] = {OutputType::kF32, OutputType::kF16, OutputType::kBF16};
+
+// fp32 values converted to the output type with quants/half.h, as bytes.
+std::vector<uint8_t> ConvertOutput(const std::vector<float>& values, OutputType out_type) {
+  std::vector<uint8_t> bytes(values.size() * OutputElementBytes(out_type));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (out_type == OutputType::kF32) {
+      std::memcpy(&bytes[4 * i], &values[i], 4);
+    } else {
+      const uint16_t h = out_type == OutputType::kF16 ? F32ToF16(values[i]) : F32ToBF16(values[i]);
+      std::memcpy(&bytes[2 * i], &h, 2);
+    }
+  }
+  return bytes;
+}
+
+// Index of the first differing output element, or -1.
+int64_t FirstMismatch(const uint8_t* a, const uint8_t* b, int64_t n, size_t elem_bytes) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::memcmp(a + i * elem_bytes, b + i * elem_bytes, elem_bytes) != 0) return i;
+  }
+  return -1;
+}
+
+// Random block bytes. When `finite_halves`, the fp16 fields are rewritten
+// with finite values (including subnormals and zeros).
+std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, std::mt19937* rng,
+                                  bool finite_halves) {
+  const TypeTraits& t = GetTypeTraits(type);
+  std::vector<uint8_t> bytes(static_cast<size_t>(n_blocks * t.type_size));
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (auto& b : bytes) b = static_cast<uint8_t>(byte(*rng));
+  if (!finite_halves) return bytes;
+  // Byte offsets of the half fields in each block.
+  std::vector<int> halves;
+  switch (type) {
+    case GgmlType::kQ8_0: case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ1_0:
+    case GgmlType::kIQ4_NL: case GgmlType::kIQ4_XS: halves = {0}; break;
+    case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+      halves = {0, 2}; break;
+    case GgmlType::kQ6_K: halves = {208}; break;
+    case GgmlType::kQ2_K: halves = {80, 82}; break;
+    case GgmlType::kQ3_K: halves = {108}; break;
+    case GgmlType::kTQ2_0: halves = {64}; break;
+    case GgmlType::kF16: for (int i = 0; i < t.type_size; i += 2) halves.push_back(i); break;
+    default: break;
+  }
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    for (int off : halves) {
+      uint8_t* p = &bytes[static_cast<size_t>(b * t.type_size + off)];
+      p[1] = static_cast<uint8_t>(p[1] & 0xFB);  // exponent bits 14..10 never all ones
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+// Readable test parameter in gtest messages.
+void PrintTo(const DequantTarget& target, std::ostream* os) { *os << target.name; }
+
+namespace {
+
+class DequantTargetTest : public ::testing::TestWithParam<DequantTarget> {
+ protected:
+  void SetUp() override { scope_ = std::make_unique<ScopedDequantTarget>(GetParam().id); }
+  void TearDown() override { scope_.reset(); }
+  // Whether this target runs SIMD kernels (HWY_SCALAR routes to quants/).
+  bool SimdTarget() const { return GetParam().name != "SCALAR"; }
+
+ private:
+  std::unique_ptr<ScopedDequantTarget> scope_;
+};
+
+TEST_P(DequantTargetTest, ReportsItsTarget) {
+  if (ScalarForcedByEnvironment()) GTEST_SKIP() << "GGUFKIT_FORCE_SCALAR is set";
+  EXPECT_EQ(ActiveDequantTarget(), SimdTarget() ? GetParam().name : std::string("scalar"));
+  EXPECT_EQ(HasSimdKernel(GgmlType::kQ4_K, OutputType::kF32), SimdTarget());
+}
+
+// Every golden row of every kernel type, all three outputs, bit for bit.
+TEST_P(DequantTargetTest, MatchesGgmlGoldenRows) {
+  int checked = 0;
+  for (GgmlType type : kKernelTypes) {
+    if (type == GgmlType::kF32) continue;  // no golden f32.q
+    const std::string name(GgmlTypeName(type));
+    const std::vector<uint8_t> q = ReadFileBytes(GoldenPath("ggml/" + name + ".q"));
+    const std::vector<uint8_t> deq_bytes = ReadFileBytes(GoldenPath("ggml/" + name + ".deq.f32"));
+    ASSERT_FALSE(q.empty() || deq_bytes.empty()) << name;
+    std::vector<float> deq(deq_bytes.size() / 4);
+    std::memcpy(deq.data(), deq_bytes.data(), deq_bytes.size());
+    const int64_t n = static_cast<int64_t>(deq.size());
+    for (OutputType out_type : kOutputTypes) {
+      const std::vector<uint8_t> want = ConvertOutput(deq, out_type);
+      std::vector<uint8_t> got(want.size(), 0xCD);
+      const absl::Status status = DequantizeBlocks(type, q.data(), n, got.data(), out_type);
+      if (!SimdTarget() && absl::IsUnimplemented(status)) continue;  // no reference yet
+      ASSERT_TRUE(status.ok()) << name << ": " << status;
+      const int64_t bad = FirstMismatch(got.data(), want.data(), n, OutputElementBytes(out_type));
+      EXPECT_EQ(bad, -1) << name << " -> " << OutputTypeName(out_type) << " differs at element "
+                         << bad << " (row " << bad / 4096 << ")";
+      ++checked;
+    }
+  }
+  if (SimdTarget()) {
+    EXPECT_EQ(checked, 17 * 3);
+  }
+  if (checked == 0) GTEST_SKIP() << "no reference codecs registered for the scalar target yet";
+}
+
+// Random blocks (every byte random, so every code, scale and NaN/Inf/
+// subnormal half appears), odd block counts, input and output misaligned by
+// 1..7 bytes: the SIMD result equals the scalar reference bit for bit.
+TEST_P(DequantTargetTest, MatchesScalarReferenceOnRandomBlocks) {
+  if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
+  std::mt19937 rng(1234);
+  for (GgmlType type : kKernelTypes) {
+    const TypeTraits& t = GetTypeTraits(type);
+    for (int64_t n_blocks : {1, 3, 7, 33, 101}) {
+      for (int misalign : {0, 1, 3, 7}) {
+        // Float inputs: element counts that end in partial vectors.
+        const int64_t blocks = t.block_size == 1 ? n_blocks * 5 + misalign : n_blocks;
+        const int64_t n = blocks * t.block_size;
+        const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
+        std::vector<uint8_t> in_buf(input.size() + 8);
+        std::memcpy(in_buf.data() + misalign, input.data(), input.size());
+        std::vector<float> want_f32(static_cast<size_t>(n));
+        ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
+        for (OutputType out_type : kOutputTypes) {
+          const bool identity = (type == GgmlType::kF32 && out_type == OutputType::kF32) ||
+                                (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
+                                (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
+          // Same type in and out is a byte copy (NaN payloads kept).
+          const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
+          std::vector<uint8_t> out_buf(want.size() + 8 + 64, 0xCD);
+          const int out_misalign = (misalign * 3) % 8;
+          ASSERT_TRUE(DequantizeBlocks(type, in_buf.data() + misalign, n,
+                                       out_buf.data() + out_misalign, out_type)
+                          .ok());
+          const int64_t bad = FirstMismatch(out_buf.data() + out_misalign, want.data(), n,
+                                            OutputElementBytes(out_type));
+          ASSERT_EQ(bad, -1) << t.name << " -> " << OutputTypeName(out_type) << ", " << blocks
+                             << " blocks, misalign " << misalign << ": element " << bad;
+          // Nothing written past the end.
+          for (size_t i = out_misalign + want.size(); i < out_buf.size(); ++i) {
+            ASSERT_EQ(out_buf[i], 0xCD) << t.name << ": wrote past the end";
+          }
+          for (int i = 0; i < out_misalign; ++i) ASSERT_EQ(out_buf[i], 0xCD);
+        }
+      }
+    }
+  }
+}
+
+// Non-temporal f32 stores (64-byte aligned output) write the same bytes.
+TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
+  if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
+  std::mt19937 rng(5);
+  for (GgmlType type : kKernelTypes) {
+    const TypeTraits& t = GetTypeTraits(type);
+    const int64_t blocks = t.block_size == 1 ? 4099 : 9;
+    const int64_t n = blocks * t.block_size;
+    const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
+    std::vector<float> want(static_cast<size_t>(n));
+    ASSERT_TRUE(ScalarDequantize(type, input.data(), want.data(), n));
+    std::vector<uint8_t> buffer(static_cast<size_t>(n) * 4 + 128, 0xCD);
+    uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+    DequantOptions options;
+    options.store_mode = StoreMode::kStreaming;
+    ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, OutputType::kF32, options).ok());
+    EXPECT_EQ(FirstMismatch(out, reinterpret_cast<const uint8_t*>(want.data()), n, 4), -1) << t.name;
+    EXPECT_EQ(out[n * 4], 0xCD) << t.name << ": wrote past the end";
+  }
+}
+
+// Where quants/ registers a reference dequantizer, the SIMD kernel equals it
+// (random blocks with finite fp16 fields).
+TEST_P(DequantTargetTest, MatchesRegisteredReferenceCodecs) {
+  if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
+  std::mt19937 rng(99);
+  int compared = 0;
+  for (GgmlType type : kKernelTypes) {
+    const ReferenceCodec& codec = GetReferenceCodec(type);
+    if (codec.dequantize == nullptr) continue;
+    const TypeTraits& t = GetTypeTraits(type);
+    const int64_t blocks = t.block_size == 1 ? 1001 : 37;
+    const int64_t n = blocks * t.block_size;
+    const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, true);
+    std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+    codec.dequantize(input.data(), want.data(), n);
+    ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, got.data(), OutputType::kF32).ok());
+    EXPECT_EQ(FirstMismatch(reinterpret_cast<uint8_t*>(got.data()),
+                            reinterpret_cast<uint8_t*>(want.data()), n, 4),
+              -1)
+        << t.name;
+    ++compared;
+  }
+  if (compared == 0) GTEST_SKIP() << "no quants/ reference dequantizer registered yet";
+}
+
+// f16 -> f32 for all 65536 halves, and f32 -> f16 / bf16 for special and
+// random bit patterns (NaNs with payloads, rounding ties, subnormals, the
+// overflow edge 65520), through the F16 and F32 kernels.
+TEST_P(DequantTargetTest, FloatConversionsMatchHalfH) {
+  if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
+  std::vector<uint16_t> halves(65536);
+  for (uint32_t i = 0; i < 65536; ++i) halves[i] = static_cast<uint16_t>(i);
+  std::vector<float> got(65536);
+  ASSERT_TRUE(DequantizeBlocks(GgmlType::kF16, reinterpret_cast<const uint8_t*>(halves.data()),
+                               65536, got.data(), OutputType::kF32)
+                  .ok());
+  for (uint32_t i = 0; i < 65536; ++i) {
+    ASSERT_EQ(FloatBits(got[i]), FloatBits(F16ToF32(static_cast<uint16_t>(i)))) << "half " << i;
+  }
+
+  std::vector<uint32_t> bits = {0x00000000u, 0x80000000u, 0x7F800000u, 0xFF800000u, 0x7FC00000u,
+                                0x7F800001u, 0xFFFFFFFFu, 0x7FBFFFFFu, 0x477FEFFFu, 0x477FF000u,
+                                0x477FE000u, 0x38800000u, 0x387FFFFFu, 0x33000000u, 0x33000001u,
+                                0x32FFFFFFu, 0x33C00000u, 0x3F808000u, 0x3F818000u, 0x3F800FFFu,
+                                0x3F801000u, 0x3F803000u, 0x00000001u, 0x007FFFFFu, 0x7F7FFFFFu};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200000; ++i) bits.push_back(static_cast<uint32_t>(rng()));
+  // Every exponent near the f16 range, with tie-heavy mantissas.
+  for (uint32_t e = 96; e < 146; ++e) {
+    for (uint32_t m : {0u, 0x1000u, 0x3000u, 0x2000u, 0x0FFFu, 0x7FF000u, 0x7FFFFFu, 0x400000u}) {
+      bits.push_back((e << 23) | m);
+      bits.push_back(0x80000000u | (e << 23) | m);
+    }
+  }
+  const int64_t n = static_cast<int64_t>(bits.size());
+  std::vector<uint16_t> out(bits.size());
+  ASSERT_TRUE(DequantizeBlocks(GgmlType::kF32, reinterpret_cast<const uint8_t*>(bits.data()), n,
+                               out.data(), OutputType::kF16)
+                  .ok());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    ASSERT_EQ(out[i], F32ToF16(BitsToFloat(bits[i]))) << std::hex << "f32 0x" << bits[i] << " -> f16";
+  }
+  ASSERT_TRUE(DequantizeBlocks(GgmlType::kF32, reinterpret_cast<const uint8_t*>(bits.data()), n,
+                               out.data(), OutputType::kBF16)
+                  .ok());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    ASSERT_EQ(out[i], F32ToBF16(BitsToFloat(bits[i]))) << std::hex << "f32 0x" << bits[i] << " -> bf16";
+  }
+}
+
+std::vector<DequantTarget> TargetsUnderTest() { return SupportedDequantTargets(); }
+
+INSTANTIATE_TEST_SUITE_P(AllTargets, DequantTargetTest, ::testing::ValuesIn(TargetsUnderTest()),
+                         [](const ::testing::TestParamInfo<DequantTarget>& param_info) {
+                           return param_info.param.name;
+                         });
+
+TEST(DequantTargets, EveryX86TargetIsCompiledAndTested) {
+  std::vector<std::string> names;
+  for (const DequantTarget& t : SupportedDequantTargets()) names.push_back(t.name);
+  // The CI machines are Zen 4: all of these run there.
+  for (const char* want : {"AVX3", "AVX2", "SSE4", "SSSE3"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+  }
+}
+
+// The embedded scalar reference (the benchmark's baseline and the random-block
+// oracle) reproduces ggml's golden output exactly.
+TEST(ScalarReference, MatchesGgmlGolden) {
+  for (GgmlType type : kKernelTypes) {
+    if (type == GgmlType::kF32) continue;
+    const std::string name(GgmlTypeName(type));
+    const std::vector<uint8_t> q = ReadFileBytes(GoldenPath("ggml/" + name + ".q"));
+    const std::vector<uint8_t> deq = ReadFileBytes(GoldenPath("ggml/" + name + ".deq.f32"));
+    std::vector<float> got(deq.size() / 4);
+    ASSERT_TRUE(ScalarDequantize(type, q.data(), got.data(), static_cast<int64_t>(got.size())));
+    EXPECT_EQ(FirstMismatch(reinterpret_cast<uint8_t*>(got.data()), deq.data(),
+                            static_cast<int64_t>(got.size()), 4),
+              -1)
+        << name;
+  }
+}
+
+TEST(DequantizeBlocks, RejectsBadRequests) {
+  std::vector<uint8_t> in(1024);
+  std::vector<float> out(1024);
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(static_cast<GgmlType>(4), in.data(), 32, out.data(), OutputType::kF32)));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(static_cast<GgmlType>(999), in.data(), 32, out.data(), OutputType::kF32)));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(GgmlType::kI32, in.data(), 32, out.data(), OutputType::kF32)));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(GgmlType::kQ4_K, in.data(), 100, out.data(), OutputType::kF32)));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(GgmlType::kQ8_0, in.data(), -32, out.data(), OutputType::kF32)));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(GgmlType::kQ8_0, nullptr, 32, out.data(), OutputType::kF32)));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(GgmlType::kQ8_0, in.data(), 32, nullptr, OutputType::kF32)));
+  EXPECT_TRUE(absl::IsInvalidArgument(DequantizeBlocks(GgmlType::kQ8_0, in.data(), 32, out.data(),
+                                                       static_cast<OutputType>(7))));
+  const absl::Status s =
+      DequantizeBlocks(GgmlType::kQ4_K, in.data(), 100, out.data(), OutputType::kF32);
+  EXPECT_NE(s.message().find("q4_K"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("256"), absl::string_view::npos) << s;
+  // Zero elements: nothing to do, null pointers allowed.
+  EXPECT_TRUE(DequantizeBlocks(GgmlType::kQ8_0, nullptr, 0, nullptr, OutputType::kF32).ok());
+}
+
+// force_scalar takes the reference path: the same bytes as the kernels where
+// quants/ registers the type, otherwise an Unimplemented error (never a crash).
+TEST(DequantizeBlocks, ForceScalarUsesReferenceCodec) {
+  const std::vector<uint8_t> q = ReadFileBytes(GoldenPath("ggml/q8_0.q"));
+  const std::vector<uint8_t> deq = ReadFileBytes(GoldenPath("ggml/q8_0.deq.f32"));
+  std::vector<float> got(deq.size() / 4);
+  DequantOptions options;
+  options.force_scalar = true;
+  const absl::Status s = DequantizeBlocks(GgmlType::kQ8_0, q.data(), static_cast<int64_t>(got.size()),
+                                          got.data(), OutputType::kF32, options);
+  if (GetReferenceCodec(GgmlType::kQ8_0).dequantize == nullptr) {
+    EXPECT_TRUE(absl::IsUnimplemented(s)) << s;
+  } else {
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(std::memcmp(got.data(), deq.data(), deq.size()), 0);
+  }
+}
+
+}  // namespace
+}  // namespace ggufkit
