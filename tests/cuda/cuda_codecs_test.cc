@@ -20,10 +20,8 @@
 #include "kernels/cuda/group_codecs.h"
 #include "kernels/cuda/host_dequantizer.h"
 #include "quants/half.h"
-#include "quants/type_traits.h"
-#if __has_include("quants/turbo.h")
 #include "quants/turbo.h"
-#endif
+#include "quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::cuda {
@@ -585,7 +583,6 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
     std::vector<uint8_t> got(host.size());
     blocks.Download(got.data(), got.size());
     ExpectBytes(std::string(c.q_path) + " hostile input vs host", got, host, block_bytes);
-#if __has_include("quants/turbo.h")
     if (c.format.type != KvCacheType::kQ8_0 && c.format.type != KvCacheType::kQ4_0) {
       // The scalar TurboQuant reference of quants/turbo.h.
       const TurboFormat turbo_format = c.format.type == KvCacheType::kTurbo2 ? TurboFormat::kTurbo2
@@ -601,7 +598,6 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
       ExpectBytes(std::string(c.q_path) + " hostile input vs quants/turbo.h", got, cpu,
                   block_bytes);
     }
-#endif
     const GgmlType ggml = c.format.type == KvCacheType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0;
     if (c.format.type == KvCacheType::kQ8_0 || c.format.type == KvCacheType::kQ4_0) {
       const ReferenceCodec& reference = GetReferenceCodec(ggml);

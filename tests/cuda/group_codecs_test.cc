@@ -17,10 +17,8 @@
 
 #include "gtest/gtest.h"
 #include "quants/half.h"
-#include "quants/type_traits.h"
-#if __has_include("quants/turbo.h")
 #include "quants/turbo.h"
-#endif
+#include "quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::cuda::internal {
@@ -306,10 +304,8 @@ TEST(GroupCodecsTest, QuantizeQ4_0MatchesGolden) {
   ExpectQuantizesGolden<QuantizeBlockQ4_0>("ggml/q4_0.q", 18);
 }
 
-#if __has_include("quants/turbo.h")
-// Against the scalar TurboQuant reference of quants/turbo.h (when that layer
-// is present): quantized bytes, dequantized floats and both rotations, on
-// hostile groups (zeros, -0.0, tiny, subnormal, overflowing squares, inf,
+// Against the scalar TurboQuant reference of quants/turbo.h: quantized bytes, dequantized floats
+// and both rotations, on hostile groups (zeros, -0.0, tiny, subnormal, overflowing squares, inf,
 // NaN, constants, a single spike, fp16-overflowing norms, Gaussian).
 TEST(GroupCodecsTest, TurboMatchesQuantsReference) {
   std::mt19937 rng(99);
@@ -403,7 +399,6 @@ TEST(GroupCodecsTest, TurboMatchesQuantsReference) {
     for (int i = 0; i < kTurboGroup; ++i) ASSERT_TRUE(same(a[i], b[i])) << "inverse " << i;
   }
 }
-#endif  // __has_include("quants/turbo.h")
 
 // Each group of the input quantized by one lane (what the host runs).
 void ExpectTurboQuantizesGolden(const TurboTables& t, const std::string& q_path) {
