@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 #include <utility>
@@ -17,6 +18,7 @@
 
 #include "benchmark/benchmark.h"
 #include "kernels/cuda/cuda_codecs.h"
+#include "kernels/cuda/host_dequantizer.h"
 #include "quants/type_traits.h"
 
 namespace ggufkit::cuda {
@@ -100,6 +102,30 @@ void BM_Rotate(benchmark::State& state) {
     if (status.ok()) status = RotateOnDevice(RotationDirection::kInverse, base, base + n, n);
   });
   if (!status.ok()) state.SkipWithError(std::string(status.message()).c_str());
+}
+
+// Host memory to host memory through HostDequantizer (pageable buffers on
+// both sides, as gguf-dequant has them): bounded by PCIe and host memcpy.
+void BM_HostStream(benchmark::State& state, GgmlType type) {
+  const int64_t n = kOutputBytes / 4;
+  const absl::StatusOr<int64_t> in_bytes = RowSizeBytes(type, n);
+  absl::StatusOr<std::unique_ptr<HostDequantizer>> dequantizer = HostDequantizer::Create();
+  if (!in_bytes.ok() || !dequantizer.ok()) {
+    state.SkipWithError("cannot set up HostDequantizer");
+    return;
+  }
+  std::vector<uint8_t> in(static_cast<size_t>(*in_bytes));
+  std::mt19937 rng(1);
+  for (uint8_t& b : in) b = static_cast<uint8_t>(rng());
+  std::vector<float> out(static_cast<size_t>(n));
+  absl::Status status;
+  for (auto _ : state) {
+    status = (*dequantizer)->Dequantize(type, in.data(), n, OutputType::kF32, out.data());
+    if (!status.ok()) break;
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (!status.ok()) state.SkipWithError(std::string(status.message()).c_str());
+  state.SetBytesProcessed(state.iterations() * kOutputBytes);
 }
 
 struct TypeRow {
@@ -194,6 +220,9 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
+  benchmark::RegisterBenchmark("host_stream/q4_K/f32", BM_HostStream, GgmlType::kQ4_K)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("rotate_inverse/128MiB", BM_Rotate)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
