@@ -159,9 +159,7 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
       out_type = t->type;
       ++stats.tensors_copied;
     } else {
-      const bool native = t->type == GgmlType::kF32 || t->type == GgmlType::kF16 ||
-                          t->type == GgmlType::kBF16;
-      if (!native && GetReferenceCodec(t->type).dequantize == nullptr) {
+      if (!CanConvert(t->type, options.to)) {
         return absl::UnimplementedError(absl::StrCat("tensor '", t->name, "' in '",
                                                      pt.layout.file, "': no dequantizer for type ",
                                                      traits.name));
