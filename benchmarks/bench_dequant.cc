@@ -13,6 +13,9 @@
 // Q8_0 >= 0.8 x_memset; in cache, every kernel >= 4 x_scalar (Q1_0 and Q6_K
 // >= 8). Baselines are registered first so that ratios come from one run.
 //
+// KV rows: kv/turbo{2,3,4}_{dequant,quant}/{scalar,<best target>}/256KiB and
+// kv/wht128_rotate_inverse/...: turbo codecs (dequant/turbo.h) in cache.
+//
 // Full suite: build/dev/benchmarks/bench_dequant   (about a minute)
 // CI smoke:   build/dev/benchmarks/bench_dequant
 //   --benchmark_filter='^(memset|memcpy|dequant/(q8_0|q4_K|q6_K|q1_0)/(scalar|AVX3))/'
@@ -29,6 +32,7 @@
 
 #include "benchmark/benchmark.h"
 #include "dequant/dequant.h"
+#include "dequant/turbo.h"
 #include "quants/type_traits.h"
 #include "tests/dequant/scalar_reference.h"
 
@@ -198,6 +202,54 @@ void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType 
   }
 }
 
+// KV cache, turbo2/3/4 (current tables), in cache: dequantize (GB/s of f32
+// output), quantize (GB/s of f32 input) and the rotation (GB/s rotated), for
+// the scalar reference (quants/turbo.h) and the best target.
+enum class TurboOp { kDequantize, kQuantize, kRotate };
+
+void BM_Turbo(benchmark::State& state, TurboOp op, TurboFormat format, bool scalar,
+              int64_t target) {
+  ScopedDequantTarget scope(target);
+  constexpr int64_t kGroups = kInCacheBytes / 4 / kTurboGroupSize;
+  DequantOptions options;
+  options.force_scalar = scalar;
+  static std::vector<float>* x = [] {
+    auto* v = new std::vector<float>(static_cast<size_t>(kGroups * kTurboGroupSize));
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& f : *v) f = normal(rng);
+    return v;
+  }();
+  std::vector<uint8_t> blocks(static_cast<size_t>(kGroups * TurboBlockBytes(format, TurboVariant::kCurrent)));
+  if (!QuantizeTurboGroups(format, TurboVariant::kCurrent, x->data(), kGroups, blocks.data()).ok()) {
+    state.SkipWithError("quantize failed");
+    return;
+  }
+  std::vector<float> y(x->size());
+  const double gbps = TimeLoop(state, kInCacheBytes, [&] {
+    switch (op) {
+      case TurboOp::kDequantize:
+        benchmark::DoNotOptimize(DequantizeTurboGroups(format, TurboVariant::kCurrent, blocks.data(),
+                                                       kGroups, y.data(), options));
+        break;
+      case TurboOp::kQuantize:
+        benchmark::DoNotOptimize(QuantizeTurboGroups(format, TurboVariant::kCurrent, x->data(),
+                                                     kGroups, blocks.data(), options));
+        break;
+      case TurboOp::kRotate:
+        benchmark::DoNotOptimize(RotateTurboGroups(y.data(), kGroups, RotationDirection::kInverse, options));
+        break;
+    }
+  });
+  const std::string key = "turbo" + std::to_string(static_cast<int>(format)) + "/" +
+                          std::to_string(static_cast<int>(op));
+  if (scalar) {
+    Baselines()[key] = gbps;
+  } else if (Baselines()[key] > 0) {
+    state.counters["x_scalar"] = gbps / Baselines()[key];
+  }
+}
+
 void RegisterAll() {
   for (int64_t bytes : {kInCacheBytes, kOutOfCacheBytes}) {
     const std::string size = SizeName(bytes);
@@ -231,6 +283,24 @@ void RegisterAll() {
   }
 }
 
+void RegisterTurbo() {
+  const DequantTarget best = SupportedDequantTargets().front();
+  const char* op_names[] = {"dequant", "quant", "rotate_inverse"};
+  for (TurboOp op : {TurboOp::kDequantize, TurboOp::kQuantize, TurboOp::kRotate}) {
+    for (TurboFormat format : {TurboFormat::kTurbo2, TurboFormat::kTurbo3, TurboFormat::kTurbo4}) {
+      if (op == TurboOp::kRotate && format != TurboFormat::kTurbo3) continue;
+      for (bool scalar : {true, false}) {
+        const std::string name = std::string("kv/") +
+                                 (op == TurboOp::kRotate ? std::string("wht128")
+                                                         : "turbo" + std::to_string(static_cast<int>(format))) +
+                                 "_" + op_names[static_cast<int>(op)] + "/" +
+                                 (scalar ? std::string("scalar") : best.name) + "/256KiB";
+        benchmark::RegisterBenchmark(name.c_str(), BM_Turbo, op, format, scalar, best.id);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ggufkit
 
@@ -248,6 +318,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   ggufkit::RegisterAll();
+  ggufkit::RegisterTurbo();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

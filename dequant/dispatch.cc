@@ -62,7 +62,8 @@ bool ValidOutputType(OutputType out_type) {
 }
 
 // The reference path: the registered scalar dequantizer writes fp32; f16 and
-// bf16 outputs go through a small stack buffer and quants/half.h's rounding.
+// bf16 outputs (and f32 to a misaligned address) go through a small stack
+// buffer, with quants/half.h's rounding for f16 / bf16.
 absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* blocks,
                                      int64_t n_elements, void* out, OutputType out_type) {
   const ReferenceCodec& codec = GetReferenceCodec(traits.type);
@@ -72,7 +73,8 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
                                                  ": no SIMD kernel on this target and no "
                                                  "reference dequantizer registered"));
   }
-  if (out_type == OutputType::kF32) {
+  // The reference writes through float*: direct only when that is aligned.
+  if (out_type == OutputType::kF32 && reinterpret_cast<uintptr_t>(out) % alignof(float) == 0) {
     codec.dequantize(blocks, static_cast<float*>(out), n_elements);
     return absl::OkStatus();
   }
@@ -80,15 +82,20 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
   // (1, 32, 64, 128, 256) and small enough for the stack.
   constexpr int64_t kChunkElements = 4096;
   float chunk[kChunkElements];
-  uint16_t* out16 = static_cast<uint16_t*>(out);
+  uint8_t* out_bytes = static_cast<uint8_t*>(out);
+  const size_t elem_bytes = OutputElementBytes(out_type);
   const int64_t chunk_blocks = kChunkElements / traits.block_size;
   for (int64_t done = 0; done < n_elements;) {
     const int64_t count = std::min(n_elements - done, chunk_blocks * traits.block_size);
     codec.dequantize(blocks + done / traits.block_size * traits.type_size, chunk, count);
-    if (out_type == OutputType::kF16) {
-      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToF16(chunk[i]);
+    uint8_t* dst = out_bytes + static_cast<size_t>(done) * elem_bytes;
+    if (out_type == OutputType::kF32) {
+      std::memcpy(dst, chunk, static_cast<size_t>(count) * sizeof(float));
     } else {
-      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToBF16(chunk[i]);
+      for (int64_t i = 0; i < count; ++i) {
+        const uint16_t h = out_type == OutputType::kF16 ? F32ToF16(chunk[i]) : F32ToBF16(chunk[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
     }
     done += count;
   }

@@ -149,7 +149,23 @@ HWY_INLINE void StoreU16(VI bits, void* out, size_t i) {
 }
 
 struct WriteF16 {
-  static HWY_INLINE void Store(VF v, void* out, size_t i) { StoreU16(F32ToF16Bits(v), out, i); }
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+#if HWY_TARGET <= HWY_AVX2
+    // F16C (vcvtps2ph, round to nearest even) gives half.h's bits for every
+    // input except NaN, whose payload it keeps: NaN lanes are first replaced
+    // by the payload-free quiet NaN of the same sign, which converts to
+    // 0x7E00 | sign as in half.h.
+    const DF df;
+    const DU du;
+    const auto quiet = hn::BitCast(
+        df, hn::Or(hn::And(hn::BitCast(du, v), hn::Set(du, 0x80000000u)), hn::Set(du, 0x7FC00000u)));
+    const hn::Rebind<hwy::float16_t, DF> df16;
+    hn::StoreU(hn::DemoteTo(df16, hn::IfThenElse(hn::IsNaN(v), quiet, v)), df16,
+               reinterpret_cast<hwy::float16_t*>(static_cast<uint16_t*>(out) + i));
+#else
+    StoreU16(F32ToF16Bits(v), out, i);
+#endif
+  }
   static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
     const uint16_t h = F32ToF16(f);
     std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);

@@ -110,7 +110,8 @@ absl::Status RunOrderedPipeline(
   std::vector<absl::Status> slot_status(slots);
 
   auto worker = [&]() {
-    AlignedBuffer scratch = AllocateAligned(kWorkerScratchBytes);
+    const size_t scratch_bytes = std::max<size_t>(options.worker_scratch_bytes, 4096);
+    AlignedBuffer scratch = AllocateAligned(scratch_bytes);
     for (;;) {
       size_t i;
       {
@@ -137,7 +138,7 @@ absl::Status RunOrderedPipeline(
         }
       } else {
         status = internal::StreamElements(pt.layout, *pt.source, item.first, item.count, pt.to,
-                                          out, scratch.get(), kWorkerScratchBytes);
+                                          out, scratch.get(), scratch_bytes, &options.convert);
       }
       {
         std::lock_guard<std::mutex> lock(mu);
