@@ -261,6 +261,10 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
   DirectFileSinkOptions sink_options;
   sink_options.try_direct = options.direct_io;
   sink_options.expected_size = options.zstd_level ? 0 : expected_size;
+  // Compressed output arrives in <= 128 KiB pieces at a fraction of the
+  // pipeline's rate: 1 MiB staging buffers suffice and leave the memory to
+  // the zstd workers (128 MiB budget with a full 64 MiB ring).
+  if (options.zstd_level) sink_options.buffer_bytes = size_t{1} << 20;
   GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<DirectFileSink> file_sink,
                            DirectFileSink::Create(out_path, sink_options));
   stats.direct_io = file_sink->is_direct();
