@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <unistd.h>
 #include <vector>
 
 #include "dequant/dequant.h"
@@ -355,6 +356,37 @@ TEST(DequantizeBlocks, ForceScalarUsesReferenceCodec) {
     ASSERT_TRUE(s.ok()) << s;
     EXPECT_EQ(std::memcmp(got.data(), deq.data(), deq.size()), 0);
   }
+}
+
+}  // namespace
+}  // namespace ggufkit
+
+namespace ggufkit {
+namespace {
+
+// GGUFKIT_FORCE_SCALAR=1 routes every call to the reference codecs: checked
+// in a child process (the variable is read once per process).
+TEST(DequantizeBlocks, EnvironmentForcesScalar) {
+  if (ScalarForcedByEnvironment()) {
+    EXPECT_EQ(ActiveDequantTarget(), "scalar");
+    EXPECT_FALSE(HasSimdKernel(GgmlType::kQ4_K, OutputType::kF32));
+    const std::vector<uint8_t> q = ReadFileBytes(GoldenPath("ggml/q6_K.q"));
+    const std::vector<uint8_t> deq = ReadFileBytes(GoldenPath("ggml/q6_K.deq.f32"));
+    std::vector<float> got(deq.size() / 4);
+    ASSERT_TRUE(DequantizeBlocks(GgmlType::kQ6_K, q.data(), static_cast<int64_t>(got.size()),
+                                 got.data(), OutputType::kF32)
+                    .ok());
+    EXPECT_EQ(std::memcmp(got.data(), deq.data(), deq.size()), 0);
+    return;
+  }
+  EXPECT_NE(ActiveDequantTarget(), "scalar");
+  std::string output;
+  const int status = testing::RunCommand(
+      "GGUFKIT_FORCE_SCALAR=1 /proc/" + std::to_string(getpid()) +
+          "/exe --gtest_filter=DequantizeBlocks.EnvironmentForcesScalar",
+      &output);
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
 }
 
 }  // namespace
