@@ -16,7 +16,7 @@
 // KV rows: kv/turbo{2,3,4}_{dequant,quant}/{scalar,<best target>}/256KiB and
 // kv/wht128_rotate_inverse/...: turbo codecs (dequant/turbo.h) in cache.
 //
-// Full suite: build/dev/benchmarks/bench_dequant   (about a minute)
+// Full suite: build/dev/benchmarks/bench_dequant   (about 40 s of CPU time)
 // CI smoke:   build/dev/benchmarks/bench_dequant
 //   --benchmark_filter='^(memset|memcpy|dequant/(q8_0|q4_K|q6_K|q1_0)/(scalar|AVX3))/'
 //   --benchmark_min_time=0.02
@@ -305,12 +305,12 @@ void RegisterTurbo() {
 }  // namespace ggufkit
 
 int main(int argc, char** argv) {
-  // Default to 0.2 s per row (the full suite then runs in about a minute);
+  // Default to 0.1 s per row (the full suite then takes about 40 s of CPU);
   // an explicit --benchmark_min_time wins.
   std::vector<char*> args(argv, argv + argc);
   bool has_min_time = false;
   for (char* arg : args) has_min_time |= std::strncmp(arg, "--benchmark_min_time", 20) == 0;
-  static char default_min_time[] = "--benchmark_min_time=0.2";
+  static char default_min_time[] = "--benchmark_min_time=0.1";
   if (!has_min_time) args.push_back(default_min_time);
   argc = static_cast<int>(args.size());
   args.push_back(nullptr);

@@ -45,7 +45,18 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     const uint8_t* qh = block + 16;
     const uint8_t* qs = block + 48;
     const size_t base = static_cast<size_t>(b) * 256;
+#if HWY_TARGET <= HWY_AVX3
+    alignas(64) float products[16];  // d * sc[j] in 0..7, dmin * m[j] in 8..15
+    Q4_KScaleProducts(block, d, dmin, products);
+    (void)scales;
+#endif
     for (int c = 0; c < 4; ++c) {
+#if HWY_TARGET <= HWY_AVX3
+      const VF d_lo = hn::Set(df, products[2 * c]);
+      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+      const VF d_hi = hn::Set(df, products[2 * c + 1]);
+      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+#else
       int sc, m;
       KQuantScaleMin(scales, 2 * c, &sc, &m);
       const VF d_lo = hn::Set(df, d * static_cast<float>(sc));
@@ -53,6 +64,7 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       KQuantScaleMin(scales, 2 * c + 1, &sc, &m);
       const VF d_hi = hn::Set(df, d * static_cast<float>(sc));
       const VF m_hi = hn::Set(df, dmin * static_cast<float>(m));
+#endif
       const VI bit_lo = hn::Set(di, 2 * c);
       const VI bit_hi = hn::Set(di, 2 * c + 1);
       for (size_t i = 0; i < 32; i += lanes) {
