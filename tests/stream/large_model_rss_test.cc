@@ -1,0 +1,56 @@
+// The mission's promise, enforced: gguf-dequant on a model of >= 400 MB of
+// quantized weights (Q4_K / Q6_K / Q8_0 / F32, written by our own writer)
+// keeps its peak RSS under 128 MiB, and its output equals per-tensor
+// reference dequantization.
+#include <sys/statvfs.h>
+
+#include "gguf/reader.h"
+#include "gtest/gtest.h"
+#include "tests/common/test_data.h"
+#include "tests/stream/model_gen.h"
+#include "tests/stream/tool_test_util.h"
+
+namespace ggufkit::stream {
+namespace {
+
+using ::ggufkit::testing::TempDir;
+
+constexpr int64_t kRssBudgetKb = 128 * 1024;
+
+TEST(LargeModelRssTest, PeakRssStaysUnder128MiBAndOutputMatchesReference) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer build: its shadow memory and quarantine make RSS "
+                  "meaningless; this budget is checked in the Release build";
+#endif
+  const std::vector<testing::GenTensor> spec = testing::LargeMixedModel();
+  std::string missing;
+  if (!testing::HaveCodecsFor(spec, &missing)) {
+    GTEST_SKIP() << "no reference dequantizer registered for " << missing;
+  }
+  TempDir dir;
+  struct statvfs vfs;
+  if (statvfs(dir.path().c_str(), &vfs) == 0 &&
+      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < (uint64_t{4} << 30)) {
+    GTEST_SKIP() << "needs about 3 GB free in " << dir.path();
+  }
+  const std::string in = dir.File("large.gguf");
+  absl::Status s = testing::WriteRandomModel(in, spec, 7);
+  ASSERT_TRUE(s.ok()) << s;
+  {
+    auto reader = GgufReader::Open(in);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    uint64_t quantized = 0;
+    for (const TensorInfo& t : (*reader)->tensors()) quantized += t.size_bytes;
+    ASSERT_GE(quantized, uint64_t{400} * 1000 * 1000) << "model too small for the promise";
+  }
+  const std::string out = dir.File("large-f32.gguf");
+  testing::ToolRun run = testing::RunDequantTool({"--quiet", in, out});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_LT(run.max_rss_kb, kRssBudgetKb) << "peak RSS " << run.max_rss_kb / 1024 << " MiB";
+  RecordProperty("peak_rss_kib", static_cast<int>(run.max_rss_kb));
+  s = testing::CompareWithReference(in, out, DenseType::kF32);
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+}  // namespace
+}  // namespace ggufkit::stream
