@@ -67,7 +67,7 @@ void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, void* out) {
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 18;
     LookUpNibbles(table, block + 2, codes);
-    ScaleCodes<Writer>(codes, hn::Set(DF(), LoadHalf(block)), out, static_cast<size_t>(b) * 32);
+    ScaleCodes<Writer>(codes, hn::Set(DF(), LoadHalfFactor(block)), out, static_cast<size_t>(b) * 32);
   }
 }
 
@@ -77,7 +77,7 @@ void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, void* out) {
   alignas(16) int8_t codes[32];
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 136;
-    const float d = LoadHalf(block);
+    const float d = LoadHalfFactor(block);
     uint16_t scales_h;
     std::memcpy(&scales_h, block + 2, 2);
     const uint8_t* scales_l = block + 4;

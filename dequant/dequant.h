@@ -37,11 +37,30 @@ size_t OutputElementBytes(OutputType type);
 // "f32", "f16", "bf16".
 const char* OutputTypeName(OutputType type);
 
+// How f32 output is written.
+enum class StoreMode : uint8_t {
+  // Non-temporal stores when the output is at least kStreamingMinBytes and
+  // `out` is 64-byte aligned; cached stores otherwise.
+  kAuto,
+  // Always cached stores: the caller reads the output soon (it fits in cache).
+  kCached,
+  // Non-temporal stores whenever `out` is 64-byte aligned: the output goes to
+  // memory without first reading each line (about 1.3x faster out of cache)
+  // and does not evict the caller's working set, but is not left in cache;
+  // right for buffers handed to O_DIRECT writes or the GPU.
+  kStreaming,
+};
+
+// kAuto streams outputs of at least this many bytes.
+inline constexpr int64_t kStreamingMinBytes = int64_t{16} << 20;
+
 struct DequantOptions {
   // Use the scalar reference codec even where a SIMD kernel exists. The
   // environment variable GGUFKIT_FORCE_SCALAR=1 has the same effect for every
   // call in the process (read once, at the first call).
   bool force_scalar = false;
+  // Only f32 output from SIMD kernels streams; the bytes written are the same.
+  StoreMode store_mode = StoreMode::kAuto;
 };
 
 // Dequantizes `n_elements` elements of `type`, stored as consecutive blocks at

@@ -21,6 +21,7 @@
 #define HWY_TARGET_INCLUDE "dequant/dispatch.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -43,14 +44,14 @@ namespace {
 
 using dequant_internal::KernelFn;
 
-KernelFn FindKernel(GgmlType type, OutputType out_type) {
-  KernelFn (*const families[])(GgmlType, OutputType) = {
+KernelFn FindKernel(GgmlType type, OutputType out_type, bool streaming) {
+  KernelFn (*const families[])(GgmlType, OutputType, bool) = {
       dequant_internal::FindMissionKernel,  dequant_internal::FindLegacyKernel,
       dequant_internal::FindKQuantKernel,   dequant_internal::FindCodebookKernel,
       dequant_internal::FindFloatKernel,
   };
   for (auto* family : families) {
-    if (KernelFn kernel = family(type, out_type)) return kernel;
+    if (KernelFn kernel = family(type, out_type, streaming)) return kernel;
   }
   return nullptr;
 }
@@ -61,7 +62,8 @@ bool ValidOutputType(OutputType out_type) {
 }
 
 // The reference path: the registered scalar dequantizer writes fp32; f16 and
-// bf16 outputs go through a small stack buffer and quants/half.h's rounding.
+// bf16 outputs (and f32 to a misaligned address) go through a small stack
+// buffer, with quants/half.h's rounding for f16 / bf16.
 absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* blocks,
                                      int64_t n_elements, void* out, OutputType out_type) {
   const ReferenceCodec& codec = GetReferenceCodec(traits.type);
@@ -71,7 +73,8 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
                                                  ": no SIMD kernel on this target and no "
                                                  "reference dequantizer registered"));
   }
-  if (out_type == OutputType::kF32) {
+  // The reference writes through float*: direct only when that is aligned.
+  if (out_type == OutputType::kF32 && reinterpret_cast<uintptr_t>(out) % alignof(float) == 0) {
     codec.dequantize(blocks, static_cast<float*>(out), n_elements);
     return absl::OkStatus();
   }
@@ -79,15 +82,20 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
   // (1, 32, 64, 128, 256) and small enough for the stack.
   constexpr int64_t kChunkElements = 4096;
   float chunk[kChunkElements];
-  uint16_t* out16 = static_cast<uint16_t*>(out);
+  uint8_t* out_bytes = static_cast<uint8_t*>(out);
+  const size_t elem_bytes = OutputElementBytes(out_type);
   const int64_t chunk_blocks = kChunkElements / traits.block_size;
   for (int64_t done = 0; done < n_elements;) {
     const int64_t count = std::min(n_elements - done, chunk_blocks * traits.block_size);
     codec.dequantize(blocks + done / traits.block_size * traits.type_size, chunk, count);
-    if (out_type == OutputType::kF16) {
-      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToF16(chunk[i]);
+    uint8_t* dst = out_bytes + static_cast<size_t>(done) * elem_bytes;
+    if (out_type == OutputType::kF32) {
+      std::memcpy(dst, chunk, static_cast<size_t>(count) * sizeof(float));
     } else {
-      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToBF16(chunk[i]);
+      for (int64_t i = 0; i < count; ++i) {
+        const uint16_t h = out_type == OutputType::kF16 ? F32ToF16(chunk[i]) : F32ToBF16(chunk[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
     }
     done += count;
   }
@@ -152,8 +160,16 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
     return absl::OkStatus();
   }
   if (!options.force_scalar && !ScalarForcedByEnvironment()) {
-    if (KernelFn kernel = FindKernel(type, out_type)) {
+    const bool aligned = reinterpret_cast<uintptr_t>(out) % 64 == 0;
+    const bool streaming =
+        out_type == OutputType::kF32 && aligned &&
+        (options.store_mode == StoreMode::kStreaming ||
+         (options.store_mode == StoreMode::kAuto && n_elements >= kStreamingMinBytes / 4));
+    if (KernelFn kernel = FindKernel(type, out_type, streaming)) {
       kernel(blocks, n_elements / traits->block_size, out);
+      // Non-temporal stores are weakly ordered: fence them before the caller
+      // (or another thread it signals) reads the buffer.
+      if (streaming) hwy::FlushStream();
       return absl::OkStatus();
     }
   }
@@ -162,7 +178,7 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
 
 bool HasSimdKernel(GgmlType type, OutputType out_type) {
   if (ScalarForcedByEnvironment()) return false;
-  return FindKernel(type, out_type) != nullptr;
+  return FindKernel(type, out_type, false) != nullptr;
 }
 
 std::string ActiveDequantTarget() {

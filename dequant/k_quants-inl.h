@@ -39,8 +39,8 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const VI k1 = hn::Set(di, 1);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 176;
-    const float d = LoadHalf(block);
-    const float dmin = LoadHalf(block + 2);
+    const float d = LoadHalfFactor(block);
+    const float dmin = LoadHalfFactor(block + 2);
     const uint8_t* scales = block + 4;
     const uint8_t* qh = block + 16;
     const uint8_t* qs = block + 48;
@@ -84,8 +84,8 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     const uint8_t* block = blocks + b * 84;
     const uint8_t* scales = block;
     const uint8_t* qs = block + 16;
-    const float d = LoadHalf(block + 80);
-    const float dmin = LoadHalf(block + 82);
+    const float d = LoadHalfFactor(block + 80);
+    const float dmin = LoadHalfFactor(block + 82);
     size_t o = static_cast<size_t>(b) * 256;
     int is = 0;
     for (int h = 0; h < 2; ++h) {
@@ -123,7 +123,7 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     const uint8_t* hmask = block;
     const uint8_t* qs = block + 32;
     const uint8_t* s = block + 96;
-    const float d = LoadHalf(block + 108);
+    const float d = LoadHalfFactor(block + 108);
     size_t o = static_cast<size_t>(b) * 256;
     int is = 0;
     for (int h = 0; h < 2; ++h) {
@@ -157,7 +157,7 @@ void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const VI k1 = hn::Set(di, 1);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 66;
-    const VF d = hn::Set(df, LoadHalf(block + 64));
+    const VF d = hn::Set(df, LoadHalfFactor(block + 64));
     size_t o = static_cast<size_t>(b) * 256;
     for (int j = 0; j < 64; j += 32) {
       for (int l = 0; l < 4; ++l, o += 32) {

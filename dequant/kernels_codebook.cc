@@ -22,19 +22,21 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeIQ4_XS);
 GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeMXFP4);
 #endif  // HWY_TARGET != HWY_SCALAR
 
-dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType out_type) {
+dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;
+  (void)streaming;
   return nullptr;
 #else
   switch (type) {
     case GgmlType::kIQ4_NL:
-      return ForOutput<DequantizeIQ4_NLKernel>(out_type);
+      return ForOutput<DequantizeIQ4_NLKernel>(out_type, streaming);
     case GgmlType::kIQ4_XS:
-      return ForOutput<DequantizeIQ4_XSKernel>(out_type);
+      return ForOutput<DequantizeIQ4_XSKernel>(out_type, streaming);
     case GgmlType::kMXFP4:
-      return ForOutput<DequantizeMXFP4Kernel>(out_type);
+      return ForOutput<DequantizeMXFP4Kernel>(out_type, streaming);
     default:
       return nullptr;
   }
@@ -50,8 +52,8 @@ namespace ggufkit {
 HWY_EXPORT(FindCodebookKernelForTarget);
 
 namespace dequant_internal {
-KernelFn FindCodebookKernel(GgmlType type, OutputType out_type) {
-  return HWY_DYNAMIC_DISPATCH(FindCodebookKernelForTarget)(type, out_type);
+KernelFn FindCodebookKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindCodebookKernelForTarget)(type, out_type, streaming);
 }
 }  // namespace dequant_internal
 }  // namespace ggufkit

@@ -20,20 +20,22 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertF16);
 GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertBF16);
 #endif  // HWY_TARGET != HWY_SCALAR
 
-dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType out_type) {
+dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;
+  (void)streaming;
   return nullptr;
 #else
   switch (type) {
     case GgmlType::kF32:
-      return out_type == OutputType::kF32 ? &CopyElements<4> : ForOutput<ConvertF32Kernel>(out_type);
+      return out_type == OutputType::kF32 ? &CopyElements<4> : ForOutput<ConvertF32Kernel>(out_type, streaming);
     case GgmlType::kF16:
-      return out_type == OutputType::kF16 ? &CopyElements<2> : ForOutput<ConvertF16Kernel>(out_type);
+      return out_type == OutputType::kF16 ? &CopyElements<2> : ForOutput<ConvertF16Kernel>(out_type, streaming);
     case GgmlType::kBF16:
       return out_type == OutputType::kBF16 ? &CopyElements<2>
-                                           : ForOutput<ConvertBF16Kernel>(out_type);
+                                           : ForOutput<ConvertBF16Kernel>(out_type, streaming);
     default:
       return nullptr;
   }
@@ -49,8 +51,8 @@ namespace ggufkit {
 HWY_EXPORT(FindFloatKernelForTarget);
 
 namespace dequant_internal {
-KernelFn FindFloatKernel(GgmlType type, OutputType out_type) {
-  return HWY_DYNAMIC_DISPATCH(FindFloatKernelForTarget)(type, out_type);
+KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindFloatKernelForTarget)(type, out_type, streaming);
 }
 }  // namespace dequant_internal
 }  // namespace ggufkit

@@ -23,21 +23,23 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ5_K);
 GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeTQ2_0);
 #endif  // HWY_TARGET != HWY_SCALAR
 
-dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType out_type) {
+dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;
+  (void)streaming;
   return nullptr;
 #else
   switch (type) {
     case GgmlType::kQ2_K:
-      return ForOutput<DequantizeQ2_KKernel>(out_type);
+      return ForOutput<DequantizeQ2_KKernel>(out_type, streaming);
     case GgmlType::kQ3_K:
-      return ForOutput<DequantizeQ3_KKernel>(out_type);
+      return ForOutput<DequantizeQ3_KKernel>(out_type, streaming);
     case GgmlType::kQ5_K:
-      return ForOutput<DequantizeQ5_KKernel>(out_type);
+      return ForOutput<DequantizeQ5_KKernel>(out_type, streaming);
     case GgmlType::kTQ2_0:
-      return ForOutput<DequantizeTQ2_0Kernel>(out_type);
+      return ForOutput<DequantizeTQ2_0Kernel>(out_type, streaming);
     default:
       return nullptr;
   }
@@ -53,8 +55,8 @@ namespace ggufkit {
 HWY_EXPORT(FindKQuantKernelForTarget);
 
 namespace dequant_internal {
-KernelFn FindKQuantKernel(GgmlType type, OutputType out_type) {
-  return HWY_DYNAMIC_DISPATCH(FindKQuantKernelForTarget)(type, out_type);
+KernelFn FindKQuantKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindKQuantKernelForTarget)(type, out_type, streaming);
 }
 }  // namespace dequant_internal
 }  // namespace ggufkit

@@ -23,21 +23,23 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ5_0);
 GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ5_1);
 #endif  // HWY_TARGET != HWY_SCALAR
 
-dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType out_type) {
+dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;
+  (void)streaming;
   return nullptr;
 #else
   switch (type) {
     case GgmlType::kQ4_0:
-      return ForOutput<DequantizeQ4_0Kernel>(out_type);
+      return ForOutput<DequantizeQ4_0Kernel>(out_type, streaming);
     case GgmlType::kQ4_1:
-      return ForOutput<DequantizeQ4_1Kernel>(out_type);
+      return ForOutput<DequantizeQ4_1Kernel>(out_type, streaming);
     case GgmlType::kQ5_0:
-      return ForOutput<DequantizeQ5_0Kernel>(out_type);
+      return ForOutput<DequantizeQ5_0Kernel>(out_type, streaming);
     case GgmlType::kQ5_1:
-      return ForOutput<DequantizeQ5_1Kernel>(out_type);
+      return ForOutput<DequantizeQ5_1Kernel>(out_type, streaming);
     default:
       return nullptr;
   }
@@ -53,8 +55,8 @@ namespace ggufkit {
 HWY_EXPORT(FindLegacyKernelForTarget);
 
 namespace dequant_internal {
-KernelFn FindLegacyKernel(GgmlType type, OutputType out_type) {
-  return HWY_DYNAMIC_DISPATCH(FindLegacyKernelForTarget)(type, out_type);
+KernelFn FindLegacyKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindLegacyKernelForTarget)(type, out_type, streaming);
 }
 }  // namespace dequant_internal
 }  // namespace ggufkit

@@ -26,17 +26,19 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ6_K);
 GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ1_0);
 #endif  // HWY_TARGET != HWY_SCALAR
 
-dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType out_type) {
+dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType out_type,
+                                                   bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;
+  (void)streaming;
   return nullptr;
 #else
   switch (type) {
-    case GgmlType::kQ8_0: return ForOutput<DequantizeQ8_0Kernel>(out_type);
-    case GgmlType::kQ4_K: return ForOutput<DequantizeQ4_KKernel>(out_type);
-    case GgmlType::kQ6_K: return ForOutput<DequantizeQ6_KKernel>(out_type);
-    case GgmlType::kQ1_0: return ForOutput<DequantizeQ1_0Kernel>(out_type);
+    case GgmlType::kQ8_0: return ForOutput<DequantizeQ8_0Kernel>(out_type, streaming);
+    case GgmlType::kQ4_K: return ForOutput<DequantizeQ4_KKernel>(out_type, streaming);
+    case GgmlType::kQ6_K: return ForOutput<DequantizeQ6_KKernel>(out_type, streaming);
+    case GgmlType::kQ1_0: return ForOutput<DequantizeQ1_0Kernel>(out_type, streaming);
     default: return nullptr;
   }
 #endif
@@ -51,8 +53,8 @@ namespace ggufkit {
 HWY_EXPORT(FindMissionKernelForTarget);
 
 namespace dequant_internal {
-KernelFn FindMissionKernel(GgmlType type, OutputType out_type) {
-  return HWY_DYNAMIC_DISPATCH(FindMissionKernelForTarget)(type, out_type);
+KernelFn FindMissionKernel(GgmlType type, OutputType out_type, bool streaming) {
+  return HWY_DYNAMIC_DISPATCH(FindMissionKernelForTarget)(type, out_type, streaming);
 }
 }  // namespace dequant_internal
 }  // namespace ggufkit

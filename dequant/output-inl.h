@@ -49,6 +49,20 @@ HWY_INLINE float LoadHalf(const uint8_t* p) {
   return F16ToF32(h);
 }
 
+// A binary16 scale that is only used as a factor of a product: F16C's
+// conversion where the target has it (one instruction instead of a branchy
+// bit-by-bit decode). It differs from F16ToF32 only by quieting signaling
+// NaNs, and every product quiets them anyway, so the outputs are identical.
+HWY_INLINE float LoadHalfFactor(const uint8_t* p) {
+#if HWY_TARGET <= HWY_AVX2
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _cvtsh_ss(h);
+#else
+  return LoadHalf(p);
+#endif
+}
+
 // Lanes(df) unsigned bytes at p, zero-extended to int32 lanes.
 HWY_INLINE VI LoadU8AsI32(const uint8_t* p) {
   const DI di;
@@ -75,6 +89,17 @@ struct WriteF32 {
   static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
     std::memcpy(static_cast<uint8_t*>(out) + 4 * i, &f, 4);
   }
+};
+
+// Non-temporal f32 stores for outputs far larger than the caches: they skip
+// the read-for-ownership of each destination line, which otherwise doubles
+// the memory traffic of a write-bound kernel. Needs `out` aligned to 64 bytes
+// (every kernel stores whole vectors at multiples of Lanes(df) elements).
+struct StreamF32 {
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+    hn::Stream(v, DF(), static_cast<float*>(out) + i);
+  }
+  static HWY_INLINE void StoreOne(float f, void* out, size_t i) { WriteF32::StoreOne(f, out, i); }
 };
 
 // float -> binary16, round to nearest even, as F32ToF16 in quants/half.h.
@@ -124,7 +149,23 @@ HWY_INLINE void StoreU16(VI bits, void* out, size_t i) {
 }
 
 struct WriteF16 {
-  static HWY_INLINE void Store(VF v, void* out, size_t i) { StoreU16(F32ToF16Bits(v), out, i); }
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+#if HWY_TARGET <= HWY_AVX2
+    // F16C (vcvtps2ph, round to nearest even) gives half.h's bits for every
+    // input except NaN, whose payload it keeps: NaN lanes are first replaced
+    // by the payload-free quiet NaN of the same sign, which converts to
+    // 0x7E00 | sign as in half.h.
+    const DF df;
+    const DU du;
+    const auto quiet = hn::BitCast(
+        df, hn::Or(hn::And(hn::BitCast(du, v), hn::Set(du, 0x80000000u)), hn::Set(du, 0x7FC00000u)));
+    const hn::Rebind<hwy::float16_t, DF> df16;
+    hn::StoreU(hn::DemoteTo(df16, hn::IfThenElse(hn::IsNaN(v), quiet, v)), df16,
+               reinterpret_cast<hwy::float16_t*>(static_cast<uint16_t*>(out) + i));
+#else
+    StoreU16(F32ToF16Bits(v), out, i);
+#endif
+  }
   static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
     const uint16_t h = F32ToF16(f);
     std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);
@@ -159,12 +200,13 @@ HWY_INLINE VF F16BitsToF32(VI h) {
   return hn::BitCast(df, hn::Or(f, sign));
 }
 
-// The kernel KernelFor<Writer>::Run for the writer of `out_type`.
+// The kernel KernelFor<Writer>::Run for the writer of `out_type`
+// (non-temporal f32 stores when `streaming`).
 template <template <class> class KernelFor>
-dequant_internal::KernelFn ForOutput(OutputType out_type) {
+dequant_internal::KernelFn ForOutput(OutputType out_type, bool streaming) {
   switch (out_type) {
     case OutputType::kF32:
-      return &KernelFor<WriteF32>::Run;
+      return streaming ? &KernelFor<StreamF32>::Run : &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
       return &KernelFor<WriteF16>::Run;
     case OutputType::kBF16:

@@ -45,7 +45,7 @@ void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const VI k32 = hn::Set(di, 32);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ6_KBlockBytes;
-    const float d = LoadHalf(block + 208);
+    const float d = LoadHalfFactor(block + 208);
     const size_t base = static_cast<size_t>(b) * 256;
     for (int h = 0; h < 2; ++h) {
       const uint8_t* ql = block + 64 * h;

@@ -33,7 +33,7 @@ void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const size_t lanes = hn::Lanes(df);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ8_0BlockBytes;
-    const VF d = hn::Set(df, LoadHalf(block));
+    const VF d = hn::Set(df, LoadHalfFactor(block));
     const size_t base = static_cast<size_t>(b) * 32;
     for (size_t i = 0; i < 32; i += lanes) {
       Writer::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + i)), d), out, base + i);

@@ -10,6 +10,10 @@
 #include "absl/strings/str_join.h"
 #include "quants/status_macros.h"
 
+// Metadata values are stored and compared in host order, and the parser
+// swaps only for big-endian files: a little-endian host is assumed.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ggufkit assumes a little-endian host");
+
 namespace ggufkit {
 
 absl::string_view EndiannessName(Endianness e) {
@@ -367,7 +371,10 @@ absl::Status GgufParser::ReadMetadata() {
 }
 
 absl::Status GgufParser::ReadTensorInfos() {
-  if (size_) r_->tensors_.reserve(static_cast<size_t>(n_tensors_));  // checked in ReadHeader
+  // Reserve only a little: a TensorInfo is several times larger than the
+  // smallest record it comes from, so memory must follow the records that
+  // really parse, not the count the header claims.
+  r_->tensors_.reserve(static_cast<size_t>(std::min<uint64_t>(n_tensors_, 1024)));
   for (uint64_t i = 0; i < n_tensors_; ++i) {
     TensorInfo t;
     t.info_offset = pos_;

@@ -109,8 +109,8 @@ void PackQ6K(const int8_t* L, BlockQ6_K* b) {
       const int q1 = Lh[l], q2 = Lh[l + 32], q3 = Lh[l + 64], q4 = Lh[l + 96];
       ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
       ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
-      qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) |
-                                   ((q4 >> 4) << 6));
+      qh[l] =
+          static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
     }
   }
 }
@@ -264,7 +264,8 @@ void QuantizeRowQ2_K(const float* x, uint8_t* blocks, int64_t n, const float* im
       if (max_min > 0) {
         const float iscale = kQ4Scale / max_min;
         for (int j = 0; j < 16; ++j) {
-          const int l = NearestInt(iscale * mins[j]);
+          // Unsigned shift: l is garbage (maybe negative) for NaN input.
+          const unsigned l = static_cast<unsigned>(NearestInt(iscale * mins[j]));
           b.scales[j] = static_cast<uint8_t>(b.scales[j] | (l << 4));
         }
         b.dmin = F32ToF16(max_min / kQ4Scale);
@@ -494,8 +495,8 @@ void QuantizeRowQ6_K(const float* x, uint8_t* blocks, int64_t n, const float* im
     const float iscale = -128.f / max_scale;
     b.d = F32ToF16(1 / iscale);
     for (int ib = 0; ib < 16; ++ib) {
-      b.scales[ib] = static_cast<int8_t>(
-          static_cast<uint8_t>(std::min(127, NearestInt(iscale * scales[ib]))));
+      b.scales[ib] =
+          static_cast<int8_t>(static_cast<uint8_t>(std::min(127, NearestInt(iscale * scales[ib]))));
     }
     for (int j = 0; j < 16; ++j) {
       const float d = F16ToF32(b.d) * ToF(b.scales[j]);

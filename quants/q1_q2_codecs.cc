@@ -12,11 +12,14 @@ void DequantizeRowQ1_0(const uint8_t* blocks, float* out, int64_t n) {
   const int64_t n_blocks = n / kQ1_0BlockSize;
   for (int64_t i = 0; i < n_blocks; ++i) {
     const BlockQ1_0 block = LoadBlock<BlockQ1_0>(blocks, i);
-    const float d = F16ToF32(block.d);
-    const float neg_d = -d;
+    // -d is d with its sign bit flipped (IEEE negation, for every value
+    // including 0 and NaN), so a clear bit selects the sign without a branch:
+    // ggml's per-bit branch is unpredictable on real sign patterns.
+    const uint32_t d_bits = FloatBits(F16ToF32(block.d));
     float* y = out + i * kQ1_0BlockSize;
     for (int j = 0; j < kQ1_0BlockSize; ++j) {
-      y[j] = ((block.qs[j / 8] >> (j % 8)) & 1) ? d : neg_d;
+      const uint32_t clear = ((block.qs[j / 8] >> (j % 8)) & 1u) ^ 1u;
+      y[j] = BitsToFloat(d_bits ^ (clear << 31));
     }
   }
 }
@@ -32,7 +35,8 @@ void QuantizeRowQ1_0(const float* x, uint8_t* blocks, int64_t n, const float* /*
     block.d = F32ToF16(sum_abs / kQ1_0BlockSize);
     std::memset(block.qs, 0, sizeof(block.qs));
     for (int j = 0; j < kQ1_0BlockSize; ++j) {
-      if (xb[j] >= 0.0f) block.qs[j / 8] |= static_cast<uint8_t>(1u << (j % 8));
+      // (x >= 0) is false for NaN: NaN encodes -d, as in ggml.
+      block.qs[j / 8] |= static_cast<uint8_t>(static_cast<unsigned>(xb[j] >= 0.0f) << (j % 8));
     }
     StoreBlock(block, blocks, i);
   }

@@ -17,8 +17,7 @@ absl::StatusOr<QualityReport> CompareRows(absl::Span<const float> source,
   const Eigen::Index n = static_cast<Eigen::Index>(source.size());
   // Double accumulation: a 4096-wide row of float errors near 1e-3 would lose
   // digits summed in float.
-  const Eigen::VectorXd x =
-      Eigen::Map<const Eigen::VectorXf>(source.data(), n).cast<double>();
+  const Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXf>(source.data(), n).cast<double>();
   const Eigen::VectorXd y =
       Eigen::Map<const Eigen::VectorXf>(reconstructed.data(), n).cast<double>();
   const Eigen::VectorXd err = y - x;

@@ -17,10 +17,14 @@ namespace {
 // Weight of element i in MakeQxQuants when no explicit weights are given.
 inline float RmseWeight(int rmse_type, float x) {
   switch (rmse_type) {
-    case 1: return x * x;
-    case 2: return 1.0f;
-    case 3: return std::fabs(x);
-    default: return std::sqrt(std::fabs(x));
+    case 1:
+      return x * x;
+    case 2:
+      return 1.0f;
+    case 3:
+      return std::fabs(x);
+    default:
+      return std::sqrt(std::fabs(x));
   }
 }
 

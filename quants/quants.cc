@@ -18,8 +18,8 @@ constexpr int64_t kStackFloats = 1024;
 absl::Status CheckBlocks(GgmlType type, absl::Span<const uint8_t> blocks, int64_t n_elements,
                          const void* out) {
   const TypeTraits& t = GetTypeTraits(type);
-  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, "n_elements ", n_elements, " is negative (type ",
-                          t.name, ")");
+  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, "n_elements ", n_elements, " is negative (type ", t.name,
+                          ")");
   GGUFKIT_RETURN_ERROR_IF(n_elements % t.block_size != 0, "n_elements ", n_elements,
                           " is not a whole number of ", t.name, " blocks of ", t.block_size,
                           " elements");
@@ -43,8 +43,7 @@ absl::StatusOr<DequantizeRowFn> DequantizerOf(GgmlType type) {
 // Shared body of the ToF16 / ToBF16 forms.
 template <uint16_t (*kRound)(float)>
 absl::Status DequantizeToHalf(GgmlType type, GgmlType identity_type,
-                              absl::Span<const uint8_t> blocks, int64_t n_elements,
-                              uint16_t* out) {
+                              absl::Span<const uint8_t> blocks, int64_t n_elements, uint16_t* out) {
   GGUFKIT_RETURN_IF_ERROR(CheckBlocks(type, blocks, n_elements, out));
   if (type == identity_type) {
     // Same encoding: copy the bits, so NaN payloads survive.
@@ -78,13 +77,13 @@ absl::Status Dequantize(GgmlType type, absl::Span<const uint8_t> blocks, int64_t
   return absl::OkStatus();
 }
 
-absl::Status DequantizeToF16(GgmlType type, absl::Span<const uint8_t> blocks,
-                             int64_t n_elements, uint16_t* out) {
+absl::Status DequantizeToF16(GgmlType type, absl::Span<const uint8_t> blocks, int64_t n_elements,
+                             uint16_t* out) {
   return DequantizeToHalf<&F32ToF16>(type, GgmlType::kF16, blocks, n_elements, out);
 }
 
-absl::Status DequantizeToBF16(GgmlType type, absl::Span<const uint8_t> blocks,
-                              int64_t n_elements, uint16_t* out) {
+absl::Status DequantizeToBF16(GgmlType type, absl::Span<const uint8_t> blocks, int64_t n_elements,
+                              uint16_t* out) {
   return DequantizeToHalf<&F32ToBF16>(type, GgmlType::kBF16, blocks, n_elements, out);
 }
 
@@ -92,17 +91,15 @@ absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8
                       absl::Span<const float> imatrix) {
   const TypeTraits& t = GetTypeTraits(type);
   const int64_t n = static_cast<int64_t>(x.size());
-  GGUFKIT_RETURN_ERROR_IF(n % t.block_size != 0, "x has ", n,
-                          " elements, not a whole number of ", t.name, " blocks of ",
-                          t.block_size);
+  GGUFKIT_RETURN_ERROR_IF(n % t.block_size != 0, "x has ", n, " elements, not a whole number of ",
+                          t.name, " blocks of ", t.block_size);
   GGUFKIT_ASSIGN_OR_RETURN(const int64_t bytes, RowSizeBytes(type, n));
   GGUFKIT_RETURN_ERROR_IF(static_cast<int64_t>(out.size()) < bytes, "need ", bytes,
-                          " output bytes for ", n, " elements of ", t.name, ", got ",
-                          out.size());
+                          " output bytes for ", n, " elements of ", t.name, ", got ", out.size());
   const ReferenceCodec& codec = GetReferenceCodec(type);
   if (codec.quantize == nullptr) {
-    return absl::UnimplementedError(absl::StrCat("no quantizer for type ", t.name, " (id ",
-                                                 static_cast<uint32_t>(type), ")"));
+    return absl::UnimplementedError(
+        absl::StrCat("no quantizer for type ", t.name, " (id ", static_cast<uint32_t>(type), ")"));
   }
   if (n == 0) return absl::OkStatus();
   if (imatrix.empty() || !codec.uses_imatrix) {
@@ -113,8 +110,7 @@ absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8
   }
   const int64_t row = static_cast<int64_t>(imatrix.size());
   GGUFKIT_RETURN_ERROR_IF(row % t.block_size != 0, "imatrix has ", row,
-                          " weights, not a whole number of ", t.name, " blocks of ",
-                          t.block_size);
+                          " weights, not a whole number of ", t.name, " blocks of ", t.block_size);
   GGUFKIT_RETURN_ERROR_IF(n % row != 0, "x has ", n, " elements, not a whole number of rows of ",
                           row, " (the imatrix length)");
   const int64_t row_bytes = row / t.block_size * t.type_size;

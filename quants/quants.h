@@ -30,13 +30,13 @@ absl::Status Dequantize(GgmlType type, absl::Span<const uint8_t> blocks, int64_t
 // As Dequantize, then each float rounded to binary16 (round to nearest even,
 // subnormals kept, NaN stays NaN). F16 input is copied bit for bit.
 // Works through a fixed 4 KiB stack buffer: no heap.
-absl::Status DequantizeToF16(GgmlType type, absl::Span<const uint8_t> blocks,
-                             int64_t n_elements, uint16_t* out);
+absl::Status DequantizeToF16(GgmlType type, absl::Span<const uint8_t> blocks, int64_t n_elements,
+                             uint16_t* out);
 
 // As Dequantize, then each float rounded to bfloat16 (round to nearest even,
 // like ggml's reference). BF16 input is copied bit for bit.
-absl::Status DequantizeToBF16(GgmlType type, absl::Span<const uint8_t> blocks,
-                              int64_t n_elements, uint16_t* out);
+absl::Status DequantizeToBF16(GgmlType type, absl::Span<const uint8_t> blocks, int64_t n_elements,
+                              uint16_t* out);
 
 // Encodes x (x.size() elements, a whole number of blocks) into the first
 // RowSizeBytes(type, x.size()) bytes of `out`.

@@ -211,9 +211,9 @@ const TurboCodebook& GetTurboCodebook(TurboFormat format, TurboVariant variant);
 // Bytes of one 128-element block: 34, 50, 66 (current turbo4) or 68 (v1 turbo4).
 int TurboBlockBytes(TurboFormat format, TurboVariant variant);
 
-// Index of `value` in a codebook: the number of thresholds t for which
-// !(value < t) holds, counted from the bottom until the first t > value. Ties
-// take the higher index; NaN takes the last index.
+// Index of `value` in a codebook: the first k with value < thresholds[k]
+// (thresholds ascending), else the last index. So a value equal to a threshold
+// takes the higher index, and NaN (every comparison false) the last one.
 inline int TurboNearestIndex(float value, const TurboCodebook& codebook) {
   const int n_thresholds = codebook.n_levels - 1;
   for (int k = 0; k < n_thresholds; ++k) {

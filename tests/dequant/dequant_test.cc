@@ -188,6 +188,27 @@ TEST_P(DequantTargetTest, MatchesScalarReferenceOnRandomBlocks) {
   }
 }
 
+// Non-temporal f32 stores (64-byte aligned output) write the same bytes.
+TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
+  if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
+  std::mt19937 rng(5);
+  for (GgmlType type : kKernelTypes) {
+    const TypeTraits& t = GetTypeTraits(type);
+    const int64_t blocks = t.block_size == 1 ? 4099 : 9;
+    const int64_t n = blocks * t.block_size;
+    const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
+    std::vector<float> want(static_cast<size_t>(n));
+    ASSERT_TRUE(ScalarDequantize(type, input.data(), want.data(), n));
+    std::vector<uint8_t> buffer(static_cast<size_t>(n) * 4 + 128, 0xCD);
+    uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+    DequantOptions options;
+    options.store_mode = StoreMode::kStreaming;
+    ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, OutputType::kF32, options).ok());
+    EXPECT_EQ(FirstMismatch(out, reinterpret_cast<const uint8_t*>(want.data()), n, 4), -1) << t.name;
+    EXPECT_EQ(out[n * 4], 0xCD) << t.name << ": wrote past the end";
+  }
+}
+
 // Where quants/ registers a reference dequantizer, the SIMD kernel equals it
 // (random blocks with finite fp16 fields).
 TEST_P(DequantTargetTest, MatchesRegisteredReferenceCodecs) {

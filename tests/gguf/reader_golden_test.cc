@@ -71,7 +71,9 @@ TEST(GoldenTest, EveryFileParsesWithPreadMmapAndForwardOnly) {
       EXPECT_EQ(r->version(), (*pread)->version());
       // Without tensors the data offset depends on the file size, which the
       // hidden-size source does not know.
-      if (!r->tensors().empty()) EXPECT_EQ(r->data_offset(), (*pread)->data_offset());
+      if (!r->tensors().empty()) {
+        EXPECT_EQ(r->data_offset(), (*pread)->data_offset());
+      }
       EXPECT_EQ(r->header_size(), (*pread)->header_size());
       EXPECT_EQ(r->metadata().size(), (*pread)->metadata().size());
       ASSERT_EQ(r->tensors().size(), (*pread)->tensors().size());

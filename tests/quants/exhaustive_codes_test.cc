@@ -166,7 +166,8 @@ TEST(ExhaustiveCodes, EveryFiniteHalfAsQ8_0AndQ4_0Scale) {
     BlockQ8_0 x{};
     x.d = static_cast<uint16_t>(h);
     // Codes 1, -1, 0, then a spread over the int8 range.
-    for (int e = 0; e < 32; ++e) x.qs[e] = static_cast<int8_t>(e == 0 ? 1 : e == 1 ? -1 : e == 2 ? 0 : -128 + 8 * e + 7);
+    for (int e = 0; e < 32; ++e)
+      x.qs[e] = static_cast<int8_t>(e == 0 ? 1 : e == 1 ? -1 : e == 2 ? 0 : -128 + 8 * e + 7);
     q8.push_back(x);
     BlockQ4_0 y{};
     y.d = static_cast<uint16_t>(h);
@@ -202,9 +203,13 @@ TEST(ExhaustiveCodes, EveryFiniteHalfAsQ8_0AndQ4_0Scale) {
     }
   };
   check(GgmlType::kQ8_0, reinterpret_cast<const uint8_t*>(q8.data()), q8.size() * sizeof(BlockQ8_0),
-        [](int e) { return e == 0 ? 1 : e == 1 ? -1 : e == 2 ? 0 : -128 + 8 * e + 7; });
+        [](int e) {
+          return e == 0 ? 1 : e == 1 ? -1 : e == 2 ? 0 : -128 + 8 * e + 7;
+        });
   check(GgmlType::kQ4_0, reinterpret_cast<const uint8_t*>(q4.data()), q4.size() * sizeof(BlockQ4_0),
-        [](int e) { return (e == 0 ? 9 : e == 1 ? 7 : e % 16) - 8; });
+        [](int e) {
+          return (e == 0 ? 9 : e == 1 ? 7 : e % 16) - 8;
+        });
 }
 
 // ---------------------------------------------------------------- K-quants
@@ -298,8 +303,12 @@ void CheckK4AllCodesAndScales(GgmlType type) {
   });
 }
 
-TEST(ExhaustiveCodes, Q4_KEveryCodeScaleAndMin) { CheckK4AllCodesAndScales<BlockQ4_K, 4>(GgmlType::kQ4_K); }
-TEST(ExhaustiveCodes, Q5_KEveryCodeScaleAndMin) { CheckK4AllCodesAndScales<BlockQ5_K, 5>(GgmlType::kQ5_K); }
+TEST(ExhaustiveCodes, Q4_KEveryCodeScaleAndMin) {
+  CheckK4AllCodesAndScales<BlockQ4_K, 4>(GgmlType::kQ4_K);
+}
+TEST(ExhaustiveCodes, Q5_KEveryCodeScaleAndMin) {
+  CheckK4AllCodesAndScales<BlockQ5_K, 5>(GgmlType::kQ5_K);
+}
 
 // Q6_K element e: half h = e / 128, i = e % 128, l = i % 32, quarter k = i / 32;
 // low 4 bits in ql[64h + l + 32 (k & 1)], nibble k / 2; high 2 bits in

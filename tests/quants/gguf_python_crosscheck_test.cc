@@ -38,10 +38,10 @@ void CompareWithPython(const std::string& name, const std::string& extra_args, b
   TempDir dir;
   ASSERT_TRUE(WriteFileBytes(dir.File("in.bin"), blocks.data(), blocks.size()));
   std::string output;
-  const int rc = RunCommand(PythonPath() + " " + SourceDir() + "/tests/quants/gguf_dequant.py " +
-                                name + " " + dir.File("in.bin") + " " + dir.File("out.f32") +
-                                extra_args,
-                            &output);
+  const int rc =
+      RunCommand(PythonPath() + " " + SourceDir() + "/tests/quants/gguf_dequant.py " + name + " " +
+                     dir.File("in.bin") + " " + dir.File("out.f32") + extra_args,
+                 &output);
   if (rc == 3) {
     *skipped = true;
     std::cerr << output;
@@ -57,8 +57,8 @@ void CompareWithPython(const std::string& name, const std::string& extra_args, b
     uint32_t a, b;
     std::memcpy(&a, &got[i], 4);
     std::memcpy(&b, &expected[i], 4);
-    ASSERT_EQ(a, b) << name << " element " << i << " (block " << i / t.block_size
-                    << "): ours " << got[i] << ", gguf " << expected[i];
+    ASSERT_EQ(a, b) << name << " element " << i << " (block " << i / t.block_size << "): ours "
+                    << got[i] << ", gguf " << expected[i];
   }
 }
 
@@ -85,8 +85,7 @@ TEST(NumpyFormulaCrossCheck, Q8_1AndQ8_K) {
 
 INSTANTIATE_TEST_SUITE_P(Basic, GgufPythonCrossCheck,
                          ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0",
-                                           "q8_1", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K",
-                                           "q8_K"),
+                                           "q8_1", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "q8_K"),
                          [](const ::testing::TestParamInfo<const char*>& param_info) {
                            return std::string(param_info.param);
                          });

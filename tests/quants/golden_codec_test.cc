@@ -89,8 +89,17 @@ TEST_P(GoldenCodecTest, QuantizeMatchesGgmlByteForByte) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Basic, GoldenCodecTest,
-                         ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1",
-                                           "q8_0", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"),
+                         ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0",
+                                           "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"),
+                         [](const ::testing::TestParamInfo<const char*>& param_info) {
+                           return std::string(param_info.param);
+                         });
+
+// The rest of the golden set (codecs from quants/codecs_extra.cc): run here
+// too so that this one suite covers every file in golden/ggml.
+INSTANTIATE_TEST_SUITE_P(Extra, GoldenCodecTest,
+                         ::testing::Values("iq4_nl", "iq4_xs", "tq1_0", "tq2_0", "mxfp4", "nvfp4",
+                                           "q1_0", "q2_0"),
                          [](const ::testing::TestParamInfo<const char*>& param_info) {
                            return std::string(param_info.param);
                          });

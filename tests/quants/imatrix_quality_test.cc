@@ -1,7 +1,10 @@
 // Quantizer behaviour beyond golden bytes: distortion floors on Gaussian rows
 // (what each format is expected to keep) and what an importance matrix
 // buys: lower error where the weights are high.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <random>
 #include <string>
@@ -43,12 +46,11 @@ struct Floor {
 // Signal-to-noise floors: a quantizer that regresses falls below them.
 TEST(QuantizerQuality, SnrFloorsOnGaussianRows) {
   const std::vector<float> x = GaussianRows(1);
-  const Floor floors[] = {
-      {GgmlType::kQ8_0, 44.0}, {GgmlType::kQ8_1, 44.0}, {GgmlType::kQ8_K, 42.0},
-      {GgmlType::kQ6_K, 34.0}, {GgmlType::kQ5_0, 26.5}, {GgmlType::kQ5_1, 27.5},
-      {GgmlType::kQ5_K, 28.0}, {GgmlType::kQ4_0, 20.5}, {GgmlType::kQ4_1, 21.0},
-      {GgmlType::kQ4_K, 22.0}, {GgmlType::kQ3_K, 15.5}, {GgmlType::kQ2_K, 9.5},
-      {GgmlType::kF16, 72.0},  {GgmlType::kBF16, 54.0}};
+  const Floor floors[] = {{GgmlType::kQ8_0, 44.0}, {GgmlType::kQ8_1, 44.0}, {GgmlType::kQ8_K, 42.0},
+                          {GgmlType::kQ6_K, 34.0}, {GgmlType::kQ5_0, 26.5}, {GgmlType::kQ5_1, 27.5},
+                          {GgmlType::kQ5_K, 28.0}, {GgmlType::kQ4_0, 20.5}, {GgmlType::kQ4_1, 21.0},
+                          {GgmlType::kQ4_K, 22.0}, {GgmlType::kQ3_K, 15.5}, {GgmlType::kQ2_K, 9.5},
+                          {GgmlType::kF16, 72.0},  {GgmlType::kBF16, 54.0}};
   for (const Floor& f : floors) {
     const std::vector<float> y = RoundTrip(f.type, x, {});
     auto r = CompareRows(x, y);
@@ -77,9 +79,9 @@ TEST(QuantizerQuality, ImatrixLowersWeightedError) {
   const std::vector<float> x = GaussianRows(2);
   std::vector<float> imatrix(kCols);
   for (int64_t j = 0; j < kCols; ++j) imatrix[j] = (j / 7) % 3 == 0 ? 40.0f : 0.05f;
-  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
-                        GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
-                        GgmlType::kQ6_K}) {
+  for (GgmlType type :
+       {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ2_K,
+        GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
     ASSERT_TRUE(GetReferenceCodec(type).uses_imatrix) << GgmlTypeName(type);
     const double plain = WeightedSquaredError(x, RoundTrip(type, x, {}), imatrix);
     const double weighted = WeightedSquaredError(x, RoundTrip(type, x, imatrix), imatrix);
@@ -107,6 +109,28 @@ TEST(QuantizerQuality, ImatrixShapeIsChecked) {
   EXPECT_FALSE(Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), not_divisor).ok());
   const std::vector<float> one_row(kCols, 1.0f);
   EXPECT_TRUE(Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), one_row).ok());
+}
+
+// NaN, infinities, huge and tiny values must not crash or hit undefined
+// behaviour in any quantizer (run under the sanitizer build), and finite
+// rows next to them are unaffected (blocks are independent without imatrix).
+TEST(QuantizerQuality, NonFiniteAndExtremeInputsAreSafe) {
+  std::vector<float> x = GaussianRows(4);
+  const float specials[] = {NAN, INFINITY, -INFINITY, 3.0e38f, -3.0e38f, 1e-40f, -0.0f, 65504.f};
+  for (int64_t i = 0; i < kCols; i += 3) x[i] = specials[(i / 3) % 8];  // row 0 only
+  const std::vector<float> imatrix(kCols, 1.0f);
+  for (const TypeTraits& t : AllTypeTraits()) {
+    const ReferenceCodec& codec = GetReferenceCodec(t.type);
+    if (codec.quantize == nullptr || codec.dequantize == nullptr) continue;
+    if (kCols % t.block_size != 0) continue;
+    const std::vector<float> clean(x.begin() + kCols, x.end());
+    const std::vector<float> y = RoundTrip(t.type, x, {});
+    const std::vector<float> y_clean = RoundTrip(t.type, clean, {});
+    EXPECT_TRUE(std::equal(y.begin() + kCols, y.end(), y_clean.begin(), [](float a, float b) {
+      return std::memcmp(&a, &b, 4) == 0;
+    })) << t.name;
+    if (codec.uses_imatrix) RoundTrip(t.type, x, imatrix);
+  }
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 // The public API (quants/quants.h): argument checks, misaligned buffers, the
 // f16 / bf16 output forms, and the importance-matrix plumbing.
-#include "quants/quants.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "quants/half.h"
+#include "quants/quants.h"
 #include "quants/type_traits.h"
 #include "tests/common/test_data.h"
 #include "tests/quants/test_blocks.h"
@@ -24,17 +23,17 @@ using testing::RandomBlocks;
 
 // The types this part of the library registers (floats, integers, legacy,
 // K-quants).
-const GgmlType kBasicTypes[] = {
-    GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kF64,  GgmlType::kI8,
-    GgmlType::kI16,  GgmlType::kI32,  GgmlType::kI64,  GgmlType::kQ4_0, GgmlType::kQ4_1,
-    GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ8_1, GgmlType::kQ2_K,
-    GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_K};
+const GgmlType kBasicTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kF64,
+                                GgmlType::kI8,   GgmlType::kI16,  GgmlType::kI32,  GgmlType::kI64,
+                                GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                                GgmlType::kQ8_0, GgmlType::kQ8_1, GgmlType::kQ2_K, GgmlType::kQ3_K,
+                                GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_K};
 
 const GgmlType kQuantizable[] = {
-    GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kF64,  GgmlType::kQ4_0,
-    GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ8_1,
-    GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-    GgmlType::kQ8_K};
+    GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kF64,
+    GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+    GgmlType::kQ8_0, GgmlType::kQ8_1, GgmlType::kQ2_K, GgmlType::kQ3_K,
+    GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_K};
 
 std::vector<float> GaussianRow(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -76,9 +75,8 @@ TEST(QuantsApi, ShortInputOrOutputSpanIsAnError) {
   const absl::Status s = Dequantize(GgmlType::kQ4_K, bytes, 512, out.data());
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("288"), std::string::npos) << s;
-  EXPECT_FALSE(Dequantize(GgmlType::kQ4_K, absl::MakeConstSpan(bytes.data(), 144), 512,
-                          out.data())
-                   .ok());
+  EXPECT_FALSE(
+      Dequantize(GgmlType::kQ4_K, absl::MakeConstSpan(bytes.data(), 144), 512, out.data()).ok());
   EXPECT_FALSE(Dequantize(GgmlType::kQ4_K, bytes, 256, nullptr).ok());
   std::vector<float> x(512);
   std::vector<uint8_t> q(287);
@@ -124,9 +122,9 @@ TEST(QuantsApi, MisalignedInputAndOutputGiveTheSameBits) {
       std::memcpy(buffer.data() + offset, blocks.data(), blocks.size());
       std::vector<uint8_t> out_buffer(static_cast<size_t>(n) * 4 + 8);
       float* out = reinterpret_cast<float*>(out_buffer.data());  // aligned
-      ASSERT_TRUE(Dequantize(type, absl::MakeConstSpan(buffer.data() + offset, blocks.size()), n,
-                             out)
-                      .ok());
+      ASSERT_TRUE(
+          Dequantize(type, absl::MakeConstSpan(buffer.data() + offset, blocks.size()), n, out)
+              .ok());
       EXPECT_EQ(std::memcmp(out, aligned.data(), static_cast<size_t>(n) * 4), 0)
           << t.name << " input offset " << offset;
     }

@@ -24,14 +24,27 @@ inline uint16_t RandomFiniteHalf(std::mt19937& rng) {
 // Offsets of the fp16 fields inside one block of `type` (empty if none).
 inline std::vector<int> HalfFieldOffsets(GgmlType type) {
   switch (type) {
-    case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ8_0: return {0};
-    case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ8_1: return {0, 2};
-    case GgmlType::kQ4_K: case GgmlType::kQ5_K: return {0, 2};
-    case GgmlType::kQ2_K: return {80, 82};
-    case GgmlType::kQ3_K: return {108};
-    case GgmlType::kQ6_K: return {208};
-    case GgmlType::kF16: return {0};
-    default: return {};
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ8_0:
+      return {0};
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1:
+    case GgmlType::kQ8_1:
+      return {0, 2};
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+      return {0, 2};
+    case GgmlType::kQ2_K:
+      return {80, 82};
+    case GgmlType::kQ3_K:
+      return {108};
+    case GgmlType::kQ6_K:
+      return {208};
+    case GgmlType::kF16:
+      return {0};
+    default:
+      return {};
   }
 }
 

@@ -1,5 +1,7 @@
 #include "tests/quants_extra/extra_test_util.h"
 
+#include <cmath>
+
 namespace ggufkit::testing {
 
 std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32_t seed) {
@@ -88,6 +90,27 @@ std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32_t seed
     }
   }
   return data;
+}
+
+std::vector<float> StressInput(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t b = 0; b * 256 < n; ++b) {
+    const int block_exponent = static_cast<int>(rng() % 181) - 140;
+    const int kind = static_cast<int>(b % 4);
+    for (int64_t j = 0; j < 256 && b * 256 + j < n; ++j) {
+      // Uniform in (-1, 1) with 24 significant bits, scaled by the block's power of two.
+      const int32_t r = static_cast<int32_t>(rng() >> 7) - (1 << 24);
+      float v = std::ldexp(static_cast<float>(r), block_exponent - 24);
+      if (kind == 1 && j % 5 == 0) v = std::ldexp(1.0f, static_cast<int>(rng() % 41) - 20);
+      if (kind == 2 && j % 5 == 0) {
+        v = std::nextafter(std::ldexp(1.0f, static_cast<int>(rng() % 41) - 20), 0.0f);
+      }
+      if (kind == 3 && j % 3 == 0) v = (j % 2) ? -0.0f : 0.0f;
+      x[static_cast<size_t>(b * 256 + j)] = v;
+    }
+  }
+  return x;
 }
 
 }  // namespace ggufkit::testing

@@ -27,13 +27,20 @@ struct ExtraType {
 
 inline const std::vector<ExtraType>& ExtraTypes() {
   static const std::vector<ExtraType> types = {
-      {GgmlType::kQ1_0, "", true, true},          {GgmlType::kQ2_0, "", true, true},
-      {GgmlType::kIQ4_NL, "IQ4_NL", true, true},  {GgmlType::kIQ4_XS, "IQ4_XS", true, true},
-      {GgmlType::kTQ1_0, "TQ1_0", true, true},    {GgmlType::kTQ2_0, "TQ2_0", true, true},
-      {GgmlType::kMXFP4, "MXFP4", true, true},    {GgmlType::kNVFP4, "NVFP4", true, true},
-      {GgmlType::kIQ2_XXS, "IQ2_XXS", false, false}, {GgmlType::kIQ2_XS, "IQ2_XS", false, false},
-      {GgmlType::kIQ2_S, "IQ2_S", false, false},  {GgmlType::kIQ3_XXS, "IQ3_XXS", false, false},
-      {GgmlType::kIQ3_S, "IQ3_S", false, false},  {GgmlType::kIQ1_S, "IQ1_S", false, false},
+      {GgmlType::kQ1_0, "", true, true},
+      {GgmlType::kQ2_0, "", true, true},
+      {GgmlType::kIQ4_NL, "IQ4_NL", true, true},
+      {GgmlType::kIQ4_XS, "IQ4_XS", true, true},
+      {GgmlType::kTQ1_0, "TQ1_0", true, true},
+      {GgmlType::kTQ2_0, "TQ2_0", true, true},
+      {GgmlType::kMXFP4, "MXFP4", true, true},
+      {GgmlType::kNVFP4, "NVFP4", true, true},
+      {GgmlType::kIQ2_XXS, "IQ2_XXS", false, false},
+      {GgmlType::kIQ2_XS, "IQ2_XS", false, false},
+      {GgmlType::kIQ2_S, "IQ2_S", false, false},
+      {GgmlType::kIQ3_XXS, "IQ3_XXS", false, false},
+      {GgmlType::kIQ3_S, "IQ3_S", false, false},
+      {GgmlType::kIQ1_S, "IQ1_S", false, false},
       {GgmlType::kIQ1_M, "IQ1_M", false, false},
   };
   return types;
@@ -87,6 +94,24 @@ inline uint16_t GetU16(const uint8_t* p) {
 // in the output) and whose grid indices walk every grid entry in order, so a
 // few hundred blocks use every codebook row.
 std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32_t seed);
+
+// A portable (bit-exact on every platform: integer arithmetic and ldexp
+// only) hard input for quantizers: blocks of 256 with magnitudes from 2^-140
+// (subnormal) to 2^40, exact powers of two and their float predecessors
+// (where floor(log2f) decisions flip), zeros and -0.0.
+std::vector<float> StressInput(int64_t n, uint32_t seed);
+
+// 64-bit FNV-1a of a byte range: lets a test hold expected output of ggml
+// for large inputs without checking in binary files.
+inline uint64_t Fnv1a64(const void* data, size_t size) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
 
 }  // namespace ggufkit::testing
 
