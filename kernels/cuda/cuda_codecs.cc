@@ -5,13 +5,11 @@
 
 #include <cuda_runtime_api.h>
 
-#include <cinttypes>
 #include <cstdint>
 #include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "kernels/cuda/group_codecs.h"
 #include "kernels/cuda/kernel_launch.h"
 #include "quants/status_macros.h"
@@ -29,7 +27,7 @@ std::string CudaErrorText(cudaError_t error) {
 }
 
 std::string PointerText(const void* p) {
-  return absl::StrFormat("0x%x", reinterpret_cast<uintptr_t>(p));
+  return absl::StrCat("0x", absl::Hex(reinterpret_cast<uintptr_t>(p)));
 }
 
 // n_elements must be >= 0, a whole number of blocks, and small enough that
