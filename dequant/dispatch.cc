@@ -20,9 +20,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/dispatch.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -46,8 +47,8 @@ using dequant_internal::KernelFn;
 
 KernelFn FindKernel(GgmlType type, OutputType out_type, bool streaming) {
   KernelFn (*const families[])(GgmlType, OutputType, bool) = {
-      dequant_internal::FindMissionKernel,  dequant_internal::FindLegacyKernel,
-      dequant_internal::FindKQuantKernel,   dequant_internal::FindCodebookKernel,
+      dequant_internal::FindMissionKernel, dequant_internal::FindLegacyKernel,
+      dequant_internal::FindKQuantKernel,  dequant_internal::FindCodebookKernel,
       dequant_internal::FindFloatKernel,
   };
   for (auto* family : families) {
@@ -128,8 +129,8 @@ bool ScalarForcedByEnvironment() {
   return forced;
 }
 
-absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements,
-                              void* out, OutputType out_type, const DequantOptions& options) {
+absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements, void* out,
+                              OutputType out_type, const DequantOptions& options) {
   const TypeTraits* traits = FindTypeTraits(static_cast<uint32_t>(type));
   GGUFKIT_RETURN_ERROR_IF(traits == nullptr, "dequantize: unknown ggml type id ",
                           static_cast<uint32_t>(type));
@@ -137,19 +138,19 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
                           " is an integer type; integer tensors are copied, not dequantized");
   GGUFKIT_RETURN_ERROR_IF(!ValidOutputType(out_type), "dequantize ", traits->name,
                           ": invalid output type ", static_cast<int>(out_type));
-  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, "dequantize ", traits->name,
-                          ": negative element count ", n_elements);
-  GGUFKIT_RETURN_ERROR_IF(n_elements % traits->block_size != 0, "dequantize ", traits->name,
-                          ": ", n_elements, " elements is not a whole number of ",
-                          traits->block_size, "-element blocks");
+  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, "dequantize ", traits->name, ": negative element count ",
+                          n_elements);
+  GGUFKIT_RETURN_ERROR_IF(n_elements % traits->block_size != 0, "dequantize ", traits->name, ": ",
+                          n_elements, " elements is not a whole number of ", traits->block_size,
+                          "-element blocks");
   if (n_elements == 0) return absl::OkStatus();
   GGUFKIT_RETURN_ERROR_IF(blocks == nullptr || out == nullptr, "dequantize ", traits->name,
                           ": null ", blocks == nullptr ? "input" : "output", " pointer for ",
                           n_elements, " elements");
   // Byte counts must fit in size_t/int64 before any kernel walks them.
   GGUFKIT_RETURN_IF_ERROR(RowSizeBytes(type, n_elements).status());
-  GGUFKIT_RETURN_ERROR_IF(n_elements > INT64_MAX / 4, "dequantize ", traits->name, ": ",
-                          n_elements, " elements overflow the output size");
+  GGUFKIT_RETURN_ERROR_IF(n_elements > INT64_MAX / 4, "dequantize ", traits->name, ": ", n_elements,
+                          " elements overflow the output size");
 
   // Same type in and out: an exact copy on every path (a round trip through
   // fp32 would canonicalize NaN payloads).

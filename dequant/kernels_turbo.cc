@@ -12,9 +12,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/kernels_turbo.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "dequant/turbo-inl.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -88,7 +89,8 @@ bool UseScalar(const DequantOptions& options) {
 
 absl::Status DequantizeTurboGroups(TurboFormat format, TurboVariant variant, const uint8_t* blocks,
                                    int64_t n_groups, float* y, const DequantOptions& options) {
-  GGUFKIT_RETURN_IF_ERROR(CheckTurboRequest("dequantize turbo", format, variant, blocks, n_groups, y));
+  GGUFKIT_RETURN_IF_ERROR(
+      CheckTurboRequest("dequantize turbo", format, variant, blocks, n_groups, y));
   if (n_groups == 0) return absl::OkStatus();
   if (UseScalar(options) ||
       !HWY_DYNAMIC_DISPATCH(TryDequantizeTurbo)(format, variant, blocks, n_groups, y)) {
@@ -102,7 +104,8 @@ absl::Status DequantizeTurboGroups(TurboFormat format, TurboVariant variant, con
 
 absl::Status QuantizeTurboGroups(TurboFormat format, TurboVariant variant, const float* x,
                                  int64_t n_groups, uint8_t* blocks, const DequantOptions& options) {
-  GGUFKIT_RETURN_IF_ERROR(CheckTurboRequest("quantize turbo", format, variant, x, n_groups, blocks));
+  GGUFKIT_RETURN_IF_ERROR(
+      CheckTurboRequest("quantize turbo", format, variant, x, n_groups, blocks));
   if (n_groups == 0) return absl::OkStatus();
   if (UseScalar(options) ||
       !HWY_DYNAMIC_DISPATCH(TryQuantizeTurbo)(format, variant, x, n_groups, blocks)) {

@@ -64,15 +64,15 @@ HWY_INLINE void Q4_KScaleProducts(const uint8_t* block, float d, float dmin, flo
                                                         0, 0, 0, 0, 4, 4, 4, 4};
   alignas(64) static constexpr int32_t kLowMask[16] = {63, 63, 63, 63, 15, 15, 15, 15,
                                                        63, 63, 63, 63, 15, 15, 15, 15};
-  alignas(64) static constexpr int32_t kHighMask[16] = {0,  0,  0,  0,  48, 48, 48, 48,
-                                                        0,  0,  0,  0,  48, 48, 48, 48};
+  alignas(64) static constexpr int32_t kHighMask[16] = {0, 0, 0, 0, 48, 48, 48, 48,
+                                                        0, 0, 0, 0, 48, 48, 48, 48};
   const auto bytes = hn::LoadU(du8, block + 4);
   const VI low = hn::PromoteTo(di, hn::TableLookupBytes(bytes, hn::Load(du8, kLowByte)));
   const VI high = hn::PromoteTo(di, hn::TableLookupBytes(bytes, hn::Load(du8, kHighByte)));
   const VI value = hn::Or(hn::And(hn::Shr(low, hn::Load(di, kLowShift)), hn::Load(di, kLowMask)),
                           hn::And(hn::ShiftRight<2>(high), hn::Load(di, kHighMask)));
   const VF d_or_dmin = hn::IfThenElse(hn::RebindMask(df, hn::Lt(hn::Iota(di, 0), hn::Set(di, 8))),
-                                       hn::Set(df, d), hn::Set(df, dmin));
+                                      hn::Set(df, d), hn::Set(df, dmin));
   hn::Store(hn::Mul(d_or_dmin, ToFloat(value)), df, products);
 }
 #endif
@@ -99,8 +99,8 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     // replaces the convert, multiply and subtract.
     Q4_KScaleProducts(block, d, dmin, products);
     for (int c = 0; c < 4; ++c) {
-      const VF table_lo = hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes),
-                                  hn::Set(df, products[8 + 2 * c]));
+      const VF table_lo =
+          hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes), hn::Set(df, products[8 + 2 * c]));
       const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
                                   hn::Set(df, products[8 + 2 * c + 1]));
       for (size_t i = 0; i < 32; i += lanes) {

@@ -103,8 +103,9 @@ HWY_INLINE VI UnpackTurboIndices(TurboFormat format, const uint8_t* qs, size_t j
     uint32_t w0 = 0, w1 = 0;
     std::memcpy(&w0, qs + j / 2, lanes / 2 < 4 ? lanes / 2 : 4);
     if (lanes > 8) std::memcpy(&w1, qs + j / 2 + 4, 4);
-    const VI words = hn::IfThenElse(hn::Lt(lane, hn::Set(di, 8)), hn::Set(di, static_cast<int32_t>(w0)),
-                                    hn::Set(di, static_cast<int32_t>(w1)));
+    const VI words =
+        hn::IfThenElse(hn::Lt(lane, hn::Set(di, 8)), hn::Set(di, static_cast<int32_t>(w0)),
+                       hn::Set(di, static_cast<int32_t>(w1)));
     const VI shift = hn::ShiftLeft<2>(hn::And(lane, hn::Set(di, 7)));
     return hn::And(hn::Shr(words, shift), hn::Set(di, 15));
   }

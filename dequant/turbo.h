@@ -28,8 +28,8 @@ namespace ggufkit {
 // bytes into y[0 .. 128 * n_groups). No alignment needed.
 // InvalidArgumentError for a negative count, null pointers with n_groups > 0,
 // or an unknown format / variant.
-absl::Status DequantizeTurboGroups(TurboFormat format, TurboVariant variant,
-                                   const uint8_t* blocks, int64_t n_groups, float* y,
+absl::Status DequantizeTurboGroups(TurboFormat format, TurboVariant variant, const uint8_t* blocks,
+                                   int64_t n_groups, float* y,
                                    const DequantOptions& options = DequantOptions());
 
 // Quantizes x[0 .. 128 * n_groups) into n_groups blocks. Same errors.

@@ -1,6 +1,8 @@
 // The SIMD turbo2/3/4 codecs and rotation (dequant/turbo.h) against the
 // scalar reference of quants/turbo.h and the fork's golden vectors, on every
 // compiled Highway target.
+#include "dequant/turbo.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "dequant/dequant.h"
-#include "dequant/turbo.h"
 #include "gtest/gtest.h"
 #include "quants/half.h"
 #include "quants/turbo.h"
@@ -194,7 +195,8 @@ TEST_P(TurboTargetTest, MatchesForkGoldenVectors) {
       if (q.empty() && format == TurboFormat::kTurbo2 && variant == TurboVariant::kCurrent) {
         continue;  // turbo2 is unchanged, only in v1/
       }
-      ASSERT_EQ(static_cast<int64_t>(q.size()), n_groups * TurboBlockBytes(format, variant)) << dir << name;
+      ASSERT_EQ(static_cast<int64_t>(q.size()), n_groups * TurboBlockBytes(format, variant))
+          << dir << name;
       std::vector<uint8_t> got_q(q.size());
       ASSERT_TRUE(QuantizeTurboGroups(format, variant, input.data(), n_groups, got_q.data()).ok());
       EXPECT_EQ(std::memcmp(got_q.data(), q.data(), q.size()), 0) << dir << name << ".q";
@@ -210,7 +212,8 @@ TEST_P(TurboTargetTest, MatchesForkGoldenVectors) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTargets, TurboTargetTest, ::testing::ValuesIn(SupportedDequantTargets()),
+INSTANTIATE_TEST_SUITE_P(AllTargets, TurboTargetTest,
+                         ::testing::ValuesIn(SupportedDequantTargets()),
                          [](const ::testing::TestParamInfo<DequantTarget>& param_info) {
                            return param_info.param.name;
                          });
@@ -227,7 +230,9 @@ TEST(TurboGroups, RejectsBadRequests) {
   EXPECT_TRUE(absl::IsInvalidArgument(
       DequantizeTurboGroups(TurboFormat::kTurbo3, TurboVariant::kCurrent, nullptr, 1, x)));
   EXPECT_TRUE(absl::IsInvalidArgument(RotateTurboGroups(nullptr, 1, RotationDirection::kForward)));
-  EXPECT_TRUE(DequantizeTurboGroups(TurboFormat::kTurbo3, TurboVariant::kCurrent, nullptr, 0, nullptr).ok());
+  EXPECT_TRUE(
+      DequantizeTurboGroups(TurboFormat::kTurbo3, TurboVariant::kCurrent, nullptr, 0, nullptr)
+          .ok());
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 
 #include "gguf/byte_source.h"
 #include "gguf/reader.h"
+#include "gguf_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "gguf_test_util.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -299,8 +299,7 @@ TEST(BadInputTest, HugeClaimsOnUnknownSizeSourceFailCleanly) {
 // named. With a hidden-size forward-only source, a cut inside the data
 // parses but then fails when the data is read.
 TEST(BadInputTest, TruncationAtEveryByte) {
-  const std::vector<uint8_t> file =
-      testing::ReadFileBytes(testing::GoldenPath("ggml/q1_0.gguf"));
+  const std::vector<uint8_t> file = testing::ReadFileBytes(testing::GoldenPath("ggml/q1_0.gguf"));
   ASSERT_GT(file.size(), 1000u);
   ASSERT_TRUE(GgufReader::Open(MakeMemoryViewSource("whole.gguf", file)).ok());
   std::vector<uint8_t> buffer;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <regex>
 #include <thread>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "quants/status_macros.h"
 #include "tools/stream/direct_file_sink.h"
 #include "tools/stream/gguf_tensors.h"
+#include "tools/stream/name_filter.h"
 #include "tools/stream/ordered_pipeline.h"
 #include "tools/stream/safetensors_header.h"
 #ifdef GGUFKIT_HAVE_CUDA
@@ -140,18 +140,17 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
   GGUFKIT_RETURN_IF_ERROR(CheckNotOverwritingInput(*model, out_path));
 
   // Tensor selection.
-  std::unique_ptr<std::regex> filter;
-  if (!options.tensor_regex.empty()) {
-    try {
-      filter = std::make_unique<std::regex>(options.tensor_regex, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad --tensors regular expression '", options.tensor_regex, "': ", e.what()));
-    }
-  }
   std::vector<const TensorInfo*> selected;
-  for (const TensorInfo& t : model->tensors()) {
-    if (filter == nullptr || std::regex_search(t.name, *filter)) selected.push_back(&t);
+  if (options.tensor_regex.empty()) {
+    for (const TensorInfo& t : model->tensors()) selected.push_back(&t);
+  } else {
+    std::vector<std::string> names;
+    for (const TensorInfo& t : model->tensors()) names.push_back(t.name);
+    std::vector<bool> matches;
+    GGUFKIT_RETURN_IF_ERROR(MatchNames(options.tensor_regex, names, &matches));
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (matches[i]) selected.push_back(&model->tensors()[i]);
+    }
   }
   if (selected.empty() && !model->tensors().empty()) {
     return absl::NotFoundError(absl::StrCat("no tensor of '", model->name(), "' matches '",
