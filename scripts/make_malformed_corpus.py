@@ -6,8 +6,9 @@ Every file is built from scratch, byte by byte, so the corpus is deterministic
 other parser. Each file breaks ONE rule of specs/gguf-container.md's bad-input
 checklist and is named after what is wrong. MANIFEST.tsv lists, per file, a
 word or phrase that the one-line error of every tool must contain
-(case-insensitive; "a|b" means a or b) and which tools must name it ("all", or "split" for the
-split-model cases that gguf-kvplan, which reads a single file, cannot see).
+(case-insensitive; "a|b" means a or b) and which tools must name it ("all";
+"split" would exempt gguf-kvplan, which needs no such exemption since it opens
+split models as one model).
 
 valid/baseline.gguf is the well-formed file most cases are derived from; the
 corpus test checks that every tool accepts it, so a tool that refuses
@@ -328,27 +329,27 @@ def split_cases():
 
     a = [("a", [64], T_F32, 256)]
     b = [("b", [64], T_F32, 256)]
-    out.append(("split_missing_shard-00001-of-00002.gguf", shard(0, 2, 2, a), "missing", "split"))
-    out.append(("split_count_3_name_says_2-00001-of-00002.gguf", shard(0, 3, 2, a), "shard", "split"))
-    out.append(("split_no_1_name_says_1-00001-of-00002.gguf", shard(1, 2, 2, a), "shard", "split"))
-    out.append(("split_count_zero-00001-of-00001.gguf", shard(0, 0, 1, a), "split.count", "split"))
-    out.append(("split_no_out_of_range-00001-of-00002.gguf", shard(5, 2, 1, a), "split.no", "split"))
-    out.append(("split_count_2_unnamed_shard.gguf", shard(0, 2, 2, a), "file name", "split"))
+    out.append(("split_missing_shard-00001-of-00002.gguf", shard(0, 2, 2, a), "missing", "all"))
+    out.append(("split_count_3_name_says_2-00001-of-00002.gguf", shard(0, 3, 2, a), "shard", "all"))
+    out.append(("split_no_1_name_says_1-00001-of-00002.gguf", shard(1, 2, 2, a), "shard", "all"))
+    out.append(("split_count_zero-00001-of-00001.gguf", shard(0, 0, 1, a), "split.count", "all"))
+    out.append(("split_no_out_of_range-00001-of-00002.gguf", shard(5, 2, 1, a), "split.no", "all"))
+    out.append(("split_count_2_unnamed_shard.gguf", shard(0, 2, 2, a), "file name", "all"))
     out.append(("split_tensors_count_wrong-00001-of-00002.gguf", shard(0, 2, 5, a), "split.tensors.count",
-                "split"))
+                "all"))
     out.append(("split_tensors_count_wrong-00002-of-00002.gguf", shard(1, 2, 5, b), "split.tensors.count",
-                "split"))
+                "all"))
     out.append(("split_duplicate_tensor-00001-of-00002.gguf", shard(0, 2, 2, a), "appears in shard",
-                "split"))
+                "all"))
     out.append(("split_duplicate_tensor-00002-of-00002.gguf", shard(1, 2, 2, a), "appears in shard",
-                "split"))
-    out.append(("split_second_shard_corrupt-00001-of-00002.gguf", shard(0, 2, 2, a), "magic", "split"))
+                "all"))
+    out.append(("split_second_shard_corrupt-00001-of-00002.gguf", shard(0, 2, 2, a), "magic", "all"))
     out.append(("split_second_shard_corrupt-00002-of-00002.gguf", b"GGML" + shard(1, 2, 2, b)[4:],
                 "magic", "all"))
     out.append(("split_count_string_wrong_type-00001-of-00002.gguf",
                 model(kv=list(BASE_KV) + [("split.no", U16, 0), ("split.count", STR, "2"),
                                           ("split.tensors.count", I32, 2)], tensors=a), "split.count",
-                "split"))
+                "all"))
     return out
 
 
