@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-${GGUFKIT_FUZZ_SECONDS:-30}}"
 jobs="${GGUFKIT_JOBS:-$(nproc)}"
 build=build/fuzz
-targets=(fuzz_reader fuzz_split fuzz_dequant fuzz_kv fuzz_roundtrip)
+targets=(fuzz_reader fuzz_split fuzz_dequant fuzz_kv fuzz_roundtrip fuzz_dequant_model)
 
 for tool in clang clang++; do
   command -v "$tool" > /dev/null || { echo "fuzz.sh: $tool not found (apt install clang libclang-rt-14-dev)" >&2; exit 2; }
@@ -46,6 +46,14 @@ for f in "$golden"/ggml/*.gguf "$golden"/real/*.gguf tests/data/malformed/*.gguf
   head -c 65536 "$f" > "$seeds/fuzz_reader/$(basename "$f")"
 done
 cp tests/data/malformed/*.gguf tests/data/malformed/valid/*.gguf "$seeds/fuzz_split/"
+# Whole-model seeds: "<file> <choice byte>" (output type and format).
+for f in tests/data/malformed/valid/*.gguf tests/data/malformed/*.gguf "$golden"/ggml/q1_0.gguf \
+         "$golden"/ggml/tq1_0.gguf; do
+  [ -f "$f" ] || continue
+  for choice in 00 05 0a; do
+    { cat "$f"; printf "\x$choice"; } > "$seeds/fuzz_dequant_model/$(basename "$f").$choice"
+  done
+done
 # Dequantizer seeds: "<type id> <output type> <blocks>" from golden/ggml/<type>.q.
 while read -r name id; do
   q="$golden/ggml/$name.q"
@@ -70,6 +78,7 @@ max_len() {
   case "$1" in
     fuzz_dequant) echo 2048 ;;
     fuzz_kv) echo 8192 ;;
+    fuzz_dequant_model) echo 49152 ;;
     *) echo 65536 ;;
   esac
 }
