@@ -76,8 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (IsTurbo(type)) {
     std::vector<float> rotated(y.size()), back(n_in);
     FUZZ_CHECK(RotateKvRows(rows, heads, head_dim, x.data(), rotated.data()).ok(), "rotate");
-    FUZZ_CHECK(UnrotateKvRows(rows, heads, head_dim, rotated.data(), back.data()).ok(),
-               "unrotate");
+    FUZZ_CHECK(UnrotateKvRows(rows, heads, head_dim, rotated.data(), back.data()).ok(), "unrotate");
   }
   // Wrong sizes are refused, never acted on.
   FUZZ_CHECK(!QuantizeKvRows(type, -1, heads, head_dim, x.data(), q.data(), variant).ok(),

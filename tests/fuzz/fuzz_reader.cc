@@ -9,6 +9,7 @@
 // order, as forward-only sources need), out-of-range reads must be refused,
 // and the file is copied with CopyGguf: a copy that succeeds must parse again
 // to the same metadata and tensors.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>

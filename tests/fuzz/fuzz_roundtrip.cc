@@ -33,14 +33,22 @@ constexpr GgufValueType kFixedTypes[] = {
 
 MetadataValue RandomScalar(FuzzedDataProvider& in, GgufValueType type) {
   switch (type) {
-    case GgufValueType::kU8: return MetadataValue::U8(in.ConsumeIntegral<uint8_t>());
-    case GgufValueType::kI8: return MetadataValue::I8(in.ConsumeIntegral<int8_t>());
-    case GgufValueType::kU16: return MetadataValue::U16(in.ConsumeIntegral<uint16_t>());
-    case GgufValueType::kI16: return MetadataValue::I16(in.ConsumeIntegral<int16_t>());
-    case GgufValueType::kU32: return MetadataValue::U32(in.ConsumeIntegral<uint32_t>());
-    case GgufValueType::kI32: return MetadataValue::I32(in.ConsumeIntegral<int32_t>());
-    case GgufValueType::kU64: return MetadataValue::U64(in.ConsumeIntegral<uint64_t>());
-    case GgufValueType::kI64: return MetadataValue::I64(in.ConsumeIntegral<int64_t>());
+    case GgufValueType::kU8:
+      return MetadataValue::U8(in.ConsumeIntegral<uint8_t>());
+    case GgufValueType::kI8:
+      return MetadataValue::I8(in.ConsumeIntegral<int8_t>());
+    case GgufValueType::kU16:
+      return MetadataValue::U16(in.ConsumeIntegral<uint16_t>());
+    case GgufValueType::kI16:
+      return MetadataValue::I16(in.ConsumeIntegral<int16_t>());
+    case GgufValueType::kU32:
+      return MetadataValue::U32(in.ConsumeIntegral<uint32_t>());
+    case GgufValueType::kI32:
+      return MetadataValue::I32(in.ConsumeIntegral<int32_t>());
+    case GgufValueType::kU64:
+      return MetadataValue::U64(in.ConsumeIntegral<uint64_t>());
+    case GgufValueType::kI64:
+      return MetadataValue::I64(in.ConsumeIntegral<int64_t>());
     case GgufValueType::kF32: {
       // Raw bits: NaN payloads and signed zeros must survive too.
       const uint32_t bits = in.ConsumeIntegral<uint32_t>();
@@ -54,8 +62,10 @@ MetadataValue RandomScalar(FuzzedDataProvider& in, GgufValueType type) {
       std::memcpy(&d, &bits, 8);
       return MetadataValue::F64(d);
     }
-    case GgufValueType::kBool: return MetadataValue::Bool(in.ConsumeBool());
-    default: return MetadataValue::String(in.ConsumeRandomLengthString(64));
+    case GgufValueType::kBool:
+      return MetadataValue::Bool(in.ConsumeBool());
+    default:
+      return MetadataValue::String(in.ConsumeRandomLengthString(64));
   }
 }
 

@@ -8,6 +8,7 @@
 // every tensor by name and read every tensor's data from its shard.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -76,9 +77,9 @@ const std::string& TempDir() {
 void FromMemory(const std::vector<absl::Span<const uint8_t>>& pieces) {
   std::vector<std::unique_ptr<GgufReader>> readers;
   for (size_t i = 0; i < pieces.size(); ++i) {
-    auto r = GgufReader::Open(MakeMemoryViewSource(SplitShardPath("m", static_cast<uint32_t>(i),
-                                                                  static_cast<uint32_t>(pieces.size())),
-                                                   pieces[i]));
+    auto r = GgufReader::Open(MakeMemoryViewSource(
+        SplitShardPath("m", static_cast<uint32_t>(i), static_cast<uint32_t>(pieces.size())),
+        pieces[i]));
     if (!r.ok()) return;
     readers.push_back(std::move(*r));
   }

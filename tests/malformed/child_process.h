@@ -13,9 +13,9 @@
 namespace ggufkit::testing {
 
 struct ChildResult {
-  bool exited = false;  // exited normally (not killed by a signal)
-  int exit_code = -1;   // when exited
-  int signal = 0;       // when killed
+  bool exited = false;     // exited normally (not killed by a signal)
+  int exit_code = -1;      // when exited
+  int signal = 0;          // when killed
   bool timed_out = false;  // killed by us after the hard limit
   std::string out;
   std::string err;

@@ -100,16 +100,43 @@ TEST(MalformedCorpusTest, ManifestCoversTheCorpusAndEveryChecklistClass) {
   EXPECT_EQ(listed, on_disk) << "MANIFEST.tsv and the .gguf files disagree; rerun "
                                 "scripts/make_malformed_corpus.py";
   // Every class of specs/gguf-container.md's checklist has at least one file.
-  for (const char* prefix :
-       {"magic_", "version_", "n_tensors_", "n_kv_", "key_length", "key_empty", "key_duplicate",
-        "value_type_", "bool_value_", "string_value_", "array_u", "array_of_arrays", "array_string",
-        "array_bool", "alignment_zero", "alignment_48", "alignment_2p31", "alignment_i32",
-        "tensor_name_empty", "tensor_name_2000", "tensor_name_duplicate", "tensor_n_dims_0",
-        "tensor_n_dims_5", "tensor_dimension_zero", "tensor_dimension_negative",
-        "tensor_element_count_overflows", "tensor_byte_size_overflows", "tensor_type_99",
-        "tensor_type_4_removed", "tensor_row_not_whole", "tensor_offset_misaligned",
-        "tensor_offset_past_eof", "tensor_data_past_eof", "tensors_overlap", "truncated_",
-        "split_", "big_endian_"}) {
+  for (const char* prefix : {"magic_",
+                             "version_",
+                             "n_tensors_",
+                             "n_kv_",
+                             "key_length",
+                             "key_empty",
+                             "key_duplicate",
+                             "value_type_",
+                             "bool_value_",
+                             "string_value_",
+                             "array_u",
+                             "array_of_arrays",
+                             "array_string",
+                             "array_bool",
+                             "alignment_zero",
+                             "alignment_48",
+                             "alignment_2p31",
+                             "alignment_i32",
+                             "tensor_name_empty",
+                             "tensor_name_2000",
+                             "tensor_name_duplicate",
+                             "tensor_n_dims_0",
+                             "tensor_n_dims_5",
+                             "tensor_dimension_zero",
+                             "tensor_dimension_negative",
+                             "tensor_element_count_overflows",
+                             "tensor_byte_size_overflows",
+                             "tensor_type_99",
+                             "tensor_type_4_removed",
+                             "tensor_row_not_whole",
+                             "tensor_offset_misaligned",
+                             "tensor_offset_past_eof",
+                             "tensor_data_past_eof",
+                             "tensors_overlap",
+                             "truncated_",
+                             "split_",
+                             "big_endian_"}) {
     EXPECT_TRUE(std::any_of(on_disk.begin(), on_disk.end(),
                             [&](const std::string& f) { return absl::StartsWith(f, prefix); }))
         << "no corpus file for class " << prefix;
@@ -140,9 +167,8 @@ TEST_P(ToolTest, RefusesEveryMalformedFileWithOneLine) {
   for (const Case& c : cases) {
     SCOPED_TRACE(tool + " " + c.file);
     TempDir out;
-    ChildResult r =
-        RunChild(ToolArgs(tool, CorpusDir() + "/" + c.file, out.path()), out.path(),
-                 kKillAfterSeconds);
+    ChildResult r = RunChild(ToolArgs(tool, CorpusDir() + "/" + c.file, out.path()), out.path(),
+                             kKillAfterSeconds);
     slowest = std::max(slowest, r.wall_seconds);
     largest_rss = std::max(largest_rss, r.max_rss_bytes);
     ASSERT_FALSE(r.timed_out) << "killed after " << kKillAfterSeconds << " s";
@@ -150,8 +176,7 @@ TEST_P(ToolTest, RefusesEveryMalformedFileWithOneLine) {
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out;
     // Exactly one line, prefixed with the tool's name.
-    EXPECT_TRUE(absl::EndsWith(r.err, "\n") &&
-                std::count(r.err.begin(), r.err.end(), '\n') == 1)
+    EXPECT_TRUE(absl::EndsWith(r.err, "\n") && std::count(r.err.begin(), r.err.end(), '\n') == 1)
         << "stderr is not one line: [" << r.err << "]";
     EXPECT_TRUE(absl::StartsWith(r.err, tool + ": ")) << r.err;
     if (c.tools == "all") {

@@ -47,13 +47,19 @@ constexpr int64_t kUnknownSizeStepBytes = 1 << 20;
 std::string Corpus(const std::string& name) { return TestDataDir() + "/malformed/" + name; }
 
 // The hostile claims, as tiny corpus files.
-const char* const kClaimFiles[] = {
-    "tensor_2p60_elements_past_eof.gguf", "n_kv_2p40.gguf",          "n_kv_2p64_minus_1.gguf",
-    "n_tensors_2p60.gguf",                "array_u32_count_2p60.gguf", "array_string_count_2p60.gguf",
-    "array_u8_count_2p64_minus_1.gguf",   "string_value_length_2p63.gguf",
-    "key_length_2p63.gguf",               "tensor_name_length_2p62.gguf",
-    "array_of_arrays_deeply_nested.gguf", "tensor_byte_size_overflows_64_bits.gguf",
-    "big_endian_n_kv_2p40.gguf"};
+const char* const kClaimFiles[] = {"tensor_2p60_elements_past_eof.gguf",
+                                   "n_kv_2p40.gguf",
+                                   "n_kv_2p64_minus_1.gguf",
+                                   "n_tensors_2p60.gguf",
+                                   "array_u32_count_2p60.gguf",
+                                   "array_string_count_2p60.gguf",
+                                   "array_u8_count_2p64_minus_1.gguf",
+                                   "string_value_length_2p63.gguf",
+                                   "key_length_2p63.gguf",
+                                   "tensor_name_length_2p62.gguf",
+                                   "array_of_arrays_deeply_nested.gguf",
+                                   "tensor_byte_size_overflows_64_bits.gguf",
+                                   "big_endian_n_kv_2p40.gguf"};
 
 // Heap high-water mark of Open on `source`, relative to the heap before.
 int64_t PeakHeapOfOpen(std::unique_ptr<ByteSource> source, bool* refused) {
