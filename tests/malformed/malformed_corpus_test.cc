@@ -76,11 +76,19 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return names;
 }
 
-std::vector<std::string> ToolArgs(const std::string& tool, const std::string& input,
+// A test parameter is a tool, optionally with a variant after ':'
+// ("gguf-dequant:safetensors"); the tool is the part before it.
+std::string ToolName(const std::string& param) { return param.substr(0, param.find(':')); }
+
+std::vector<std::string> ToolArgs(const std::string& param, const std::string& input,
                                   const std::string& out_dir) {
-  const std::string exe = ToolsDir() + "/" + tool;
-  if (tool == "gguf-dequant") {
+  const std::string exe = ToolsDir() + "/" + ToolName(param);
+  if (param == "gguf-dequant") {
     return {exe, "--quiet", "--threads", "2", input, out_dir + "/out.gguf"};
+  }
+  if (param == "gguf-dequant:safetensors") {
+    return {exe,           "--quiet", "--threads", "2",   "--format",
+            "safetensors", "--to",    "bf16",      input, out_dir + "/out.gguf"};
   }
   return {exe, input};
 }
@@ -148,26 +156,27 @@ class ToolTest : public ::testing::TestWithParam<std::string> {};
 // The harness is not vacuous: every tool accepts the well-formed file the
 // corpus is derived from.
 TEST_P(ToolTest, AcceptsTheValidBaseline) {
-  const std::string tool = GetParam();
+  const std::string param = GetParam();
   TempDir out;
-  ChildResult r = RunChild(ToolArgs(tool, CorpusDir() + "/valid/baseline.gguf", out.path()),
+  ChildResult r = RunChild(ToolArgs(param, CorpusDir() + "/valid/baseline.gguf", out.path()),
                            out.path(), kKillAfterSeconds);
-  EXPECT_TRUE(r.exited && r.exit_code == 0) << tool << ": " << r.err;
-  if (tool == "gguf-dequant") {
+  EXPECT_TRUE(r.exited && r.exit_code == 0) << param << ": " << r.err;
+  if (ToolName(param) == "gguf-dequant") {
     EXPECT_EQ(ListDir(out.path()), std::vector<std::string>{"out.gguf"});
   }
 }
 
 TEST_P(ToolTest, RefusesEveryMalformedFileWithOneLine) {
-  const std::string tool = GetParam();
+  const std::string param = GetParam();
+  const std::string tool = ToolName(param);
   const std::vector<Case> cases = LoadManifest();
   ASSERT_GE(cases.size(), kMinCorpusFiles);
   double slowest = 0;
   int64_t largest_rss = 0;
   for (const Case& c : cases) {
-    SCOPED_TRACE(tool + " " + c.file);
+    SCOPED_TRACE(param + " " + c.file);
     TempDir out;
-    ChildResult r = RunChild(ToolArgs(tool, CorpusDir() + "/" + c.file, out.path()), out.path(),
+    ChildResult r = RunChild(ToolArgs(param, CorpusDir() + "/" + c.file, out.path()), out.path(),
                              kKillAfterSeconds);
     slowest = std::max(slowest, r.wall_seconds);
     largest_rss = std::max(largest_rss, r.max_rss_bytes);
@@ -192,15 +201,17 @@ TEST_P(ToolTest, RefusesEveryMalformedFileWithOneLine) {
   }
   RecordProperty("slowest_ms", static_cast<int>(slowest * 1000));
   RecordProperty("largest_rss_kib", static_cast<int>(largest_rss / 1024));
-  std::printf("%s: %zu files, slowest %.0f ms, largest max RSS %lld KiB\n", tool.c_str(),
+  std::printf("%s: %zu files, slowest %.0f ms, largest max RSS %lld KiB\n", param.c_str(),
               cases.size(), slowest * 1000, static_cast<long long>(largest_rss / 1024));
 }
 
 INSTANTIATE_TEST_SUITE_P(Tools, ToolTest,
-                         ::testing::Values("gguf-inspect", "gguf-dequant", "gguf-kvplan"),
+                         ::testing::Values("gguf-inspect", "gguf-dequant",
+                                           "gguf-dequant:safetensors", "gguf-kvplan"),
                          [](const ::testing::TestParamInfo<std::string>& param) {
                            std::string name = param.param;
                            std::replace(name.begin(), name.end(), '-', '_');
+                           std::replace(name.begin(), name.end(), ':', '_');
                            return name;
                          });
 
