@@ -46,6 +46,10 @@ for f in "$golden"/ggml/*.gguf "$golden"/real/*.gguf tests/data/malformed/*.gguf
   head -c 65536 "$f" > "$seeds/fuzz_reader/$(basename "$f")"
 done
 cp tests/data/malformed/*.gguf tests/data/malformed/valid/*.gguf "$seeds/fuzz_split/"
+# Past findings (inputs of any target): every run replays them.
+for t in "${targets[@]}"; do
+  cp tests/data/malformed/fuzz_regressions/* "$seeds/$t/" 2> /dev/null || true
+done
 # Whole-model seeds: "<file> <choice byte>" (output type and format).
 for f in tests/data/malformed/valid/*.gguf tests/data/malformed/*.gguf "$golden"/ggml/q1_0.gguf \
          "$golden"/ggml/tq1_0.gguf; do

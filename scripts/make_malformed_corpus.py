@@ -356,8 +356,13 @@ def split_cases():
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests", "data", "malformed")
+    # Replace what this script generates; keep fuzz_regressions/ (fuzzer
+    # findings, added by hand).
     if os.path.isdir(out_dir):
-        shutil.rmtree(out_dir)
+        for name in os.listdir(out_dir):
+            if name.endswith(".gguf") or name == "MANIFEST.tsv":
+                os.remove(os.path.join(out_dir, name))
+        shutil.rmtree(os.path.join(out_dir, "valid"), ignore_errors=True)
     os.makedirs(os.path.join(out_dir, "valid"))
     with open(os.path.join(out_dir, "valid", "baseline.gguf"), "wb") as f:
         f.write(model())
