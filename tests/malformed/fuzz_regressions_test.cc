@@ -40,7 +40,7 @@ TEST(FuzzRegressionTest, IntAtOfAFloatArraySaturates) {
                           -std::numeric_limits<float>::infinity(),
                           std::numeric_limits<float>::quiet_NaN(),
                           -3.75f,
-                          9.2233715e18f};  // just above INT64_MAX
+                          9223372036854775808.0f};  // 2^63, one past INT64_MAX
   const MetadataValue a = MetadataValue::ArrayF32(values);
   EXPECT_EQ(a.int_at(0), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(a.int_at(1), std::numeric_limits<int64_t>::min());
