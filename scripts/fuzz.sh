@@ -4,7 +4,7 @@
 # Builds the libFuzzer targets of tests/fuzz into build/fuzz (clang, ASan +
 # UBSan everywhere, the libraries instrumented for coverage) and runs each one
 # for a bounded time (default 30 s, or $GGUFKIT_FUZZ_SECONDS), up to
-# $GGUFKIT_JOBS (default: nproc) at a time. Exits non-zero on any finding
+# $GGUFKIT_JOBS (default: nproc) at a time ($GGUFKIT_FUZZ_TARGETS: a subset). Exits non-zero on any finding
 # (crash, sanitizer report, leak, timeout, out-of-memory): the reproducer is
 # left in build/fuzz/findings/ and its path printed. Turn a finding into a
 # regression file in tests/data/malformed/ (see docs/security.md); every file
@@ -19,7 +19,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-${GGUFKIT_FUZZ_SECONDS:-30}}"
 jobs="${GGUFKIT_JOBS:-$(nproc)}"
 build=build/fuzz
-targets=(fuzz_reader fuzz_split fuzz_dequant fuzz_kv fuzz_roundtrip fuzz_dequant_model)
+all_targets="fuzz_reader fuzz_split fuzz_dequant fuzz_kv fuzz_roundtrip fuzz_dequant_model"
+# GGUFKIT_FUZZ_TARGETS="fuzz_reader fuzz_kv" runs only those.
+read -r -a targets <<< "${GGUFKIT_FUZZ_TARGETS:-$all_targets}"
 
 for tool in clang clang++; do
   command -v "$tool" > /dev/null || { echo "fuzz.sh: $tool not found (apt install clang libclang-rt-14-dev)" >&2; exit 2; }
