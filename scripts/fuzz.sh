@@ -39,7 +39,7 @@ echo "=== fuzz: seeds"
 seeds="$build/seeds"
 rm -rf "$seeds"
 mkdir -p "$build/corpus" "$build/findings" "$build/logs"
-for t in "${targets[@]}"; do mkdir -p "$seeds/$t" "$build/corpus/$t"; done
+for t in $all_targets; do mkdir -p "$seeds/$t" "$build/corpus/$t"; done
 golden="$build/testdata/golden"
 for f in "$golden"/ggml/*.gguf "$golden"/real/*.gguf tests/data/malformed/*.gguf \
          tests/data/malformed/valid/*.gguf; do
