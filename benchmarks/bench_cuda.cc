@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 #include <utility>
@@ -17,6 +18,7 @@
 
 #include "benchmark/benchmark.h"
 #include "kernels/cuda/cuda_codecs.h"
+#include "kernels/cuda/host_dequantizer.h"
 #include "quants/type_traits.h"
 
 namespace ggufkit::cuda {
@@ -102,6 +104,30 @@ void BM_Rotate(benchmark::State& state) {
   if (!status.ok()) state.SkipWithError(std::string(status.message()).c_str());
 }
 
+// Host memory to host memory through HostDequantizer (pageable buffers on
+// both sides, as gguf-dequant has them): bounded by PCIe and host memcpy.
+void BM_HostStream(benchmark::State& state, GgmlType type) {
+  const int64_t n = kOutputBytes / 4;
+  const absl::StatusOr<int64_t> in_bytes = RowSizeBytes(type, n);
+  absl::StatusOr<std::unique_ptr<HostDequantizer>> dequantizer = HostDequantizer::Create();
+  if (!in_bytes.ok() || !dequantizer.ok()) {
+    state.SkipWithError("cannot set up HostDequantizer");
+    return;
+  }
+  std::vector<uint8_t> in(static_cast<size_t>(*in_bytes));
+  std::mt19937 rng(1);
+  for (uint8_t& b : in) b = static_cast<uint8_t>(rng());
+  std::vector<float> out(static_cast<size_t>(n));
+  absl::Status status;
+  for (auto _ : state) {
+    status = (*dequantizer)->Dequantize(type, in.data(), n, OutputType::kF32, out.data());
+    if (!status.ok()) break;
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (!status.ok()) state.SkipWithError(std::string(status.message()).c_str());
+  state.SetBytesProcessed(state.iterations() * kOutputBytes);
+}
+
 struct TypeRow {
   GgmlType type;
   const char* name;
@@ -126,7 +152,8 @@ int main(int argc, char** argv) {
   // of random bytes. Quantized scales are random halves: a few are inf/NaN,
   // which costs the kernels nothing extra.
   g_in_bytes = static_cast<size_t>(kOutputBytes);
-  if (cudaMalloc(&g_in, g_in_bytes) != cudaSuccess || cudaMalloc(&g_out, g_in_bytes) != cudaSuccess) {
+  if (cudaMalloc(&g_in, g_in_bytes) != cudaSuccess ||
+      cudaMalloc(&g_out, g_in_bytes) != cudaSuccess) {
     std::printf("bench_cuda: cannot allocate 2 x 256 MiB of device memory\n");
     return 1;
   }
@@ -150,7 +177,8 @@ int main(int argc, char** argv) {
     cudaMemcpy(g_out, g_in, g_in_bytes, cudaMemcpyDeviceToDevice);
     cudaEventRecord(start);
     constexpr int kReps = 20;
-    for (int i = 0; i < kReps; ++i) cudaMemcpyAsync(g_out, g_in, g_in_bytes, cudaMemcpyDeviceToDevice);
+    for (int i = 0; i < kReps; ++i)
+      cudaMemcpyAsync(g_out, g_in, g_in_bytes, cudaMemcpyDeviceToDevice);
     cudaEventRecord(stop);
     cudaEventSynchronize(stop);
     float ms = 0;
@@ -160,10 +188,12 @@ int main(int argc, char** argv) {
     cudaEventDestroy(stop);
   }
 
-  benchmark::RegisterBenchmark("memcpy_d2d/256MiB", BM_Memcpy)->UseManualTime()->Unit(benchmark::kMicrosecond);
-  const TypeRow types[] = {{GgmlType::kQ8_0, "q8_0"}, {GgmlType::kQ4_0, "q4_0"},
-                           {GgmlType::kQ1_0, "q1_0"}, {GgmlType::kQ4_K, "q4_K"},
-                           {GgmlType::kQ5_K, "q5_K"}, {GgmlType::kQ6_K, "q6_K"},
+  benchmark::RegisterBenchmark("memcpy_d2d/256MiB", BM_Memcpy)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  const TypeRow types[] = {{GgmlType::kQ8_0, "q8_0"},     {GgmlType::kQ4_0, "q4_0"},
+                           {GgmlType::kQ1_0, "q1_0"},     {GgmlType::kQ4_K, "q4_K"},
+                           {GgmlType::kQ5_K, "q5_K"},     {GgmlType::kQ6_K, "q6_K"},
                            {GgmlType::kIQ4_NL, "iq4_nl"}, {GgmlType::kMXFP4, "mxfp4"}};
   const std::pair<OutputType, const char*> outputs[] = {
       {OutputType::kF32, "f32"}, {OutputType::kF16, "f16"}, {OutputType::kBF16, "bf16"}};
@@ -175,10 +205,11 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  const std::pair<KvFormat, const char*> kv[] = {
-      {{KvCacheType::kQ8_0}, "q8_0"},     {{KvCacheType::kQ4_0}, "q4_0"},
-      {{KvCacheType::kTurbo2}, "turbo2"}, {{KvCacheType::kTurbo3}, "turbo3"},
-      {{KvCacheType::kTurbo4}, "turbo4"}};
+  const std::pair<KvFormat, const char*> kv[] = {{{KvCacheType::kQ8_0}, "q8_0"},
+                                                 {{KvCacheType::kQ4_0}, "q4_0"},
+                                                 {{KvCacheType::kTurbo2}, "turbo2"},
+                                                 {{KvCacheType::kTurbo3}, "turbo3"},
+                                                 {{KvCacheType::kTurbo4}, "turbo4"}};
   for (const auto& [format, name] : kv) {
     benchmark::RegisterBenchmark((std::string("kv_dequantize/") + name + "/f16").c_str(),
                                  BM_DequantizeKv, format, OutputType::kF16)
@@ -189,7 +220,12 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  benchmark::RegisterBenchmark("rotate_inverse/128MiB", BM_Rotate)->UseManualTime()->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("host_stream/q4_K/f32", BM_HostStream, GgmlType::kQ4_K)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("rotate_inverse/128MiB", BM_Rotate)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
 
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -17,10 +17,9 @@ namespace {
 constexpr int64_t kElements = 1 << 20;  // 1 Mi weights: 4 MiB of f32 output
 
 constexpr GgmlType kTypes[] = {
-    GgmlType::kQ1_0,    GgmlType::kQ2_0,   GgmlType::kIQ4_NL,  GgmlType::kIQ4_XS,
-    GgmlType::kTQ1_0,   GgmlType::kTQ2_0,  GgmlType::kMXFP4,   GgmlType::kNVFP4,
-    GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS, GgmlType::kIQ2_S,   GgmlType::kIQ3_XXS,
-    GgmlType::kIQ3_S,   GgmlType::kIQ1_S,  GgmlType::kIQ1_M,
+    GgmlType::kQ1_0,  GgmlType::kQ2_0,    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS,  GgmlType::kTQ1_0,
+    GgmlType::kTQ2_0, GgmlType::kMXFP4,   GgmlType::kNVFP4,  GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS,
+    GgmlType::kIQ2_S, GgmlType::kIQ3_XXS, GgmlType::kIQ3_S,  GgmlType::kIQ1_S,   GgmlType::kIQ1_M,
 };
 
 std::vector<float> NormalInput() {
@@ -36,7 +35,8 @@ std::vector<float> NormalInput() {
 // decode speed matters here; the value pattern does not change the work).
 std::vector<uint8_t> BlocksFor(GgmlType type) {
   const TypeTraits& traits = GetTypeTraits(type);
-  std::vector<uint8_t> blocks(static_cast<size_t>(kElements / traits.block_size * traits.type_size));
+  std::vector<uint8_t> blocks(
+      static_cast<size_t>(kElements / traits.block_size * traits.type_size));
   const ReferenceCodec& codec = GetReferenceCodec(type);
   if (codec.quantize != nullptr) {
     const std::vector<float> x = NormalInput();
@@ -64,7 +64,8 @@ void BM_Dequantize(benchmark::State& state, GgmlType type) {
 void BM_Quantize(benchmark::State& state, GgmlType type) {
   const std::vector<float> x = NormalInput();
   const TypeTraits& traits = GetTypeTraits(type);
-  std::vector<uint8_t> blocks(static_cast<size_t>(kElements / traits.block_size * traits.type_size));
+  std::vector<uint8_t> blocks(
+      static_cast<size_t>(kElements / traits.block_size * traits.type_size));
   const QuantizeRowFn quantize = GetReferenceCodec(type).quantize;
   for (auto _ : state) {
     quantize(x.data(), blocks.data(), kElements, nullptr);

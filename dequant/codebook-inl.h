@@ -67,7 +67,8 @@ void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, void* out) {
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 18;
     LookUpNibbles(table, block + 2, codes);
-    ScaleCodes<Writer>(codes, hn::Set(DF(), LoadHalfFactor(block)), out, static_cast<size_t>(b) * 32);
+    ScaleCodes<Writer>(codes, hn::Set(DF(), LoadHalfFactor(block)), out,
+                       static_cast<size_t>(b) * 32);
   }
 }
 
@@ -82,7 +83,8 @@ void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, void* out) {
     std::memcpy(&scales_h, block + 2, 2);
     const uint8_t* scales_l = block + 4;
     for (int ib = 0; ib < 8; ++ib) {
-      const int ls = ((scales_l[ib / 2] >> (4 * (ib % 2))) & 15) | (((scales_h >> (2 * ib)) & 3) << 4);
+      const int ls =
+          ((scales_l[ib / 2] >> (4 * (ib % 2))) & 15) | (((scales_h >> (2 * ib)) & 3) << 4);
       LookUpNibbles(table, block + 8 + 16 * ib, codes);
       ScaleCodes<Writer>(codes, hn::Set(DF(), d * static_cast<float>(ls - 32)), out,
                          static_cast<size_t>(b) * 256 + 32 * static_cast<size_t>(ib));

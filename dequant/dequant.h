@@ -75,8 +75,8 @@ struct DequantOptions {
 //  - OkStatus otherwise (n_elements == 0 writes nothing).
 // F32 -> kF32, F16 -> kF16 and BF16 -> kBF16 are exact byte copies (NaN
 // payloads included) on every path.
-absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements,
-                              void* out, OutputType out_type,
+absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements, void* out,
+                              OutputType out_type,
                               const DequantOptions& options = DequantOptions());
 
 // True when DequantizeBlocks(type, ..., out_type) would run a SIMD kernel

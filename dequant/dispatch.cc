@@ -20,9 +20,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/dispatch.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -46,8 +47,8 @@ using dequant_internal::KernelFn;
 
 KernelFn FindKernel(GgmlType type, OutputType out_type, bool streaming) {
   KernelFn (*const families[])(GgmlType, OutputType, bool) = {
-      dequant_internal::FindMissionKernel,  dequant_internal::FindLegacyKernel,
-      dequant_internal::FindKQuantKernel,   dequant_internal::FindCodebookKernel,
+      dequant_internal::FindMissionKernel, dequant_internal::FindLegacyKernel,
+      dequant_internal::FindKQuantKernel,  dequant_internal::FindCodebookKernel,
       dequant_internal::FindFloatKernel,
   };
   for (auto* family : families) {
@@ -62,7 +63,8 @@ bool ValidOutputType(OutputType out_type) {
 }
 
 // The reference path: the registered scalar dequantizer writes fp32; f16 and
-// bf16 outputs go through a small stack buffer and quants/half.h's rounding.
+// bf16 outputs (and f32 to a misaligned address) go through a small stack
+// buffer, with quants/half.h's rounding for f16 / bf16.
 absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* blocks,
                                      int64_t n_elements, void* out, OutputType out_type) {
   const ReferenceCodec& codec = GetReferenceCodec(traits.type);
@@ -72,7 +74,8 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
                                                  ": no SIMD kernel on this target and no "
                                                  "reference dequantizer registered"));
   }
-  if (out_type == OutputType::kF32) {
+  // The reference writes through float*: direct only when that is aligned.
+  if (out_type == OutputType::kF32 && reinterpret_cast<uintptr_t>(out) % alignof(float) == 0) {
     codec.dequantize(blocks, static_cast<float*>(out), n_elements);
     return absl::OkStatus();
   }
@@ -80,15 +83,20 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
   // (1, 32, 64, 128, 256) and small enough for the stack.
   constexpr int64_t kChunkElements = 4096;
   float chunk[kChunkElements];
-  uint16_t* out16 = static_cast<uint16_t*>(out);
+  uint8_t* out_bytes = static_cast<uint8_t*>(out);
+  const size_t elem_bytes = OutputElementBytes(out_type);
   const int64_t chunk_blocks = kChunkElements / traits.block_size;
   for (int64_t done = 0; done < n_elements;) {
     const int64_t count = std::min(n_elements - done, chunk_blocks * traits.block_size);
     codec.dequantize(blocks + done / traits.block_size * traits.type_size, chunk, count);
-    if (out_type == OutputType::kF16) {
-      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToF16(chunk[i]);
+    uint8_t* dst = out_bytes + static_cast<size_t>(done) * elem_bytes;
+    if (out_type == OutputType::kF32) {
+      std::memcpy(dst, chunk, static_cast<size_t>(count) * sizeof(float));
     } else {
-      for (int64_t i = 0; i < count; ++i) out16[done + i] = F32ToBF16(chunk[i]);
+      for (int64_t i = 0; i < count; ++i) {
+        const uint16_t h = out_type == OutputType::kF16 ? F32ToF16(chunk[i]) : F32ToBF16(chunk[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
     }
     done += count;
   }
@@ -121,8 +129,8 @@ bool ScalarForcedByEnvironment() {
   return forced;
 }
 
-absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements,
-                              void* out, OutputType out_type, const DequantOptions& options) {
+absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements, void* out,
+                              OutputType out_type, const DequantOptions& options) {
   const TypeTraits* traits = FindTypeTraits(static_cast<uint32_t>(type));
   GGUFKIT_RETURN_ERROR_IF(traits == nullptr, "dequantize: unknown ggml type id ",
                           static_cast<uint32_t>(type));
@@ -130,19 +138,19 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
                           " is an integer type; integer tensors are copied, not dequantized");
   GGUFKIT_RETURN_ERROR_IF(!ValidOutputType(out_type), "dequantize ", traits->name,
                           ": invalid output type ", static_cast<int>(out_type));
-  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, "dequantize ", traits->name,
-                          ": negative element count ", n_elements);
-  GGUFKIT_RETURN_ERROR_IF(n_elements % traits->block_size != 0, "dequantize ", traits->name,
-                          ": ", n_elements, " elements is not a whole number of ",
-                          traits->block_size, "-element blocks");
+  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, "dequantize ", traits->name, ": negative element count ",
+                          n_elements);
+  GGUFKIT_RETURN_ERROR_IF(n_elements % traits->block_size != 0, "dequantize ", traits->name, ": ",
+                          n_elements, " elements is not a whole number of ", traits->block_size,
+                          "-element blocks");
   if (n_elements == 0) return absl::OkStatus();
   GGUFKIT_RETURN_ERROR_IF(blocks == nullptr || out == nullptr, "dequantize ", traits->name,
                           ": null ", blocks == nullptr ? "input" : "output", " pointer for ",
                           n_elements, " elements");
   // Byte counts must fit in size_t/int64 before any kernel walks them.
   GGUFKIT_RETURN_IF_ERROR(RowSizeBytes(type, n_elements).status());
-  GGUFKIT_RETURN_ERROR_IF(n_elements > INT64_MAX / 4, "dequantize ", traits->name, ": ",
-                          n_elements, " elements overflow the output size");
+  GGUFKIT_RETURN_ERROR_IF(n_elements > INT64_MAX / 4, "dequantize ", traits->name, ": ", n_elements,
+                          " elements overflow the output size");
 
   // Same type in and out: an exact copy on every path (a round trip through
   // fp32 would canonicalize NaN payloads).

@@ -45,7 +45,18 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     const uint8_t* qh = block + 16;
     const uint8_t* qs = block + 48;
     const size_t base = static_cast<size_t>(b) * 256;
+#if HWY_TARGET <= HWY_AVX3
+    alignas(64) float products[16];  // d * sc[j] in 0..7, dmin * m[j] in 8..15
+    Q4_KScaleProducts(block, d, dmin, products);
+    (void)scales;
+#endif
     for (int c = 0; c < 4; ++c) {
+#if HWY_TARGET <= HWY_AVX3
+      const VF d_lo = hn::Set(df, products[2 * c]);
+      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+      const VF d_hi = hn::Set(df, products[2 * c + 1]);
+      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+#else
       int sc, m;
       KQuantScaleMin(scales, 2 * c, &sc, &m);
       const VF d_lo = hn::Set(df, d * static_cast<float>(sc));
@@ -53,6 +64,7 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       KQuantScaleMin(scales, 2 * c + 1, &sc, &m);
       const VF d_hi = hn::Set(df, d * static_cast<float>(sc));
       const VF m_hi = hn::Set(df, dmin * static_cast<float>(m));
+#endif
       const VI bit_lo = hn::Set(di, 2 * c);
       const VI bit_hi = hn::Set(di, 2 * c + 1);
       for (size_t i = 0; i < 32; i += lanes) {
@@ -158,15 +170,27 @@ void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 66;
     const VF d = hn::Set(df, LoadHalfFactor(block + 64));
+#if HWY_TARGET <= HWY_AVX3
+    // The three results (q - 1) * d for q = 0, 1, 2 (and 3, never written
+    // by ggml but decoded alike) in lanes 0..3: one permute per vector.
+    const VF table = hn::Mul(ToFloat(hn::Sub(hn::And(hn::Iota(di, 0), k3), k1)), d);
+#endif
     size_t o = static_cast<size_t>(b) * 256;
     for (int j = 0; j < 64; j += 32) {
-      for (int l = 0; l < 4; ++l, o += 32) {
-        const VI shift = hn::Set(di, 2 * l);
-        for (size_t m = 0; m < 32; m += lanes) {
-          const VI q = hn::And(hn::Shr(LoadU8AsI32(block + j + m), shift), k3);
-          Writer::Store(hn::Mul(ToFloat(hn::Sub(q, k1)), d), out, o + m);
+      for (size_t m = 0; m < 32; m += lanes) {
+        // The same bytes feed four output vectors (shifts 0, 2, 4, 6).
+        const VI bytes = LoadU8AsI32(block + j + m);
+        for (int l = 0; l < 4; ++l) {
+          const VI q = hn::And(hn::Shr(bytes, hn::Set(di, 2 * l)), k3);
+#if HWY_TARGET <= HWY_AVX3
+          const VF v = hn::TableLookupLanes(table, hn::IndicesFromVec(df, q));
+#else
+          const VF v = hn::Mul(ToFloat(hn::Sub(q, k1)), d);
+#endif
+          Writer::Store(v, out, o + 32 * static_cast<size_t>(l) + m);
         }
       }
+      o += 128;
     }
   }
 }

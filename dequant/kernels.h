@@ -21,21 +21,25 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 // on HWY_SCALAR, which uses the reference codecs). With `streaming`, f32
 // kernels write with non-temporal stores and need `out` aligned to 64 bytes
 // (hwy::FlushStream() afterwards); other outputs ignore it.
-KernelFn FindMissionKernel(GgmlType type, OutputType out_type, bool streaming);  // Q8_0 Q4_K Q6_K Q1_0
-KernelFn FindLegacyKernel(GgmlType type, OutputType out_type, bool streaming);   // Q4_0 Q4_1 Q5_0 Q5_1
-KernelFn FindKQuantKernel(GgmlType type, OutputType out_type, bool streaming);   // Q2_K Q3_K Q5_K TQ2_0
-KernelFn FindCodebookKernel(GgmlType type, OutputType out_type, bool streaming); // IQ4_NL IQ4_XS MXFP4
-KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming);    // F32 F16 BF16
+KernelFn FindMissionKernel(GgmlType type, OutputType out_type,
+                           bool streaming);  // Q8_0 Q4_K Q6_K Q1_0
+KernelFn FindLegacyKernel(GgmlType type, OutputType out_type,
+                          bool streaming);  // Q4_0 Q4_1 Q5_0 Q5_1
+KernelFn FindKQuantKernel(GgmlType type, OutputType out_type,
+                          bool streaming);  // Q2_K Q3_K Q5_K TQ2_0
+KernelFn FindCodebookKernel(GgmlType type, OutputType out_type,
+                            bool streaming);  // IQ4_NL IQ4_XS MXFP4
+KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming);  // F32 F16 BF16
 
 // Inside a per-target namespace: wraps the kernel template Name<Writer> as
 // Name##Kernel<Writer>::Run, a plain function ForOutput<Name##Kernel> can
 // return by address for each output type.
-#define GGUFKIT_DEQUANT_KERNEL_ADAPTER(Name)                                \
-  template <class Writer>                                                   \
-  struct Name##Kernel {                                                     \
-    static void Run(const uint8_t* blocks, int64_t n_blocks, void* out) {   \
-      Name<Writer>(blocks, n_blocks, out);                                  \
-    }                                                                       \
+#define GGUFKIT_DEQUANT_KERNEL_ADAPTER(Name)                              \
+  template <class Writer>                                                 \
+  struct Name##Kernel {                                                   \
+    static void Run(const uint8_t* blocks, int64_t n_blocks, void* out) { \
+      Name<Writer>(blocks, n_blocks, out);                                \
+    }                                                                     \
   }
 
 // Name of the currently dispatched Highway target ("AVX3", ..., "SCALAR").

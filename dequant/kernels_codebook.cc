@@ -1,6 +1,6 @@
-// Per-target instantiations of the codebook (IQ4_NL, IQ4_XS, MXFP4) family kernels. Kernel families live
-// in separate .cc files so each translation unit (compiled once per Highway
-// target) stays small.
+// Per-target instantiations of the codebook (IQ4_NL, IQ4_XS, MXFP4) family kernels. Kernel families
+// live in separate .cc files so each translation unit (compiled once per Highway target) stays
+// small.
 #include <cstdint>
 
 #include "dequant/kernels.h"
@@ -8,9 +8,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/kernels_codebook.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "dequant/codebook-inl.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -23,7 +24,7 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeMXFP4);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType out_type,
-                                                   bool streaming) {
+                                                       bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;

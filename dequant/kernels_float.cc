@@ -6,9 +6,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/kernels_float.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "dequant/float-inl.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -21,7 +22,7 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertBF16);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType out_type,
-                                                   bool streaming) {
+                                                    bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;
@@ -30,9 +31,11 @@ dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType ou
 #else
   switch (type) {
     case GgmlType::kF32:
-      return out_type == OutputType::kF32 ? &CopyElements<4> : ForOutput<ConvertF32Kernel>(out_type, streaming);
+      return out_type == OutputType::kF32 ? &CopyElements<4>
+                                          : ForOutput<ConvertF32Kernel>(out_type, streaming);
     case GgmlType::kF16:
-      return out_type == OutputType::kF16 ? &CopyElements<2> : ForOutput<ConvertF16Kernel>(out_type, streaming);
+      return out_type == OutputType::kF16 ? &CopyElements<2>
+                                          : ForOutput<ConvertF16Kernel>(out_type, streaming);
     case GgmlType::kBF16:
       return out_type == OutputType::kBF16 ? &CopyElements<2>
                                            : ForOutput<ConvertBF16Kernel>(out_type, streaming);

@@ -1,6 +1,6 @@
-// Per-target instantiations of the K-quant (Q2_K, Q3_K, Q5_K) and TQ2_0 family kernels. Kernel families live
-// in separate .cc files so each translation unit (compiled once per Highway
-// target) stays small.
+// Per-target instantiations of the K-quant (Q2_K, Q3_K, Q5_K) and TQ2_0 family kernels. Kernel
+// families live in separate .cc files so each translation unit (compiled once per Highway target)
+// stays small.
 #include <cstdint>
 
 #include "dequant/kernels.h"
@@ -8,9 +8,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/kernels_kquants.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "dequant/k_quants-inl.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -24,7 +25,7 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeTQ2_0);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType out_type,
-                                                   bool streaming) {
+                                                     bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;

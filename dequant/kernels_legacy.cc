@@ -1,6 +1,6 @@
-// Per-target instantiations of the legacy (Q4_0, Q4_1, Q5_0, Q5_1) family kernels. Kernel families live
-// in separate .cc files so each translation unit (compiled once per Highway
-// target) stays small.
+// Per-target instantiations of the legacy (Q4_0, Q4_1, Q5_0, Q5_1) family kernels. Kernel families
+// live in separate .cc files so each translation unit (compiled once per Highway target) stays
+// small.
 #include <cstdint>
 
 #include "dequant/kernels.h"
@@ -8,9 +8,10 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/kernels_legacy.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "dequant/legacy-inl.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -24,7 +25,7 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ5_1);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType out_type,
-                                                   bool streaming) {
+                                                     bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;

@@ -8,12 +8,13 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dequant/kernels_mission.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
+// clang-format off: the per-target headers must follow foreach_target.h.
 #include "dequant/q1_0-inl.h"
 #include "dequant/q4_k-inl.h"
 #include "dequant/q6_k-inl.h"
 #include "dequant/q8_0-inl.h"
 #include "hwy/highway.h"
+// clang-format on
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -27,7 +28,7 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ1_0);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType out_type,
-                                                   bool streaming) {
+                                                      bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)out_type;
@@ -35,11 +36,16 @@ dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType 
   return nullptr;
 #else
   switch (type) {
-    case GgmlType::kQ8_0: return ForOutput<DequantizeQ8_0Kernel>(out_type, streaming);
-    case GgmlType::kQ4_K: return ForOutput<DequantizeQ4_KKernel>(out_type, streaming);
-    case GgmlType::kQ6_K: return ForOutput<DequantizeQ6_KKernel>(out_type, streaming);
-    case GgmlType::kQ1_0: return ForOutput<DequantizeQ1_0Kernel>(out_type, streaming);
-    default: return nullptr;
+    case GgmlType::kQ8_0:
+      return ForOutput<DequantizeQ8_0Kernel>(out_type, streaming);
+    case GgmlType::kQ4_K:
+      return ForOutput<DequantizeQ4_KKernel>(out_type, streaming);
+    case GgmlType::kQ6_K:
+      return ForOutput<DequantizeQ6_KKernel>(out_type, streaming);
+    case GgmlType::kQ1_0:
+      return ForOutput<DequantizeQ1_0Kernel>(out_type, streaming);
+    default:
+      return nullptr;
   }
 #endif
 }

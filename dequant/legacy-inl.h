@@ -59,7 +59,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* 
       if (kHasHighBits) {
         const VI lane = hn::Iota(di, static_cast<int32_t>(i));
         lo = hn::Or(lo, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, lane), k1)));
-        hi = hn::Or(hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
+        hi = hn::Or(
+            hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
       }
       if (kHasMin) {
         Writer::Store(hn::Add(hn::Mul(ToFloat(lo), d), m), out, base + i);

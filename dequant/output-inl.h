@@ -107,10 +107,11 @@ HWY_INLINE VI F32ToF16Bits(VF v) {
   const DF df;
   const DI di;
   const DU du;
-  const VI sign = hn::BitCast(di, hn::And(hn::ShiftRight<16>(hn::BitCast(du, v)), hn::Set(du, 0x8000u)));
+  const VI sign =
+      hn::BitCast(di, hn::And(hn::ShiftRight<16>(hn::BitCast(du, v)), hn::Set(du, 0x8000u)));
   const VI ax = hn::And(hn::BitCast(di, v), hn::Set(di, 0x7FFFFFFF));
   const auto is_nan = hn::Gt(ax, hn::Set(di, 0x7F800000));
-  const auto is_inf = hn::Gt(ax, hn::Set(di, 0x477FEFFF));  // |x| >= 65520
+  const auto is_inf = hn::Gt(ax, hn::Set(di, 0x477FEFFF));        // |x| >= 65520
   const auto is_subnormal = hn::Lt(ax, hn::Set(di, 0x38800000));  // |x| < 2^-14
   // Half subnormals: adding 0.5f puts 2^-24 (the half's unit) at the last
   // mantissa bit of the float, so the FPU's own round-to-nearest-even does the
@@ -135,10 +136,11 @@ HWY_INLINE VI F32ToBF16Bits(VF v) {
   const DU du;
   const auto x = hn::BitCast(du, v);
   const auto upper = hn::ShiftRight<16>(x);
-  const auto rounded =
-      hn::ShiftRight<16>(hn::Add(hn::Add(x, hn::Set(du, 0x7FFFu)), hn::And(upper, hn::Set(du, 1u))));
+  const auto rounded = hn::ShiftRight<16>(
+      hn::Add(hn::Add(x, hn::Set(du, 0x7FFFu)), hn::And(upper, hn::Set(du, 1u))));
   const auto quiet_nan = hn::Or(upper, hn::Set(du, 0x40u));
-  const auto is_nan = hn::Gt(hn::And(hn::BitCast(di, v), hn::Set(di, 0x7FFFFFFF)), hn::Set(di, 0x7F800000));
+  const auto is_nan =
+      hn::Gt(hn::And(hn::BitCast(di, v), hn::Set(di, 0x7FFFFFFF)), hn::Set(di, 0x7F800000));
   return hn::IfThenElse(is_nan, hn::BitCast(di, quiet_nan), hn::BitCast(di, rounded));
 }
 
@@ -149,7 +151,23 @@ HWY_INLINE void StoreU16(VI bits, void* out, size_t i) {
 }
 
 struct WriteF16 {
-  static HWY_INLINE void Store(VF v, void* out, size_t i) { StoreU16(F32ToF16Bits(v), out, i); }
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+#if HWY_TARGET <= HWY_AVX2
+    // F16C (vcvtps2ph, round to nearest even) gives half.h's bits for every
+    // input except NaN, whose payload it keeps: NaN lanes are first replaced
+    // by the payload-free quiet NaN of the same sign, which converts to
+    // 0x7E00 | sign as in half.h.
+    const DF df;
+    const DU du;
+    const auto quiet = hn::BitCast(df, hn::Or(hn::And(hn::BitCast(du, v), hn::Set(du, 0x80000000u)),
+                                              hn::Set(du, 0x7FC00000u)));
+    const hn::Rebind<hwy::float16_t, DF> df16;
+    hn::StoreU(hn::DemoteTo(df16, hn::IfThenElse(hn::IsNaN(v), quiet, v)), df16,
+               reinterpret_cast<hwy::float16_t*>(static_cast<uint16_t*>(out) + i));
+#else
+    StoreU16(F32ToF16Bits(v), out, i);
+#endif
+  }
   static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
     const uint16_t h = F32ToF16(f);
     std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);
@@ -178,7 +196,8 @@ HWY_INLINE VF F16BitsToF32(VI h) {
   // Inf / NaN: all-ones exponent, payload kept.
   const VI inf_nan = hn::Or(hn::Set(di, 0x7F800000), hn::ShiftLeft<13>(mant));
   // Subnormal or zero: mant * 2^-24, exact in float.
-  const VI subnormal = hn::BitCast(di, hn::Mul(hn::ConvertTo(df, mant), hn::Set(df, 1.0f / 16777216.0f)));
+  const VI subnormal =
+      hn::BitCast(di, hn::Mul(hn::ConvertTo(df, mant), hn::Set(df, 1.0f / 16777216.0f)));
   VI f = hn::IfThenElse(hn::Eq(exp, hn::Zero(di)), subnormal, normal);
   f = hn::IfThenElse(hn::Eq(exp, hn::Set(di, 0x7C00)), inf_nan, f);
   return hn::BitCast(df, hn::Or(f, sign));

@@ -92,7 +92,8 @@ class PreadSource final : public ByteSource {
       if (got == 0) {
         // The file shrank after it was opened.
         return absl::OutOfRangeError(absl::StrCat(name_, ": unexpected end of file at offset ",
-                                                  offset + done, " (file truncated while reading)"));
+                                                  offset + done,
+                                                  " (file truncated while reading)"));
       }
       done += static_cast<size_t>(got);
     }

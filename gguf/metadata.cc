@@ -14,10 +14,10 @@ namespace {
 template <typename T>
 uint64_t ToBits(T v) {
   // Zero-extend the value's own bytes so accessors can narrow back exactly.
-  using U = std::conditional_t<sizeof(T) == 1, uint8_t,
-                               std::conditional_t<sizeof(T) == 2, uint16_t,
-                                                  std::conditional_t<sizeof(T) == 4, uint32_t,
-                                                                     uint64_t>>>;
+  using U = std::conditional_t<
+      sizeof(T) == 1, uint8_t,
+      std::conditional_t<sizeof(T) == 2, uint16_t,
+                         std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
   U u;
   std::memcpy(&u, &v, sizeof(T));
   return static_cast<uint64_t>(u);
@@ -145,12 +145,12 @@ size_t GgufValueTypeSize(GgufValueType type) {
   return 0;
 }
 
-#define GGUFKIT_SCALAR_FACTORY(Name, CType, Enum) \
-  MetadataValue MetadataValue::Name(CType v) {    \
-    MetadataValue m;                              \
+#define GGUFKIT_SCALAR_FACTORY(Name, CType, Enum)    \
+  MetadataValue MetadataValue::Name(CType v) {       \
+    MetadataValue m;                                 \
     m.type_ = m.element_type_ = GgufValueType::Enum; \
-    m.scalar_bits_ = ToBits(v);                   \
-    return m;                                     \
+    m.scalar_bits_ = ToBits(v);                      \
+    return m;                                        \
   }
 GGUFKIT_SCALAR_FACTORY(U8, uint8_t, kU8)
 GGUFKIT_SCALAR_FACTORY(I8, int8_t, kI8)
@@ -262,8 +262,7 @@ absl::string_view MetadataValue::str() const {
 
 absl::Span<const uint8_t> MetadataValue::array_bytes() const {
   if (!is_array() || element_type_ == GgufValueType::kString) return {};
-  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes_.data()),
-                                   bytes_.size());
+  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes_.data()), bytes_.size());
 }
 
 absl::string_view MetadataValue::string_at(uint64_t i) const {
@@ -433,15 +432,13 @@ absl::StatusOr<const MetadataValue*> Metadata::GetTyped(absl::string_view key,
                                                         GgufValueType type) const {
   const MetadataValue* v = Find(key);
   if (v == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat(source_name_, ": metadata key '", key, "' not found"));
+    return absl::NotFoundError(absl::StrCat(source_name_, ": metadata key '", key, "' not found"));
   }
   if (v->type() != type) {
     std::string actual(GgufValueTypeName(v->type()));
     if (v->is_array()) absl::StrAppend(&actual, "[", GgufValueTypeName(v->element_type()), "]");
     return absl::InvalidArgumentError(absl::StrCat(source_name_, ": metadata key '", key, "' is ",
-                                                   actual, ", expected ",
-                                                   GgufValueTypeName(type)));
+                                                   actual, ", expected ", GgufValueTypeName(type)));
   }
   return v;
 }
@@ -452,9 +449,8 @@ absl::StatusOr<const MetadataValue*> Metadata::GetArrayOf(absl::string_view key,
   if (!v.ok()) return v.status();
   if ((*v)->element_type() != element_type) {
     return absl::InvalidArgumentError(absl::StrCat(
-        source_name_, ": metadata key '", key, "' is arr[",
-        GgufValueTypeName((*v)->element_type()), "], expected arr[",
-        GgufValueTypeName(element_type), "]"));
+        source_name_, ": metadata key '", key, "' is arr[", GgufValueTypeName((*v)->element_type()),
+        "], expected arr[", GgufValueTypeName(element_type), "]"));
   }
   return v;
 }
@@ -462,8 +458,7 @@ absl::StatusOr<const MetadataValue*> Metadata::GetArrayOf(absl::string_view key,
 absl::StatusOr<const MetadataValue*> Metadata::GetArray(absl::string_view key) const {
   const MetadataValue* v = Find(key);
   if (v == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat(source_name_, ": metadata key '", key, "' not found"));
+    return absl::NotFoundError(absl::StrCat(source_name_, ": metadata key '", key, "' not found"));
   }
   if (!v->is_array()) {
     return absl::InvalidArgumentError(absl::StrCat(source_name_, ": metadata key '", key, "' is ",
@@ -473,11 +468,11 @@ absl::StatusOr<const MetadataValue*> Metadata::GetArray(absl::string_view key) c
   return v;
 }
 
-#define GGUFKIT_GETTER(Name, CType, Enum, Accessor)                          \
-  absl::StatusOr<CType> Metadata::Name(absl::string_view key) const {        \
+#define GGUFKIT_GETTER(Name, CType, Enum, Accessor)                              \
+  absl::StatusOr<CType> Metadata::Name(absl::string_view key) const {            \
     absl::StatusOr<const MetadataValue*> v = GetTyped(key, GgufValueType::Enum); \
-    if (!v.ok()) return v.status();                                          \
-    return (*v)->Accessor();                                                 \
+    if (!v.ok()) return v.status();                                              \
+    return (*v)->Accessor();                                                     \
   }
 GGUFKIT_GETTER(GetU8, uint8_t, kU8, u8)
 GGUFKIT_GETTER(GetI8, int8_t, kI8, i8)
@@ -501,8 +496,7 @@ absl::StatusOr<std::string> Metadata::GetString(absl::string_view key) const {
 absl::StatusOr<int64_t> Metadata::GetInteger(absl::string_view key) const {
   const MetadataValue* v = Find(key);
   if (v == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat(source_name_, ": metadata key '", key, "' not found"));
+    return absl::NotFoundError(absl::StrCat(source_name_, ": metadata key '", key, "' not found"));
   }
   switch (v->type()) {
     case GgufValueType::kU8:
@@ -526,20 +520,20 @@ absl::StatusOr<int64_t> Metadata::GetInteger(absl::string_view key) const {
       }
       return static_cast<int64_t>(v->u64());
     default:
-      return absl::InvalidArgumentError(absl::StrCat(source_name_, ": metadata key '", key,
-                                                     "' is ", GgufValueTypeName(v->type()),
+      return absl::InvalidArgumentError(absl::StrCat(source_name_, ": metadata key '", key, "' is ",
+                                                     GgufValueTypeName(v->type()),
                                                      ", expected an integer"));
   }
 }
 
-#define GGUFKIT_ARRAY_GETTER(Name, CType, Enum)                                   \
+#define GGUFKIT_ARRAY_GETTER(Name, CType, Enum)                                    \
   absl::StatusOr<std::vector<CType>> Metadata::Name(absl::string_view key) const { \
     absl::StatusOr<const MetadataValue*> v = GetArrayOf(key, GgufValueType::Enum); \
-    if (!v.ok()) return v.status();                                               \
-    absl::Span<const uint8_t> bytes = (*v)->array_bytes();                        \
-    std::vector<CType> out(bytes.size() / sizeof(CType));                         \
-    if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());        \
-    return out;                                                                   \
+    if (!v.ok()) return v.status();                                                \
+    absl::Span<const uint8_t> bytes = (*v)->array_bytes();                         \
+    std::vector<CType> out(bytes.size() / sizeof(CType));                          \
+    if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());         \
+    return out;                                                                    \
   }
 GGUFKIT_ARRAY_GETTER(GetArrayU8, uint8_t, kU8)
 GGUFKIT_ARRAY_GETTER(GetArrayI32, int32_t, kI32)

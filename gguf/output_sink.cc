@@ -186,9 +186,9 @@ absl::StatusOr<std::unique_ptr<OutputSink>> OpenAtomicFileSink(const std::string
   int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    return absl::Status(err == ENOENT ? absl::StatusCode::kNotFound
-                                      : err == EACCES ? absl::StatusCode::kPermissionDenied
-                                                      : absl::StatusCode::kUnknown,
+    return absl::Status(err == ENOENT   ? absl::StatusCode::kNotFound
+                        : err == EACCES ? absl::StatusCode::kPermissionDenied
+                                        : absl::StatusCode::kUnknown,
                         absl::StrCat("cannot create a temp file in '", dir, "' for '", path,
                                      "': ", std::strerror(err)));
   }

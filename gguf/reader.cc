@@ -10,11 +10,13 @@
 #include "absl/strings/str_join.h"
 #include "quants/status_macros.h"
 
+// Metadata values are stored and compared in host order, and the parser
+// swaps only for big-endian files: a little-endian host is assumed.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ggufkit assumes a little-endian host");
+
 namespace ggufkit {
 
-absl::string_view EndiannessName(Endianness e) {
-  return e == Endianness::kBig ? "big" : "little";
-}
+absl::string_view EndiannessName(Endianness e) { return e == Endianness::kBig ? "big" : "little"; }
 
 std::string ShapeString(const TensorInfo& info) {
   std::vector<int64_t> dims(info.ne.begin(), info.ne.begin() + info.n_dims);
@@ -99,9 +101,9 @@ class GgufParser {
 absl::Status GgufParser::Read(void* dst, size_t n, const char* what) {
   if (n == 0) return absl::OkStatus();
   if (size_ && n > Remaining()) {
-    return absl::OutOfRangeError(absl::StrCat(name_, ": offset ", pos_, ": file ends while reading ",
-                                              what, " (", n, " bytes needed, ", Remaining(),
-                                              " remain; truncated file?)"));
+    return absl::OutOfRangeError(
+        absl::StrCat(name_, ": offset ", pos_, ": file ends while reading ", what, " (", n,
+                     " bytes needed, ", Remaining(), " remain; truncated file?)"));
   }
   auto* out = static_cast<uint8_t*>(dst);
   if (read_ahead_) {
@@ -135,9 +137,8 @@ absl::Status GgufParser::Read(void* dst, size_t n, const char* what) {
   absl::Status s = src_.ReadAt(pos_, out, n);
   if (!s.ok()) {
     if (absl::IsOutOfRange(s)) {
-      return absl::OutOfRangeError(absl::StrCat(name_, ": offset ", pos_,
-                                                ": file ends while reading ", what, " (",
-                                                s.message(), ")"));
+      return absl::OutOfRangeError(absl::StrCat(
+          name_, ": offset ", pos_, ": file ends while reading ", what, " (", s.message(), ")"));
     }
     return s;
   }
@@ -172,8 +173,8 @@ absl::Status GgufParser::ReadString(std::string* out, uint64_t max_length, const
   return absl::OkStatus();
 }
 
-absl::Status GgufParser::ReadValue(GgufValueType type, uint64_t value_offset,
-                                   absl::string_view key, MetadataValue* out) {
+absl::Status GgufParser::ReadValue(GgufValueType type, uint64_t value_offset, absl::string_view key,
+                                   MetadataValue* out) {
   out->type_ = out->element_type_ = type;
   out->count_ = 1;
   switch (type) {
@@ -300,8 +301,8 @@ absl::Status GgufParser::ReadHeader() {
   } else if (version == 1 || swapped == 1) {
     return Error(4, "GGUF version 1 is not supported (only versions 2 and 3)");
   } else {
-    return Error(4, "unsupported GGUF version ", version, " (0x",
-                 absl::StrFormat("%08x", version), "); only versions 2 and 3 are supported");
+    return Error(4, "unsupported GGUF version ", version, " (0x", absl::StrFormat("%08x", version),
+                 "); only versions 2 and 3 are supported");
   }
   r_->version_ = version;
   r_->endianness_ = big_endian_ ? Endianness::kBig : Endianness::kLittle;
@@ -344,8 +345,7 @@ absl::Status GgufParser::ReadMetadata() {
       return Error(type_offset, "metadata key '", key, "' has unknown value type ", type_raw);
     }
     MetadataValue value;
-    GGUFKIT_RETURN_IF_ERROR(
-        ReadValue(static_cast<GgufValueType>(type_raw), pos_, key, &value));
+    GGUFKIT_RETURN_IF_ERROR(ReadValue(static_cast<GgufValueType>(type_raw), pos_, key, &value));
     if (key == kGgufAlignmentKey) {
       if (value.type() != GgufValueType::kU32) {
         return Error(type_offset, "general.alignment must be u32, found ",
@@ -367,11 +367,10 @@ absl::Status GgufParser::ReadMetadata() {
 }
 
 absl::Status GgufParser::ReadTensorInfos() {
-  // A TensorInfo takes ~4x the smallest on-disk record (33 bytes), so
-  // reserving the CLAIMED count would let a file allocate 4x its size before
-  // a single record is validated. Reserve a little; grow as records parse.
-  constexpr uint64_t kInitialTensorReserve = 64;
-  r_->tensors_.reserve(static_cast<size_t>(std::min(n_tensors_, kInitialTensorReserve)));
+  // Reserve only a little: a TensorInfo is several times larger than the
+  // smallest record it comes from, so memory must follow the records that
+  // really parse, not the count the header claims.
+  r_->tensors_.reserve(static_cast<size_t>(std::min<uint64_t>(n_tensors_, 1024)));
   for (uint64_t i = 0; i < n_tensors_; ++i) {
     TensorInfo t;
     t.info_offset = pos_;
@@ -383,8 +382,8 @@ absl::Status GgufParser::ReadTensorInfos() {
     const uint64_t dims_offset = pos_;
     GGUFKIT_RETURN_IF_ERROR(ReadScalar(&t.n_dims, "a tensor's n_dims"));
     if (t.n_dims == 0 || t.n_dims > static_cast<uint32_t>(kGgufMaxDims)) {
-      return Error(dims_offset, "tensor '", t.name, "': n_dims ", t.n_dims,
-                   " is outside 1..", kGgufMaxDims);
+      return Error(dims_offset, "tensor '", t.name, "': n_dims ", t.n_dims, " is outside 1..",
+                   kGgufMaxDims);
     }
     int64_t elements = 1;
     for (uint32_t d = 0; d < t.n_dims; ++d) {
@@ -408,19 +407,18 @@ absl::Status GgufParser::ReadTensorInfos() {
     GGUFKIT_RETURN_IF_ERROR(ReadScalar(&type_id, "a tensor type"));
     const TypeTraits* traits = FindTypeTraits(type_id);
     if (traits == nullptr) {
-      return Error(type_offset, "tensor '", t.name, "': unknown or removed ggml type id ",
-                   type_id);
+      return Error(type_offset, "tensor '", t.name, "': unknown or removed ggml type id ", type_id);
     }
     t.type = traits->type;
     if (t.ne[0] % traits->block_size != 0) {
       return Error(dims_offset, "tensor '", t.name, "': ne[0] = ", t.ne[0],
-                   " is not a multiple of the ", traits->name, " block size ",
-                   traits->block_size);
+                   " is not a multiple of the ", traits->name, " block size ", traits->block_size);
     }
-    const uint64_t row_bytes =
-        static_cast<uint64_t>(t.ne[0] / traits->block_size) * static_cast<uint64_t>(traits->type_size);
+    const uint64_t row_bytes = static_cast<uint64_t>(t.ne[0] / traits->block_size) *
+                               static_cast<uint64_t>(traits->type_size);
     const uint64_t rows = static_cast<uint64_t>(elements / t.ne[0]);
-    if (row_bytes != 0 && rows > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / row_bytes) {
+    if (row_bytes != 0 &&
+        rows > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / row_bytes) {
       return Error(dims_offset, "tensor '", t.name, "': byte size overflows 64 bits");
     }
     t.row_bytes = row_bytes;
@@ -459,8 +457,8 @@ absl::Status GgufParser::CheckLayout() {
     // the data. Sources of unknown size check it when the data is read.
     if (size_ && t.absolute_offset + t.size_bytes > *size_) {
       return Error(t.info_offset, "tensor '", t.name, "': data [", t.absolute_offset, ", ",
-                   t.absolute_offset + t.size_bytes, ") extends past the end of the file (",
-                   *size_, " bytes)");
+                   t.absolute_offset + t.size_bytes, ") extends past the end of the file (", *size_,
+                   " bytes)");
     }
   }
   if (options_.reject_overlaps && r_->tensors_.size() > 1) {
@@ -516,9 +514,8 @@ const TensorInfo* GgufReader::FindTensor(absl::string_view name) const {
 std::vector<size_t> GgufReader::TensorsInFileOrder() const {
   std::vector<size_t> order(tensors_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [this](size_t x, size_t y) {
-    return tensors_[x].offset < tensors_[y].offset;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [this](size_t x, size_t y) { return tensors_[x].offset < tensors_[y].offset; });
   return order;
 }
 
@@ -537,9 +534,9 @@ absl::Status GgufReader::ReadTensorBytes(const TensorInfo& tensor, uint64_t offs
   }
   absl::Status s = source_->ReadAt(own->absolute_offset + offset_in_tensor, dst, n);
   if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("tensor '", own->name, "' (", own->size_bytes,
-                                               " bytes at offset ", own->absolute_offset,
-                                               "): ", s.message()));
+    return absl::Status(
+        s.code(), absl::StrCat("tensor '", own->name, "' (", own->size_bytes, " bytes at offset ",
+                               own->absolute_offset, "): ", s.message()));
   }
   return absl::OkStatus();
 }

@@ -112,10 +112,9 @@ absl::StatusOr<std::unique_ptr<GgufModel>> GgufModel::Open(const std::string& pa
         "cannot be found"));
   }
   if (name_count != count || name_index != no) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": file name says shard ",
-                                                   name_index + 1, " of ", name_count,
-                                                   " but split.no/split.count say ", no + 1,
-                                                   " of ", count));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": file name says shard ", name_index + 1, " of ", name_count,
+                     " but split.no/split.count say ", no + 1, " of ", count));
   }
   shards[static_cast<size_t>(no)] = std::move(first);
   for (uint32_t i = 0; i < count; ++i) {
@@ -168,10 +167,10 @@ absl::StatusOr<std::unique_ptr<GgufModel>> GgufModel::FromShards(
     for (const TensorInfo& t : shards[i]->tensors()) {
       if (model->tensor_index_.contains(t.name)) {
         const TensorInfo& other = model->tensors_[model->tensor_index_[t.name]];
-        return absl::InvalidArgumentError(absl::StrCat(
-            "split model ", shards[0]->name(), ": tensor '", t.name, "' appears in shard ",
-            other.shard + 1, " ('", shards[other.shard]->name(), "') and shard ", i + 1, " ('",
-            shards[i]->name(), "')"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("split model ", shards[0]->name(), ": tensor '", t.name,
+                         "' appears in shard ", other.shard + 1, " ('", shards[other.shard]->name(),
+                         "') and shard ", i + 1, " ('", shards[i]->name(), "')"));
       }
       TensorInfo copy = t;
       copy.shard = static_cast<uint32_t>(i);
@@ -180,10 +179,9 @@ absl::StatusOr<std::unique_ptr<GgufModel>> GgufModel::FromShards(
     }
   }
   if (expected_tensors >= 0 && static_cast<uint64_t>(expected_tensors) != total) {
-    return absl::InvalidArgumentError(absl::StrCat("split model ", shards[0]->name(),
-                                                   ": split.tensors.count is ", expected_tensors,
-                                                   " but the ", n, " shards hold ", total,
-                                                   " tensors"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("split model ", shards[0]->name(), ": split.tensors.count is ",
+                     expected_tensors, " but the ", n, " shards hold ", total, " tensors"));
   }
   model->shards_ = std::move(shards);
   return model;
@@ -235,8 +233,7 @@ absl::Status GgufSplitWriter::AddTensor(absl::string_view name, GgmlType type,
   GgufWriter probe;
   GGUFKIT_RETURN_IF_ERROR(probe.AddTensor(name, type, ne));
   for (const PendingTensor& p : pending_) {
-    GGUFKIT_RETURN_ERROR_IF(p.name == name, "GgufSplitWriter: duplicate tensor name '", name,
-                            "'");
+    GGUFKIT_RETURN_ERROR_IF(p.name == name, "GgufSplitWriter: duplicate tensor name '", name, "'");
   }
   GGUFKIT_RETURN_IF_ERROR(probe.Plan());
   pending_.push_back(PendingTensor{std::string(name), type,
@@ -263,10 +260,10 @@ absl::Status GgufSplitWriter::Begin(const std::string& prefix) {
   uint64_t shard_tensors = 0, shard_bytes = 0;
   for (size_t i = 0; i < pending_.size(); ++i) {
     const uint64_t padded = (pending_[i].size_bytes + alignment - 1) / alignment * alignment;
-    const bool full_count = options_.max_tensors_per_shard != 0 &&
-                            shard_tensors >= options_.max_tensors_per_shard;
-    const bool full_bytes = options_.max_bytes_per_shard != 0 &&
-                            shard_bytes + padded > options_.max_bytes_per_shard;
+    const bool full_count =
+        options_.max_tensors_per_shard != 0 && shard_tensors >= options_.max_tensors_per_shard;
+    const bool full_bytes =
+        options_.max_bytes_per_shard != 0 && shard_bytes + padded > options_.max_bytes_per_shard;
     if (shard_tensors > 0 && (full_count || full_bytes)) {
       ++shard;
       shard_tensors = 0;
@@ -277,8 +274,8 @@ absl::Status GgufSplitWriter::Begin(const std::string& prefix) {
     shard_bytes += padded;
   }
   const uint32_t count = shard + 1;
-  GGUFKIT_RETURN_ERROR_IF(count > std::numeric_limits<uint16_t>::max(), "GgufSplitWriter: ",
-                          count, " shards exceed the 65535 that split.count can hold");
+  GGUFKIT_RETURN_ERROR_IF(count > std::numeric_limits<uint16_t>::max(), "GgufSplitWriter: ", count,
+                          " shards exceed the 65535 that split.count can hold");
   GGUFKIT_RETURN_ERROR_IF(
       pending_.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()),
       "GgufSplitWriter: too many tensors for split.tensors.count (i32)");
@@ -298,15 +295,16 @@ absl::Status GgufSplitWriter::Begin(const std::string& prefix) {
     GGUFKIT_RETURN_IF_ERROR(md.Set(kSplitNoKey, MetadataValue::U16(static_cast<uint16_t>(s))));
     GGUFKIT_RETURN_IF_ERROR(
         md.Set(kSplitCountKey, MetadataValue::U16(static_cast<uint16_t>(count))));
-    GGUFKIT_RETURN_IF_ERROR(md.Set(kSplitTensorsCountKey,
-                                   MetadataValue::I32(static_cast<int32_t>(pending_.size()))));
+    GGUFKIT_RETURN_IF_ERROR(
+        md.Set(kSplitTensorsCountKey, MetadataValue::I32(static_cast<int32_t>(pending_.size()))));
     for (size_t i = 0; i < pending_.size(); ++i) {
       if (tensor_shard_[i] != s) continue;
       const PendingTensor& p = pending_[i];
       GGUFKIT_RETURN_IF_ERROR(writer->AddTensor(p.name, p.type, p.ne));
     }
-    absl::StatusOr<std::unique_ptr<OutputSink>> sink =
-        options_.open_sink ? options_.open_sink(shard_paths_[s]) : OpenAtomicFileSink(shard_paths_[s]);
+    absl::StatusOr<std::unique_ptr<OutputSink>> sink = options_.open_sink
+                                                           ? options_.open_sink(shard_paths_[s])
+                                                           : OpenAtomicFileSink(shard_paths_[s]);
     if (!sink.ok()) {
       AbortAll();
       return sink.status();

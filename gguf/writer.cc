@@ -155,8 +155,8 @@ absl::Status GgufWriter::AddTensorAt(absl::string_view name, GgmlType type,
 
 absl::Status GgufWriter::Plan() {
   if (planned_) return absl::OkStatus();
-  GGUFKIT_RETURN_ERROR_IF(options_.version != 2 && options_.version != 3,
-                          "GgufWriter: version ", options_.version, " is not 2 or 3");
+  GGUFKIT_RETURN_ERROR_IF(options_.version != 2 && options_.version != 3, "GgufWriter: version ",
+                          options_.version, " is not 2 or 3");
   alignment_ = kGgufDefaultAlignment;
   if (const MetadataValue* a = metadata_.Find(kGgufAlignmentKey)) {
     GGUFKIT_RETURN_ERROR_IF(a->type() != GgufValueType::kU32,
@@ -180,8 +180,7 @@ absl::Status GgufWriter::Plan() {
                               "' offset ", t.offset, " is not a multiple of the alignment ",
                               alignment_);
       GGUFKIT_RETURN_ERROR_IF(t.offset < next, "GgufWriter: tensor '", t.name, "' offset ",
-                              t.offset, " overlaps the previous tensor (which ends at ", next,
-                              ")");
+                              t.offset, " overlaps the previous tensor (which ends at ", next, ")");
     } else {
       t.offset = next;
     }
@@ -255,7 +254,8 @@ uint64_t GgufWriter::current_tensor_remaining() const {
 
 absl::Status GgufWriter::WritePaddingTo(uint64_t absolute_offset) {
   while (position_ < absolute_offset) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeroBytes, absolute_offset - position_));
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(kZeroBytes, absolute_offset - position_));
     absl::Status s = sink_->Write(kZeros, n);
     if (!s.ok()) return Fail(s);
     position_ += n;
@@ -275,9 +275,9 @@ absl::Status GgufWriter::WriteTensorData(const void* data, size_t n) {
   }
   const TensorInfo& t = tensors_[current_];
   if (n > t.size_bytes - current_done_) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        sink_->name(), ": chunk of ", n, " bytes overruns tensor '", t.name, "' (",
-        t.size_bytes - current_done_, " of its ", t.size_bytes, " bytes remaining)")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(sink_->name(), ": chunk of ", n, " bytes overruns tensor '", t.name, "' (",
+                     t.size_bytes - current_done_, " of its ", t.size_bytes, " bytes remaining)")));
   }
   if (current_done_ == 0) GGUFKIT_RETURN_IF_ERROR(WritePaddingTo(t.absolute_offset));
   absl::Status s = sink_->Write(data, n);
@@ -297,10 +297,9 @@ absl::Status GgufWriter::Finish() {
   if (sink_ == nullptr) return absl::FailedPreconditionError("GgufWriter: Finish() before Begin()");
   if (current_ < tensors_.size()) {
     const TensorInfo& t = tensors_[current_];
-    return Fail(absl::FailedPreconditionError(
-        absl::StrCat(sink_->name(), ": tensor '", t.name, "' got ", current_done_, " of its ",
-                     t.size_bytes, " bytes (", tensors_.size() - current_,
-                     " tensors incomplete); output discarded")));
+    return Fail(absl::FailedPreconditionError(absl::StrCat(
+        sink_->name(), ": tensor '", t.name, "' got ", current_done_, " of its ", t.size_bytes,
+        " bytes (", tensors_.size() - current_, " tensors incomplete); output discarded")));
   }
   GGUFKIT_RETURN_IF_ERROR(WritePaddingTo(total_size_));
   absl::Status s = sink_->Finish();
@@ -323,7 +322,8 @@ absl::Status CopyGguf(GgufReader& reader, std::unique_ptr<OutputSink> sink, size
   if (!tensors.empty() && reader.file_size()) {
     // Keep the source's choice about padding after the last tensor.
     uint64_t last_end = 0;
-    for (const TensorInfo& t : tensors) last_end = std::max(last_end, t.absolute_offset + t.size_bytes);
+    for (const TensorInfo& t : tensors)
+      last_end = std::max(last_end, t.absolute_offset + t.size_bytes);
     options.pad_after_last_tensor = *reader.file_size() > last_end;
   }
   GgufWriter writer(options);

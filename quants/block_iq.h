@@ -58,7 +58,7 @@ inline constexpr int kIq4NlBlockSize = 32;
 // importance matrix acts as for IQ4_NL, sigma2 taken over the 256 weights.
 struct BlockIq4Xs {
   uint16_t d;
-  uint16_t scales_h;   // 2 high bits of each of the 8 sub-block scales
+  uint16_t scales_h;    // 2 high bits of each of the 8 sub-block scales
   uint8_t scales_l[4];  // 4 low bits of each sub-block scale
   uint8_t qs[128];
 };

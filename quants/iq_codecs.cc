@@ -27,7 +27,8 @@ inline uint32_t LoadU32(const uint8_t* p) {
 // 8 weights: y[j] = (scale * grid[j]) * sign_j. The sign is applied last, as
 // a separate (exact) multiply, which is what ggml does.
 inline void WriteSignedGroup8(float scale, uint64_t grid, uint8_t signs, float* y) {
-  for (int j = 0; j < 8; ++j) y[j] = scale * static_cast<float>(GridByte(grid, j)) * SignOf(signs, j);
+  for (int j = 0; j < 8; ++j)
+    y[j] = scale * static_cast<float>(GridByte(grid, j)) * SignOf(signs, j);
 }
 
 // ---------------------------------------------------------------------------
@@ -187,7 +188,8 @@ void QuantizeIq4SuperBlock(int super_block_size, const float* x, const float* im
 
   for (int i = 0; i < super_block_size / 32; ++i) {
     for (int j = 0; j < 16; ++j) {
-      qs_out[16 * i + j] = static_cast<uint8_t>(levels[32 * i + j] | (levels[32 * i + 16 + j] << 4));
+      qs_out[16 * i + j] =
+          static_cast<uint8_t>(levels[32 * i + j] | (levels[32 * i + 16 + j] << 4));
     }
   }
 }
@@ -244,8 +246,8 @@ void QuantizeRowIq4Xs(const float* x, uint8_t* blocks, int64_t n, const float* i
     BlockIq4Xs block;
     std::memset(&block, 0, sizeof(block));
     QuantizeIq4SuperBlock(kIqSuperBlockSize, x + i * kIqSuperBlockSize,
-                          imatrix != nullptr ? imatrix + i * kIqSuperBlockSize : nullptr,
-                          &block.d, block.qs, &block.scales_h, block.scales_l);
+                          imatrix != nullptr ? imatrix + i * kIqSuperBlockSize : nullptr, &block.d,
+                          block.qs, &block.scales_h, block.scales_l);
     StoreBlock(block, blocks, i);
   }
 }
@@ -341,8 +343,8 @@ void DequantizeRowIq3S(const uint8_t* blocks, float* out, int64_t n) {
       for (int l = 0; l < 4; ++l) {
         const int g0 = idx[2 * l] | (((block.qh[ib] >> (2 * l)) & 1) << 8);
         const int g1 = idx[2 * l + 1] | (((block.qh[ib] >> (2 * l + 1)) & 1) << 8);
-        const uint64_t grid8 = static_cast<uint64_t>(kIq3SGrid[g0]) |
-                               static_cast<uint64_t>(kIq3SGrid[g1]) << 32;
+        const uint64_t grid8 =
+            static_cast<uint64_t>(kIq3SGrid[g0]) | static_cast<uint64_t>(kIq3SGrid[g1]) << 32;
         WriteSignedGroup8(db, grid8, block.signs[4 * ib + l], y);
         y += 8;
       }

@@ -12,6 +12,8 @@
 
 namespace ggufkit::internal {
 
+// clang-format off
+
 // 7 stored sign bits -> 8 sign bits: bit 7 is the parity of bits 0..6, so
 // every pattern has an even number of minus signs. Bit j set: element j negative.
 inline constexpr uint8_t kIqSignPatterns[128] = {
@@ -1116,6 +1118,7 @@ inline constexpr int8_t kIq4NlValues[16] = {
 inline constexpr int8_t kFp4DoubledValues[16] = {
     0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
 };
+// clang-format on
 
 }  // namespace ggufkit::internal
 

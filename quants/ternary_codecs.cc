@@ -46,7 +46,8 @@ void DequantizeRowTq1_0(const uint8_t* blocks, float* out, int64_t n) {
     const float d = F16ToF32(block.d);
     float* y = out + i * kTernaryBlockSize;
     for (int n5 = 0; n5 < 5; ++n5) {
-      for (int m = 0; m < 32; ++m) y[32 * n5 + m] = static_cast<float>(Trit(block.qs[m], n5) - 1) * d;
+      for (int m = 0; m < 32; ++m)
+        y[32 * n5 + m] = static_cast<float>(Trit(block.qs[m], n5) - 1) * d;
     }
     for (int n5 = 0; n5 < 5; ++n5) {
       for (int m = 0; m < 16; ++m) {
@@ -54,7 +55,8 @@ void DequantizeRowTq1_0(const uint8_t* blocks, float* out, int64_t n) {
       }
     }
     for (int n4 = 0; n4 < 4; ++n4) {
-      for (int m = 0; m < 4; ++m) y[240 + 4 * n4 + m] = static_cast<float>(Trit(block.qh[m], n4) - 1) * d;
+      for (int m = 0; m < 4; ++m)
+        y[240 + 4 * n4 + m] = static_cast<float>(Trit(block.qh[m], n4) - 1) * d;
     }
   }
 }

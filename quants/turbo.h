@@ -15,11 +15,12 @@
 //      (so a tiny group keeps the signs of its zeros, and a NaN element stays NaN).
 //      turbo4: u[i] = n > 1e-10f ? x[i] * (1.0f / n) : +0.0f (a NaN norm fails
 //      the test, so a group holding a NaN becomes all +0 before the rotation).
-//      The two give the same numbers for finite inputs; they differ only in
+//      The two give the same blocks for finite and infinite inputs (at most
+//      the sign of a zero differs, which step 4 ignores); they differ only in
 //      which index bytes a NaN group gets (its norm is NaN either way).
 //   3. Rotate: WhtForward128(u) (below).
-//   4. idx[i] = number of thresholds t with !(u[i] < t): the first k with
-//      u[i] < thresholds[k], else the last index. Strict '<': a value equal to a
+//   4. idx[i] = the first k with u[i] < thresholds[k] (ascending), else the
+//      last index. Strict '<': a value equal to a
 //      threshold (+0.0 and -0.0 at threshold 0) takes the HIGHER index; NaN
 //      takes the last index. Index 0 is the most negative centroid.
 //   5. r = sqrtf(sum of c[idx[i]]^2), i ascending; norm = fp16(r > 1e-10f ? n / r : n)
@@ -211,9 +212,9 @@ const TurboCodebook& GetTurboCodebook(TurboFormat format, TurboVariant variant);
 // Bytes of one 128-element block: 34, 50, 66 (current turbo4) or 68 (v1 turbo4).
 int TurboBlockBytes(TurboFormat format, TurboVariant variant);
 
-// Index of `value` in a codebook: the number of thresholds t for which
-// !(value < t) holds, counted from the bottom until the first t > value. Ties
-// take the higher index; NaN takes the last index.
+// Index of `value` in a codebook: the first k with value < thresholds[k]
+// (thresholds ascending), else the last index. So a value equal to a threshold
+// takes the higher index, and NaN (every comparison false) the last one.
 inline int TurboNearestIndex(float value, const TurboCodebook& codebook) {
   const int n_thresholds = codebook.n_levels - 1;
   for (int k = 0; k < n_thresholds; ++k) {

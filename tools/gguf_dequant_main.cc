@@ -4,17 +4,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/string_view.h"
+#include "absl/status/status.h"
+#include "tools/lib/cli_args.h"
 #include "tools/stream/dequant_model.h"
 
 namespace {
@@ -22,50 +18,11 @@ namespace {
 using ggufkit::stream::DequantModelOptions;
 using ggufkit::stream::DequantProgress;
 
-constexpr char kUsage[] =
-    "usage: gguf-dequant [options] IN.gguf OUT\n"
-    "Dequantizes every quantized tensor of IN (a GGUF file, or any shard of a split\n"
-    "model) to a dense type; float tensors are converted, integer tensors copied,\n"
-    "metadata kept (general.file_type set to match).\n"
-    "  --to fp32|f16|bf16          output type (default fp32)\n"
-    "  --format gguf|safetensors   output format (default gguf)\n"
-    "  --tensors REGEX             only tensors whose name matches (searched anywhere)\n"
-    "  --threads N                 worker threads (default: all cores)\n"
-    "  --chunk-size SIZE           output bytes per work item, e.g. 4M (default 4M)\n"
-    "  --device cpu|cuda           where to dequantize (default cpu)\n"
-    "  --no-direct-io              write through the page cache instead of O_DIRECT\n"
-    "  --quiet                     no progress line\n"
-    "  -h, --help                  this text\n";
-
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "gguf-dequant: %s\n%s", message.c_str(), kUsage);
-  return 2;
-}
-
-// "4194304", "4M", "4MiB", "512k", "1G".
-bool ParseSize(absl::string_view text, size_t* out) {
-  std::string s = absl::AsciiStrToLower(text);
-  uint64_t multiplier = 1;
-  for (absl::string_view suffix : {"ib", "b"}) {
-    if (s.size() > suffix.size() && absl::EndsWith(s, suffix)) {
-      s.resize(s.size() - suffix.size());
-      break;
-    }
-  }
-  if (!s.empty()) {
-    const char last = s.back();
-    if (last == 'k') multiplier = uint64_t{1} << 10;
-    if (last == 'm') multiplier = uint64_t{1} << 20;
-    if (last == 'g') multiplier = uint64_t{1} << 30;
-    if (multiplier != 1) s.pop_back();
-  }
-  uint64_t value = 0;
-  if (!absl::SimpleAtoi(s, &value) || value == 0 || value > (uint64_t{1} << 40) / multiplier) {
-    return false;
-  }
-  *out = static_cast<size_t>(value * multiplier);
-  return true;
-}
+constexpr char kSummary[] =
+    "Dequantizes every quantized tensor of IN (a GGUF file, or any shard of a split model) to\n"
+    "a dense type, streaming with bounded memory. Float tensors are converted, integer tensors\n"
+    "copied, metadata kept (general.file_type set to match). Output goes to a temporary file\n"
+    "renamed to OUT on success; on any error OUT does not exist.";
 
 class ProgressLine {
  public:
@@ -95,94 +52,58 @@ class ProgressLine {
 
 int main(int argc, char** argv) {
   DequantModelOptions options;
-  bool quiet = false;
-  std::string device = "cpu";
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_inline_value = false;
-    if (absl::StartsWith(arg, "--") && arg.find('=') != std::string::npos) {
-      value = arg.substr(arg.find('=') + 1);
-      arg = arg.substr(0, arg.find('='));
-      has_inline_value = true;
-    }
-    auto take_value = [&](std::string* v) {
-      if (has_inline_value) {
-        *v = value;
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      *v = argv[++i];
-      return true;
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--quiet" || arg == "-q") {
-      quiet = true;
-    } else if (arg == "--no-direct-io") {
-      options.direct_io = false;
-    } else if (arg == "--to" || arg == "--format" || arg == "--tensors" || arg == "--threads" ||
-               arg == "--chunk-size" || arg == "--device") {
-      std::string v;
-      if (!take_value(&v)) return UsageError(absl::StrCat("flag ", arg, " needs a value"));
-      if (arg == "--to") {
-        auto t = ggufkit::stream::ParseDenseType(v);
-        if (!t.ok()) return UsageError(absl::StrCat("--to: ", t.status().message()));
-        options.to = *t;
-      } else if (arg == "--format") {
-        auto f = ggufkit::stream::ParseOutputFormat(v);
-        if (!f.ok()) return UsageError(absl::StrCat("--format: ", f.status().message()));
-        options.format = *f;
-      } else if (arg == "--tensors") {
-        options.tensor_regex = v;
-      } else if (arg == "--threads") {
-        int n = 0;
-        if (!absl::SimpleAtoi(v, &n) || n < 1 || n > 1024) {
-          return UsageError(absl::StrCat("--threads: '", v, "' is not a count from 1 to 1024"));
-        }
-        options.threads = n;
-      } else if (arg == "--chunk-size") {
-        if (!ParseSize(v, &options.chunk_bytes)) {
-          return UsageError(absl::StrCat("--chunk-size: '", v, "' is not a size like 4M"));
-        }
-      } else {
-        device = absl::AsciiStrToLower(v);
-        if (device != "cpu" && device != "cuda") {
-          return UsageError(absl::StrCat("--device: '", v, "' (expected cpu or cuda)"));
-        }
-      }
-    } else if (absl::StartsWith(arg, "-") && arg != "-") {
-      return UsageError(absl::StrCat("unknown flag ", arg));
-    } else {
-      positional.push_back(argv[i]);
-    }
+  std::string to = "fp32", format = "gguf", device = "cpu", in_path, out_path;
+  int64_t threads = 0;
+  uint64_t chunk_bytes = options.chunk_bytes;
+  bool quiet = false, direct_io = true;
+  ggufkit::cli::ArgParser args("gguf-dequant", kSummary);
+  args.AddChoice("to", "TYPE", "output type (default fp32)",
+                 {"fp32", "f32", "f16", "fp16", "bf16"}, &to);
+  args.AddChoice("format", "FORMAT", "output format (default gguf)", {"gguf", "safetensors"},
+                 &format);
+  args.AddString("tensors", "REGEX",
+                 "only tensors whose name matches (ECMAScript, searched anywhere; ^...$ anchors)",
+                 &options.tensor_regex);
+  args.AddInt("threads", "N", "worker threads (default: all cores)", &threads, 1, 1024);
+  args.AddSize("chunk-size", "SIZE", "output bytes per work item, e.g. 4M (default 4M)",
+               &chunk_bytes);
+  args.AddChoice("device", "DEVICE", "where to dequantize (default cpu)", {"cpu", "cuda"},
+                 &device);
+  args.AddBool("direct-io",
+               "write with O_DIRECT when the filesystem allows (default; --no-direct-io writes "
+               "through the page cache)",
+               &direct_io);
+  args.AddBool("quiet", "no progress line (it is only shown when stderr is a terminal)", &quiet);
+  args.AddPositional("IN.gguf", "the quantized model (any shard of a split model)", &in_path);
+  args.AddPositional("OUT", "the dense output file", &out_path);
+  const absl::Status parsed = args.Parse(argc, argv);
+  if (args.help_requested()) {
+    std::fputs(args.Usage().c_str(), stdout);
+    return 0;
   }
-  if (positional.size() != 2) {
-    return UsageError(absl::StrCat("expected IN.gguf and OUT, got ", positional.size(),
-                                   " file argument(s)"));
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "gguf-dequant: %s\n%s", std::string(parsed.message()).c_str(),
+                 args.Usage().c_str());
+    return 2;
   }
-  if (device == "cuda") {
-#ifdef GGUFKIT_HAVE_CUDA
-    std::fprintf(stderr,
-                 "gguf-dequant: --device cuda is not wired to the CUDA dequantizer yet in this "
-                 "build; use --device cpu\n");
-#else
-    std::fprintf(stderr,
-                 "gguf-dequant: --device cuda: this build has no CUDA support (configure with "
-                 "-DGGUFKIT_CUDA=ON on a machine with nvcc)\n");
-#endif
-    return 1;
+  options.to = *ggufkit::stream::ParseDenseType(to);
+  options.format = *ggufkit::stream::ParseOutputFormat(format);
+  options.threads = static_cast<int>(threads);
+  if (chunk_bytes < 4096 || chunk_bytes > (uint64_t{1} << 30)) {
+    std::fprintf(stderr, "gguf-dequant: --chunk-size must be between 4K and 1G\n");
+    return 2;
   }
+  options.chunk_bytes = static_cast<size_t>(chunk_bytes);
+  options.direct_io = direct_io;
+  options.device =
+      device == "cuda" ? ggufkit::stream::Device::kCuda : ggufkit::stream::Device::kCpu;
 
   ProgressLine line;
   std::function<void(const DequantProgress&)> progress;
   if (!quiet && isatty(STDERR_FILENO)) {
     progress = [&](const DequantProgress& p) { line.Update(p); };
   }
-  auto stats = ggufkit::stream::DequantizeModelFile(positional[0], positional[1], options,
-                                                    progress);
+  auto stats = ggufkit::stream::DequantizeModelFile(in_path, out_path, options, progress);
   if (!stats.ok()) {
     std::fprintf(stderr, "%sgguf-dequant: %s\n", progress ? "\n" : "",
                  std::string(stats.status().message()).c_str());
@@ -191,7 +112,7 @@ int main(int argc, char** argv) {
   if (!quiet && isatty(STDERR_FILENO)) {
     std::fprintf(stderr, "wrote %zu tensors (%zu converted, %zu copied), %.2f GB to %s%s\n",
                  stats->tensors_written, stats->tensors_converted, stats->tensors_copied,
-                 static_cast<double>(stats->output_bytes) / 1e9, positional[1].c_str(),
+                 static_cast<double>(stats->output_bytes) / 1e9, out_path.c_str(),
                  stats->direct_io ? " (O_DIRECT)" : "");
   }
   return 0;

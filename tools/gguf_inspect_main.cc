@@ -57,7 +57,10 @@ void AppendJsonString(std::string* out, absl::string_view s) {
       continue;
     }
     // Length of a well-formed UTF-8 sequence starting with c (0: invalid).
-    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                          : 0;
     bool valid = len != 0 && i + len <= s.size();
     for (size_t k = 1; valid && k < len; ++k) {
       valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
@@ -106,12 +109,11 @@ std::string JsonElement(const MetadataValue& v, uint64_t i) {
       return absl::StrCat(v.is_array() ? static_cast<uint64_t>(v.int_at(i)) : v.u64());
     default:
       if (v.is_array()) return absl::StrCat(v.int_at(i));
-      return absl::StrCat(
-          t == GgufValueType::kI8    ? int64_t{v.i8()}
-          : t == GgufValueType::kI16 ? int64_t{v.i16()}
-          : t == GgufValueType::kI32 ? int64_t{v.i32()}
-          : t == GgufValueType::kI64 ? v.i64()
-                                     : static_cast<int64_t>(v.raw_bits()));
+      return absl::StrCat(t == GgufValueType::kI8    ? int64_t{v.i8()}
+                          : t == GgufValueType::kI16 ? int64_t{v.i16()}
+                          : t == GgufValueType::kI32 ? int64_t{v.i32()}
+                          : t == GgufValueType::kI64 ? v.i64()
+                                                     : static_cast<int64_t>(v.raw_bits()));
   }
 }
 
@@ -139,7 +141,8 @@ std::string WithCommas(uint64_t v) {
 std::string RenderText(const GgufModel& model, bool full) {
   std::string out;
   absl::StrAppendFormat(&out, "file:        %s\n", model.name());
-  if (model.shard_count() > 1) absl::StrAppendFormat(&out, "shards:      %d\n", model.shard_count());
+  if (model.shard_count() > 1)
+    absl::StrAppendFormat(&out, "shards:      %d\n", model.shard_count());
   absl::StrAppendFormat(&out, "version:     %d\n", model.version());
   absl::StrAppendFormat(&out, "endianness:  %s%s\n", EndiannessName(model.endianness()),
                         model.endianness() == Endianness::kBig
@@ -254,7 +257,8 @@ std::string RenderJson(const GgufModel& model, bool full) {
   out += ",\n  \"totals_by_type\": {";
   bool first = true;
   for (const auto& [name, tt] : totals) {
-    absl::StrAppendFormat(&out, "%s\n    \"%s\": {\"tensors\": %d, \"elements\": %d, \"bytes\": %d}",
+    absl::StrAppendFormat(&out,
+                          "%s\n    \"%s\": {\"tensors\": %d, \"elements\": %d, \"bytes\": %d}",
                           first ? "" : ",", name, tt.tensors, tt.elements, tt.bytes);
     first = false;
   }

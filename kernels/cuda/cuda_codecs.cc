@@ -5,13 +5,11 @@
 
 #include <cuda_runtime_api.h>
 
-#include <cinttypes>
 #include <cstdint>
 #include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "kernels/cuda/group_codecs.h"
 #include "kernels/cuda/kernel_launch.h"
 #include "quants/status_macros.h"
@@ -29,18 +27,17 @@ std::string CudaErrorText(cudaError_t error) {
 }
 
 std::string PointerText(const void* p) {
-  return absl::StrFormat("0x%x", reinterpret_cast<uintptr_t>(p));
+  return absl::StrCat("0x", absl::Hex(reinterpret_cast<uintptr_t>(p)));
 }
 
 // n_elements must be >= 0, a whole number of blocks, and small enough that
 // n_elements * 8 bytes cannot overflow.
 absl::Status CheckCount(const char* function, int64_t n_elements, int64_t block_elements,
                         absl::string_view what) {
-  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, function, ": n_elements = ", n_elements,
-                          " is negative");
-  GGUFKIT_RETURN_ERROR_IF(n_elements % block_elements != 0, function, ": n_elements = ",
-                          n_elements, " is not a whole number of ", what, " blocks of ",
-                          block_elements, " elements");
+  GGUFKIT_RETURN_ERROR_IF(n_elements < 0, function, ": n_elements = ", n_elements, " is negative");
+  GGUFKIT_RETURN_ERROR_IF(n_elements % block_elements != 0, function, ": n_elements = ", n_elements,
+                          " is not a whole number of ", what, " blocks of ", block_elements,
+                          " elements");
   GGUFKIT_RETURN_ERROR_IF(n_elements > std::numeric_limits<int64_t>::max() / 8, function,
                           ": n_elements = ", n_elements, " is too large");
   return absl::OkStatus();
@@ -64,9 +61,9 @@ absl::Status CheckDeviceAccessible(const char* function, const char* name, const
   const cudaError_t error = cudaPointerGetAttributes(&attributes, p);
   if (error != cudaSuccess) {
     cudaGetLastError();  // not sticky; clear it so later calls do not report it
-    return absl::InvalidArgumentError(absl::StrCat(function, ": ", name, " (", PointerText(p),
-                                                   ") is not memory CUDA knows: ",
-                                                   CudaErrorText(error)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(function, ": ", name, " (", PointerText(p),
+                     ") is not memory CUDA knows: ", CudaErrorText(error)));
   }
   switch (attributes.type) {
     case cudaMemoryTypeUnregistered:
@@ -97,14 +94,18 @@ absl::Status CheckDeviceAccessible(const char* function, const char* name, const
 
 absl::Status Launched(const char* function, cudaError_t error) {
   if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(function, ": kernel launch failed: ", CudaErrorText(error)));
+  return absl::InternalError(
+      absl::StrCat(function, ": kernel launch failed: ", CudaErrorText(error)));
 }
 
 OutKind ToOutKind(OutputType type) {
   switch (type) {
-    case OutputType::kF32: return OutKind::kF32;
-    case OutputType::kF16: return OutKind::kF16;
-    case OutputType::kBF16: return OutKind::kBF16;
+    case OutputType::kF32:
+      return OutKind::kF32;
+    case OutputType::kF16:
+      return OutKind::kF16;
+    case OutputType::kBF16:
+      return OutKind::kBF16;
   }
   return OutKind::kF32;
 }
@@ -121,12 +122,24 @@ struct FormatChoice {
 bool FormatForGgmlType(GgmlType type, FormatChoice* choice) {
   choice->table = internal::kNoTable;
   switch (type) {
-    case GgmlType::kQ8_0: choice->format = DeviceFormat::kQ8_0; return true;
-    case GgmlType::kQ4_0: choice->format = DeviceFormat::kQ4_0; return true;
-    case GgmlType::kQ1_0: choice->format = DeviceFormat::kQ1_0; return true;
-    case GgmlType::kQ4_K: choice->format = DeviceFormat::kQ4_K; return true;
-    case GgmlType::kQ5_K: choice->format = DeviceFormat::kQ5_K; return true;
-    case GgmlType::kQ6_K: choice->format = DeviceFormat::kQ6_K; return true;
+    case GgmlType::kQ8_0:
+      choice->format = DeviceFormat::kQ8_0;
+      return true;
+    case GgmlType::kQ4_0:
+      choice->format = DeviceFormat::kQ4_0;
+      return true;
+    case GgmlType::kQ1_0:
+      choice->format = DeviceFormat::kQ1_0;
+      return true;
+    case GgmlType::kQ4_K:
+      choice->format = DeviceFormat::kQ4_K;
+      return true;
+    case GgmlType::kQ5_K:
+      choice->format = DeviceFormat::kQ5_K;
+      return true;
+    case GgmlType::kQ6_K:
+      choice->format = DeviceFormat::kQ6_K;
+      return true;
     case GgmlType::kIQ4_NL:
       choice->format = DeviceFormat::kIq4Nl;
       choice->table = internal::kIq4NlTable;
@@ -152,19 +165,29 @@ bool ValidKvFormat(KvFormat format) {
 const TurboTables& TurboTablesOf(KvFormat format) {
   const bool v1 = format.version == TurboVersion::kV1;
   switch (format.type) {
-    case KvCacheType::kTurbo3: return v1 ? internal::kTurbo3V1Tables : internal::kTurbo3Tables;
-    case KvCacheType::kTurbo4: return v1 ? internal::kTurbo4V1Tables : internal::kTurbo4Tables;
-    default: return internal::kTurbo2Tables;
+    case KvCacheType::kTurbo3:
+      return v1 ? internal::kTurbo3V1Tables : internal::kTurbo3Tables;
+    case KvCacheType::kTurbo4:
+      return v1 ? internal::kTurbo4V1Tables : internal::kTurbo4Tables;
+    default:
+      return internal::kTurbo2Tables;
   }
 }
 
 FormatChoice FormatForKv(KvFormat format) {
   FormatChoice choice{DeviceFormat::kQ8_0, internal::kNoTable};
   switch (format.type) {
-    case KvCacheType::kQ8_0: return choice;
-    case KvCacheType::kQ4_0: choice.format = DeviceFormat::kQ4_0; return choice;
-    case KvCacheType::kTurbo2: choice.format = DeviceFormat::kTurbo2; break;
-    case KvCacheType::kTurbo3: choice.format = DeviceFormat::kTurbo3; break;
+    case KvCacheType::kQ8_0:
+      return choice;
+    case KvCacheType::kQ4_0:
+      choice.format = DeviceFormat::kQ4_0;
+      return choice;
+    case KvCacheType::kTurbo2:
+      choice.format = DeviceFormat::kTurbo2;
+      break;
+    case KvCacheType::kTurbo3:
+      choice.format = DeviceFormat::kTurbo3;
+      break;
     case KvCacheType::kTurbo4:
       choice.format =
           format.version == TurboVersion::kV1 ? DeviceFormat::kTurbo4V1 : DeviceFormat::kTurbo4;
@@ -188,10 +211,10 @@ absl::Status Dequantize(const char* function, const FormatChoice& choice, const 
   GGUFKIT_RETURN_IF_ERROR(DeviceAvailable());
   GGUFKIT_RETURN_IF_ERROR(CheckDeviceAccessible(function, "blocks", device_blocks));
   GGUFKIT_RETURN_IF_ERROR(CheckDeviceAccessible(function, "output", device_out));
-  return Launched(function, internal::LaunchDequantize(
-                                choice.format, choice.table, ToOutKind(out_type), device_blocks,
-                                device_out, n_elements / block_elements,
-                                static_cast<cudaStream_t>(stream)));
+  return Launched(function,
+                  internal::LaunchDequantize(choice.format, choice.table, ToOutKind(out_type),
+                                             device_blocks, device_out, n_elements / block_elements,
+                                             static_cast<cudaStream_t>(stream)));
 }
 
 }  // namespace
@@ -217,7 +240,8 @@ absl::StatusOr<std::string> DeviceDescription() {
   if (error == cudaSuccess) error = cudaGetDeviceProperties(&properties, device);
   if (error != cudaSuccess) {
     cudaGetLastError();
-    return absl::UnavailableError(absl::StrCat("cannot query the CUDA device: ", CudaErrorText(error)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot query the CUDA device: ", CudaErrorText(error)));
   }
   return absl::StrCat(properties.name, " (sm_", properties.major, properties.minor, ", ",
                       properties.multiProcessorCount, " SMs)");
@@ -233,8 +257,8 @@ absl::Status DequantizeOnDevice(GgmlType type, const void* device_blocks, int64_
   constexpr const char* kFunction = "DequantizeOnDevice";
   FormatChoice choice;
   if (!FormatForGgmlType(type, &choice)) {
-    return absl::InvalidArgumentError(absl::StrCat(kFunction, ": no CUDA dequantizer for type ",
-                                                   static_cast<uint32_t>(type)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(kFunction, ": no CUDA dequantizer for type ", static_cast<uint32_t>(type)));
   }
   return Dequantize(kFunction, choice, device_blocks, n_elements, out_type, device_out, stream);
 }
@@ -247,9 +271,12 @@ int64_t KvBlockElements(KvFormat format) {
 
 int64_t KvBlockBytes(KvFormat format) {
   switch (format.type) {
-    case KvCacheType::kQ8_0: return 34;
-    case KvCacheType::kQ4_0: return 18;
-    default: return TurboTablesOf(format).block_bytes;
+    case KvCacheType::kQ8_0:
+      return 34;
+    case KvCacheType::kQ4_0:
+      return 18;
+    default:
+      return TurboTablesOf(format).block_bytes;
   }
 }
 
@@ -271,12 +298,15 @@ absl::Status QuantizeKvOnDevice(KvFormat format, const float* device_x, int64_t 
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   switch (format.type) {
     case KvCacheType::kQ8_0:
-      return Launched(kFunction, internal::LaunchQuantizeQ8_0(device_x, device_blocks, n_blocks, cuda_stream));
+      return Launched(kFunction,
+                      internal::LaunchQuantizeQ8_0(device_x, device_blocks, n_blocks, cuda_stream));
     case KvCacheType::kQ4_0:
-      return Launched(kFunction, internal::LaunchQuantizeQ4_0(device_x, device_blocks, n_blocks, cuda_stream));
+      return Launched(kFunction,
+                      internal::LaunchQuantizeQ4_0(device_x, device_blocks, n_blocks, cuda_stream));
     default:
-      return Launched(kFunction, internal::LaunchQuantizeTurbo(TurboTablesOf(format), device_x,
-                                                               device_blocks, n_blocks, cuda_stream));
+      return Launched(kFunction,
+                      internal::LaunchQuantizeTurbo(TurboTablesOf(format), device_x, device_blocks,
+                                                    n_blocks, cuda_stream));
   }
 }
 
@@ -286,8 +316,8 @@ absl::Status DequantizeKvOnDevice(KvFormat format, const void* device_blocks, in
   GGUFKIT_RETURN_ERROR_IF(!ValidKvFormat(format), kFunction, ": invalid KV format (type ",
                           static_cast<int>(format.type), ", version ",
                           static_cast<int>(format.version), ")");
-  return Dequantize(kFunction, FormatForKv(format), device_blocks, n_elements, out_type,
-                    device_out, stream);
+  return Dequantize(kFunction, FormatForKv(format), device_blocks, n_elements, out_type, device_out,
+                    stream);
 }
 
 absl::Status RotateOnDevice(RotationDirection direction, const float* device_in, float* device_out,
@@ -303,16 +333,16 @@ absl::Status RotateOnDevice(RotationDirection direction, const float* device_in,
   const auto in_begin = reinterpret_cast<uintptr_t>(device_in);
   const auto out_begin = reinterpret_cast<uintptr_t>(device_out);
   const auto bytes = static_cast<uintptr_t>(n_elements) * sizeof(float);
-  GGUFKIT_RETURN_ERROR_IF(in_begin != out_begin && in_begin < out_begin + bytes &&
-                              out_begin < in_begin + bytes,
-                          kFunction, ": input and output overlap without being the same buffer");
+  GGUFKIT_RETURN_ERROR_IF(
+      in_begin != out_begin && in_begin < out_begin + bytes && out_begin < in_begin + bytes,
+      kFunction, ": input and output overlap without being the same buffer");
   GGUFKIT_RETURN_IF_ERROR(DeviceAvailable());
   GGUFKIT_RETURN_IF_ERROR(CheckDeviceAccessible(kFunction, "input", device_in));
   GGUFKIT_RETURN_IF_ERROR(CheckDeviceAccessible(kFunction, "output", device_out));
-  return Launched(kFunction, internal::LaunchRotate(direction == RotationDirection::kInverse,
-                                                    device_in, device_out,
-                                                    n_elements / internal::kTurboGroup,
-                                                    static_cast<cudaStream_t>(stream)));
+  return Launched(kFunction,
+                  internal::LaunchRotate(direction == RotationDirection::kInverse, device_in,
+                                         device_out, n_elements / internal::kTurboGroup,
+                                         static_cast<cudaStream_t>(stream)));
 }
 
 }  // namespace ggufkit::cuda

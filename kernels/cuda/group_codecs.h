@@ -48,6 +48,12 @@
 #include <cuda_fp16.h>
 #endif
 
+// --use_fast_math would bring flush-to-zero and approximate division and
+// square root: the results would no longer match the CPU reference.
+#if defined(__USE_FAST_MATH__)
+#error "kernels/cuda must not be compiled with --use_fast_math (bit-exactness)"
+#endif
+
 // Loops over the 8 elements of a group are fully unrolled on the device (the
 // host compiler does the same at -O2 without being asked).
 #if defined(__CUDA_ARCH__)
@@ -92,9 +98,7 @@ GGUFKIT_HD float FloatOf(uint32_t u) {
 #endif
 }
 
-GGUFKIT_HD uint16_t LoadU16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
+GGUFKIT_HD uint16_t LoadU16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
 GGUFKIT_HD void StoreU16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v & 0xFF);
@@ -187,7 +191,7 @@ struct Q8_0Decoder {
   GGUFKIT_HD static void Decode(const uint8_t* b, int group, const float* /*table*/, float* out) {
     const float d = HalfToFloat(LoadU16(b));
     const uint8_t* qs = b + 2 + group * kGroupElems;
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) {
       out[k] = static_cast<float>(static_cast<int8_t>(qs[k])) * d;
     }
@@ -200,7 +204,7 @@ GGUFKIT_UNROLL
 GGUFKIT_HD void Nibbles32(const uint8_t* qs, int group, int* q) {
   const int shift = group >= 2 ? 4 : 0;
   const uint8_t* p = qs + (group & 1) * kGroupElems;
-GGUFKIT_UNROLL
+  GGUFKIT_UNROLL
   for (int k = 0; k < kGroupElems; ++k) q[k] = (p[k] >> shift) & 0xF;
 }
 
@@ -211,7 +215,7 @@ struct Q4_0Decoder {
     const float d = HalfToFloat(LoadU16(b));
     int q[kGroupElems];
     Nibbles32(b + 2, group, q);
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) out[k] = static_cast<float>(q[k] - 8) * d;
   }
 };
@@ -223,7 +227,7 @@ struct Iq4NlDecoder {
     const float d = HalfToFloat(LoadU16(b));
     int q[kGroupElems];
     Nibbles32(b + 2, group, q);
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) out[k] = d * table[q[k]];
   }
 };
@@ -235,7 +239,7 @@ struct Mxfp4Decoder {
     const float d = E8M0ToFloatHalf(b[0]);
     int q[kGroupElems];
     Nibbles32(b + 1, group, q);
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) out[k] = table[q[k]] * d;
   }
 };
@@ -247,7 +251,7 @@ struct Q1_0Decoder {
     const float d = HalfToFloat(LoadU16(b));
     const float neg_d = -d;
     const uint8_t bits = b[2 + group];
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) out[k] = ((bits >> k) & 1) ? d : neg_d;
   }
 };
@@ -282,7 +286,7 @@ struct Q4_KDecoder {
     const float m1 = dmin * static_cast<float>(m);
     const uint8_t* qs = b + 16 + 32 * chunk + (in_chunk % 32);
     const int shift = 4 * high;
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) {
       const int q = (qs[k] >> shift) & 0xF;
       out[k] = d1 * static_cast<float>(q) - m1;
@@ -311,7 +315,7 @@ struct Q5_KDecoder {
     const uint8_t* ql = b + 48 + 32 * chunk + l0;
     const int shift = 4 * high;
     const int hbit = 2 * chunk + high;
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) {
       const int q = ((ql[k] >> shift) & 0xF) + (((qh[k] >> hbit) & 1) ? 16 : 0);
       out[k] = d1 * static_cast<float>(q) - m1;
@@ -337,7 +341,7 @@ struct Q6_KDecoder {
     const float dsc = d * static_cast<float>(sc);
     const int lshift = (quarter >= 2) ? 4 : 0;
     const int hshift = 2 * quarter;
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) {
       const int w = ((ql[k] >> lshift) & 0xF) | (((qh[k] >> hshift) & 3) << 4);
       out[k] = dsc * static_cast<float>(w - 32);
@@ -359,7 +363,7 @@ struct TurboDecoder {
   }
   GGUFKIT_HD static void Decode(const uint8_t* b, int group, const float* table, float* out) {
     const float norm = HalfToFloat(LoadU16(b));
-GGUFKIT_UNROLL
+    GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) out[k] = table[Index(b, group * kGroupElems + k)] * norm;
   }
 };
@@ -380,7 +384,8 @@ using Turbo4V1Decoder = TurboDecoder<4, 68, 4>;
 // block's scale underflows so far that 1/d is infinite (max |x| < ~4e-37).
 GGUFKIT_HD int8_t TruncateToInt8LikeX86(float v) {
   if (!(v >= -2147483648.0f && v < 2147483648.0f)) return 0;
-  return static_cast<int8_t>(static_cast<uint8_t>(static_cast<uint32_t>(static_cast<int32_t>(v)) & 0xFFu));
+  return static_cast<int8_t>(
+      static_cast<uint8_t>(static_cast<uint32_t>(static_cast<int32_t>(v)) & 0xFFu));
 }
 
 GGUFKIT_HD void QuantizeBlockQ8_0(const float* x, uint8_t* block) {
@@ -440,9 +445,8 @@ struct TurboSigns {
   uint32_t s1[4];
   uint32_t s2[4];
 };
-inline constexpr TurboSigns kTurboSigns = {
-    {0xE46A0359u, 0x42F85949u, 0xA4C63BBBu, 0x49F250A9u},
-    {0x16ACEE90u, 0x3F628FDCu, 0xB7A5357Au, 0xBEA56562u}};
+inline constexpr TurboSigns kTurboSigns = {{0xE46A0359u, 0x42F85949u, 0xA4C63BBBu, 0x49F250A9u},
+                                           {0x16ACEE90u, 0x3F628FDCu, 0xB7A5357Au, 0xBEA56562u}};
 
 GGUFKIT_HD float SignOf(const uint32_t* bits, int i) {
   return ((bits[i / 32] >> (i % 32)) & 1u) ? -1.0f : 1.0f;
@@ -450,39 +454,47 @@ GGUFKIT_HD float SignOf(const uint32_t* bits, int i) {
 
 // Centroids and thresholds of one turbo type (index 0 = most negative).
 struct TurboTables {
-  int bits;                 // 2, 3 or 4
-  int block_bytes;          // 34, 50, 66 (68 for v1 turbo4)
-  int qs_offset;            // 2 (4 for v1 turbo4)
-  bool zero_when_tiny;      // turbo4: a group with norm <= 1e-10 is +0.0, not x * 0
+  int bits;             // 2, 3 or 4
+  int block_bytes;      // 34, 50, 66 (68 for v1 turbo4)
+  int qs_offset;        // 2 (4 for v1 turbo4)
+  bool zero_when_tiny;  // turbo4: a group with norm <= 1e-10 is +0.0, not x * 0
   float centroids[16];
-  float thresholds[15];     // n_centroids - 1, ascending
+  float thresholds[15];  // n_centroids - 1, ascending
 };
 
 inline constexpr TurboTables kTurbo2Tables = {
-    2, 34, 2, false,
-    {-0.133462f, -0.039994f, 0.039994f, 0.133462f},
-    {-0.086728f, 0.0f, 0.086728f}};
+    2, 34, 2, false, {-0.133462f, -0.039994f, 0.039994f, 0.133462f}, {-0.086728f, 0.0f, 0.086728f}};
 inline constexpr TurboTables kTurbo3Tables = {
-    3, 50, 2, false,
+    3,
+    50,
+    2,
+    false,
     {-0.190207f, -0.118786f, -0.066822f, -0.021663f, 0.021663f, 0.066822f, 0.118786f, 0.190207f},
     {-0.154496f, -0.092804f, -0.044243f, 0.0f, 0.044243f, 0.092804f, 0.154496f}};
 inline constexpr TurboTables kTurbo4Tables = {
-    4, 66, 2, true,
-    {-0.241529f, -0.182877f, -0.143016f, -0.111036f, -0.083292f, -0.058050f, -0.034299f,
-     -0.011349f, 0.011349f, 0.034299f, 0.058050f, 0.083292f, 0.111036f, 0.143016f, 0.182877f,
-     0.241529f},
+    4,
+    66,
+    2,
+    true,
+    {-0.241529f, -0.182877f, -0.143016f, -0.111036f, -0.083292f, -0.058050f, -0.034299f, -0.011349f,
+     0.011349f, 0.034299f, 0.058050f, 0.083292f, 0.111036f, 0.143016f, 0.182877f, 0.241529f},
     {-0.212203f, -0.162947f, -0.127026f, -0.097164f, -0.070671f, -0.046174f, -0.022824f, 0.0f,
      0.022824f, 0.046174f, 0.070671f, 0.097164f, 0.127026f, 0.162947f, 0.212203f}};
 // v1 (fork snapshot of May 2026): turbo2 as above.
 inline constexpr TurboTables kTurbo3V1Tables = {
-    3, 50, 2, false,
+    3,
+    50,
+    2,
+    false,
     {-0.190685f, -0.117832f, -0.065717f, -0.021460f, 0.021460f, 0.065717f, 0.117832f, 0.190685f},
     {-0.154259f, -0.091775f, -0.043589f, 0.0f, 0.043589f, 0.091775f, 0.154259f}};
 inline constexpr TurboTables kTurbo4V1Tables = {
-    4, 68, 4, true,
-    {-0.173926f, -0.117195f, -0.089527f, -0.068756f, -0.051262f, -0.035597f, -0.020989f,
-     -0.006938f, 0.006938f, 0.020989f, 0.035597f, 0.051262f, 0.068756f, 0.089527f, 0.117195f,
-     0.173926f},
+    4,
+    68,
+    4,
+    true,
+    {-0.173926f, -0.117195f, -0.089527f, -0.068756f, -0.051262f, -0.035597f, -0.020989f, -0.006938f,
+     0.006938f, 0.020989f, 0.035597f, 0.051262f, 0.068756f, 0.089527f, 0.117195f, 0.173926f},
     {-0.145560f, -0.103361f, -0.079142f, -0.060009f, -0.043430f, -0.028293f, -0.013963f, 0.0f,
      0.013963f, 0.028293f, 0.043430f, 0.060009f, 0.079142f, 0.103361f, 0.145560f}};
 
@@ -567,7 +579,8 @@ GGUFKIT_HD void TurboQuantizeGroup(const TurboTables& t, const TurboSigns& signs
   }
   barrier();
   Rotate128(u, signs.s1, signs.s2, lane, n_lanes, barrier);
-  for (int i = lane; i < kTurboGroup; i += n_lanes) idx[i] = static_cast<uint8_t>(TurboIndex(t, u[i]));
+  for (int i = lane; i < kTurboGroup; i += n_lanes)
+    idx[i] = static_cast<uint8_t>(TurboIndex(t, u[i]));
   barrier();
   float recon_sq = 0.0f;
   for (int i = 0; i < kTurboGroup; ++i) {

@@ -17,9 +17,8 @@ constexpr int64_t kMinChunkOutputBytes = int64_t{64} << 10;
 absl::Status CudaStatus(cudaError_t error, absl::string_view what) {
   if (error == cudaSuccess) return absl::OkStatus();
   cudaGetLastError();
-  const std::string text =
-      absl::StrCat("HostDequantizer: ", what, ": ", cudaGetErrorName(error), ": ",
-                   cudaGetErrorString(error));
+  const std::string text = absl::StrCat("HostDequantizer: ", what, ": ", cudaGetErrorName(error),
+                                        ": ", cudaGetErrorString(error));
   if (error == cudaErrorMemoryAllocation) return absl::ResourceExhaustedError(text);
   return absl::InternalError(text);
 }
@@ -70,47 +69,45 @@ HostDequantizer::~HostDequantizer() = default;
 absl::Status HostDequantizer::Allocate() {
   for (int s = 0; s < 2; ++s) {
     Slot& slot = slots_[s];
-    GGUFKIT_RETURN_IF_ERROR(CudaStatus(cudaStreamCreateWithFlags(&slot.stream, cudaStreamNonBlocking),
-                                       "creating a stream"));
     GGUFKIT_RETURN_IF_ERROR(CudaStatus(
-        cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming), "creating an event"));
-    GGUFKIT_RETURN_IF_ERROR(CudaStatus(
-        cudaMallocHost(&slot.pinned_in, static_cast<size_t>(chunk_input_bytes_)),
-        absl::StrCat("allocating ", chunk_input_bytes_, " bytes of pinned memory")));
-    GGUFKIT_RETURN_IF_ERROR(CudaStatus(
-        cudaMallocHost(&slot.pinned_out, static_cast<size_t>(chunk_output_bytes_)),
-        absl::StrCat("allocating ", chunk_output_bytes_, " bytes of pinned memory")));
-    GGUFKIT_RETURN_IF_ERROR(CudaStatus(
-        cudaMalloc(&slot.device_in, static_cast<size_t>(chunk_input_bytes_)),
-        absl::StrCat("allocating ", chunk_input_bytes_, " bytes of device memory")));
-    GGUFKIT_RETURN_IF_ERROR(CudaStatus(
-        cudaMalloc(&slot.device_out, static_cast<size_t>(chunk_output_bytes_)),
-        absl::StrCat("allocating ", chunk_output_bytes_, " bytes of device memory")));
+        cudaStreamCreateWithFlags(&slot.stream, cudaStreamNonBlocking), "creating a stream"));
+    GGUFKIT_RETURN_IF_ERROR(CudaStatus(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming),
+                                       "creating an event"));
+    GGUFKIT_RETURN_IF_ERROR(
+        CudaStatus(cudaMallocHost(&slot.pinned_in, static_cast<size_t>(chunk_input_bytes_)),
+                   absl::StrCat("allocating ", chunk_input_bytes_, " bytes of pinned memory")));
+    GGUFKIT_RETURN_IF_ERROR(
+        CudaStatus(cudaMallocHost(&slot.pinned_out, static_cast<size_t>(chunk_output_bytes_)),
+                   absl::StrCat("allocating ", chunk_output_bytes_, " bytes of pinned memory")));
+    GGUFKIT_RETURN_IF_ERROR(
+        CudaStatus(cudaMalloc(&slot.device_in, static_cast<size_t>(chunk_input_bytes_)),
+                   absl::StrCat("allocating ", chunk_input_bytes_, " bytes of device memory")));
+    GGUFKIT_RETURN_IF_ERROR(
+        CudaStatus(cudaMalloc(&slot.device_out, static_cast<size_t>(chunk_output_bytes_)),
+                   absl::StrCat("allocating ", chunk_output_bytes_, " bytes of device memory")));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<HostDequantizer>> HostDequantizer::Create(
     int64_t chunk_output_bytes) {
-  GGUFKIT_RETURN_ERROR_IF(chunk_output_bytes < kMinChunkOutputBytes ||
-                              chunk_output_bytes > (int64_t{1} << 40),
-                          "HostDequantizer: chunk_output_bytes = ", chunk_output_bytes,
-                          " is outside [64 KiB, 1 TiB]");
+  GGUFKIT_RETURN_ERROR_IF(
+      chunk_output_bytes < kMinChunkOutputBytes || chunk_output_bytes > (int64_t{1} << 40),
+      "HostDequantizer: chunk_output_bytes = ", chunk_output_bytes, " is outside [64 KiB, 1 TiB]");
   GGUFKIT_RETURN_IF_ERROR(DeviceAvailable());
   std::unique_ptr<HostDequantizer> dequantizer(new HostDequantizer(chunk_output_bytes));
   GGUFKIT_RETURN_IF_ERROR(dequantizer->Allocate());
   return dequantizer;
 }
 
-absl::Status HostDequantizer::Dequantize(GgmlType type, const void* host_blocks,
-                                         int64_t n_elements, OutputType out_type,
-                                         void* host_out) {
+absl::Status HostDequantizer::Dequantize(GgmlType type, const void* host_blocks, int64_t n_elements,
+                                         OutputType out_type, void* host_out) {
   constexpr const char* kFunction = "HostDequantizer::Dequantize";
   GGUFKIT_RETURN_ERROR_IF(!CanDequantizeOnDevice(type), kFunction,
                           ": no CUDA dequantizer for type ", GgmlTypeName(type));
-  GGUFKIT_RETURN_ERROR_IF(out_type != OutputType::kF32 && out_type != OutputType::kF16 &&
-                              out_type != OutputType::kBF16,
-                          kFunction, ": invalid output type ", static_cast<int>(out_type));
+  GGUFKIT_RETURN_ERROR_IF(
+      out_type != OutputType::kF32 && out_type != OutputType::kF16 && out_type != OutputType::kBF16,
+      kFunction, ": invalid output type ", static_cast<int>(out_type));
   const absl::StatusOr<int64_t> total_in_bytes = RowSizeBytes(type, n_elements);
   if (!total_in_bytes.ok()) {
     return absl::InvalidArgumentError(
@@ -141,20 +138,22 @@ absl::Status HostDequantizer::Dequantize(GgmlType type, const void* host_blocks,
     const int64_t in_offset = done / traits.block_size * traits.type_size;
     const int64_t out_bytes = elements * out_bytes_per_element;
     std::memcpy(slot.pinned_in, in + in_offset, static_cast<size_t>(in_bytes));
-    status = CudaStatus(cudaMemcpyAsync(slot.device_in, slot.pinned_in, static_cast<size_t>(in_bytes),
-                                        cudaMemcpyHostToDevice, slot.stream),
-                        "copying blocks to the device");
+    status =
+        CudaStatus(cudaMemcpyAsync(slot.device_in, slot.pinned_in, static_cast<size_t>(in_bytes),
+                                   cudaMemcpyHostToDevice, slot.stream),
+                   "copying blocks to the device");
     if (status.ok()) {
       status = DequantizeOnDevice(type, slot.device_in, elements, out_type, slot.device_out,
                                   slot.stream);
     }
     if (status.ok()) {
-      status = CudaStatus(cudaMemcpyAsync(slot.pinned_out, slot.device_out,
-                                          static_cast<size_t>(out_bytes), cudaMemcpyDeviceToHost,
-                                          slot.stream),
-                          "copying the output to the host");
+      status = CudaStatus(
+          cudaMemcpyAsync(slot.pinned_out, slot.device_out, static_cast<size_t>(out_bytes),
+                          cudaMemcpyDeviceToHost, slot.stream),
+          "copying the output to the host");
     }
-    if (status.ok()) status = CudaStatus(cudaEventRecord(slot.done, slot.stream), "recording an event");
+    if (status.ok())
+      status = CudaStatus(cudaEventRecord(slot.done, slot.stream), "recording an event");
     if (status.ok()) {
       slot.pending = true;
       slot.destination = out + done * out_bytes_per_element;

@@ -23,6 +23,9 @@
 
 namespace ggufkit::cuda {
 
+// Not thread-safe: one Dequantize call at a time per object (it owns the
+// staging buffers). Types it cannot handle (!CanDequantizeOnDevice) are an
+// InvalidArgument error, so a caller can fall back to the CPU path.
 class HostDequantizer {
  public:
   // Default output bytes per chunk (per slot): 32 MiB keeps the four pinned and

@@ -5,9 +5,9 @@
 #ifndef GGUFKIT_KERNELS_CUDA_KERNEL_LAUNCH_H_
 #define GGUFKIT_KERNELS_CUDA_KERNEL_LAUNCH_H_
 
-#include <cstdint>
-
 #include <cuda_runtime_api.h>
+
+#include <cstdint>
 
 #include "kernels/cuda/group_codecs.h"
 

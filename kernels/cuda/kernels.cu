@@ -27,6 +27,11 @@ unsigned GridFor(int64_t work_items, int64_t items_per_block) {
   return static_cast<unsigned>(blocks);
 }
 
+// cudaGetLastError after a launch also returns any earlier, unrelated
+// non-sticky error of this thread; clear those first so a launch is judged
+// on its own. (Sticky errors cannot be cleared and are rightly reported.)
+void ClearStaleError() { (void)cudaGetLastError(); }
+
 struct WarpBarrier {
   __host__ __device__ void operator()() const {
 #if defined(__CUDA_ARCH__)
@@ -96,10 +101,13 @@ cudaError_t LaunchDecoderOut(const DecodeTable& table, const void* blocks, void*
   const int64_t n_groups = n_blocks * (Decoder::kBlockElems / kGroupElems);
   const unsigned grid = GridFor(n_groups, kThreadsPerBlock);
   const auto* in = static_cast<const uint8_t*>(blocks);
+  ClearStaleError();
   if (reinterpret_cast<uintptr_t>(out) % 16 == 0) {
-    DequantizeKernel<Decoder, kOut, true><<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, table);
+    DequantizeKernel<Decoder, kOut, true>
+        <<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, table);
   } else {
-    DequantizeKernel<Decoder, kOut, false><<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, table);
+    DequantizeKernel<Decoder, kOut, false>
+        <<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, table);
   }
   return cudaGetLastError();
 }
@@ -131,7 +139,8 @@ struct Q4_0Quantizer {
 
 template <class Quantizer>
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    QuantizeBlocksKernel(const float* __restrict__ x, uint8_t* __restrict__ blocks, int64_t n_blocks) {
+    QuantizeBlocksKernel(const float* __restrict__ x, uint8_t* __restrict__ blocks,
+                         int64_t n_blocks) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < n_blocks;
        b += stride) {
@@ -140,10 +149,12 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 }
 
 template <class Quantizer>
-cudaError_t LaunchQuantizeBlocks(const float* x, void* blocks, int64_t n_blocks, cudaStream_t stream) {
+cudaError_t LaunchQuantizeBlocks(const float* x, void* blocks, int64_t n_blocks,
+                                 cudaStream_t stream) {
   const unsigned grid = GridFor(n_blocks, kThreadsPerBlock);
-  QuantizeBlocksKernel<Quantizer><<<grid, kThreadsPerBlock, 0, stream>>>(
-      x, static_cast<uint8_t*>(blocks), n_blocks);
+  ClearStaleError();
+  QuantizeBlocksKernel<Quantizer>
+      <<<grid, kThreadsPerBlock, 0, stream>>>(x, static_cast<uint8_t*>(blocks), n_blocks);
   return cudaGetLastError();
 }
 
@@ -221,18 +232,30 @@ int DeviceFormatBlockElements(DeviceFormat format) {
 
 int DeviceFormatBlockBytes(DeviceFormat format) {
   switch (format) {
-    case DeviceFormat::kQ8_0: return Q8_0Decoder::kBlockBytes;
-    case DeviceFormat::kQ4_0: return Q4_0Decoder::kBlockBytes;
-    case DeviceFormat::kQ1_0: return Q1_0Decoder::kBlockBytes;
-    case DeviceFormat::kQ4_K: return Q4_KDecoder::kBlockBytes;
-    case DeviceFormat::kQ5_K: return Q5_KDecoder::kBlockBytes;
-    case DeviceFormat::kQ6_K: return Q6_KDecoder::kBlockBytes;
-    case DeviceFormat::kIq4Nl: return Iq4NlDecoder::kBlockBytes;
-    case DeviceFormat::kMxfp4: return Mxfp4Decoder::kBlockBytes;
-    case DeviceFormat::kTurbo2: return Turbo2Decoder::kBlockBytes;
-    case DeviceFormat::kTurbo3: return Turbo3Decoder::kBlockBytes;
-    case DeviceFormat::kTurbo4: return Turbo4Decoder::kBlockBytes;
-    case DeviceFormat::kTurbo4V1: return Turbo4V1Decoder::kBlockBytes;
+    case DeviceFormat::kQ8_0:
+      return Q8_0Decoder::kBlockBytes;
+    case DeviceFormat::kQ4_0:
+      return Q4_0Decoder::kBlockBytes;
+    case DeviceFormat::kQ1_0:
+      return Q1_0Decoder::kBlockBytes;
+    case DeviceFormat::kQ4_K:
+      return Q4_KDecoder::kBlockBytes;
+    case DeviceFormat::kQ5_K:
+      return Q5_KDecoder::kBlockBytes;
+    case DeviceFormat::kQ6_K:
+      return Q6_KDecoder::kBlockBytes;
+    case DeviceFormat::kIq4Nl:
+      return Iq4NlDecoder::kBlockBytes;
+    case DeviceFormat::kMxfp4:
+      return Mxfp4Decoder::kBlockBytes;
+    case DeviceFormat::kTurbo2:
+      return Turbo2Decoder::kBlockBytes;
+    case DeviceFormat::kTurbo3:
+      return Turbo3Decoder::kBlockBytes;
+    case DeviceFormat::kTurbo4:
+      return Turbo4Decoder::kBlockBytes;
+    case DeviceFormat::kTurbo4V1:
+      return Turbo4V1Decoder::kBlockBytes;
   }
   return 0;
 }
@@ -240,33 +263,48 @@ int DeviceFormatBlockBytes(DeviceFormat format) {
 cudaError_t LaunchDequantize(DeviceFormat format, const DecodeTable& table, OutKind out_kind,
                              const void* blocks, void* out, int64_t n_blocks, cudaStream_t stream) {
   switch (format) {
-    case DeviceFormat::kQ8_0: return LaunchDecoder<Q8_0Decoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kQ4_0: return LaunchDecoder<Q4_0Decoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kQ1_0: return LaunchDecoder<Q1_0Decoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kQ4_K: return LaunchDecoder<Q4_KDecoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kQ5_K: return LaunchDecoder<Q5_KDecoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kQ6_K: return LaunchDecoder<Q6_KDecoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kIq4Nl: return LaunchDecoder<Iq4NlDecoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kMxfp4: return LaunchDecoder<Mxfp4Decoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kTurbo2: return LaunchDecoder<Turbo2Decoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kTurbo3: return LaunchDecoder<Turbo3Decoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kTurbo4: return LaunchDecoder<Turbo4Decoder>(table, out_kind, blocks, out, n_blocks, stream);
-    case DeviceFormat::kTurbo4V1: return LaunchDecoder<Turbo4V1Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kQ8_0:
+      return LaunchDecoder<Q8_0Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kQ4_0:
+      return LaunchDecoder<Q4_0Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kQ1_0:
+      return LaunchDecoder<Q1_0Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kQ4_K:
+      return LaunchDecoder<Q4_KDecoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kQ5_K:
+      return LaunchDecoder<Q5_KDecoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kQ6_K:
+      return LaunchDecoder<Q6_KDecoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kIq4Nl:
+      return LaunchDecoder<Iq4NlDecoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kMxfp4:
+      return LaunchDecoder<Mxfp4Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kTurbo2:
+      return LaunchDecoder<Turbo2Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kTurbo3:
+      return LaunchDecoder<Turbo3Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kTurbo4:
+      return LaunchDecoder<Turbo4Decoder>(table, out_kind, blocks, out, n_blocks, stream);
+    case DeviceFormat::kTurbo4V1:
+      return LaunchDecoder<Turbo4V1Decoder>(table, out_kind, blocks, out, n_blocks, stream);
   }
   return cudaErrorInvalidValue;
 }
 
-cudaError_t LaunchQuantizeQ8_0(const float* x, void* blocks, int64_t n_blocks, cudaStream_t stream) {
+cudaError_t LaunchQuantizeQ8_0(const float* x, void* blocks, int64_t n_blocks,
+                               cudaStream_t stream) {
   return LaunchQuantizeBlocks<Q8_0Quantizer>(x, blocks, n_blocks, stream);
 }
 
-cudaError_t LaunchQuantizeQ4_0(const float* x, void* blocks, int64_t n_blocks, cudaStream_t stream) {
+cudaError_t LaunchQuantizeQ4_0(const float* x, void* blocks, int64_t n_blocks,
+                               cudaStream_t stream) {
   return LaunchQuantizeBlocks<Q4_0Quantizer>(x, blocks, n_blocks, stream);
 }
 
 cudaError_t LaunchQuantizeTurbo(const TurboTables& tables, const float* x, void* blocks,
                                 int64_t n_groups, cudaStream_t stream) {
   const unsigned grid = GridFor(n_groups, kWarpsPerBlock);
+  ClearStaleError();
   QuantizeTurboKernel<<<grid, kThreadsPerBlock, 0, stream>>>(x, static_cast<uint8_t*>(blocks),
                                                              n_groups, tables, kTurboSigns);
   return cudaGetLastError();
@@ -275,7 +313,9 @@ cudaError_t LaunchQuantizeTurbo(const TurboTables& tables, const float* x, void*
 cudaError_t LaunchRotate(bool inverse, const float* in, float* out, int64_t n_groups,
                          cudaStream_t stream) {
   const unsigned grid = GridFor(n_groups, kWarpsPerBlock);
-  RotateKernel<<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, kTurboSigns, inverse ? 1 : 0);
+  ClearStaleError();
+  RotateKernel<<<grid, kThreadsPerBlock, 0, stream>>>(in, out, n_groups, kTurboSigns,
+                                                      inverse ? 1 : 0);
   return cudaGetLastError();
 }
 

@@ -20,10 +20,8 @@
 #include "kernels/cuda/group_codecs.h"
 #include "kernels/cuda/host_dequantizer.h"
 #include "quants/half.h"
-#include "quants/type_traits.h"
-#if __has_include("quants/turbo.h")
 #include "quants/turbo.h"
-#endif
+#include "quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::cuda {
@@ -60,12 +58,12 @@ TEST(CudaArgumentsTest, DequantizeRejectsBadCountsAndPointers) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DequantizeOnDevice(GgmlType::kQ8_0, in, 32, OutputType::kF32, nullptr).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DequantizeOnDevice(GgmlType::kQ8_0, in, 32, OutputType::kF32, FakePointer(0x20002))
-                .code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DequantizeOnDevice(GgmlType::kQ8_0, in, 32, OutputType::kF16, FakePointer(0x20001))
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      DequantizeOnDevice(GgmlType::kQ8_0, in, 32, OutputType::kF32, FakePointer(0x20002)).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      DequantizeOnDevice(GgmlType::kQ8_0, in, 32, OutputType::kF16, FakePointer(0x20001)).code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DequantizeOnDevice(GgmlType::kQ2_K, in, 256, OutputType::kF32, out).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DequantizeOnDevice(GgmlType::kQ8_0, in, 32, static_cast<OutputType>(9), out).code(),
@@ -125,10 +123,10 @@ TEST(CudaArgumentsTest, BogusPointersAreErrorsNotCrashes) {
   } else {
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   }
-  EXPECT_FALSE(QuantizeKvOnDevice({KvCacheType::kTurbo2}, host_out.data(), 128, host_blocks.data())
-                   .ok());
-  EXPECT_FALSE(RotateOnDevice(RotationDirection::kInverse, host_out.data(), host_out.data(), 128)
-                   .ok());
+  EXPECT_FALSE(
+      QuantizeKvOnDevice({KvCacheType::kTurbo2}, host_out.data(), 128, host_blocks.data()).ok());
+  EXPECT_FALSE(
+      RotateOnDevice(RotationDirection::kInverse, host_out.data(), host_out.data(), 128).ok());
 }
 
 TEST(CudaArgumentsTest, DeviceAvailableExplainsItself) {
@@ -222,8 +220,8 @@ void ExpectOutputs(const std::string& label, OutputType out_type, const uint8_t*
     for (size_t i = 0; i < want.size(); ++i) {
       uint16_t got;
       std::memcpy(&got, got_bytes + 2 * i, 2);
-      const bool both_nan = f16 ? (IsHalfNaN(got) && IsHalfNaN(expect[i]))
-                                : (IsBf16NaN(got) && IsBf16NaN(expect[i]));
+      const bool both_nan =
+          f16 ? (IsHalfNaN(got) && IsHalfNaN(expect[i])) : (IsBf16NaN(got) && IsBf16NaN(expect[i]));
       if (got != expect[i] && !both_nan && mismatches++ < 5) {
         ADD_FAILURE() << label << (f16 ? " f16" : " bf16") << " element " << i << ": got 0x"
                       << std::hex << got << " want 0x" << expect[i] << std::dec;
@@ -240,8 +238,8 @@ struct GgmlCase {
   const char* name;
 };
 constexpr GgmlCase kGgmlCases[] = {
-    {GgmlType::kQ8_0, "q8_0"}, {GgmlType::kQ4_0, "q4_0"},     {GgmlType::kQ1_0, "q1_0"},
-    {GgmlType::kQ4_K, "q4_K"}, {GgmlType::kQ5_K, "q5_K"},     {GgmlType::kQ6_K, "q6_K"},
+    {GgmlType::kQ8_0, "q8_0"},     {GgmlType::kQ4_0, "q4_0"},   {GgmlType::kQ1_0, "q1_0"},
+    {GgmlType::kQ4_K, "q4_K"},     {GgmlType::kQ5_K, "q5_K"},   {GgmlType::kQ6_K, "q6_K"},
     {GgmlType::kIQ4_NL, "iq4_nl"}, {GgmlType::kMXFP4, "mxfp4"},
 };
 
@@ -251,13 +249,15 @@ TEST_F(CudaDeviceTest, DequantizeMatchesGgmlGolden) {
   for (const GgmlCase& c : kGgmlCases) {
     ASSERT_TRUE(CanDequantizeOnDevice(c.type)) << c.name;
     const std::vector<uint8_t> q = ReadFileBytes(GoldenPath(std::string("ggml/") + c.name + ".q"));
-    const std::vector<float> want = ReadFloats(GoldenPath(std::string("ggml/") + c.name + ".deq.f32"));
+    const std::vector<float> want =
+        ReadFloats(GoldenPath(std::string("ggml/") + c.name + ".deq.f32"));
     ASSERT_EQ(static_cast<int64_t>(want.size()), kGoldenElements) << c.name;
     DeviceBuffer in(q.size()), out(want.size() * 4);
     in.Upload(q.data(), q.size());
     for (OutputType out_type : kAllOutputs) {
       out.Fill(0xCD);
-      ASSERT_TRUE(DequantizeOnDevice(c.type, in.bytes(), kGoldenElements, out_type, out.bytes()).ok());
+      ASSERT_TRUE(
+          DequantizeOnDevice(c.type, in.bytes(), kGoldenElements, out_type, out.bytes()).ok());
       std::vector<uint8_t> got(want.size() * OutputTypeBytes(out_type));
       out.Download(got.data(), got.size());
       ExpectOutputs(c.name, out_type, got.data(), want);
@@ -274,7 +274,8 @@ TEST_F(CudaDeviceTest, DequantizeUnalignedStartsAndOddCounts) {
   for (const GgmlCase& c : kGgmlCases) {
     const TypeTraits& traits = GetTypeTraits(c.type);
     const std::vector<uint8_t> q = ReadFileBytes(GoldenPath(std::string("ggml/") + c.name + ".q"));
-    const std::vector<float> all = ReadFloats(GoldenPath(std::string("ggml/") + c.name + ".deq.f32"));
+    const std::vector<float> all =
+        ReadFloats(GoldenPath(std::string("ggml/") + c.name + ".deq.f32"));
     for (int64_t first_block : {int64_t{1}, int64_t{7}}) {
       for (int64_t n_blocks : {int64_t{1}, int64_t{3}, int64_t{101}}) {
         for (size_t in_shift : {size_t{1}, size_t{3}}) {
@@ -309,7 +310,8 @@ TEST_F(CudaDeviceTest, DequantizeUnalignedStartsAndOddCounts) {
 // scales included) against the CPU reference codec when quants/ registers
 // one, and always against the host build of the kernels' decoders.
 template <class Decoder>
-std::vector<float> HostDecode(const std::vector<uint8_t>& blocks, const internal::DecodeTable& table) {
+std::vector<float> HostDecode(const std::vector<uint8_t>& blocks,
+                              const internal::DecodeTable& table) {
   const size_t n_blocks = blocks.size() / Decoder::kBlockBytes;
   std::vector<float> out(n_blocks * Decoder::kBlockElems);
   for (size_t b = 0; b < n_blocks; ++b) {
@@ -324,15 +326,24 @@ std::vector<float> HostDecode(const std::vector<uint8_t>& blocks, const internal
 std::vector<float> HostDecodeGgml(GgmlType type, const std::vector<uint8_t>& blocks) {
   using namespace internal;  // NOLINT: the decoder names
   switch (type) {
-    case GgmlType::kQ8_0: return HostDecode<Q8_0Decoder>(blocks, kNoTable);
-    case GgmlType::kQ4_0: return HostDecode<Q4_0Decoder>(blocks, kNoTable);
-    case GgmlType::kQ1_0: return HostDecode<Q1_0Decoder>(blocks, kNoTable);
-    case GgmlType::kQ4_K: return HostDecode<Q4_KDecoder>(blocks, kNoTable);
-    case GgmlType::kQ5_K: return HostDecode<Q5_KDecoder>(blocks, kNoTable);
-    case GgmlType::kQ6_K: return HostDecode<Q6_KDecoder>(blocks, kNoTable);
-    case GgmlType::kIQ4_NL: return HostDecode<Iq4NlDecoder>(blocks, kIq4NlTable);
-    case GgmlType::kMXFP4: return HostDecode<Mxfp4Decoder>(blocks, kMxfp4Table);
-    default: return {};
+    case GgmlType::kQ8_0:
+      return HostDecode<Q8_0Decoder>(blocks, kNoTable);
+    case GgmlType::kQ4_0:
+      return HostDecode<Q4_0Decoder>(blocks, kNoTable);
+    case GgmlType::kQ1_0:
+      return HostDecode<Q1_0Decoder>(blocks, kNoTable);
+    case GgmlType::kQ4_K:
+      return HostDecode<Q4_KDecoder>(blocks, kNoTable);
+    case GgmlType::kQ5_K:
+      return HostDecode<Q5_KDecoder>(blocks, kNoTable);
+    case GgmlType::kQ6_K:
+      return HostDecode<Q6_KDecoder>(blocks, kNoTable);
+    case GgmlType::kIQ4_NL:
+      return HostDecode<Iq4NlDecoder>(blocks, kIq4NlTable);
+    case GgmlType::kMXFP4:
+      return HostDecode<Mxfp4Decoder>(blocks, kMxfp4Table);
+    default:
+      return {};
   }
 }
 
@@ -352,8 +363,10 @@ TEST_F(CudaDeviceTest, DequantizeRandomBlocksMatchesReferenceAndHost) {
     if (reference.dequantize != nullptr) {
       reference.dequantize(blocks.data(), cpu.data(), n);
     } else {
-      std::printf("note: no CPU reference codec registered for %s yet; checked against golden "
-                  "vectors and the host decoder only\n", c.name);
+      std::printf(
+          "note: no CPU reference codec registered for %s yet; checked against golden "
+          "vectors and the host decoder only\n",
+          c.name);
     }
     for (OutputType out_type : kAllOutputs) {
       ASSERT_TRUE(DequantizeOnDevice(c.type, in.bytes(), n, out_type, out.bytes()).ok());
@@ -424,9 +437,9 @@ TEST_F(CudaDeviceTest, KvQuantizeAndDequantizeMatchGolden) {
     // Dequantize the golden bytes (not ours) to every output type.
     blocks.Upload(want_q.data(), want_q.size());
     for (OutputType out_type : kAllOutputs) {
-      ASSERT_TRUE(DequantizeKvOnDevice(c.format, blocks.bytes(), kGoldenElements, out_type,
-                                       out.bytes())
-                      .ok());
+      ASSERT_TRUE(
+          DequantizeKvOnDevice(c.format, blocks.bytes(), kGoldenElements, out_type, out.bytes())
+              .ok());
       std::vector<uint8_t> got(x.size() * OutputTypeBytes(out_type));
       out.Download(got.data(), got.size());
       ExpectOutputs(c.deq_path, out_type, got.data(), want_deq);
@@ -440,6 +453,7 @@ TEST_F(CudaDeviceTest, KvQuantizeUnalignedAndOddCounts) {
   const std::vector<float> x = ReadFloats(GoldenPath("ggml/input.f32"));
   for (const KvCase& c : kKvCases) {
     const std::vector<uint8_t> want_all = ReadFileBytes(GoldenPath(c.q_path));
+    const std::vector<float> want_deq = ReadFloats(GoldenPath(c.deq_path));
     const int64_t block_elements = KvBlockElements(c.format);
     const int64_t block_bytes = KvBlockBytes(c.format);
     for (int64_t first_block : {int64_t{3}, int64_t{33}}) {
@@ -460,8 +474,19 @@ TEST_F(CudaDeviceTest, KvQuantizeUnalignedAndOddCounts) {
         }
         const std::vector<uint8_t> want(want_all.begin() + first_block * block_bytes,
                                         want_all.begin() + (first_block + n_blocks) * block_bytes);
-        ExpectBytes(std::string(c.q_path) + " unaligned", {got.begin() + 3, got.begin() + 3 + out_bytes},
-                    want, block_bytes);
+        ExpectBytes(std::string(c.q_path) + " unaligned",
+                    {got.begin() + 3, got.begin() + 3 + out_bytes}, want, block_bytes);
+        // Dequantize those blocks from the odd address into an output off the
+        // 16-byte grid (reusing dx, 4 bytes in).
+        for (OutputType out_type : kAllOutputs) {
+          ASSERT_TRUE(
+              DequantizeKvOnDevice(c.format, blocks.bytes() + 3, n, out_type, dx.bytes() + 4).ok());
+          std::vector<uint8_t> deq(static_cast<size_t>(n) * OutputTypeBytes(out_type));
+          dx.Download(deq.data(), deq.size(), 4);
+          ExpectOutputs(std::string(c.deq_path) + " unaligned", out_type, deq.data(),
+                        {want_deq.begin() + first_block * block_elements,
+                         want_deq.begin() + (first_block + n_blocks) * block_elements});
+        }
       }
     }
   }
@@ -479,17 +504,39 @@ std::vector<float> HostileInput(int64_t n_groups, std::mt19937& rng) {
     for (int i = 0; i < 128; ++i) {
       const float r = normal(rng);
       switch (kind) {
-        case 0: v[i] = 0.0f; break;
-        case 1: v[i] = (i % 2) ? -0.0f : 0.0f; break;
-        case 2: v[i] = r * 1e-30f; break;
-        case 3: v[i] = r * 1e-42f; break;  // subnormal
-        case 4: v[i] = r * 1e19f; break;   // squares overflow
-        case 5: v[i] = i == 5 ? std::numeric_limits<float>::infinity() : r; break;
-        case 6: v[i] = i == 77 ? std::numeric_limits<float>::quiet_NaN() : r; break;
-        case 7: v[i] = 0.75f; break;
-        case 8: v[i] = i == 0 ? 1.0f : 0.0f; break;  // one spike: all rotated values equal
-        case 9: v[i] = r * 60000.0f; break;          // fp16 norm overflow
-        default: v[i] = r; break;
+        case 0:
+          v[i] = 0.0f;
+          break;
+        case 1:
+          v[i] = (i % 2) ? -0.0f : 0.0f;
+          break;
+        case 2:
+          v[i] = r * 1e-30f;
+          break;
+        case 3:
+          v[i] = r * 1e-42f;
+          break;  // subnormal
+        case 4:
+          v[i] = r * 1e19f;
+          break;  // squares overflow
+        case 5:
+          v[i] = i == 5 ? std::numeric_limits<float>::infinity() : r;
+          break;
+        case 6:
+          v[i] = i == 77 ? std::numeric_limits<float>::quiet_NaN() : r;
+          break;
+        case 7:
+          v[i] = 0.75f;
+          break;
+        case 8:
+          v[i] = i == 0 ? 1.0f : 0.0f;
+          break;  // one spike: all rotated values equal
+        case 9:
+          v[i] = r * 60000.0f;
+          break;  // fp16 norm overflow
+        default:
+          v[i] = r;
+          break;
       }
     }
   }
@@ -518,9 +565,10 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
     } else {
       const bool v1 = c.format.version == TurboVersion::kV1;
       const internal::TurboTables& t =
-          c.format.type == KvCacheType::kTurbo2   ? internal::kTurbo2Tables
-          : c.format.type == KvCacheType::kTurbo3 ? (v1 ? internal::kTurbo3V1Tables : internal::kTurbo3Tables)
-                                                  : (v1 ? internal::kTurbo4V1Tables : internal::kTurbo4Tables);
+          c.format.type == KvCacheType::kTurbo2 ? internal::kTurbo2Tables
+          : c.format.type == KvCacheType::kTurbo3
+              ? (v1 ? internal::kTurbo3V1Tables : internal::kTurbo3Tables)
+              : (v1 ? internal::kTurbo4V1Tables : internal::kTurbo4Tables);
       float u[128];
       uint8_t idx[128];
       for (int64_t g = 0; g < n_blocks; ++g) {
@@ -530,25 +578,26 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
       }
     }
     DeviceBuffer blocks(host.size());
-    ASSERT_TRUE(QuantizeKvOnDevice(c.format, reinterpret_cast<float*>(dx.bytes()), n, blocks.bytes()).ok());
+    ASSERT_TRUE(
+        QuantizeKvOnDevice(c.format, reinterpret_cast<float*>(dx.bytes()), n, blocks.bytes()).ok());
     std::vector<uint8_t> got(host.size());
     blocks.Download(got.data(), got.size());
     ExpectBytes(std::string(c.q_path) + " hostile input vs host", got, host, block_bytes);
-#if __has_include("quants/turbo.h")
     if (c.format.type != KvCacheType::kQ8_0 && c.format.type != KvCacheType::kQ4_0) {
       // The scalar TurboQuant reference of quants/turbo.h.
-      const TurboFormat turbo_format = c.format.type == KvCacheType::kTurbo2   ? TurboFormat::kTurbo2
-                                       : c.format.type == KvCacheType::kTurbo3 ? TurboFormat::kTurbo3
-                                                                               : TurboFormat::kTurbo4;
+      const TurboFormat turbo_format = c.format.type == KvCacheType::kTurbo2 ? TurboFormat::kTurbo2
+                                       : c.format.type == KvCacheType::kTurbo3
+                                           ? TurboFormat::kTurbo3
+                                           : TurboFormat::kTurbo4;
       const TurboVariant variant =
           c.format.version == TurboVersion::kV1 ? TurboVariant::kV1 : TurboVariant::kCurrent;
       std::vector<uint8_t> cpu(host.size());
       for (int64_t g = 0; g < n_blocks; ++g) {
         QuantizeTurboGroup(turbo_format, variant, x.data() + g * 128, cpu.data() + g * block_bytes);
       }
-      ExpectBytes(std::string(c.q_path) + " hostile input vs quants/turbo.h", got, cpu, block_bytes);
+      ExpectBytes(std::string(c.q_path) + " hostile input vs quants/turbo.h", got, cpu,
+                  block_bytes);
     }
-#endif
     const GgmlType ggml = c.format.type == KvCacheType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0;
     if (c.format.type == KvCacheType::kQ8_0 || c.format.type == KvCacheType::kQ4_0) {
       const ReferenceCodec& reference = GetReferenceCodec(ggml);
@@ -564,7 +613,8 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
             std::memcpy(cpu.data() + b * block_bytes, got.data() + b * block_bytes, block_bytes);
           }
         }
-        ExpectBytes(std::string(c.q_path) + " hostile input vs CPU reference", got, cpu, block_bytes);
+        ExpectBytes(std::string(c.q_path) + " hostile input vs CPU reference", got, cpu,
+                    block_bytes);
       }
     }
   }
@@ -572,8 +622,10 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
 
 TEST_F(CudaDeviceTest, RotationMatchesGoldenAndHost) {
   for (const char* set : {"current", "v1"}) {
-    const std::vector<float> y = ReadFloats(GoldenPath(std::string("turbo/") + set + "/turbo3.deq.f32"));
-    const std::vector<float> want = ReadFloats(GoldenPath(std::string("turbo/") + set + "/wht_inverse.f32"));
+    const std::vector<float> y =
+        ReadFloats(GoldenPath(std::string("turbo/") + set + "/turbo3.deq.f32"));
+    const std::vector<float> want =
+        ReadFloats(GoldenPath(std::string("turbo/") + set + "/wht_inverse.f32"));
     DeviceBuffer buffer(y.size() * 4);
     buffer.Upload(y.data(), y.size() * 4);
     float* d = reinterpret_cast<float*>(buffer.bytes());
@@ -612,7 +664,8 @@ TEST_F(CudaDeviceTest, HostDequantizerStreamsManyChunks) {
   ASSERT_TRUE(dequantizer.ok()) << dequantizer.status();
   for (const GgmlCase& c : kGgmlCases) {
     const std::vector<uint8_t> q = ReadFileBytes(GoldenPath(std::string("ggml/") + c.name + ".q"));
-    const std::vector<float> want = ReadFloats(GoldenPath(std::string("ggml/") + c.name + ".deq.f32"));
+    const std::vector<float> want =
+        ReadFloats(GoldenPath(std::string("ggml/") + c.name + ".deq.f32"));
     for (OutputType out_type : kAllOutputs) {
       // Odd host addresses on both sides.
       std::vector<uint8_t> in(q.size() + 1), out(want.size() * 4 + 1, 0xEE);
@@ -624,9 +677,13 @@ TEST_F(CudaDeviceTest, HostDequantizerStreamsManyChunks) {
     }
   }
   std::vector<uint8_t> in(18 * 3), out(4 * 96);
-  EXPECT_EQ((*dequantizer)->Dequantize(GgmlType::kQ4_0, in.data(), 95, OutputType::kF32, out.data()).code(),
+  EXPECT_EQ((*dequantizer)
+                ->Dequantize(GgmlType::kQ4_0, in.data(), 95, OutputType::kF32, out.data())
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*dequantizer)->Dequantize(GgmlType::kQ3_K, in.data(), 256, OutputType::kF32, out.data()).code(),
+  EXPECT_EQ((*dequantizer)
+                ->Dequantize(GgmlType::kQ3_K, in.data(), 256, OutputType::kF32, out.data())
+                .code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -634,13 +691,15 @@ TEST_F(CudaDeviceTest, HostDequantizerStreamsManyChunks) {
 TEST_F(CudaDeviceTest, RejectedCallLeavesDeviceUsable) {
   std::vector<uint8_t> host(18);
   std::vector<float> out(32);
-  EXPECT_EQ(DequantizeOnDevice(GgmlType::kQ4_0, host.data(), 32, OutputType::kF32, out.data()).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      DequantizeOnDevice(GgmlType::kQ4_0, host.data(), 32, OutputType::kF32, out.data()).code(),
+      absl::StatusCode::kInvalidArgument);
   const std::vector<uint8_t> q = ReadFileBytes(GoldenPath("ggml/q4_0.q"));
   const std::vector<float> want = ReadFloats(GoldenPath("ggml/q4_0.deq.f32"));
   DeviceBuffer din(18), dout(32 * 4);
   din.Upload(q.data(), 18);
-  ASSERT_TRUE(DequantizeOnDevice(GgmlType::kQ4_0, din.bytes(), 32, OutputType::kF32, dout.bytes()).ok());
+  ASSERT_TRUE(
+      DequantizeOnDevice(GgmlType::kQ4_0, din.bytes(), 32, OutputType::kF32, dout.bytes()).ok());
   dout.Download(out.data(), 32 * 4);
   ExpectOutputs("q4_0 after a rejected call", OutputType::kF32,
                 reinterpret_cast<const uint8_t*>(out.data()), {want.begin(), want.begin() + 32});

@@ -6,9 +6,9 @@
 
 #include <cmath>
 #include <condition_variable>
-#include <limits>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <string>
@@ -17,10 +17,8 @@
 
 #include "gtest/gtest.h"
 #include "quants/half.h"
-#include "quants/type_traits.h"
-#if __has_include("quants/turbo.h")
 #include "quants/turbo.h"
-#endif
+#include "quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::cuda::internal {
@@ -108,7 +106,8 @@ void ExpectMatchesReference(GgmlType type, const DecodeTable& table) {
                       table.values, out);
       for (int k = 0; k < kGroupElems; ++k) {
         const float w = want[static_cast<size_t>(b) * Decoder::kBlockElems + g * kGroupElems + k];
-        const bool same = FloatBits(out[k]) == FloatBits(w) || (std::isnan(out[k]) && std::isnan(w));
+        const bool same =
+            FloatBits(out[k]) == FloatBits(w) || (std::isnan(out[k]) && std::isnan(w));
         if (!same && mismatches++ < 5) {
           ADD_FAILURE() << GgmlTypeName(type) << " block " << b << " element "
                         << g * kGroupElems + k << ": got " << out[k] << " want " << w;
@@ -144,15 +143,33 @@ TEST(GroupCodecsTest, KvQuantizersMatchReferenceCodecs) {
       const float r = normal(rng);
       float& v = x[b * 32 + i];
       switch (b % 9) {
-        case 0: v = 0.0f; break;
-        case 1: v = (i % 2) ? -0.0f : 0.0f; break;
-        case 2: v = r * 1e-30f; break;
-        case 3: v = r * 1e-36f; break;
-        case 4: v = r * 1e30f; break;
-        case 5: v = -2.0f; break;
-        case 6: v = i == 9 ? -1.0f : 0.0f; break;
-        case 7: v = r * 70000.0f; break;
-        default: v = r; break;
+        case 0:
+          v = 0.0f;
+          break;
+        case 1:
+          v = (i % 2) ? -0.0f : 0.0f;
+          break;
+        case 2:
+          v = r * 1e-30f;
+          break;
+        case 3:
+          v = r * 1e-36f;
+          break;
+        case 4:
+          v = r * 1e30f;
+          break;
+        case 5:
+          v = -2.0f;
+          break;
+        case 6:
+          v = i == 9 ? -1.0f : 0.0f;
+          break;
+        case 7:
+          v = r * 70000.0f;
+          break;
+        default:
+          v = r;
+          break;
       }
     }
   }
@@ -273,7 +290,8 @@ void ExpectQuantizesGolden(const std::string& q_path, int block_bytes) {
   const std::vector<uint8_t> want = ReadFileBytes(GoldenPath(q_path));
   ASSERT_EQ(want.size(), x.size() / 32 * block_bytes);
   std::vector<uint8_t> got(want.size());
-  for (size_t b = 0; b < x.size() / 32; ++b) Quantize(x.data() + 32 * b, got.data() + b * block_bytes);
+  for (size_t b = 0; b < x.size() / 32; ++b)
+    Quantize(x.data() + 32 * b, got.data() + b * block_bytes);
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i], want[i]) << q_path << " byte " << i << " (block " << i / block_bytes << ")";
   }
@@ -286,10 +304,8 @@ TEST(GroupCodecsTest, QuantizeQ4_0MatchesGolden) {
   ExpectQuantizesGolden<QuantizeBlockQ4_0>("ggml/q4_0.q", 18);
 }
 
-#if __has_include("quants/turbo.h")
-// Against the scalar TurboQuant reference of quants/turbo.h (when that layer
-// is present): quantized bytes, dequantized floats and both rotations, on
-// hostile groups (zeros, -0.0, tiny, subnormal, overflowing squares, inf,
+// Against the scalar TurboQuant reference of quants/turbo.h: quantized bytes, dequantized floats
+// and both rotations, on hostile groups (zeros, -0.0, tiny, subnormal, overflowing squares, inf,
 // NaN, constants, a single spike, fp16-overflowing norms, Gaussian).
 TEST(GroupCodecsTest, TurboMatchesQuantsReference) {
   std::mt19937 rng(99);
@@ -316,17 +332,39 @@ TEST(GroupCodecsTest, TurboMatchesQuantsReference) {
     for (int i = 0; i < kTurboGroup; ++i) {
       const float r = normal(rng);
       switch (kind) {
-        case 0: x[i] = 0.0f; break;
-        case 1: x[i] = (i % 2) ? -0.0f : 0.0f; break;
-        case 2: x[i] = r * 1e-30f; break;
-        case 3: x[i] = r * 1e-42f; break;
-        case 4: x[i] = r * 1e19f; break;
-        case 5: x[i] = i == 5 ? inf : r; break;
-        case 6: x[i] = i == 77 ? nan : r; break;
-        case 7: x[i] = 0.75f; break;
-        case 8: x[i] = i == 0 ? 1.0f : 0.0f; break;
-        case 9: x[i] = r * 60000.0f; break;
-        default: x[i] = r; break;
+        case 0:
+          x[i] = 0.0f;
+          break;
+        case 1:
+          x[i] = (i % 2) ? -0.0f : 0.0f;
+          break;
+        case 2:
+          x[i] = r * 1e-30f;
+          break;
+        case 3:
+          x[i] = r * 1e-42f;
+          break;
+        case 4:
+          x[i] = r * 1e19f;
+          break;
+        case 5:
+          x[i] = i == 5 ? inf : r;
+          break;
+        case 6:
+          x[i] = i == 77 ? nan : r;
+          break;
+        case 7:
+          x[i] = 0.75f;
+          break;
+        case 8:
+          x[i] = i == 0 ? 1.0f : 0.0f;
+          break;
+        case 9:
+          x[i] = r * 60000.0f;
+          break;
+        default:
+          x[i] = r;
+          break;
       }
     }
     for (const Case& c : cases) {
@@ -361,7 +399,6 @@ TEST(GroupCodecsTest, TurboMatchesQuantsReference) {
     for (int i = 0; i < kTurboGroup; ++i) ASSERT_TRUE(same(a[i], b[i])) << "inverse " << i;
   }
 }
-#endif  // __has_include("quants/turbo.h")
 
 // Each group of the input quantized by one lane (what the host runs).
 void ExpectTurboQuantizesGolden(const TurboTables& t, const std::string& q_path) {
@@ -373,8 +410,8 @@ void ExpectTurboQuantizesGolden(const TurboTables& t, const std::string& q_path)
   float u[kTurboGroup];
   uint8_t idx[kTurboGroup];
   for (size_t g = 0; g < n_groups; ++g) {
-    TurboQuantizeGroup(t, kTurboSigns, x.data() + g * kTurboGroup, got.data() + g * t.block_bytes, u, idx, 0, 1,
-                       NoBarrier());
+    TurboQuantizeGroup(t, kTurboSigns, x.data() + g * kTurboGroup, got.data() + g * t.block_bytes,
+                       u, idx, 0, 1, NoBarrier());
   }
   size_t mismatches = 0;
   for (size_t i = 0; i < got.size(); ++i) {
@@ -439,7 +476,8 @@ TEST(GroupCodecsTest, TurboQuantizeWith32LanesEqualsOneLane) {
       std::vector<std::thread> lanes;
       for (int lane = 0; lane < 32; ++lane) {
         lanes.emplace_back([&, lane] {
-          TurboQuantizeGroup(*t, kTurboSigns, group, many.data(), u, idx, lane, 32, ThreadBarrier{&barrier});
+          TurboQuantizeGroup(*t, kTurboSigns, group, many.data(), u, idx, lane, 32,
+                             ThreadBarrier{&barrier});
         });
       }
       for (std::thread& th : lanes) th.join();

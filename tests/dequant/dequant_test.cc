@@ -3,17 +3,20 @@
 // scalar_reference.h, and quants/'s registered codec where there is one) for
 // random blocks at misaligned addresses and odd block counts, for all three
 // output types; plus the entry point's error handling.
+#include "dequant/dequant.h"
+
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <ostream>
-#include <cstring>
 #include <random>
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include "dequant/dequant.h"
 #include "gtest/gtest.h"
 #include "quants/half.h"
 #include "quants/type_traits.h"
@@ -29,10 +32,10 @@ using testing::ScalarDequantize;
 
 // Every type with a SIMD kernel, in the order.
 const GgmlType kKernelTypes[] = {
-    GgmlType::kQ8_0,  GgmlType::kQ4_K,   GgmlType::kQ6_K,   GgmlType::kQ1_0, GgmlType::kQ4_0,
-    GgmlType::kQ4_1,  GgmlType::kQ5_0,   GgmlType::kQ5_1,   GgmlType::kQ5_K, GgmlType::kQ2_K,
-    GgmlType::kQ3_K,  GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kMXFP4, GgmlType::kTQ2_0,
-    GgmlType::kF16,   GgmlType::kBF16,   GgmlType::kF32,
+    GgmlType::kQ8_0, GgmlType::kQ4_K,   GgmlType::kQ6_K,   GgmlType::kQ1_0,  GgmlType::kQ4_0,
+    GgmlType::kQ4_1, GgmlType::kQ5_0,   GgmlType::kQ5_1,   GgmlType::kQ5_K,  GgmlType::kQ2_K,
+    GgmlType::kQ3_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kMXFP4, GgmlType::kTQ2_0,
+    GgmlType::kF16,  GgmlType::kBF16,   GgmlType::kF32,
 };
 const OutputType kOutputTypes[] = {OutputType::kF32, OutputType::kF16, OutputType::kBF16};
 
@@ -70,16 +73,37 @@ std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, std::mt19937*
   // Byte offsets of the half fields in each block.
   std::vector<int> halves;
   switch (type) {
-    case GgmlType::kQ8_0: case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ1_0:
-    case GgmlType::kIQ4_NL: case GgmlType::kIQ4_XS: halves = {0}; break;
-    case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
-      halves = {0, 2}; break;
-    case GgmlType::kQ6_K: halves = {208}; break;
-    case GgmlType::kQ2_K: halves = {80, 82}; break;
-    case GgmlType::kQ3_K: halves = {108}; break;
-    case GgmlType::kTQ2_0: halves = {64}; break;
-    case GgmlType::kF16: for (int i = 0; i < t.type_size; i += 2) halves.push_back(i); break;
-    default: break;
+    case GgmlType::kQ8_0:
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ1_0:
+    case GgmlType::kIQ4_NL:
+    case GgmlType::kIQ4_XS:
+      halves = {0};
+      break;
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1:
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+      halves = {0, 2};
+      break;
+    case GgmlType::kQ6_K:
+      halves = {208};
+      break;
+    case GgmlType::kQ2_K:
+      halves = {80, 82};
+      break;
+    case GgmlType::kQ3_K:
+      halves = {108};
+      break;
+    case GgmlType::kTQ2_0:
+      halves = {64};
+      break;
+    case GgmlType::kF16:
+      for (int i = 0; i < t.type_size; i += 2) halves.push_back(i);
+      break;
+    default:
+      break;
   }
   for (int64_t b = 0; b < n_blocks; ++b) {
     for (int off : halves) {
@@ -204,7 +228,8 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
     DequantOptions options;
     options.store_mode = StoreMode::kStreaming;
     ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, OutputType::kF32, options).ok());
-    EXPECT_EQ(FirstMismatch(out, reinterpret_cast<const uint8_t*>(want.data()), n, 4), -1) << t.name;
+    EXPECT_EQ(FirstMismatch(out, reinterpret_cast<const uint8_t*>(want.data()), n, 4), -1)
+        << t.name;
     EXPECT_EQ(out[n * 4], 0xCD) << t.name << ": wrote past the end";
   }
 }
@@ -269,13 +294,15 @@ TEST_P(DequantTargetTest, FloatConversionsMatchHalfH) {
                                out.data(), OutputType::kF16)
                   .ok());
   for (size_t i = 0; i < bits.size(); ++i) {
-    ASSERT_EQ(out[i], F32ToF16(BitsToFloat(bits[i]))) << std::hex << "f32 0x" << bits[i] << " -> f16";
+    ASSERT_EQ(out[i], F32ToF16(BitsToFloat(bits[i])))
+        << std::hex << "f32 0x" << bits[i] << " -> f16";
   }
   ASSERT_TRUE(DequantizeBlocks(GgmlType::kF32, reinterpret_cast<const uint8_t*>(bits.data()), n,
                                out.data(), OutputType::kBF16)
                   .ok());
   for (size_t i = 0; i < bits.size(); ++i) {
-    ASSERT_EQ(out[i], F32ToBF16(BitsToFloat(bits[i]))) << std::hex << "f32 0x" << bits[i] << " -> bf16";
+    ASSERT_EQ(out[i], F32ToBF16(BitsToFloat(bits[i])))
+        << std::hex << "f32 0x" << bits[i] << " -> bf16";
   }
 }
 
@@ -329,8 +356,8 @@ TEST(DequantizeBlocks, RejectsBadRequests) {
       DequantizeBlocks(GgmlType::kQ8_0, nullptr, 32, out.data(), OutputType::kF32)));
   EXPECT_TRUE(absl::IsInvalidArgument(
       DequantizeBlocks(GgmlType::kQ8_0, in.data(), 32, nullptr, OutputType::kF32)));
-  EXPECT_TRUE(absl::IsInvalidArgument(DequantizeBlocks(GgmlType::kQ8_0, in.data(), 32, out.data(),
-                                                       static_cast<OutputType>(7))));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DequantizeBlocks(GgmlType::kQ8_0, in.data(), 32, out.data(), static_cast<OutputType>(7))));
   const absl::Status s =
       DequantizeBlocks(GgmlType::kQ4_K, in.data(), 100, out.data(), OutputType::kF32);
   EXPECT_NE(s.message().find("q4_K"), absl::string_view::npos) << s;
@@ -347,14 +374,46 @@ TEST(DequantizeBlocks, ForceScalarUsesReferenceCodec) {
   std::vector<float> got(deq.size() / 4);
   DequantOptions options;
   options.force_scalar = true;
-  const absl::Status s = DequantizeBlocks(GgmlType::kQ8_0, q.data(), static_cast<int64_t>(got.size()),
-                                          got.data(), OutputType::kF32, options);
+  const absl::Status s =
+      DequantizeBlocks(GgmlType::kQ8_0, q.data(), static_cast<int64_t>(got.size()), got.data(),
+                       OutputType::kF32, options);
   if (GetReferenceCodec(GgmlType::kQ8_0).dequantize == nullptr) {
     EXPECT_TRUE(absl::IsUnimplemented(s)) << s;
   } else {
     ASSERT_TRUE(s.ok()) << s;
     EXPECT_EQ(std::memcmp(got.data(), deq.data(), deq.size()), 0);
   }
+}
+
+}  // namespace
+}  // namespace ggufkit
+
+namespace ggufkit {
+namespace {
+
+// GGUFKIT_FORCE_SCALAR=1 routes every call to the reference codecs: checked
+// in a child process (the variable is read once per process).
+TEST(DequantizeBlocks, EnvironmentForcesScalar) {
+  if (ScalarForcedByEnvironment()) {
+    EXPECT_EQ(ActiveDequantTarget(), "scalar");
+    EXPECT_FALSE(HasSimdKernel(GgmlType::kQ4_K, OutputType::kF32));
+    const std::vector<uint8_t> q = ReadFileBytes(GoldenPath("ggml/q6_K.q"));
+    const std::vector<uint8_t> deq = ReadFileBytes(GoldenPath("ggml/q6_K.deq.f32"));
+    std::vector<float> got(deq.size() / 4);
+    ASSERT_TRUE(DequantizeBlocks(GgmlType::kQ6_K, q.data(), static_cast<int64_t>(got.size()),
+                                 got.data(), OutputType::kF32)
+                    .ok());
+    EXPECT_EQ(std::memcmp(got.data(), deq.data(), deq.size()), 0);
+    return;
+  }
+  EXPECT_NE(ActiveDequantTarget(), "scalar");
+  std::string output;
+  const int status =
+      testing::RunCommand("GGUFKIT_FORCE_SCALAR=1 /proc/" + std::to_string(getpid()) +
+                              "/exe --gtest_filter=DequantizeBlocks.EnvironmentForcesScalar",
+                          &output);
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
 }
 
 }  // namespace

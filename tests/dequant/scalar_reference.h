@@ -37,7 +37,8 @@ inline void ScaleMinK4(const uint8_t* q, int j, int* sc, int* m) {
 
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                             1,    13,   25,  38,  53,  69,  89,  113};
-inline constexpr int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+inline constexpr int8_t kMxfp4Values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                            0, -1, -2, -3, -4, -6, -8, -12};
 
 // Dequantizes n elements (whole blocks) of `type` into y. Returns false for a
 // type this file does not know.
@@ -140,7 +141,8 @@ inline bool ScalarDequantize(GgmlType type, const uint8_t* x, float* y, int64_t 
             for (int g = 0; g < 2; ++g) {
               const float dl = d * (scales[is++] - 32);
               for (int l = 0; l < 16; ++l) {
-                const int v = ((q[l + 16 * g] >> (2 * j)) & 3) - (((hm[l + 16 * g] >> bit) & 1) ? 0 : 4);
+                const int v =
+                    ((q[l + 16 * g] >> (2 * j)) & 3) - (((hm[l + 16 * g] >> bit) & 1) ? 0 : 4);
                 *y++ = dl * v;
               }
             }
@@ -219,7 +221,8 @@ inline bool ScalarDequantize(GgmlType type, const uint8_t* x, float* y, int64_t 
         const uint8_t* scales_l = x + 4;
         const uint8_t* qs = x + 8;
         for (int ib = 0; ib < 8; ++ib, qs += 16, y += 32) {
-          const int ls = ((scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scales_h >> (2 * ib)) & 3) << 4);
+          const int ls =
+              ((scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scales_h >> (2 * ib)) & 3) << 4);
           const float dl = d * (ls - 32);
           for (int j = 0; j < 16; ++j) {
             y[j] = dl * kIq4nlValues[qs[j] & 0xF];
@@ -243,7 +246,8 @@ inline bool ScalarDequantize(GgmlType type, const uint8_t* x, float* y, int64_t 
         const float d = HalfAt(x + 64);
         for (int j = 0; j < 64; j += 32) {
           for (int l = 0; l < 4; ++l) {
-            for (int m = 0; m < 32; ++m) *y++ = static_cast<float>(((x[j + m] >> (2 * l)) & 3) - 1) * d;
+            for (int m = 0; m < 32; ++m)
+              *y++ = static_cast<float>(((x[j + m] >> (2 * l)) & 3) - 1) * d;
           }
         }
       }

@@ -21,7 +21,8 @@ struct Parsed {
   std::string in, out;
 };
 
-absl::Status ParseInto(const std::vector<std::string>& argv, Parsed* p, ArgParser** keep = nullptr) {
+absl::Status ParseInto(const std::vector<std::string>& argv, Parsed* p,
+                       ArgParser** keep = nullptr) {
   static ArgParser* parser = nullptr;
   delete parser;
   parser = new ArgParser("tool", "does things");
@@ -74,8 +75,7 @@ TEST(CliArgsTest, ErrorsNameTheBadFlag) {
               HasSubstr("not an integer"));
   EXPECT_THAT(std::string(ParseInto({"--chunk-size", "12Q", "x"}, &p).message()),
               HasSubstr("'--chunk-size'"));
-  EXPECT_THAT(std::string(ParseInto({"--quiet=maybe", "x"}, &p).message()),
-              HasSubstr("'--quiet'"));
+  EXPECT_THAT(std::string(ParseInto({"--quiet=maybe", "x"}, &p).message()), HasSubstr("'--quiet'"));
   EXPECT_THAT(std::string(ParseInto({}, &p).message()), HasSubstr("missing argument IN"));
   EXPECT_THAT(std::string(ParseInto({"a", "b", "c"}, &p).message()),
               HasSubstr("unexpected argument 'c'"));

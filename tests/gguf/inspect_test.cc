@@ -42,9 +42,13 @@ TEST(InspectTest, TextOutput) {
   EXPECT_THAT(out, HasSubstr("alignment:   32"));
   EXPECT_THAT(out, HasSubstr("data offset: 768"));
   EXPECT_THAT(out, HasSubstr("metadata (14 keys)"));
-  EXPECT_THAT(out, HasSubstr("golden.arr_i32       arr[i32] n=6     [1, -2, 3, -4, 2147483647, -2147483648]"));
+  EXPECT_THAT(
+      out,
+      HasSubstr("golden.arr_i32       arr[i32] n=6     [1, -2, 3, -4, 2147483647, -2147483648]"));
   EXPECT_THAT(out, HasSubstr("tensors (3)"));
-  EXPECT_THAT(out, HasSubstr("blk.0.weight_3d q4_K     [4096, 5, 5]                      58528          57600"));
+  EXPECT_THAT(
+      out,
+      HasSubstr("blk.0.weight_3d q4_K     [4096, 5, 5]                      58528          57600"));
   EXPECT_THAT(out, HasSubstr("q4_K            3              205,056              115,344"));
 }
 
@@ -100,7 +104,8 @@ print('OK')
 )PY";
     ASSERT_TRUE(testing::WriteFileBytes(script, code.data(), code.size()));
     std::string py;
-    EXPECT_EQ(RunCommand(PythonPath() + " " + script + " " + json_path + " " + file + " 2>&1", &py), 0)
+    EXPECT_EQ(RunCommand(PythonPath() + " " + script + " " + json_path + " " + file + " 2>&1", &py),
+              0)
         << py;
     EXPECT_THAT(py, HasSubstr("OK"));
   }

@@ -9,9 +9,9 @@
 
 #include "gguf/byte_source.h"
 #include "gguf/reader.h"
+#include "gguf_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "gguf_test_util.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -275,12 +275,31 @@ TEST(BadInputTest, ReadErrorsOnOtherFilesTensors) {
   EXPECT_EQ((*a)->ReadTensorBytes(foreign, 0, b, 4).code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Without a known size the counts cannot be checked against the bytes that
+// remain: memory must then grow only as bytes really arrive (a huge claim
+// would abort under ASan if it were allocated up front).
+TEST(BadInputTest, HugeClaimsOnUnknownSizeSourceFailCleanly) {
+  std::vector<RawGguf> files(7);
+  files[0].Header(kHuge / 2, 0);
+  files[1].Header(0, kHuge / 2);
+  files[2].Header(0, 1).U64(kHuge - 1).Zeros(16);
+  files[3].Header(0, 1).Str("arr").U32(9).U32(4).U64(1ull << 40).Zeros(64);
+  files[4].Header(0, 1).Str("arr").U32(9).U32(8).U64(1ull << 60).Zeros(64);
+  files[5].Header(0, 1).Str("arr").U32(9).U32(10).U64(1ull << 59).Zeros(64);
+  files[6].Header(1ull << 40, 0).Tensor("t", {8}, kF32, 0);
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto r = GgufReader::Open(MakeForwardOnlySource(MakeMemorySource("bad.gguf", files[i].bytes()),
+                                                    /*hide_size=*/true));
+    ASSERT_FALSE(r.ok()) << i;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("bad.gguf")) << i;
+  }
+}
+
 // A valid golden file cut at every length must fail cleanly, with the file
 // named. With a hidden-size forward-only source, a cut inside the data
 // parses but then fails when the data is read.
 TEST(BadInputTest, TruncationAtEveryByte) {
-  const std::vector<uint8_t> file =
-      testing::ReadFileBytes(testing::GoldenPath("ggml/q1_0.gguf"));
+  const std::vector<uint8_t> file = testing::ReadFileBytes(testing::GoldenPath("ggml/q1_0.gguf"));
   ASSERT_GT(file.size(), 1000u);
   ASSERT_TRUE(GgufReader::Open(MakeMemoryViewSource("whole.gguf", file)).ok());
   std::vector<uint8_t> buffer;

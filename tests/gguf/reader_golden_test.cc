@@ -13,9 +13,9 @@
 #include "gguf/reader.h"
 #include "gguf/split.h"
 #include "gguf/writer.h"
+#include "gguf_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "gguf_test_util.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -24,9 +24,9 @@ namespace {
 using ::ggufkit::testing::GoldenPath;
 using ::ggufkit::testing::ReadFileBytes;
 
-const char* const kGoldenTypes[] = {"f16",   "bf16",  "q4_0",   "q4_1",   "q5_0", "q5_1", "q8_0",
-                                    "q2_K",  "q3_K",  "q4_K",   "q5_K",   "q6_K", "iq4_nl",
-                                    "iq4_xs", "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"};
+const char* const kGoldenTypes[] = {"f16",   "bf16",  "q4_0",  "q4_1",  "q5_0", "q5_1",   "q8_0",
+                                    "q2_K",  "q3_K",  "q4_K",  "q5_K",  "q6_K", "iq4_nl", "iq4_xs",
+                                    "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"};
 
 std::vector<std::string> GgufFilesIn(const std::string& dir) {
   std::vector<std::string> out;

@@ -1,5 +1,7 @@
 // Split models: write with max tensors / max bytes per shard, read back as
 // one model from any shard, and clear errors for inconsistent shard sets.
+#include "gguf/split.h"
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "gguf/reader.h"
-#include "gguf/split.h"
 #include "gguf/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,7 +33,9 @@ size_t CountFiles(const std::string& dir) {
 }
 
 // Tensor i: f32 [8 * (i + 1)] filled with byte i + 1.
-std::vector<uint8_t> TensorData(size_t i) { return std::vector<uint8_t>(32 * (i + 1), uint8_t(i + 1)); }
+std::vector<uint8_t> TensorData(size_t i) {
+  return std::vector<uint8_t>(32 * (i + 1), uint8_t(i + 1));
+}
 
 absl::Status WriteSplit(const std::string& prefix, size_t n_tensors, const SplitOptions& options,
                         std::vector<std::string>* paths, size_t stop_after = SIZE_MAX) {
@@ -203,8 +206,7 @@ TEST(SplitTest, DuplicateTensorAcrossShards) {
   WriteShard(dir.File("d-00002-of-00002.gguf"), 1, 2, 2, {"x"});
   auto m = GgufModel::Open(dir.File("d-00001-of-00002.gguf"));
   ASSERT_FALSE(m.ok());
-  EXPECT_THAT(std::string(m.status().message()),
-              HasSubstr("tensor 'x' appears in shard 1"));
+  EXPECT_THAT(std::string(m.status().message()), HasSubstr("tensor 'x' appears in shard 1"));
 }
 
 TEST(SplitTest, InconsistentCounts) {

@@ -1,6 +1,8 @@
 // The streaming writer: alignments, chunked data, byte-count checks, atomic
 // output (an interrupted or failed write leaves no file), disk-full errors,
 // big-endian output, and output read back by the reference Python reader.
+#include "gguf/writer.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -15,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "gguf/output_sink.h"
 #include "gguf/reader.h"
-#include "gguf/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
@@ -57,10 +58,8 @@ struct TestTensor {
 std::vector<TestTensor> MakeTensors(uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<TestTensor> ts = {
-      {"f32.vec", GgmlType::kF32, {5}, {}},
-      {"f16.mat", GgmlType::kF16, {7, 3}, {}},
-      {"q8_0.w", GgmlType::kQ8_0, {64, 3}, {}},
-      {"q4_0.w", GgmlType::kQ4_0, {32, 3, 1, 2}, {}},
+      {"f32.vec", GgmlType::kF32, {5}, {}},     {"f16.mat", GgmlType::kF16, {7, 3}, {}},
+      {"q8_0.w", GgmlType::kQ8_0, {64, 3}, {}}, {"q4_0.w", GgmlType::kQ4_0, {32, 3, 1, 2}, {}},
       {"i32.ids", GgmlType::kI32, {3}, {}},
   };
   for (TestTensor& t : ts) {
@@ -203,7 +202,8 @@ TEST_P(WriterAlignmentTest, PythonGgufReaderReadsOutput) {
     absl::StrAppend(&expect_tensors, "  ('", t.name, "', '", GgmlTypeName(t.type), "', [", ne,
                     "], '", hex, "'),\n");
   }
-  const std::string script = absl::StrCat(R"PY(
+  const std::string script =
+      absl::StrCat(R"PY(
 import sys, gguf, numpy as np
 r = gguf.GGUFReader(sys.argv[1])
 def val(k):
@@ -223,7 +223,7 @@ checks = [
   (val('t.arr_f32'), [0.5, -1.25]), (val('t.arr_str'), ['a', '', 'ccc']),
   (val('t.arr_bool'), [True, False, True]),
   (r.alignment, )PY",
-                                          alignment, R"PY(),
+                   alignment, R"PY(),
 ]
 if 'general.alignment' in r.fields:
   checks.append((typ('general.alignment'), ['UINT32']))
@@ -232,7 +232,7 @@ for i, (got, want) in enumerate(checks):
     print('mismatch', i, repr(got), repr(want)); sys.exit(1)
 expected = [
 )PY",
-                                          expect_tensors, R"PY(]
+                   expect_tensors, R"PY(]
 if len(r.tensors) != len(expected):
   print('tensor count', len(r.tensors)); sys.exit(1)
 for t, (name, typename, ne, hexdata) in zip(r.tensors, expected):
@@ -240,7 +240,7 @@ for t, (name, typename, ne, hexdata) in zip(r.tensors, expected):
   if t.tensor_type.name.lower() != typename.lower(): print('type', t.name, t.tensor_type.name); sys.exit(1)
   if [int(x) for x in t.shape] != ne: print('shape', t.name, list(t.shape), ne); sys.exit(1)
   if t.data_offset % )PY",
-                                          alignment, R"PY( != 0: print('offset', t.name); sys.exit(1)
+                   alignment, R"PY( != 0: print('offset', t.name); sys.exit(1)
   if np.asarray(t.data).tobytes().hex() != hexdata: print('data', t.name); sys.exit(1)
 print('OK')
 )PY");
@@ -252,7 +252,8 @@ print('OK')
   EXPECT_THAT(output, HasSubstr("OK"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Alignments, WriterAlignmentTest, ::testing::Values(1u, 8u, 32u, 64u, 4096u));
+INSTANTIATE_TEST_SUITE_P(Alignments, WriterAlignmentTest,
+                         ::testing::Values(1u, 8u, 32u, 64u, 4096u));
 
 TEST(WriterTest, DefaultAlignmentIs32WithoutKey) {
   TempDir dir;
@@ -466,7 +467,8 @@ TEST(WriterTest, BigEndianOutputReadsBack) {
   const auto tensors = MakeTensors(3);
   for (const TestTensor& t : tensors) ASSERT_TRUE(w.AddTensor(t.name, t.type, t.ne).ok());
   ASSERT_TRUE(w.Begin(MakeMemorySink("be.gguf", &out)).ok());
-  for (const TestTensor& t : tensors) ASSERT_TRUE(w.WriteTensorData(t.data.data(), t.data.size()).ok());
+  for (const TestTensor& t : tensors)
+    ASSERT_TRUE(w.WriteTensorData(t.data.data(), t.data.size()).ok());
   ASSERT_TRUE(w.Finish().ok());
   EXPECT_EQ(out[4], 0);  // version 2, big-endian: 00 00 00 02
   EXPECT_EQ(out[7], 2);
@@ -478,7 +480,7 @@ TEST(WriterTest, BigEndianOutputReadsBack) {
   EXPECT_EQ(*(*r)->metadata().GetF32("t.f32"), 0.1f);
   EXPECT_THAT(*(*r)->metadata().GetArrayI32("t.arr_i32"),
               ::testing::ElementsAre(1, -2, 2147483647));
-  EXPECT_TRUE((*r)->metadata().entries() .size() == w.metadata().size());
+  EXPECT_TRUE((*r)->metadata().entries().size() == w.metadata().size());
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorInfo& t = (*r)->tensors()[i];
     EXPECT_EQ(t.ne[0], tensors[i].ne[0]);

@@ -283,6 +283,21 @@ TEST(KvPlanMetadataTest, MissingOrBadKeysAreErrors) {
   EXPECT_FALSE(ShapeFromMetadata(md, "m.gguf", 0).ok());  // wrong type
 }
 
+// Measuring a mixed model: sliding-window layers and layers without attention.
+TEST(KvPlanTest, MeasuredMixedModelMatchesCalculation) {
+  ModelKvShape m = Uniform(6, 8, 128);
+  m.sliding_window = 1024;
+  m.layers[1].n_kv_heads = 0;
+  m.layers[2].sliding = m.layers[4].sliding = true;
+  m.layers[3].head_dim_k = 64;  // turbo pads it to 128
+  auto measured =
+      MeasureKvResidentMemory(m, 16384, KvType::kTurbo4, KvType::kF16, TurboVariant::kV1);
+  ASSERT_TRUE(measured.ok()) << measured.status();
+  const int64_t cells = 3 * 16384 + 2 * 1024;  // layers 0, 3, 5 full; 2, 4 sliding
+  EXPECT_EQ(measured->calculated_bytes, cells * (8 * 68 + 8 * 128 * 2));
+  EXPECT_LT(measured->relative_difference(), 0.01) << measured->resident_bytes;
+}
+
 std::string Tool() { return ToolsDir() + "/gguf-kvplan"; }
 
 TEST(KvPlanCliTest, TableFromFlags) {
@@ -344,6 +359,9 @@ TEST(KvPlanCliTest, ReadsShapeFromRealGguf) {
 // A GGUF written by gguf-py with a sliding-window architecture and two
 // tensors: layers, window pattern and weight bytes come from the file.
 TEST(KvPlanCliTest, ReadsShapeAndWeightsFromGgufPy) {
+  if (RunCommand(PythonPath() + " -c 'import gguf, numpy'") != 0) {
+    GTEST_SKIP() << PythonPath() << " has no gguf / numpy module to write the test model";
+  }
   TempDir dir;
   const std::string model = dir.File("gemma3.gguf");
   const std::string script = dir.File("make.py");
@@ -384,6 +402,22 @@ TEST(KvPlanCliTest, UnreadableFileExitsOne) {
   std::string out;
   EXPECT_EQ(RunCommand(Tool() + " " + bad, &out), 1) << out;
   EXPECT_NE(out.find("bad.gguf"), std::string::npos) << out;
+}
+
+TEST(KvPlanCliTest, MeasureReportsResidentMemoryWithinOnePercent) {
+  TempDir dir;
+  const std::string json = dir.File("measure.json");
+  ASSERT_EQ(RunCommand(Tool() +
+                       " --layers 8 --kv-heads 8 --head-dim 128 --ctx 4096,8192"
+                       " --ctk f16,turbo4 --ctv turbo3 --measure --json > " +
+                       json),
+            0);
+  std::string out;
+  const std::string check =
+      "import json,sys; p=json.load(open(sys.argv[1])); "
+      "print(len(p['rows']), max(r['measured_relative_difference'] for r in p['rows']) < 0.01)";
+  ASSERT_EQ(RunCommand(PythonPath() + " -c \"" + check + "\" " + json, &out), 0) << out;
+  EXPECT_EQ(out, "4 True\n");
 }
 
 TEST(KvPlanCliTest, BadFlagsExitTwoWithOneLine) {

@@ -37,6 +37,29 @@ TEST_P(CodecContractTest, PartialBlocksAreRejectedBySize) {
   EXPECT_FALSE(RowSizeBytes(type, block / 2).ok());
 }
 
+// Blocks come from files: any byte pattern (NaN/inf scales, every index
+// value) must decode without reading outside the codebooks or the input.
+// Run under ASan + UBSan this is the bounds check of every table lookup.
+TEST_P(CodecContractTest, ArbitraryBytesDecodeInBounds) {
+  const GgmlType type = GetParam();
+  const TypeTraits& traits = GetTypeTraits(type);
+  constexpr int64_t kBlocks = 64;
+  std::mt19937 rng(static_cast<uint32_t>(type));
+  std::vector<uint8_t> blocks(static_cast<size_t>(kBlocks * traits.type_size));
+  for (int pass = 0; pass < 3; ++pass) {
+    for (auto& b : blocks) {
+      b = pass == 0 ? static_cast<uint8_t>(rng()) : (pass == 1 ? uint8_t{0xFF} : uint8_t{0});
+    }
+    const std::vector<float> y =
+        DequantizeWithReference(type, blocks.data(), kBlocks * traits.block_size);
+    ASSERT_EQ(static_cast<int64_t>(y.size()), kBlocks * traits.block_size);
+    if (pass == 2) {
+      // All-zero blocks have a zero scale in every format: only +-0 comes out.
+      for (float v : y) ASSERT_EQ(v, 0.0f) << GgmlTypeName(type);
+    }
+  }
+}
+
 TEST_P(CodecContractTest, DequantizeAtEveryMisalignment) {
   const GgmlType type = GetParam();
   const TypeTraits& traits = GetTypeTraits(type);

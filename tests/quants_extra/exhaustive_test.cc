@@ -147,7 +147,8 @@ TEST(Nvfp4Exhaustive, EveryScaleByteAndEveryCode) {
         << s;
     BlockNvfp4 block;
     for (int k = 0; k < 4; ++k) block.d[k] = static_cast<uint8_t>(k == 2 ? s : 0x38);  // 0x38 = 1
-    for (int j = 0; j < 32; ++j) block.qs[j] = static_cast<uint8_t>((j % 16) | ((15 - j % 16) << 4));
+    for (int j = 0; j < 32; ++j)
+      block.qs[j] = static_cast<uint8_t>((j % 16) | ((15 - j % 16) << 4));
     const auto y = DequantizeWithReference(GgmlType::kNVFP4, reinterpret_cast<uint8_t*>(&block),
                                            kNvfp4BlockSize);
     for (int sub = 0; sub < 4; ++sub) {
@@ -173,14 +174,15 @@ TEST(Nvfp4Exhaustive, Ue4m3EncoderRoundTripsEveryValueAndSaturates) {
   EXPECT_EQ(FloatToUe4m3(0.0f), 0);
   EXPECT_EQ(FloatToUe4m3(-1.0f), 0);
   EXPECT_EQ(FloatToUe4m3(std::nanf("")), 0);
-  EXPECT_EQ(FloatToUe4m3(1e9f), 0x7E);       // saturates at 448
+  EXPECT_EQ(FloatToUe4m3(1e9f), 0x7E);  // saturates at 448
   EXPECT_EQ(FloatToUe4m3(INFINITY), 0x7E);
   // Half-way between 1.0 (0x38) and 1.125 (0x39) rounds up (not to even).
   EXPECT_EQ(FloatToUe4m3(1.0625f), 0x39);
 }
 
 TEST(Iq4Exhaustive, NlEveryCodeAtEveryPosition) {
-  for (const uint16_t d_half : {uint16_t{0x3C00}, uint16_t{0xB800}, uint16_t{0x0001}, uint16_t{0x8000}}) {
+  for (const uint16_t d_half :
+       {uint16_t{0x3C00}, uint16_t{0xB800}, uint16_t{0x0001}, uint16_t{0x8000}}) {
     for (int code = 0; code < 16; ++code) {
       BlockIq4Nl block;
       block.d = d_half;
@@ -206,7 +208,8 @@ TEST(Iq4Exhaustive, XsEverySixBitScaleInEverySlotAndEveryCode) {
       block.d = d_half;
       block.scales_l[slot / 2] = static_cast<uint8_t>((ls & 15) << (4 * (slot % 2)));
       block.scales_h = static_cast<uint16_t>((ls >> 4) << (2 * slot));
-      for (int j = 0; j < 128; ++j) block.qs[j] = static_cast<uint8_t>((j % 16) | ((j / 8 % 16) << 4));
+      for (int j = 0; j < 128; ++j)
+        block.qs[j] = static_cast<uint8_t>((j % 16) | ((j / 8 % 16) << 4));
       const auto y = DequantizeWithReference(GgmlType::kIQ4_XS, reinterpret_cast<uint8_t*>(&block),
                                              kIqSuperBlockSize);
       for (int sub = 0; sub < 8; ++sub) {
@@ -266,7 +269,8 @@ TEST(TernaryExhaustive, QuantizeDequantizeRoundTripsTernaryInput) {
     }
     x[0] = 0.5f;  // every block has max |x| = 0.5, so d = 0.5
     for (int b = 1; b < 4; ++b) x[static_cast<size_t>(b) * kTernaryBlockSize] = -0.5f;
-    std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type, static_cast<int64_t>(x.size()))));
+    std::vector<uint8_t> q(
+        static_cast<size_t>(*RowSizeBytes(type, static_cast<int64_t>(x.size()))));
     GetReferenceCodec(type).quantize(x.data(), q.data(), static_cast<int64_t>(x.size()), nullptr);
     const auto y = DequantizeWithReference(type, q.data(), static_cast<int64_t>(x.size()));
     for (size_t i = 0; i < x.size(); ++i) {

@@ -27,13 +27,20 @@ struct ExtraType {
 
 inline const std::vector<ExtraType>& ExtraTypes() {
   static const std::vector<ExtraType> types = {
-      {GgmlType::kQ1_0, "", true, true},          {GgmlType::kQ2_0, "", true, true},
-      {GgmlType::kIQ4_NL, "IQ4_NL", true, true},  {GgmlType::kIQ4_XS, "IQ4_XS", true, true},
-      {GgmlType::kTQ1_0, "TQ1_0", true, true},    {GgmlType::kTQ2_0, "TQ2_0", true, true},
-      {GgmlType::kMXFP4, "MXFP4", true, true},    {GgmlType::kNVFP4, "NVFP4", true, true},
-      {GgmlType::kIQ2_XXS, "IQ2_XXS", false, false}, {GgmlType::kIQ2_XS, "IQ2_XS", false, false},
-      {GgmlType::kIQ2_S, "IQ2_S", false, false},  {GgmlType::kIQ3_XXS, "IQ3_XXS", false, false},
-      {GgmlType::kIQ3_S, "IQ3_S", false, false},  {GgmlType::kIQ1_S, "IQ1_S", false, false},
+      {GgmlType::kQ1_0, "", true, true},
+      {GgmlType::kQ2_0, "", true, true},
+      {GgmlType::kIQ4_NL, "IQ4_NL", true, true},
+      {GgmlType::kIQ4_XS, "IQ4_XS", true, true},
+      {GgmlType::kTQ1_0, "TQ1_0", true, true},
+      {GgmlType::kTQ2_0, "TQ2_0", true, true},
+      {GgmlType::kMXFP4, "MXFP4", true, true},
+      {GgmlType::kNVFP4, "NVFP4", true, true},
+      {GgmlType::kIQ2_XXS, "IQ2_XXS", false, false},
+      {GgmlType::kIQ2_XS, "IQ2_XS", false, false},
+      {GgmlType::kIQ2_S, "IQ2_S", false, false},
+      {GgmlType::kIQ3_XXS, "IQ3_XXS", false, false},
+      {GgmlType::kIQ3_S, "IQ3_S", false, false},
+      {GgmlType::kIQ1_S, "IQ1_S", false, false},
       {GgmlType::kIQ1_M, "IQ1_M", false, false},
   };
   return types;

@@ -71,8 +71,7 @@ std::string HashParamName(const ::testing::TestParamInfo<GgmlHashes>& param_info
   return std::string(GgmlTypeName(static_cast<GgmlType>(param_info.param.type_id)));
 }
 
-INSTANTIATE_TEST_SUITE_P(ExtraTypes, GgmlHashTest, ::testing::ValuesIn(kGgmlHashes),
-                         HashParamName);
+INSTANTIATE_TEST_SUITE_P(ExtraTypes, GgmlHashTest, ::testing::ValuesIn(kGgmlHashes), HashParamName);
 
 }  // namespace
 }  // namespace ggufkit::testing

@@ -75,8 +75,7 @@ std::vector<GgmlType> GoldenTypes() {
   return types;
 }
 
-INSTANTIATE_TEST_SUITE_P(ExtraTypes, GoldenTest, ::testing::ValuesIn(GoldenTypes()),
-                         TypeParamName);
+INSTANTIATE_TEST_SUITE_P(ExtraTypes, GoldenTest, ::testing::ValuesIn(GoldenTypes()), TypeParamName);
 
 }  // namespace
 }  // namespace ggufkit::testing

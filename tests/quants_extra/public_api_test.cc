@@ -39,9 +39,8 @@ TEST_P(PublicApiTest, WholeBlocksWorkAndPartialBlocksAreErrors) {
   EXPECT_FALSE(Dequantize(type, blocks, n - 1, out.data()).ok());
   EXPECT_FALSE(Dequantize(type, blocks, n + 1, out.data()).ok());
   EXPECT_FALSE(Dequantize(type, blocks, traits.block_size / 2, out.data()).ok());
-  EXPECT_FALSE(Dequantize(type, absl::MakeConstSpan(blocks).first(blocks.size() - 1), n,
-                          out.data())
-                   .ok());
+  EXPECT_FALSE(
+      Dequantize(type, absl::MakeConstSpan(blocks).first(blocks.size() - 1), n, out.data()).ok());
 
   if (GetReferenceCodec(type).quantize != nullptr) {
     std::vector<uint8_t> q(blocks.size());
@@ -49,12 +48,37 @@ TEST_P(PublicApiTest, WholeBlocksWorkAndPartialBlocksAreErrors) {
     std::vector<uint8_t> direct(blocks.size());
     GetReferenceCodec(type).quantize(want.data(), direct.data(), n, nullptr);
     EXPECT_EQ(q, direct);
-    EXPECT_FALSE(
-        Quantize(type, absl::MakeConstSpan(want).first(static_cast<size_t>(n - 1)), absl::MakeSpan(q))
-            .ok());
+    EXPECT_FALSE(Quantize(type, absl::MakeConstSpan(want).first(static_cast<size_t>(n - 1)),
+                          absl::MakeSpan(q))
+                     .ok());
   } else {
     std::vector<uint8_t> q(blocks.size());
     EXPECT_FALSE(Quantize(type, want, absl::MakeSpan(q)).ok());  // dequantize-only type
+  }
+#endif
+}
+
+// The API passes a per-column importance vector to each row; for IQ4_NL and
+// IQ4_XS that must be exactly the row codec called row by row.
+TEST(PublicApiImatrix, Iq4RowsGetTheImportanceVector) {
+#ifndef GGUFKIT_HAVE_QUANTS_API
+  GTEST_SKIP() << "quants/quants.h (public Dequantize/Quantize API) is not in this tree yet";
+#else
+  constexpr int64_t kRowLength = 512;
+  constexpr int64_t kRowCount = 3;
+  const std::vector<float> x = StressInput(kRowLength * kRowCount, 3u);
+  std::vector<float> imatrix(kRowLength);
+  for (int64_t c = 0; c < kRowLength; ++c) imatrix[c] = static_cast<float>(1 + c % 13) * 0.25f;
+  for (GgmlType type : {GgmlType::kIQ4_NL, GgmlType::kIQ4_XS}) {
+    const int64_t row_bytes = *RowSizeBytes(type, kRowLength);
+    std::vector<uint8_t> via_api(static_cast<size_t>(row_bytes * kRowCount));
+    ASSERT_TRUE(Quantize(type, x, absl::MakeSpan(via_api), imatrix).ok());
+    std::vector<uint8_t> direct(via_api.size());
+    for (int64_t r = 0; r < kRowCount; ++r) {
+      GetReferenceCodec(type).quantize(x.data() + r * kRowLength, direct.data() + r * row_bytes,
+                                       kRowLength, imatrix.data());
+    }
+    EXPECT_EQ(via_api, direct) << GgmlTypeName(type);
   }
 #endif
 }

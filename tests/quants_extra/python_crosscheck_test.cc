@@ -75,8 +75,8 @@ std::string ExtraTypeParamName(const ::testing::TestParamInfo<ExtraType>& param_
   return std::string(GgmlTypeName(param_info.param.type));
 }
 
-INSTANTIATE_TEST_SUITE_P(ExtraTypes, PythonCrossCheckTest,
-                         ::testing::ValuesIn(CrossCheckedTypes()), ExtraTypeParamName);
+INSTANTIATE_TEST_SUITE_P(ExtraTypes, PythonCrossCheckTest, ::testing::ValuesIn(CrossCheckedTypes()),
+                         ExtraTypeParamName);
 
 }  // namespace
 }  // namespace ggufkit::testing

@@ -14,6 +14,9 @@
 #include "tests/common/test_data.h"
 #include "tests/stream/model_gen.h"
 #include "tests/stream/tool_test_util.h"
+#ifdef GGUFKIT_HAVE_CUDA
+#include "kernels/cuda/cuda_codecs.h"
+#endif
 
 namespace ggufkit::stream {
 namespace {
@@ -214,6 +217,23 @@ TEST_F(GgufDequantToolTest, FileSizeLimitIsAnErrorAndLeavesNoOutput) {
     EXPECT_NE(output.find("out.gguf"), std::string::npos) << output;
     EXPECT_TRUE(ListDir(out_dir).empty()) << "left: " << ListDir(out_dir).front();
   }
+}
+
+TEST_F(GgufDequantToolTest, CudaDeviceWritesTheSameBytesAsCpu) {
+#ifndef GGUFKIT_HAVE_CUDA
+  GTEST_SKIP() << "built without CUDA (GGUFKIT_HAVE_CUDA unset)";
+#else
+  absl::Status available = cuda::DeviceAvailable();
+  if (!available.ok()) GTEST_SKIP() << "no usable CUDA device: " << available;
+  for (const char* to : {"fp32", "f16", "bf16"}) {
+    const std::string cpu = dir_.File(absl::StrCat("cpu-", to, ".gguf"));
+    const std::string gpu = dir_.File(absl::StrCat("gpu-", to, ".gguf"));
+    ASSERT_EQ(RunDequantTool({"--to", to, in_, cpu}).exit_code, 0);
+    ToolRun run = RunDequantTool({"--device", "cuda", "--to", to, in_, gpu});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_TRUE(FilesEqual(cpu, gpu)) << to;
+  }
+#endif
 }
 
 TEST(GgufDequantFlagsTest, BadFlagsAreUsageErrors) {

@@ -1,6 +1,7 @@
 // Heap budget of the in-memory API, measured by the counting allocator this
 // executable links (counting_allocator.cc): dequantizing a tensor of several
 // hundred MB (as f32) needs the caller's output buffer plus at most 1 MiB.
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -24,7 +25,6 @@ constexpr int64_t kBudget = int64_t{1} << 20;
 class HeapBudgetTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!testing::HeapCountingActive()) return;
     if (GetReferenceCodec(GgmlType::kQ4_K).dequantize == nullptr) return;
     dir_ = new TempDir();
     // 2048 x 49152 Q4_K: 56.6 MB stored, 402.7 MB as f32.
@@ -41,15 +41,21 @@ class HeapBudgetTest : public ::testing::Test {
     dir_ = nullptr;
   }
   void SetUp() override {
-    if (!testing::HeapCountingActive()) {
-      GTEST_SKIP() << "AddressSanitizer build: it owns malloc, so the counting allocator is off";
-    }
     if (path_ == nullptr) GTEST_SKIP() << "no Q4_K reference dequantizer registered yet";
     auto reader = GgufReader::Open(*path_);
     ASSERT_TRUE(reader.ok()) << reader.status();
     reader_ = std::move(*reader);
     tensor_ = reader_->FindTensor("big.weight");
     ASSERT_NE(tensor_, nullptr);
+  }
+  // Under AddressSanitizer the counting allocator is compiled out (ASan owns
+  // malloc): the calls still run (and ASan checks them), the budget checks
+  // are then skipped with that reason.
+  void SkipBudgetWithoutCounting() {
+    if (!testing::HeapCountingActive()) {
+      GTEST_SKIP() << "AddressSanitizer build: it owns malloc, so the counting allocator is off "
+                      "(the calls ran and matched; heap budgets are checked in Release)";
+    }
   }
   static TempDir* dir_;
   static std::string* path_;
@@ -71,15 +77,16 @@ TEST_F(HeapBudgetTest, WholeTensorToF32UsesOutputPlusOneMiB) {
   ASSERT_TRUE(s.ok()) << s;
   const int64_t call_peak = HeapPeakBytes() - with_output;
   const int64_t total_peak = HeapPeakBytes() - base;
-  EXPECT_LE(call_peak, kBudget) << "scratch of the call";
-  EXPECT_LE(total_peak, static_cast<int64_t>(n * sizeof(float)) + kBudget);
-  RecordProperty("call_heap_peak_bytes", static_cast<int>(call_peak));
-  // And it really did the work: spot-check against the reference codec.
+  // It really did the work: spot-check against the reference codec.
   std::vector<uint8_t> block(144);
   ASSERT_TRUE(reader_->ReadTensorBytes(*tensor_, 144 * 1000, block.data(), 144).ok());
   std::vector<float> want(256);
   GetReferenceCodec(GgmlType::kQ4_K).dequantize(block.data(), want.data(), 256);
   EXPECT_EQ(0, std::memcmp(want.data(), out.get() + 256 * 1000, 256 * sizeof(float)));
+  SkipBudgetWithoutCounting();
+  EXPECT_LE(call_peak, kBudget) << "scratch of the call";
+  EXPECT_LE(total_peak, static_cast<int64_t>(n * sizeof(float)) + kBudget);
+  RecordProperty("call_heap_peak_bytes", static_cast<int>(call_peak));
 }
 
 TEST_F(HeapBudgetTest, RowRangesAndHalfOutputsStayWithinBudget) {
@@ -91,8 +98,11 @@ TEST_F(HeapBudgetTest, RowRangesAndHalfOutputsStayWithinBudget) {
     ResetHeapPeak();
     absl::Status s = DequantizeRows(*reader_, *tensor_, 1234, 1234 + rows, to, out.get(), n * 2);
     ASSERT_TRUE(s.ok()) << s;
-    EXPECT_LE(HeapPeakBytes() - before, kBudget) << DenseTypeName(to);
+    if (testing::HeapCountingActive()) {
+      EXPECT_LE(HeapPeakBytes() - before, kBudget) << DenseTypeName(to);
+    }
   }
+  SkipBudgetWithoutCounting();
 }
 
 TEST_F(HeapBudgetTest, VisitorUsesAtMostOneMiB) {
@@ -105,6 +115,7 @@ TEST_F(HeapBudgetTest, VisitorUsesAtMostOneMiB) {
   });
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(elements, tensor_->n_elements);
+  SkipBudgetWithoutCounting();
   EXPECT_LE(HeapPeakBytes() - before, kBudget);
 }
 

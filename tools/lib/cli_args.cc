@@ -32,8 +32,8 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
     const char unit = suffix[0];
     const std::string rest = suffix.substr(1);
     if (rest != "" && rest != "b" && rest != "ib") {
-      return absl::InvalidArgumentError(absl::StrCat("size '", original, "' has unknown unit '",
-                                                     text.substr(digits), "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("size '", original, "' has unknown unit '", text.substr(digits), "'"));
     }
     switch (unit) {
       case 'k':
@@ -49,8 +49,8 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
         shift = 40;
         break;
       default:
-        return absl::InvalidArgumentError(absl::StrCat("size '", original, "' has unknown unit '",
-                                                       text.substr(digits), "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("size '", original, "' has unknown unit '", text.substr(digits), "'"));
     }
   }
   if (shift > 0 && value > (std::numeric_limits<uint64_t>::max() >> shift)) {
@@ -81,8 +81,8 @@ void ArgParser::AddChoice(std::string name, std::string value_name, std::string 
                   return absl::OkStatus();
                 }
               }
-              return absl::InvalidArgumentError(absl::StrCat(
-                  "'", v, "' is not one of ", absl::StrJoin(choices, ", ")));
+              return absl::InvalidArgumentError(
+                  absl::StrCat("'", v, "' is not one of ", absl::StrJoin(choices, ", ")));
             });
 }
 
@@ -95,16 +95,14 @@ void ArgParser::AddInt(std::string name, std::string value_name, std::string hel
                 return absl::InvalidArgumentError(absl::StrCat("'", v, "' is not an integer"));
               }
               if (x < min || x > max) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat(x, " is outside ", min, "..", max));
+                return absl::InvalidArgumentError(absl::StrCat(x, " is outside ", min, "..", max));
               }
               *out = x;
               return absl::OkStatus();
             });
 }
 
-void ArgParser::AddSize(std::string name, std::string value_name, std::string help,
-                        uint64_t* out) {
+void ArgParser::AddSize(std::string name, std::string value_name, std::string help, uint64_t* out) {
   AddCustom(std::move(name), std::move(value_name), std::move(help), [out](absl::string_view v) {
     absl::StatusOr<uint64_t> size = ParseByteSize(v);
     if (!size.ok()) return size.status();
@@ -133,8 +131,7 @@ void ArgParser::AddCustom(std::string name, std::string value_name, std::string 
   flags_.push_back(std::move(f));
 }
 
-void ArgParser::AddPositional(std::string name, std::string help, std::string* out,
-                              bool required) {
+void ArgParser::AddPositional(std::string name, std::string help, std::string* out, bool required) {
   positionals_.push_back(Positional{std::move(name), std::move(help), out, required});
 }
 
@@ -191,8 +188,7 @@ absl::Status ArgParser::Parse(const std::vector<std::string>& args) {
         }
       }
       if (flag == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown flag '--", name, "' (see --help)"));
+        return absl::InvalidArgumentError(absl::StrCat("unknown flag '--", name, "' (see --help)"));
       }
       flag->set = true;
       if (flag->kind == Kind::kBool) {

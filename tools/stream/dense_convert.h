@@ -1,9 +1,9 @@
 // Dense output types of the streaming layer and the ONE function through which
 // every block of every type is converted to them.
 //
-// ConvertBlocks is where the streaming layer meets the codecs: today it calls
-// the quants/ scalar reference codecs; when dequant/ (Highway) lands it calls
-// dequant's single entry point instead, and nothing else here changes.
+// ConvertBlocks is where the streaming layer meets the codecs: it calls
+// dequant/'s single entry point (Highway SIMD kernel of the CPU, else the
+// quants/ scalar reference codec; bit-exact either way).
 #ifndef GGUFKIT_TOOLS_STREAM_DENSE_CONVERT_H_
 #define GGUFKIT_TOOLS_STREAM_DENSE_CONVERT_H_
 
@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dequant/dequant.h"
 #include "quants/type_traits.h"
 
 namespace ggufkit::stream {
@@ -39,6 +40,11 @@ absl::StatusOr<DenseType> ParseDenseType(absl::string_view name);
 // (the streaming layer copies them as they are). Uses no heap.
 absl::Status ConvertBlocks(GgmlType type, const uint8_t* blocks, int64_t n_elements, DenseType to,
                            void* out);
+// Whether ConvertBlocks supports `type` (float types always; quantized types
+// with a SIMD kernel or a reference dequantizer; integer types never).
+bool CanConvert(GgmlType type, DenseType to);
+// dequant/'s name for a DenseType.
+OutputType ToOutputType(DenseType type);
 
 }  // namespace ggufkit::stream
 

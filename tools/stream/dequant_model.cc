@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <regex>
 #include <thread>
 #include <vector>
 
@@ -17,8 +16,13 @@
 #include "quants/status_macros.h"
 #include "tools/stream/direct_file_sink.h"
 #include "tools/stream/gguf_tensors.h"
+#include "tools/stream/name_filter.h"
 #include "tools/stream/ordered_pipeline.h"
 #include "tools/stream/safetensors_header.h"
+#ifdef GGUFKIT_HAVE_CUDA
+#include "kernels/cuda/cuda_codecs.h"
+#include "kernels/cuda/host_dequantizer.h"
+#endif
 
 namespace ggufkit::stream {
 namespace {
@@ -115,6 +119,13 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name) {
 absl::StatusOr<DequantModelStats> DequantizeModelFile(
     const std::string& in_path, const std::string& out_path, const DequantModelOptions& options,
     const std::function<void(const DequantProgress&)>& progress) {
+#ifndef GGUFKIT_HAVE_CUDA
+  if (options.device == Device::kCuda) {
+    return absl::UnimplementedError(
+        "--device cuda: this build has no CUDA support (configure with -DGGUFKIT_CUDA=ON on a "
+        "machine with nvcc)");
+  }
+#endif
   GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufModel> model, GgufModel::Open(in_path));
   if (model->endianness() != Endianness::kLittle) {
     return absl::UnimplementedError(
@@ -123,18 +134,17 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
   GGUFKIT_RETURN_IF_ERROR(CheckNotOverwritingInput(*model, out_path));
 
   // Tensor selection.
-  std::unique_ptr<std::regex> filter;
-  if (!options.tensor_regex.empty()) {
-    try {
-      filter = std::make_unique<std::regex>(options.tensor_regex, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad --tensors regular expression '", options.tensor_regex, "': ", e.what()));
-    }
-  }
   std::vector<const TensorInfo*> selected;
-  for (const TensorInfo& t : model->tensors()) {
-    if (filter == nullptr || std::regex_search(t.name, *filter)) selected.push_back(&t);
+  if (options.tensor_regex.empty()) {
+    for (const TensorInfo& t : model->tensors()) selected.push_back(&t);
+  } else {
+    std::vector<std::string> names;
+    for (const TensorInfo& t : model->tensors()) names.push_back(t.name);
+    std::vector<bool> matches;
+    GGUFKIT_RETURN_IF_ERROR(MatchNames(options.tensor_regex, names, &matches));
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (matches[i]) selected.push_back(&model->tensors()[i]);
+    }
   }
   if (selected.empty() && !model->tensors().empty()) {
     return absl::NotFoundError(absl::StrCat("no tensor of '", model->name(), "' matches '",
@@ -159,9 +169,7 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
       out_type = t->type;
       ++stats.tensors_copied;
     } else {
-      const bool native = t->type == GgmlType::kF32 || t->type == GgmlType::kF16 ||
-                          t->type == GgmlType::kBF16;
-      if (!native && GetReferenceCodec(t->type).dequantize == nullptr) {
+      if (!CanConvert(t->type, options.to)) {
         return absl::UnimplementedError(absl::StrCat("tensor '", t->name, "' in '",
                                                      pt.layout.file, "': no dequantizer for type ",
                                                      traits.name));
@@ -241,6 +249,27 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
       options.threads > 0 ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   pipeline_options.chunk_bytes = options.chunk_bytes;
+#ifdef GGUFKIT_HAVE_CUDA
+  std::unique_ptr<cuda::HostDequantizer> gpu;
+  if (options.device == Device::kCuda) {
+    GGUFKIT_RETURN_IF_ERROR(cuda::DeviceAvailable());
+    // 8 MiB chunks keep the pinned + device staging near 50 MiB.
+    GGUFKIT_ASSIGN_OR_RETURN(gpu, cuda::HostDequantizer::Create(int64_t{8} << 20));
+    // One HostDequantizer is one pipeline of streams: one worker feeds it
+    // with large reads; the writer still overlaps on the consumer thread.
+    pipeline_options.threads = 1;
+    pipeline_options.worker_scratch_bytes = size_t{8} << 20;
+    cuda::HostDequantizer* dq = gpu.get();
+    pipeline_options.convert = [dq](GgmlType type, const uint8_t* blocks, int64_t n,
+                                    DenseType to, void* out) -> absl::Status {
+      if (!cuda::CanDequantizeOnDevice(type)) return ConvertBlocks(type, blocks, n, to, out);
+      const cuda::OutputType out_type = to == DenseType::kF32   ? cuda::OutputType::kF32
+                                        : to == DenseType::kF16 ? cuda::OutputType::kF16
+                                                                : cuda::OutputType::kBF16;
+      return dq->Dequantize(type, blocks, n, out_type, out);
+    };
+  }
+#endif
   stats.threads = pipeline_options.threads;
 
   std::function<void(const PipelineProgress&)> on_chunk;

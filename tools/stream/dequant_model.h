@@ -24,6 +24,10 @@
 namespace ggufkit::stream {
 
 enum class OutputFormat { kGguf, kSafetensors };
+// Where blocks are dequantized. kCuda needs a build with CUDA
+// (GGUFKIT_HAVE_CUDA) and a device; types without a CUDA kernel, and float
+// conversions, still run on the CPU. Output bytes are identical either way.
+enum class Device { kCpu, kCuda };
 // "gguf" / "safetensors" (any case).
 absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name);
 
@@ -36,6 +40,7 @@ struct DequantModelOptions {
   int threads = 0;                       // 0: all cores
   size_t chunk_bytes = size_t{4} << 20;  // output bytes per work item
   bool direct_io = true;                 // try O_DIRECT for the output
+  Device device = Device::kCpu;
 };
 
 struct DequantProgress {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -98,7 +99,15 @@ absl::StatusOr<std::unique_ptr<DirectFileSink>> DirectFileSink::Create(
 }
 
 absl::Status DirectFileSink::StartWriters(int count) {
-  for (int i = 0; i < count; ++i) writers_.emplace_back([this] { WriterLoop(); });
+  try {
+    for (int i = 0; i < count; ++i) writers_.emplace_back([this] { WriterLoop(); });
+  } catch (const std::system_error& e) {
+    // Thread limits reached: one writer is enough to be correct.
+    if (writers_.empty()) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot start an output writer thread for '", final_path_, "': ", e.what()));
+    }
+  }
   return absl::OkStatus();
 }
 

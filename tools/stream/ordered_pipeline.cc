@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -110,7 +111,8 @@ absl::Status RunOrderedPipeline(
   std::vector<absl::Status> slot_status(slots);
 
   auto worker = [&]() {
-    AlignedBuffer scratch = AllocateAligned(kWorkerScratchBytes);
+    const size_t scratch_bytes = std::max<size_t>(options.worker_scratch_bytes, 4096);
+    AlignedBuffer scratch = AllocateAligned(scratch_bytes);
     for (;;) {
       size_t i;
       {
@@ -137,7 +139,7 @@ absl::Status RunOrderedPipeline(
         }
       } else {
         status = internal::StreamElements(pt.layout, *pt.source, item.first, item.count, pt.to,
-                                          out, scratch.get(), kWorkerScratchBytes);
+                                          out, scratch.get(), scratch_bytes, &options.convert);
       }
       {
         std::lock_guard<std::mutex> lock(mu);
@@ -150,9 +152,18 @@ absl::Status RunOrderedPipeline(
 
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(threads));
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-
   absl::Status result;
+  try {
+    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  } catch (const std::system_error& e) {
+    // Thread limits reached: report it instead of terminating. The threads
+    // that did start still serve every item.
+    if (pool.empty()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot start dequantization threads: ", e.what()));
+    }
+  }
+
   uint64_t bytes_done = 0;
   for (size_t j = 0; j < items.size(); ++j) {
     const size_t s = j % slots;

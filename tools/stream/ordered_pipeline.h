@@ -39,6 +39,12 @@ struct PipelineTensor {
 struct PipelineOptions {
   int threads = 1;                        // worker threads (>= 1)
   size_t chunk_bytes = size_t{4} << 20;   // output bytes per work item
+  // Input bytes each worker reads per conversion call.
+  size_t worker_scratch_bytes = kWorkerScratchBytes;
+  // Replaces ConvertBlocks when set (e.g. the CUDA host dequantizer; it is
+  // called from the worker threads, so use threads = 1 if it is not
+  // thread-safe).
+  internal::BlockConverter convert;
 };
 
 struct PipelineProgress {

@@ -83,7 +83,8 @@ namespace internal {
 
 absl::Status StreamElements(const TensorLayout& layout, const TensorByteSource& source,
                             int64_t first_element, int64_t n_elements, DenseType to, void* out,
-                            uint8_t* scratch, size_t scratch_bytes) {
+                            uint8_t* scratch, size_t scratch_bytes,
+                            const BlockConverter* convert) {
   const TypeTraits& traits = GetTypeTraits(layout.type);
   if (first_element % traits.block_size != 0 || n_elements % traits.block_size != 0) {
     return absl::InvalidArgumentError(
@@ -111,7 +112,10 @@ absl::Status StreamElements(const TensorLayout& layout, const TensorByteSource& 
     const int64_t n = std::min(step_elements, n_elements - done);
     const size_t bytes = static_cast<size_t>(n / traits.block_size) * block_bytes;
     GGUFKIT_RETURN_IF_ERROR(Annotate(source.ReadTensorBytes(in_offset, scratch, bytes), layout));
-    GGUFKIT_RETURN_IF_ERROR(Annotate(ConvertBlocks(layout.type, scratch, n, to, o), layout));
+    GGUFKIT_RETURN_IF_ERROR(Annotate(convert != nullptr && *convert
+                                         ? (*convert)(layout.type, scratch, n, to, o)
+                                         : ConvertBlocks(layout.type, scratch, n, to, o),
+                                     layout));
     in_offset += bytes;
     o += static_cast<size_t>(n) * out_elem;
   }

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -106,9 +107,13 @@ namespace internal {
 // blocks) into `out`, reading through `scratch` (scratch_bytes >= one block
 // unless the tensor is F32 going to f32). The engine under all of the above,
 // shared with the whole-model converter.
+// `convert` (may be empty) replaces ConvertBlocks, e.g. with a GPU path.
+using BlockConverter = std::function<absl::Status(GgmlType type, const uint8_t* blocks,
+                                                  int64_t n_elements, DenseType to, void* out)>;
 absl::Status StreamElements(const TensorLayout& layout, const TensorByteSource& source,
                             int64_t first_element, int64_t n_elements, DenseType to, void* out,
-                            uint8_t* scratch, size_t scratch_bytes);
+                            uint8_t* scratch, size_t scratch_bytes,
+                            const BlockConverter* convert = nullptr);
 }  // namespace internal
 
 }  // namespace ggufkit::stream
