@@ -1,5 +1,6 @@
 #include "gguf/metadata.h"
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -27,6 +28,17 @@ T LoadElement(const uint8_t* p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
   return v;
+}
+
+// A float element read as an integer truncates toward zero like a cast, but
+// casting NaN or a value outside int64 is undefined behaviour (found by
+// fuzz_reader): those saturate, NaN reads as 0.
+int64_t SaturatingToInt64(double v) {
+  constexpr double kTwo63 = 9223372036854775808.0;  // exactly 2^63
+  if (std::isnan(v)) return 0;
+  if (v >= kTwo63) return std::numeric_limits<int64_t>::max();
+  if (v < -kTwo63) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
 }
 
 std::string QuoteString(absl::string_view s, size_t max_chars) {
@@ -282,9 +294,9 @@ int64_t MetadataValue::int_at(uint64_t i) const {
     case GgufValueType::kI64:
       return LoadElement<int64_t>(p);
     case GgufValueType::kF32:
-      return static_cast<int64_t>(LoadElement<float>(p));
+      return SaturatingToInt64(LoadElement<float>(p));
     case GgufValueType::kF64:
-      return static_cast<int64_t>(LoadElement<double>(p));
+      return SaturatingToInt64(LoadElement<double>(p));
     default:
       return 0;
   }

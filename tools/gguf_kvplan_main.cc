@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gguf/reader.h"
+#include "gguf/split.h"
 #include "tools/lib/cli_args.h"
 #include "tools/lib/kvplan.h"
 
@@ -76,14 +77,16 @@ class GgufMetadataLookup : public kvplan::KvMetadataLookup {
   const Metadata& md_;
 };
 
+// A split model is opened as one model (all shards validated, weights summed
+// over every shard), like gguf-inspect and gguf-dequant do.
 absl::StatusOr<kvplan::ModelKvShape> ShapeFromFile(const std::string& path) {
-  auto reader = GgufReader::Open(path);
-  if (!reader.ok()) return reader.status();
+  auto model = GgufModel::Open(path);
+  if (!model.ok()) return model.status();
   int64_t weights = 0;
-  for (const TensorInfo& t : (*reader)->tensors()) {
-    weights += static_cast<int64_t>(t.size_bytes);  // each bounded by the file size
+  for (const TensorInfo& t : (*model)->tensors()) {
+    weights += static_cast<int64_t>(t.size_bytes);  // each bounded by its shard's size
   }
-  GgufMetadataLookup lookup((*reader)->metadata());
+  GgufMetadataLookup lookup((*model)->metadata());
   return kvplan::ShapeFromMetadata(lookup, path, weights);
 }
 
