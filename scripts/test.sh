@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, then a Release build and an
-# AddressSanitizer + UndefinedBehaviorSanitizer build, each running every test.
+# AddressSanitizer + UndefinedBehaviorSanitizer build, each running every test,
+# then a bounded libFuzzer run of every fuzz target (ASan + UBSan, clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
+stage() { echo "=== [$((SECONDS - start))s] $*"; }
+stage setup
 scripts/setup.sh
 jobs="${GGUFKIT_JOBS:-$(nproc)}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 for flavour in release asan; do
-  echo "=== $flavour build"
+  stage "$flavour build"
   scripts/build.sh "$flavour"
-  echo "=== $flavour tests"
+  stage "$flavour tests"
   ctest --test-dir "build/$flavour" --output-on-failure -j "$jobs"
 done
-echo "=== all tests passed (release and asan)"
+stage "fuzz (libFuzzer, ASan + UBSan, ${GGUFKIT_FUZZ_SECONDS:-30} s per target)"
+scripts/fuzz.sh "${GGUFKIT_FUZZ_SECONDS:-30}"
+stage "all tests passed (release, asan, fuzz)"
