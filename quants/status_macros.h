@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 
 #define GGUFKIT_CONCAT_INNER_(a, b) a##b
 #define GGUFKIT_CONCAT_(a, b) GGUFKIT_CONCAT_INNER_(a, b)
