@@ -2,7 +2,6 @@
 // quantized weights (Q4_K / Q6_K / Q8_0 / F32, written by our own writer)
 // keeps its peak RSS under 128 MiB, and its output equals per-tensor
 // reference dequantization.
-#include <sys/statvfs.h>
 
 #include "gguf/reader.h"
 #include "gtest/gtest.h"
@@ -22,27 +21,12 @@ TEST(LargeModelRssTest, PeakRssStaysUnder128MiBAndOutputMatchesReference) {
   GTEST_SKIP() << "AddressSanitizer build: its shadow memory and quarantine make RSS "
                   "meaningless; this budget is checked in the Release build";
 #endif
-  const std::vector<testing::GenTensor> spec = testing::LargeMixedModel();
-  std::string missing;
-  if (!testing::HaveCodecsFor(spec, &missing)) {
-    GTEST_SKIP() << "no reference dequantizer registered for " << missing;
-  }
   TempDir dir;
-  struct statvfs vfs;
-  if (statvfs(dir.path().c_str(), &vfs) == 0 &&
-      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < (uint64_t{4} << 30)) {
-    GTEST_SKIP() << "needs about 3 GB free in " << dir.path();
-  }
   const std::string in = dir.File("large.gguf");
-  absl::Status s = testing::WriteRandomModel(in, spec, 7);
+  std::string skip;
+  absl::Status s = testing::WriteLargeModelForRssTest(in, uint64_t{4} << 30, &skip);
+  if (!skip.empty()) GTEST_SKIP() << skip;
   ASSERT_TRUE(s.ok()) << s;
-  {
-    auto reader = GgufReader::Open(in);
-    ASSERT_TRUE(reader.ok()) << reader.status();
-    uint64_t quantized = 0;
-    for (const TensorInfo& t : (*reader)->tensors()) quantized += t.size_bytes;
-    ASSERT_GE(quantized, uint64_t{400} * 1000 * 1000) << "model too small for the promise";
-  }
   const std::string out = dir.File("large-f32.gguf");
   testing::ToolRun run = testing::RunDequantTool({"--quiet", in, out});
   ASSERT_EQ(run.exit_code, 0) << run.output;

@@ -1,9 +1,12 @@
 #include "tests/stream/model_gen.h"
 
+#include <sys/statvfs.h>
+
 #include <cstring>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "gguf/reader.h"
 #include "gguf/writer.h"
 #include "quants/half.h"
 #include "quants/status_macros.h"
@@ -139,6 +142,33 @@ bool HaveCodecsFor(const std::vector<GenTensor>& tensors, std::string* missing) 
     }
   }
   return true;
+}
+
+absl::Status WriteLargeModelForRssTest(const std::string& path, uint64_t free_bytes_needed,
+                                       std::string* skip) {
+  skip->clear();
+  const std::vector<GenTensor> spec = LargeMixedModel();
+  std::string missing;
+  if (!HaveCodecsFor(spec, &missing)) {
+    *skip = absl::StrCat("no reference dequantizer registered for ", missing);
+    return absl::OkStatus();
+  }
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  struct statvfs vfs;
+  if (statvfs(dir.empty() ? "." : dir.c_str(), &vfs) == 0 &&
+      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < free_bytes_needed) {
+    *skip = absl::StrCat("needs about ", free_bytes_needed >> 30, " GiB free in ", dir);
+    return absl::OkStatus();
+  }
+  GGUFKIT_RETURN_IF_ERROR(WriteRandomModel(path, spec, 7));
+  GGUFKIT_ASSIGN_OR_RETURN(auto reader, GgufReader::Open(path));
+  uint64_t quantized = 0;
+  for (const TensorInfo& t : reader->tensors()) quantized += t.size_bytes;
+  if (quantized < uint64_t{400} * 1000 * 1000) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": only ", quantized, " bytes of weights, the promise is about 400 MB"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ggufkit::stream::testing

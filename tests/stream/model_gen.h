@@ -38,6 +38,14 @@ std::vector<GenTensor> LargeMixedModel();
 // (float and integer types need none); else *missing names the first gap.
 bool HaveCodecsFor(const std::vector<GenTensor>& tensors, std::string* missing);
 
+// Writes LargeMixedModel() to `path` (>= 400 MB of quantized weights, checked
+// by reading the file back) for the peak-RSS tests. When this machine cannot
+// run them (no reference codec registered for a type, or less than
+// `free_bytes_needed` free beside `path`), returns OK and sets *skip to the
+// reason; errors while writing or checking the model are returned.
+absl::Status WriteLargeModelForRssTest(const std::string& path, uint64_t free_bytes_needed,
+                                       std::string* skip);
+
 }  // namespace ggufkit::stream::testing
 
 #endif  // GGUFKIT_TESTS_STREAM_MODEL_GEN_H_
