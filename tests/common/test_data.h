@@ -8,6 +8,16 @@
 #include <string>
 #include <vector>
 
+// Defined to 1 when AddressSanitizer is on: GCC says so with
+// __SANITIZE_ADDRESS__, clang with __has_feature(address_sanitizer).
+#if defined(__SANITIZE_ADDRESS__)
+#define GGUFKIT_TESTING_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GGUFKIT_TESTING_UNDER_ASAN 1
+#endif
+#endif
+
 namespace ggufkit::testing {
 
 // <build>/testdata/golden: ggml/, real/, turbo/ as in shared/golden.

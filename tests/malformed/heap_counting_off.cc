@@ -1,7 +1,7 @@
 // Stand-in for tests/stream/counting_allocator.cc in sanitizer builds: ASan
 // owns malloc there, so the heap is not counted and the heap tests skip.
-// (counting_allocator.cc only detects GCC's __SANITIZE_ADDRESS__; under
-// clang + ASan linking it would replace ASan's malloc and crash at start-up.)
+// (counting_allocator.cc also turns itself off under ASan, GCC's or clang's,
+// via GGUFKIT_TESTING_UNDER_ASAN.)
 #include "tests/stream/counting_allocator.h"
 
 namespace ggufkit::stream::testing {

@@ -1,4 +1,5 @@
 #include "tests/stream/counting_allocator.h"
+#include "tests/common/test_data.h"
 
 #include <malloc.h>
 
@@ -8,7 +9,7 @@
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GGUFKIT_TESTING_UNDER_ASAN)
 
 namespace ggufkit::stream::testing {
 bool HeapCountingActive() { return false; }

@@ -17,7 +17,7 @@ using ::ggufkit::testing::TempDir;
 constexpr int64_t kRssBudgetKb = 128 * 1024;
 
 TEST(LargeModelRssTest, PeakRssStaysUnder128MiBAndOutputMatchesReference) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GGUFKIT_TESTING_UNDER_ASAN)
   GTEST_SKIP() << "AddressSanitizer build: its shadow memory and quarantine make RSS "
                   "meaningless; this budget is checked in the Release build";
 #endif

@@ -261,7 +261,7 @@ TEST_F(ZstdToolTest, SplitShardsCompressedAreReadAsOneModel) {
 // The peak-RSS promise (stream's large_model_rss_test) with a compressed
 // input and with compressed output.
 TEST(ZstdLargeModelRssTest, ZstInputAndCompressedOutputStayUnder128MiB) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GGUFKIT_TESTING_UNDER_ASAN)
   GTEST_SKIP() << "AddressSanitizer build: its shadow memory and quarantine make RSS "
                   "meaningless; this budget is checked in the Release build";
 #endif
