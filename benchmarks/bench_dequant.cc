@@ -34,6 +34,7 @@
 #include "benchmark/benchmark.h"
 #include "dequant/dequant.h"
 #include "dequant/turbo.h"
+#include "quants/half_fields.h"
 #include "quants/type_traits.h"
 #include "tests/dequant/scalar_reference.h"
 
@@ -96,40 +97,9 @@ const std::vector<uint8_t>& InputBlocks(GgmlType type, int64_t n_elements) {
   for (size_t i = 1; i < bytes.size(); i += 2) {
     if (type == GgmlType::kF16) bytes[i] = static_cast<uint8_t>(0x20 | (bytes[i] & 0x83));
   }
-  std::vector<int> halves;
-  switch (type) {
-    case GgmlType::kQ8_0:
-    case GgmlType::kQ4_0:
-    case GgmlType::kQ5_0:
-    case GgmlType::kQ1_0:
-    case GgmlType::kIQ4_NL:
-    case GgmlType::kIQ4_XS:
-    case GgmlType::kQ4_1:
-    case GgmlType::kQ5_1:
-    case GgmlType::kQ4_K:
-    case GgmlType::kQ5_K:
-      halves = {0, 2};
-      break;
-    case GgmlType::kQ6_K:
-      halves = {208};
-      break;
-    case GgmlType::kQ2_K:
-      halves = {80, 82};
-      break;
-    case GgmlType::kQ3_K:
-      halves = {108};
-      break;
-    case GgmlType::kTQ2_0:
-      halves = {64};
-      break;
-    default:
-      break;
-  }
   if (t.block_size > 1) {
     for (size_t b = 0; b + t.type_size <= bytes.size(); b += static_cast<size_t>(t.type_size)) {
-      for (int off : halves) {
-        // Only Q4_1/Q5_1/K-quants have a second half at byte 2; for the rest
-        // byte 2..3 are codes and rewriting them is harmless.
+      for (uint16_t off : HalfFieldOffsets(type)) {
         bytes[b + off + 1] = static_cast<uint8_t>(0x20 | (bytes[b + off + 1] & 0x83));
       }
     }

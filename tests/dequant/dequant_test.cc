@@ -19,6 +19,7 @@
 
 #include "gtest/gtest.h"
 #include "quants/half.h"
+#include "quants/half_fields.h"
 #include "quants/type_traits.h"
 #include "tests/common/test_data.h"
 #include "tests/dequant/scalar_reference.h"
@@ -70,41 +71,9 @@ std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, std::mt19937*
   std::uniform_int_distribution<int> byte(0, 255);
   for (auto& b : bytes) b = static_cast<uint8_t>(byte(*rng));
   if (!finite_halves) return bytes;
-  // Byte offsets of the half fields in each block.
-  std::vector<int> halves;
-  switch (type) {
-    case GgmlType::kQ8_0:
-    case GgmlType::kQ4_0:
-    case GgmlType::kQ5_0:
-    case GgmlType::kQ1_0:
-    case GgmlType::kIQ4_NL:
-    case GgmlType::kIQ4_XS:
-      halves = {0};
-      break;
-    case GgmlType::kQ4_1:
-    case GgmlType::kQ5_1:
-    case GgmlType::kQ4_K:
-    case GgmlType::kQ5_K:
-      halves = {0, 2};
-      break;
-    case GgmlType::kQ6_K:
-      halves = {208};
-      break;
-    case GgmlType::kQ2_K:
-      halves = {80, 82};
-      break;
-    case GgmlType::kQ3_K:
-      halves = {108};
-      break;
-    case GgmlType::kTQ2_0:
-      halves = {64};
-      break;
-    case GgmlType::kF16:
-      for (int i = 0; i < t.type_size; i += 2) halves.push_back(i);
-      break;
-    default:
-      break;
-  }
+  // Byte offsets of the half fields in each block (F16: the element itself).
+  std::vector<int> halves(HalfFieldOffsets(type).begin(), HalfFieldOffsets(type).end());
+  if (type == GgmlType::kF16) halves.push_back(0);
   for (int64_t b = 0; b < n_blocks; ++b) {
     for (int off : halves) {
       uint8_t* p = &bytes[static_cast<size_t>(b * t.type_size + off)];

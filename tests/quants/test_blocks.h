@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "quants/half_fields.h"
 #include "quants/type_traits.h"
 
 namespace ggufkit::testing {
@@ -21,33 +22,6 @@ inline uint16_t RandomFiniteHalf(std::mt19937& rng) {
   return static_cast<uint16_t>((sign << 15) | (exp << 10) | mant);
 }
 
-// Offsets of the fp16 fields inside one block of `type` (empty if none).
-inline std::vector<int> HalfFieldOffsets(GgmlType type) {
-  switch (type) {
-    case GgmlType::kQ4_0:
-    case GgmlType::kQ5_0:
-    case GgmlType::kQ8_0:
-      return {0};
-    case GgmlType::kQ4_1:
-    case GgmlType::kQ5_1:
-    case GgmlType::kQ8_1:
-      return {0, 2};
-    case GgmlType::kQ4_K:
-    case GgmlType::kQ5_K:
-      return {0, 2};
-    case GgmlType::kQ2_K:
-      return {80, 82};
-    case GgmlType::kQ3_K:
-      return {108};
-    case GgmlType::kQ6_K:
-      return {208};
-    case GgmlType::kF16:
-      return {0};
-    default:
-      return {};
-  }
-}
-
 // n_blocks random blocks of `type` with finite scales.
 inline std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -56,9 +30,13 @@ inline std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32
   for (auto& b : out) b = static_cast<uint8_t>(rng());
   for (int64_t i = 0; i < n_blocks; ++i) {
     uint8_t* block = out.data() + i * bytes;
-    for (int off : HalfFieldOffsets(type)) {
+    for (uint16_t off : HalfFieldOffsets(type)) {
       const uint16_t h = RandomFiniteHalf(rng);
       std::memcpy(block + off, &h, 2);
+    }
+    if (type == GgmlType::kF16) {
+      const uint16_t h = RandomFiniteHalf(rng);
+      std::memcpy(block, &h, 2);
     }
     if (type == GgmlType::kQ8_K) {
       // f32 scale: a modest finite value (any sign), as the quantizer makes.

@@ -1,0 +1,25 @@
+// Where each block format keeps its fp16 fields (scales, mins, sums): their
+// byte offsets inside one block, derived from the block structs.
+//
+// Needed wherever block bytes are touched without decoding them: byte-swapping
+// big-endian block data (only the multi-byte fields swap; 1-byte codes do not)
+// and building valid random blocks (finite scales) in tests and benchmarks.
+#ifndef GGUFKIT_QUANTS_HALF_FIELDS_H_
+#define GGUFKIT_QUANTS_HALF_FIELDS_H_
+
+#include <cstdint>
+
+#include "absl/types/span.h"
+#include "quants/type_traits.h"
+
+namespace ggufkit {
+
+// Byte offsets of the fp16 fields in one block of `type`, ascending. Empty for
+// types without an fp16 field: the float and integer types (an F16/BF16
+// "block" is the element itself), Q8_K (f32 scale), MXFP4 (e8m0 byte scale),
+// NVFP4 (fp8 scales) and IQ1_M (its fp16 scale is scattered over 4 nibbles).
+absl::Span<const uint16_t> HalfFieldOffsets(GgmlType type);
+
+}  // namespace ggufkit
+
+#endif  // GGUFKIT_QUANTS_HALF_FIELDS_H_
