@@ -31,6 +31,7 @@ using testing::ListDir;
 using testing::RunDequantTool;
 using testing::SmallMixedModel;
 using testing::ToolRun;
+using testing::WriteSplitCopy;
 using testing::WriteRandomModel;
 
 class GgufDequantToolTest : public ::testing::Test {
@@ -96,31 +97,13 @@ TEST_F(GgufDequantToolTest, TensorsRegexWritesOnlyMatchingTensors) {
 }
 
 TEST_F(GgufDequantToolTest, SplitInputIsReadAsOneModel) {
-  auto model = GgufModel::Open(in_);
-  ASSERT_TRUE(model.ok()) << model.status();
-  SplitOptions options;
-  options.max_tensors_per_shard = 3;
-  GgufSplitWriter split(options);
-  for (const MetadataEntry& e : (*model)->metadata().entries()) {
-    ASSERT_TRUE(split.metadata().Set(e.key, e.value).ok());
-  }
-  for (const TensorInfo& t : (*model)->tensors()) {
-    ASSERT_TRUE(split.AddTensor(t.name, t.type, absl::MakeConstSpan(t.ne.data(), t.n_dims)).ok());
-  }
-  const std::string prefix = dir_.File("split");
-  ASSERT_TRUE(split.Begin(prefix).ok());
-  std::vector<uint8_t> buf;
-  for (const TensorInfo& t : (*model)->tensors()) {
-    buf.resize(t.size_bytes);
-    ASSERT_TRUE((*model)->ReadTensorBytes(t, 0, buf.data(), buf.size()).ok());
-    ASSERT_TRUE(split.WriteTensorData(buf.data(), buf.size()).ok());
-  }
-  ASSERT_TRUE(split.Finish().ok());
-  ASSERT_GT(split.shard_paths().size(), 1u);
+  auto shards = WriteSplitCopy(in_, dir_.File("split"), 3);
+  ASSERT_TRUE(shards.ok()) << shards.status();
+  ASSERT_GT(shards->size(), 1u);
 
   const std::string whole = dir_.File("whole.gguf"), from_split = dir_.File("from_split.gguf");
   ASSERT_EQ(RunDequantTool({in_, whole}).exit_code, 0);
-  ToolRun run = RunDequantTool({split.shard_paths()[0], from_split});
+  ToolRun run = RunDequantTool({(*shards)[0], from_split});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   // split.* keys are dropped (the output is one file), so the bytes match.
   EXPECT_TRUE(FilesEqual(whole, from_split));

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gguf/reader.h"
+#include "gguf/split.h"
 #include "quants/half.h"
 #include "quants/status_macros.h"
 #include "tests/common/test_data.h"
@@ -188,6 +189,31 @@ std::vector<std::string> ListDir(const std::string& dir) {
   closedir(d);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+absl::StatusOr<std::vector<std::string>> WriteSplitCopy(const std::string& in,
+                                                        const std::string& prefix,
+                                                        int64_t max_tensors_per_shard) {
+  GGUFKIT_ASSIGN_OR_RETURN(auto model, GgufModel::Open(in));
+  SplitOptions options;
+  options.max_tensors_per_shard = max_tensors_per_shard;
+  GgufSplitWriter split(options);
+  for (const MetadataEntry& e : model->metadata().entries()) {
+    GGUFKIT_RETURN_IF_ERROR(split.metadata().Set(e.key, e.value));
+  }
+  for (const TensorInfo& t : model->tensors()) {
+    GGUFKIT_RETURN_IF_ERROR(
+        split.AddTensor(t.name, t.type, absl::MakeConstSpan(t.ne.data(), t.n_dims)));
+  }
+  GGUFKIT_RETURN_IF_ERROR(split.Begin(prefix));
+  std::vector<uint8_t> buf;
+  for (const TensorInfo& t : model->tensors()) {
+    buf.resize(t.size_bytes);
+    GGUFKIT_RETURN_IF_ERROR(model->ReadTensorBytes(t, 0, buf.data(), buf.size()));
+    GGUFKIT_RETURN_IF_ERROR(split.WriteTensorData(buf.data(), buf.size()));
+  }
+  GGUFKIT_RETURN_IF_ERROR(split.Finish());
+  return split.shard_paths();
 }
 
 }  // namespace ggufkit::stream::testing

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "tools/stream/dense_convert.h"
 
 namespace ggufkit::stream::testing {
@@ -33,6 +34,13 @@ bool FilesEqual(const std::string& a, const std::string& b);
 bool FileExists(const std::string& path);
 // Names in `dir` (no . / ..).
 std::vector<std::string> ListDir(const std::string& dir);
+
+// Rewrites the model at `in` as a split model `<prefix>-0000i-of-0000n.gguf`
+// with at most `max_tensors_per_shard` tensors per shard (our GgufSplitWriter);
+// returns the shard paths in order.
+absl::StatusOr<std::vector<std::string>> WriteSplitCopy(const std::string& in,
+                                                        const std::string& prefix,
+                                                        int64_t max_tensors_per_shard);
 
 }  // namespace ggufkit::stream::testing
 

@@ -31,6 +31,7 @@ using testing::FileExists;
 using testing::FilesEqual;
 using testing::ListDir;
 using testing::RunDequantTool;
+using testing::WriteSplitCopy;
 using testing::ToolRun;
 
 constexpr int64_t kRssBudgetKb = 128 * 1024;
@@ -224,37 +225,20 @@ TEST_F(ZstdToolTest, TensorsOutOfFileOrderNeedRandomAccess) {
 }
 
 TEST_F(ZstdToolTest, SplitShardsCompressedAreReadAsOneModel) {
-  auto model = GgufModel::Open(in_);
-  ASSERT_TRUE(model.ok()) << model.status();
-  SplitOptions options;
-  options.max_tensors_per_shard = 3;
-  GgufSplitWriter split(options);
-  for (const MetadataEntry& e : (*model)->metadata().entries()) {
-    ASSERT_TRUE(split.metadata().Set(e.key, e.value).ok());
-  }
-  for (const TensorInfo& t : (*model)->tensors()) {
-    ASSERT_TRUE(split.AddTensor(t.name, t.type, absl::MakeConstSpan(t.ne.data(), t.n_dims)).ok());
-  }
-  ASSERT_TRUE(split.Begin(dir_.File("split")).ok());
-  std::vector<uint8_t> buf;
-  for (const TensorInfo& t : (*model)->tensors()) {
-    buf.resize(t.size_bytes);
-    ASSERT_TRUE((*model)->ReadTensorBytes(t, 0, buf.data(), buf.size()).ok());
-    ASSERT_TRUE(split.WriteTensorData(buf.data(), buf.size()).ok());
-  }
-  ASSERT_TRUE(split.Finish().ok());
-  ASSERT_GT(split.shard_paths().size(), 1u);
-  for (const std::string& shard : split.shard_paths()) {
+  auto shards = WriteSplitCopy(in_, dir_.File("split"), 3);
+  ASSERT_TRUE(shards.ok()) << shards.status();
+  ASSERT_GT(shards->size(), 1u);
+  for (const std::string& shard : *shards) {
     ZstdCli("--rm", shard, shard + ".zst");
   }
   const std::string whole = dir_.File("whole.gguf"), from_split = dir_.File("from_split.gguf");
   ASSERT_EQ(RunDequantTool({in_, whole}).exit_code, 0);
   // Any shard names the model; the others are found with the same suffix.
-  ToolRun run = RunDequantTool({split.shard_paths()[1] + ".zst", from_split});
+  ToolRun run = RunDequantTool({(*shards)[1] + ".zst", from_split});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_TRUE(FilesEqual(whole, from_split));
   int rc = 0;
-  const std::string text = Inspect(split.shard_paths()[0] + ".zst", &rc);
+  const std::string text = Inspect((*shards)[0] + ".zst", &rc);
   EXPECT_EQ(rc, 0) << text;
 }
 
