@@ -9,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "gguf/reader.h"
-#include "gguf/split.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/stream/model_gen.h"
