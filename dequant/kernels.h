@@ -42,6 +42,19 @@ KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming);  /
     }                                                                     \
   }
 
+// At file scope, under HWY_ONCE, in the family's .cc: exports the per-target
+// Find<Family>KernelForTarget and defines dequant_internal::Find<Family>Kernel,
+// the dispatching lookup that dispatch.cc calls.
+#define GGUFKIT_DEQUANT_EXPORT_FAMILY(Family)                                                 \
+  namespace ggufkit {                                                                         \
+  HWY_EXPORT(Find##Family##KernelForTarget);                                                  \
+  namespace dequant_internal {                                                                \
+  KernelFn Find##Family##Kernel(GgmlType type, OutputType out_type, bool streaming) {         \
+    return HWY_DYNAMIC_DISPATCH(Find##Family##KernelForTarget)(type, out_type, streaming);    \
+  }                                                                                           \
+  }                                                                                           \
+  }
+
 // Name of the currently dispatched Highway target ("AVX3", ..., "SCALAR").
 const char* DispatchedTargetName();
 

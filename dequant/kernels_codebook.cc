@@ -49,13 +49,5 @@ dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace ggufkit {
-HWY_EXPORT(FindCodebookKernelForTarget);
-
-namespace dequant_internal {
-KernelFn FindCodebookKernel(GgmlType type, OutputType out_type, bool streaming) {
-  return HWY_DYNAMIC_DISPATCH(FindCodebookKernelForTarget)(type, out_type, streaming);
-}
-}  // namespace dequant_internal
-}  // namespace ggufkit
+GGUFKIT_DEQUANT_EXPORT_FAMILY(Codebook)
 #endif  // HWY_ONCE

@@ -50,13 +50,5 @@ dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType ou
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace ggufkit {
-HWY_EXPORT(FindFloatKernelForTarget);
-
-namespace dequant_internal {
-KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming) {
-  return HWY_DYNAMIC_DISPATCH(FindFloatKernelForTarget)(type, out_type, streaming);
-}
-}  // namespace dequant_internal
-}  // namespace ggufkit
+GGUFKIT_DEQUANT_EXPORT_FAMILY(Float)
 #endif  // HWY_ONCE

@@ -52,13 +52,5 @@ dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType o
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace ggufkit {
-HWY_EXPORT(FindKQuantKernelForTarget);
-
-namespace dequant_internal {
-KernelFn FindKQuantKernel(GgmlType type, OutputType out_type, bool streaming) {
-  return HWY_DYNAMIC_DISPATCH(FindKQuantKernelForTarget)(type, out_type, streaming);
-}
-}  // namespace dequant_internal
-}  // namespace ggufkit
+GGUFKIT_DEQUANT_EXPORT_FAMILY(KQuant)
 #endif  // HWY_ONCE

@@ -52,13 +52,5 @@ dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType o
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace ggufkit {
-HWY_EXPORT(FindLegacyKernelForTarget);
-
-namespace dequant_internal {
-KernelFn FindLegacyKernel(GgmlType type, OutputType out_type, bool streaming) {
-  return HWY_DYNAMIC_DISPATCH(FindLegacyKernelForTarget)(type, out_type, streaming);
-}
-}  // namespace dequant_internal
-}  // namespace ggufkit
+GGUFKIT_DEQUANT_EXPORT_FAMILY(Legacy)
 #endif  // HWY_ONCE

@@ -55,13 +55,5 @@ dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType 
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace ggufkit {
-HWY_EXPORT(FindMissionKernelForTarget);
-
-namespace dequant_internal {
-KernelFn FindMissionKernel(GgmlType type, OutputType out_type, bool streaming) {
-  return HWY_DYNAMIC_DISPATCH(FindMissionKernelForTarget)(type, out_type, streaming);
-}
-}  // namespace dequant_internal
-}  // namespace ggufkit
+GGUFKIT_DEQUANT_EXPORT_FAMILY(Mission)
 #endif  // HWY_ONCE
