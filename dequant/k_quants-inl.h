@@ -23,8 +23,11 @@ namespace HWY_NAMESPACE {
 #if HWY_TARGET != HWY_SCALAR
 
 // Q5_K, Q2_K, Q3_K and TQ2_0: 256-weight super-blocks. Scales are decoded
-// with scalar code once per sub-block (as ggml does, rounding d * scale
-// first); the weights are decoded Lanes(df) at a time. A vector of at most
+// once per sub-block (as ggml does, rounding d * scale first; Q5_K on AVX3
+// decodes a batch of blocks' scales with vectors, see KQuantScaleBatch); the
+// weights are decoded Lanes(df) at a time. Uniform shift counts use
+// ShiftRightSame: SSE4/SSSE3 have no per-lane shifts, and Highway's emulation
+// of Shr made Q5_K there half as fast as the scalar reference. A vector of at most
 // 16 lanes never straddles two sub-blocks (all are 16 or 32 weights).
 
 // Q5_K, 176 bytes: half d; half dmin; u8 scales[12] (as Q4_K); u8 qh[32];
@@ -35,6 +38,48 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
+#if HWY_TARGET <= HWY_AVX3
+  // As Q4_K's kernel, with a 32-entry table per sub-block (two vectors:
+  // codes 0..15 and 16..31) and vpermt2ps, which reads index bits 4..0: bits
+  // 3..0 are the nibble, bit 4 is the qh bit, higher bits are ignored.
+  const VF codes_low = ToFloat(hn::Iota(di, 0));
+  const VF codes_high = ToFloat(hn::Iota(di, 16));
+  const VI k15 = hn::Set(di, 15);
+  KQuantScaleBatch batch;
+  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
+    const int64_t n = batch.Decode(blocks, 176, first, n_blocks);
+    for (int64_t k = 0; k < n; ++k) {
+      const float* products = batch.products[k];
+      const uint8_t* qh = blocks + static_cast<size_t>(first + k) * 176 + 16;
+      const uint8_t* qs = qh + 32;
+      const size_t base = static_cast<size_t>(first + k) * 256;
+      // qh << 4: bit b of qh[l] lands on bit 4 after a right shift by b.
+      const VI h4[2] = {hn::ShiftLeft<4>(LoadU8AsI32(qh)), hn::ShiftLeft<4>(LoadU8AsI32(qh + 16))};
+      for (int c = 0; c < 4; ++c) {
+        const VF p_lo = hn::Set(df, products[2 * c]);
+        const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+        const VF p_hi = hn::Set(df, products[2 * c + 1]);
+        const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+        const VF lo0 = hn::Sub(hn::Mul(p_lo, codes_low), m_lo);
+        const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
+        const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
+        const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
+        const VI shift_lo = hn::Set(di, 2 * c);
+        const VI shift_hi = hn::Set(di, 2 * c + 1);
+        for (size_t i = 0; i < 32; i += lanes) {
+          const VI q = LoadU8AsI32(qs + 32 * c + i);
+          const VI h = h4[i / lanes];
+          const VI idx_lo = hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::Shr(h, shift_lo)));
+          const VI idx_hi = hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::Shr(h, shift_hi)));
+          const VF lo{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)};
+          const VF hi{_mm512_permutex2var_ps(hi0.raw, idx_hi.raw, hi1.raw)};
+          Writer::Store(lo, out, base + 64 * c + i);
+          Writer::Store(hi, out, base + 64 * c + 32 + i);
+        }
+      }
+    }
+  }
+#else
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -45,18 +90,7 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     const uint8_t* qh = block + 16;
     const uint8_t* qs = block + 48;
     const size_t base = static_cast<size_t>(b) * 256;
-#if HWY_TARGET <= HWY_AVX3
-    alignas(64) float products[16];  // d * sc[j] in 0..7, dmin * m[j] in 8..15
-    Q4_KScaleProducts(block, d, dmin, products);
-    (void)scales;
-#endif
     for (int c = 0; c < 4; ++c) {
-#if HWY_TARGET <= HWY_AVX3
-      const VF d_lo = hn::Set(df, products[2 * c]);
-      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-      const VF d_hi = hn::Set(df, products[2 * c + 1]);
-      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-#else
       int sc, m;
       KQuantScaleMin(scales, 2 * c, &sc, &m);
       const VF d_lo = hn::Set(df, d * static_cast<float>(sc));
@@ -64,14 +98,11 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       KQuantScaleMin(scales, 2 * c + 1, &sc, &m);
       const VF d_hi = hn::Set(df, d * static_cast<float>(sc));
       const VF m_hi = hn::Set(df, dmin * static_cast<float>(m));
-#endif
-      const VI bit_lo = hn::Set(di, 2 * c);
-      const VI bit_hi = hn::Set(di, 2 * c + 1);
       for (size_t i = 0; i < 32; i += lanes) {
         const VI q = LoadU8AsI32(qs + 32 * c + i);
         const VI h = LoadU8AsI32(qh + i);
-        const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::Shr(h, bit_lo), k1));
-        const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::Shr(h, bit_hi), k1));
+        const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
+        const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
         const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
         const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
         Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
@@ -79,6 +110,7 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       }
     }
   }
+#endif
 }
 
 // Q2_K, 84 bytes: u8 scales[16] (low nibble: scale, high nibble: min);
@@ -102,12 +134,11 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     int is = 0;
     for (int h = 0; h < 2; ++h) {
       for (int s = 0; s < 8; s += 2) {
-        const VI shift = hn::Set(di, s);
         for (int g = 0; g < 2; ++g, ++is, o += 16) {
           const VF dl = hn::Set(df, d * static_cast<float>(scales[is] & 15));
           const VF ml = hn::Set(df, dmin * static_cast<float>(scales[is] >> 4));
           for (size_t l = 0; l < 16; l += lanes) {
-            const VI q = hn::And(hn::Shr(LoadU8AsI32(qs + 32 * h + 16 * g + l), shift), k3);
+            const VI q = hn::And(hn::ShiftRightSame(LoadU8AsI32(qs + 32 * h + 16 * g + l), s), k3);
             Writer::Store(hn::Sub(hn::Mul(dl, ToFloat(q)), ml), out, o + l);
           }
         }
@@ -140,15 +171,15 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
     int is = 0;
     for (int h = 0; h < 2; ++h) {
       for (int j = 0; j < 4; ++j) {
-        const VI shift = hn::Set(di, 2 * j);
-        const VI bit = hn::Set(di, 4 * h + j);
         for (int g = 0; g < 2; ++g, ++is, o += 16) {
           const int low = is < 8 ? (s[is] & 15) : (s[is - 8] >> 4);
           const int high = (s[8 + is % 4] >> (2 * (is / 4))) & 3;
           const VF dl = hn::Set(df, d * static_cast<float>((low | (high << 4)) - 32));
           for (size_t l = 0; l < 16; l += lanes) {
-            const VI q = hn::And(hn::Shr(LoadU8AsI32(qs + 32 * h + 16 * g + l), shift), k3);
-            const VI hb = hn::And(hn::Shr(LoadU8AsI32(hmask + 16 * g + l), bit), k1);
+            const VI q =
+                hn::And(hn::ShiftRightSame(LoadU8AsI32(qs + 32 * h + 16 * g + l), 2 * j), k3);
+            const VI hb =
+                hn::And(hn::ShiftRightSame(LoadU8AsI32(hmask + 16 * g + l), 4 * h + j), k1);
             const VI code = hn::Sub(hn::Add(q, hn::ShiftLeft<2>(hb)), k4);
             Writer::Store(hn::Mul(dl, ToFloat(code)), out, o + l);
           }
@@ -181,7 +212,7 @@ void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
         // The same bytes feed four output vectors (shifts 0, 2, 4, 6).
         const VI bytes = LoadU8AsI32(block + j + m);
         for (int l = 0; l < 4; ++l) {
-          const VI q = hn::And(hn::Shr(bytes, hn::Set(di, 2 * l)), k3);
+          const VI q = hn::And(hn::ShiftRightSame(bytes, 2 * l), k3);
 #if HWY_TARGET <= HWY_AVX3
           const VF v = hn::TableLookupLanes(table, hn::IndicesFromVec(df, q));
 #else
