@@ -82,31 +82,29 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
 #else
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * 176;
-    const float d = LoadHalfFactor(block);
-    const float dmin = LoadHalfFactor(block + 2);
-    const uint8_t* scales = block + 4;
-    const uint8_t* qh = block + 16;
-    const uint8_t* qs = block + 48;
-    const size_t base = static_cast<size_t>(b) * 256;
-    for (int c = 0; c < 4; ++c) {
-      int sc, m;
-      KQuantScaleMin(scales, 2 * c, &sc, &m);
-      const VF d_lo = hn::Set(df, d * static_cast<float>(sc));
-      const VF m_lo = hn::Set(df, dmin * static_cast<float>(m));
-      KQuantScaleMin(scales, 2 * c + 1, &sc, &m);
-      const VF d_hi = hn::Set(df, d * static_cast<float>(sc));
-      const VF m_hi = hn::Set(df, dmin * static_cast<float>(m));
-      for (size_t i = 0; i < 32; i += lanes) {
-        const VI q = LoadU8AsI32(qs + 32 * c + i);
-        const VI h = LoadU8AsI32(qh + i);
-        const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
-        const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
-        const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
-        const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
-        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
-        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+  KQuantScaleBatch batch;
+  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
+    const int64_t n = batch.Decode(blocks, 176, first, n_blocks);
+    for (int64_t k = 0; k < n; ++k) {
+      const float* products = batch.products[k];
+      const uint8_t* qh = blocks + static_cast<size_t>(first + k) * 176 + 16;
+      const uint8_t* qs = qh + 32;
+      const size_t base = static_cast<size_t>(first + k) * 256;
+      for (int c = 0; c < 4; ++c) {
+        const VF d_lo = hn::Set(df, products[2 * c]);
+        const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+        const VF d_hi = hn::Set(df, products[2 * c + 1]);
+        const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+        for (size_t i = 0; i < 32; i += lanes) {
+          const VI q = LoadU8AsI32(qs + 32 * c + i);
+          const VI h = LoadU8AsI32(qh + i);
+          const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
+          const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
+          const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
+          const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
+          Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
+          Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+        }
       }
     }
   }

@@ -44,7 +44,6 @@ HWY_INLINE void KQuantScaleMin(const uint8_t* scales, int j, int* sc, int* m) {
   }
 }
 
-#if HWY_TARGET <= HWY_AVX3
 // All 8 scale products d * sc[j] (lanes 0..7) and min products dmin * m[j]
 // (lanes 8..15) of one block at once, written to products[16]. Two byte
 // shuffles gather, per lane, the scale byte holding the low bits (low) and
@@ -76,10 +75,23 @@ HWY_INLINE void Q4_KScaleProducts(const uint8_t* block, float* products) {
   const auto value = hn::Or(hn::Or(hn::And(low, hn::Load(du8, kKeep)),
                                    hn::And(hn::ShiftRight<4>(low), hn::Load(du8, kLowHigh))),
                             hn::And(hn::ShiftRight<2>(high), hn::Load(du8, kTop)));
+#if HWY_TARGET <= HWY_AVX3
   const VF d_or_dmin = hn::IfThenElse(hn::RebindMask(df, hn::Lt(hn::Iota(di, 0), hn::Set(di, 8))),
                                       hn::Set(df, LoadHalfFactor(block)),
                                       hn::Set(df, LoadHalfFactor(block + 2)));
   hn::Store(hn::Mul(d_or_dmin, ToFloat(hn::PromoteTo(di, value))), df, products);
+#else
+  // Fewer than 16 lanes: widen the 16 values a vector at a time.
+  (void)di;
+  alignas(16) uint8_t values[16];
+  hn::Store(value, du8, values);
+  const size_t lanes = hn::Lanes(df);
+  const VF d = hn::Set(df, LoadHalfFactor(block));
+  const VF dmin = hn::Set(df, LoadHalfFactor(block + 2));
+  for (size_t i = 0; i < 16; i += lanes) {
+    hn::Store(hn::Mul(i < 8 ? d : dmin, ToFloat(LoadU8AsI32(values + i))), df, products + i);
+  }
+#endif
 }
 
 // The scale products of up to kBatch consecutive Q4_K / Q5_K blocks. Kernels
@@ -102,7 +114,6 @@ struct KQuantScaleBatch {
     return n;
   }
 };
-#endif
 
 template <class Writer>
 void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
@@ -139,27 +150,25 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   }
 #else
   const VI low_nibble = hn::Set(DI(), 15);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * kQ4_KBlockBytes;
-    const float d = LoadHalfFactor(block);
-    const float dmin = LoadHalfFactor(block + 2);
-    const uint8_t* scales = block + 4;
-    const uint8_t* qs = block + 16;
-    const size_t base = static_cast<size_t>(b) * 256;
-    for (int c = 0; c < 4; ++c) {
-      int sc, m;
-      KQuantScaleMin(scales, 2 * c, &sc, &m);
-      const VF d_lo = hn::Set(df, d * static_cast<float>(sc));
-      const VF m_lo = hn::Set(df, dmin * static_cast<float>(m));
-      KQuantScaleMin(scales, 2 * c + 1, &sc, &m);
-      const VF d_hi = hn::Set(df, d * static_cast<float>(sc));
-      const VF m_hi = hn::Set(df, dmin * static_cast<float>(m));
-      for (size_t i = 0; i < 32; i += lanes) {
-        const VI q = LoadU8AsI32(qs + 32 * c + i);
-        const VF lo = ToFloat(hn::And(q, low_nibble));
-        const VF hi = ToFloat(hn::ShiftRight<4>(q));
-        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
-        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+  KQuantScaleBatch batch;
+  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
+    const int64_t n = batch.Decode(blocks, kQ4_KBlockBytes, first, n_blocks);
+    for (int64_t k = 0; k < n; ++k) {
+      const float* products = batch.products[k];
+      const uint8_t* qs = blocks + static_cast<size_t>(first + k) * kQ4_KBlockBytes + 16;
+      const size_t base = static_cast<size_t>(first + k) * 256;
+      for (int c = 0; c < 4; ++c) {
+        const VF d_lo = hn::Set(df, products[2 * c]);
+        const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+        const VF d_hi = hn::Set(df, products[2 * c + 1]);
+        const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+        for (size_t i = 0; i < 32; i += lanes) {
+          const VI q = LoadU8AsI32(qs + 32 * c + i);
+          const VF lo = ToFloat(hn::And(q, low_nibble));
+          const VF hi = ToFloat(hn::ShiftRight<4>(q));
+          Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
+          Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+        }
       }
     }
   }
