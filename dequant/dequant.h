@@ -37,7 +37,8 @@ size_t OutputElementBytes(OutputType type);
 // "f32", "f16", "bf16".
 const char* OutputTypeName(OutputType type);
 
-// How f32 output is written.
+// How output is written (f32, f16 and bf16 alike; SSE4/SSSE3 kernels write
+// f16/bf16 with cached stores in every mode).
 enum class StoreMode : uint8_t {
   // Non-temporal stores when the output is at least kStreamingMinBytes and
   // `out` is 64-byte aligned; cached stores otherwise.

@@ -144,43 +144,64 @@ HWY_INLINE VI F32ToBF16Bits(VF v) {
   return hn::IfThenElse(is_nan, hn::BitCast(di, quiet_nan), hn::BitCast(di, rounded));
 }
 
-// Narrows int32 lanes holding 16-bit patterns (0 .. 0xFFFF) and stores them.
-HWY_INLINE void StoreU16(VI bits, void* out, size_t i) {
-  const hn::Rebind<uint16_t, DI> du16;
-  hn::StoreU(hn::DemoteTo(du16, bits), du16, static_cast<uint16_t*>(out) + i);
+using DU16 = hn::Rebind<uint16_t, DF>;
+
+// The binary16 bits of v, as F32ToF16 in quants/half.h.
+HWY_INLINE hn::Vec<DU16> F16Vector(VF v) {
+#if HWY_TARGET <= HWY_AVX2
+  // F16C (vcvtps2ph, round to nearest even) gives half.h's bits for every
+  // input except NaN, whose payload it keeps: NaN lanes are first replaced
+  // by the payload-free quiet NaN of the same sign, which converts to
+  // 0x7E00 | sign as in half.h.
+  const DF df;
+  const DU du;
+  const auto quiet = hn::BitCast(df, hn::Or(hn::And(hn::BitCast(du, v), hn::Set(du, 0x80000000u)),
+                                            hn::Set(du, 0x7FC00000u)));
+  const hn::Rebind<hwy::float16_t, DF> df16;
+  return hn::BitCast(DU16(), hn::DemoteTo(df16, hn::IfThenElse(hn::IsNaN(v), quiet, v)));
+#else
+  return hn::DemoteTo(DU16(), F32ToF16Bits(v));
+#endif
 }
 
-struct WriteF16 {
-  static HWY_INLINE void Store(VF v, void* out, size_t i) {
-#if HWY_TARGET <= HWY_AVX2
-    // F16C (vcvtps2ph, round to nearest even) gives half.h's bits for every
-    // input except NaN, whose payload it keeps: NaN lanes are first replaced
-    // by the payload-free quiet NaN of the same sign, which converts to
-    // 0x7E00 | sign as in half.h.
-    const DF df;
-    const DU du;
-    const auto quiet = hn::BitCast(df, hn::Or(hn::And(hn::BitCast(du, v), hn::Set(du, 0x80000000u)),
-                                              hn::Set(du, 0x7FC00000u)));
-    const hn::Rebind<hwy::float16_t, DF> df16;
-    hn::StoreU(hn::DemoteTo(df16, hn::IfThenElse(hn::IsNaN(v), quiet, v)), df16,
-               reinterpret_cast<hwy::float16_t*>(static_cast<uint16_t*>(out) + i));
-#else
-    StoreU16(F32ToF16Bits(v), out, i);
-#endif
-  }
-  static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
-    const uint16_t h = F32ToF16(f);
-    std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);
-  }
-};
+// The bfloat16 bits of v, as F32ToBF16 in quants/half.h.
+HWY_INLINE hn::Vec<DU16> BF16Vector(VF v) { return hn::DemoteTo(DU16(), F32ToBF16Bits(v)); }
 
-struct WriteBF16 {
-  static HWY_INLINE void Store(VF v, void* out, size_t i) { StoreU16(F32ToBF16Bits(v), out, i); }
+// f16 (kIsF16) or bf16 output, as WriteF32.
+template <bool kIsF16>
+struct WriteHalf {
+  static HWY_INLINE hn::Vec<DU16> Convert(VF v) { return kIsF16 ? F16Vector(v) : BF16Vector(v); }
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+    hn::StoreU(Convert(v), DU16(), static_cast<uint16_t*>(out) + i);
+  }
   static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
-    const uint16_t h = F32ToBF16(f);
+    const uint16_t h = kIsF16 ? F32ToF16(f) : F32ToBF16(f);
     std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);
   }
 };
+using WriteF16 = WriteHalf<true>;
+using WriteBF16 = WriteHalf<false>;
+
+#if HWY_TARGET <= HWY_AVX2
+// Non-temporal f16 / bf16 stores, as StreamF32. Only where Lanes(df) 16-bit
+// values fill a whole 128- or 256-bit vector: Highway 1.0.3's Stream of a
+// partial vector (SSE4's 4 x 16 bits) writes all 16 bytes.
+template <bool kIsF16>
+struct StreamHalf {
+  static_assert(hn::MaxLanes(DU16()) * 2 >= 16, "Stream needs a whole vector");
+  static HWY_INLINE void Store(VF v, void* out, size_t i) {
+    hn::Stream(WriteHalf<kIsF16>::Convert(v), DU16(), static_cast<uint16_t*>(out) + i);
+  }
+  static HWY_INLINE void StoreOne(float f, void* out, size_t i) {
+    WriteHalf<kIsF16>::StoreOne(f, out, i);
+  }
+};
+using StreamF16 = StreamHalf<true>;
+using StreamBF16 = StreamHalf<false>;
+#else
+using StreamF16 = WriteF16;
+using StreamBF16 = WriteBF16;
+#endif
 
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h
 // (signaling NaNs stay signaling, which F16C's conversion would quiet).
@@ -204,16 +225,16 @@ HWY_INLINE VF F16BitsToF32(VI h) {
 }
 
 // The kernel KernelFor<Writer>::Run for the writer of `out_type`
-// (non-temporal f32 stores when `streaming`).
+// (non-temporal stores when `streaming`).
 template <template <class> class KernelFor>
 dequant_internal::KernelFn ForOutput(OutputType out_type, bool streaming) {
   switch (out_type) {
     case OutputType::kF32:
       return streaming ? &KernelFor<StreamF32>::Run : &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
-      return &KernelFor<WriteF16>::Run;
+      return streaming ? &KernelFor<StreamF16>::Run : &KernelFor<WriteF16>::Run;
     case OutputType::kBF16:
-      return &KernelFor<WriteBF16>::Run;
+      return streaming ? &KernelFor<StreamBF16>::Run : &KernelFor<WriteBF16>::Run;
   }
   return nullptr;
 }

@@ -181,7 +181,8 @@ TEST_P(DequantTargetTest, MatchesScalarReferenceOnRandomBlocks) {
   }
 }
 
-// Non-temporal f32 stores (64-byte aligned output) write the same bytes.
+// Non-temporal stores (64-byte aligned output; f16/bf16 on AVX2 and up) write
+// the same bytes, and nothing past the end.
 TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
   std::mt19937 rng(5);
@@ -190,16 +191,26 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
     const int64_t blocks = t.block_size == 1 ? 4099 : 9;
     const int64_t n = blocks * t.block_size;
     const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
-    std::vector<float> want(static_cast<size_t>(n));
-    ASSERT_TRUE(ScalarDequantize(type, input.data(), want.data(), n));
-    std::vector<uint8_t> buffer(static_cast<size_t>(n) * 4 + 128, 0xCD);
-    uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-    DequantOptions options;
-    options.store_mode = StoreMode::kStreaming;
-    ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, OutputType::kF32, options).ok());
-    EXPECT_EQ(FirstMismatch(out, reinterpret_cast<const uint8_t*>(want.data()), n, 4), -1)
-        << t.name;
-    EXPECT_EQ(out[n * 4], 0xCD) << t.name << ": wrote past the end";
+    std::vector<float> want_f32(static_cast<size_t>(n));
+    ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
+    for (OutputType out_type : kOutputTypes) {
+      const size_t bytes = OutputElementBytes(out_type);
+      const bool identity = (type == GgmlType::kF32 && out_type == OutputType::kF32) ||
+                            (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
+                            (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
+      const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
+      std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 128, 0xCD);
+      uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+      DequantOptions options;
+      options.store_mode = StoreMode::kStreaming;
+      ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
+      EXPECT_EQ(FirstMismatch(out, want.data(), n, bytes), -1)
+          << t.name << " -> " << OutputTypeName(out_type);
+      for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size(); ++i) {
+        ASSERT_EQ(out[i], 0xCD) << t.name << " -> " << OutputTypeName(out_type)
+                                << ": wrote past the end";
+      }
+    }
   }
 }
 
