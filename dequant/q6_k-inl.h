@@ -35,40 +35,71 @@ namespace HWY_NAMESPACE {
 // A vector of at most 16 lanes never straddles two scales (16 | l boundaries).
 inline constexpr size_t kQ6_KBlockBytes = 210;
 
+using D8 = hn::Full128<uint8_t>;
+using V8 = hn::Vec<D8>;
+
+// Signed bytes kPart * Lanes(df) .. of the 16 in w, sign-extended to int32.
+template <size_t kPart>
+HWY_INLINE VI WidenI8Part(V8 w) {
+  const DI di;
+  const hn::Full128<int8_t> d8;
+  const auto v = hn::BitCast(d8, w);
+#if HWY_TARGET <= HWY_AVX3
+  static_assert(kPart == 0, "16 lanes take all 16 bytes");
+  return hn::PromoteTo(di, v);
+#elif HWY_TARGET <= HWY_AVX2
+  return hn::PromoteTo(di, kPart == 0 ? hn::LowerHalf(v) : hn::UpperHalf(hn::Half<decltype(d8)>(), v));
+#else
+  return hn::PromoteTo(di, hn::LowerHalf(hn::LowerHalf(hn::ShiftRightBytes<4 * kPart>(d8, v))));
+#endif
+}
+
+// Writes the 16 weights (codes - 32, signed bytes in w) times the scale
+// product at out index o.
+template <class Writer, size_t kPart = 0>
+HWY_INLINE void StoreQ6_KGroup(V8 w, VF scale, void* out, size_t o) {
+  const DF df;
+  Writer::Store(hn::Mul(scale, ToFloat(WidenI8Part<kPart>(w))), out, o + kPart * hn::Lanes(df));
+  if constexpr ((kPart + 1) * hn::MaxLanes(DF()) < 16) {
+    StoreQ6_KGroup<Writer, kPart + 1>(w, scale, out, o);
+  }
+}
+
 template <class Writer>
 void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const DF df;
-  const DI di;
+  const D8 d8;
   const size_t lanes = hn::Lanes(df);
-  const VI k15 = hn::Set(di, 15);
-  const VI k48 = hn::Set(di, 48);  // the two high bits, once shifted to bits 4..5
-  const VI k32 = hn::Set(di, 32);
+  const V8 k15 = hn::Set(d8, 15);
+  const V8 k48 = hn::Set(d8, 48);  // the two high bits, once shifted to bits 4..5
+  const V8 k32 = hn::Set(d8, 32);
+  alignas(64) float products[16];  // d * scales[i]
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ6_KBlockBytes;
-    const float d = LoadHalfFactor(block + 208);
+    const VF d = hn::Set(df, LoadHalfFactor(block + 208));
+    for (size_t i = 0; i < 16; i += lanes) {
+      hn::Store(hn::Mul(d, ToFloat(LoadI8AsI32(block + 192 + i))), df, products + i);
+    }
     const size_t base = static_cast<size_t>(b) * 256;
     for (int h = 0; h < 2; ++h) {
       const uint8_t* ql = block + 64 * h;
       const uint8_t* qh = block + 128 + 32 * h;
-      const int8_t* scales = reinterpret_cast<const int8_t*>(block + 192 + 8 * h);
+      const float* ds = products + 8 * h;
       const size_t out_h = base + 128 * static_cast<size_t>(h);
-      for (size_t l = 0; l < 32; l += lanes) {
+      // The codes are assembled 16 at a time in bytes, minus 32 as signed bytes.
+      for (size_t l = 0; l < 32; l += 16) {
         const size_t s = l / 16;
-        const VI low_a = LoadU8AsI32(ql + l);
-        const VI low_b = LoadU8AsI32(ql + l + 32);
-        const VI high = LoadU8AsI32(qh + l);
-        const VI w0 = hn::Or(hn::And(low_a, k15), hn::And(hn::ShiftLeft<4>(high), k48));
-        const VI w1 = hn::Or(hn::And(low_b, k15), hn::And(hn::ShiftLeft<2>(high), k48));
-        const VI w2 = hn::Or(hn::ShiftRight<4>(low_a), hn::And(high, k48));
-        const VI w3 = hn::Or(hn::ShiftRight<4>(low_b), hn::And(hn::ShiftRight<2>(high), k48));
-        const VF ds0 = hn::Set(df, d * static_cast<float>(scales[s]));
-        const VF ds1 = hn::Set(df, d * static_cast<float>(scales[s + 2]));
-        const VF ds2 = hn::Set(df, d * static_cast<float>(scales[s + 4]));
-        const VF ds3 = hn::Set(df, d * static_cast<float>(scales[s + 6]));
-        Writer::Store(hn::Mul(ds0, ToFloat(hn::Sub(w0, k32))), out, out_h + l);
-        Writer::Store(hn::Mul(ds1, ToFloat(hn::Sub(w1, k32))), out, out_h + l + 32);
-        Writer::Store(hn::Mul(ds2, ToFloat(hn::Sub(w2, k32))), out, out_h + l + 64);
-        Writer::Store(hn::Mul(ds3, ToFloat(hn::Sub(w3, k32))), out, out_h + l + 96);
+        const V8 low_a = hn::LoadU(d8, ql + l);
+        const V8 low_b = hn::LoadU(d8, ql + l + 32);
+        const V8 high = hn::LoadU(d8, qh + l);
+        const V8 w0 = hn::Or(hn::And(low_a, k15), hn::And(hn::ShiftLeft<4>(high), k48));
+        const V8 w1 = hn::Or(hn::And(low_b, k15), hn::And(hn::ShiftLeft<2>(high), k48));
+        const V8 w2 = hn::Or(hn::ShiftRight<4>(low_a), hn::And(high, k48));
+        const V8 w3 = hn::Or(hn::ShiftRight<4>(low_b), hn::And(hn::ShiftRight<2>(high), k48));
+        StoreQ6_KGroup<Writer>(hn::Sub(w0, k32), hn::Set(df, ds[s]), out, out_h + l);
+        StoreQ6_KGroup<Writer>(hn::Sub(w1, k32), hn::Set(df, ds[s + 2]), out, out_h + l + 32);
+        StoreQ6_KGroup<Writer>(hn::Sub(w2, k32), hn::Set(df, ds[s + 4]), out, out_h + l + 64);
+        StoreQ6_KGroup<Writer>(hn::Sub(w3, k32), hn::Set(df, ds[s + 6]), out, out_h + l + 96);
       }
     }
   }
