@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "dequant/output-inl.h"
 #include "hwy/highway.h"
@@ -67,6 +68,23 @@ void ConvertBF16(const uint8_t* in, int64_t n, void* out) {
   const size_t count = static_cast<size_t>(n);
   const uint16_t* x = reinterpret_cast<const uint16_t*>(in);
   size_t i = 0;
+#if HWY_TARGET <= HWY_AVX3
+  if constexpr (std::is_same_v<Writer, WriteF32>) {
+    // Cached f32 output on AVX3: 256-bit widenings and stores are faster
+    // than 512-bit ones here (Zen 4: 0.95x memset in cache instead of 0.8x).
+    const hn::Half<DI> dh;
+    const hn::Half<DF> dhf;
+    const hn::Rebind<uint16_t, decltype(dh)> dh16;
+    const size_t half = hn::Lanes(dh);
+    float* o = static_cast<float*>(out);
+    for (; i + 4 * half <= count; i += 4 * half) {
+      for (size_t k = 0; k < 4; ++k) {
+        const auto bits = hn::ShiftLeft<16>(hn::PromoteTo(dh, hn::LoadU(dh16, x + i + k * half)));
+        hn::StoreU(hn::BitCast(dhf, bits), dhf, o + i + k * half);
+      }
+    }
+  }
+#endif
   // Four vectors per iteration: the loop overhead is a large part of one.
   for (; i + 4 * lanes <= count; i += 4 * lanes) {
     VI bits[4];
