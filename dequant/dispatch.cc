@@ -163,9 +163,9 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
   if (!options.force_scalar && !ScalarForcedByEnvironment()) {
     const bool aligned = reinterpret_cast<uintptr_t>(out) % 64 == 0;
     const int64_t out_bytes = n_elements * static_cast<int64_t>(OutputElementBytes(out_type));
-    const bool streaming = aligned && (options.store_mode == StoreMode::kStreaming ||
-                                       (options.store_mode == StoreMode::kAuto &&
-                                        out_bytes >= kStreamingMinBytes));
+    const bool streaming =
+        aligned && (options.store_mode == StoreMode::kStreaming ||
+                    (options.store_mode == StoreMode::kAuto && out_bytes >= kStreamingMinBytes));
     if (KernelFn kernel = FindKernel(type, out_type, streaming)) {
       kernel(blocks, n_elements / traits->block_size, out);
       // Non-temporal stores are weakly ordered: fence them before the caller

@@ -1,5 +1,5 @@
 // Q5_K, Q2_K, Q3_K, TQ2_0 SIMD dequantizers (per target).
-// KQuantScaleMin (shared with Q5_K) lives in q4_k-inl.h.
+// Q4_KScaleProducts and KQuantScaleBatch (shared with Q5_K) live in q4_k-inl.h.
 #include "dequant/q4_k-inl.h"
 
 #if defined(GGUFKIT_DEQUANT_K_QUANTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -23,9 +23,9 @@ namespace HWY_NAMESPACE {
 #if HWY_TARGET != HWY_SCALAR
 
 // Q5_K, Q2_K, Q3_K and TQ2_0: 256-weight super-blocks. Scales are decoded
-// once per sub-block (as ggml does, rounding d * scale first; Q5_K on AVX3
-// decodes a batch of blocks' scales with vectors, see KQuantScaleBatch); the
-// weights are decoded Lanes(df) at a time. Uniform shift counts use
+// once per sub-block (as ggml does, rounding d * scale first; Q5_K decodes a
+// batch of blocks' scales with vectors, see KQuantScaleBatch); the weights
+// are decoded Lanes(df) at a time. Uniform shift counts use
 // ShiftRightSame: SSE4/SSSE3 have no per-lane shifts, and Highway's emulation
 // of Shr made Q5_K there half as fast as the scalar reference. A vector of at most
 // 16 lanes never straddles two sub-blocks (all are 16 or 32 weights).
@@ -64,13 +64,12 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
         const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
         const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
         const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
-        const VI shift_lo = hn::Set(di, 2 * c);
-        const VI shift_hi = hn::Set(di, 2 * c + 1);
         for (size_t i = 0; i < 32; i += lanes) {
           const VI q = LoadU8AsI32(qs + 32 * c + i);
           const VI h = h4[i / lanes];
-          const VI idx_lo = hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::Shr(h, shift_lo)));
-          const VI idx_hi = hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::Shr(h, shift_hi)));
+          const VI idx_lo = hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c)));
+          const VI idx_hi =
+              hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c + 1)));
           const VF lo{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)};
           const VF hi{_mm512_permutex2var_ps(hi0.raw, idx_hi.raw, hi1.raw)};
           Writer::Store(lo, out, base + 64 * c + i);

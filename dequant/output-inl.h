@@ -155,8 +155,8 @@ HWY_INLINE hn::Vec<DU16> F16Vector(VF v) {
   // 0x7E00 | sign as in half.h.
   const DF df;
   const DU du;
-  const auto quiet = hn::BitCast(df, hn::Or(hn::And(hn::BitCast(du, v), hn::Set(du, 0x80000000u)),
-                                            hn::Set(du, 0x7FC00000u)));
+  const auto quiet = hn::BitCast(
+      df, hn::Or(hn::And(hn::BitCast(du, v), hn::Set(du, 0x80000000u)), hn::Set(du, 0x7FC00000u)));
   const hn::Rebind<hwy::float16_t, DF> df16;
   return hn::BitCast(DU16(), hn::DemoteTo(df16, hn::IfThenElse(hn::IsNaN(v), quiet, v)));
 #else

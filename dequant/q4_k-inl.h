@@ -33,17 +33,6 @@ namespace HWY_NAMESPACE {
 // a subtraction, rounded separately in ggml's order (no fused multiply-add).
 inline constexpr size_t kQ4_KBlockBytes = 144;
 
-// The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block.
-HWY_INLINE void KQuantScaleMin(const uint8_t* scales, int j, int* sc, int* m) {
-  if (j < 4) {
-    *sc = scales[j] & 63;
-    *m = scales[j + 4] & 63;
-  } else {
-    *sc = (scales[j + 4] & 15) | ((scales[j - 4] >> 6) << 4);
-    *m = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
-  }
-}
-
 // All 8 scale products d * sc[j] (lanes 0..7) and min products dmin * m[j]
 // (lanes 8..15) of one block at once, written to products[16]. Two byte
 // shuffles gather, per lane, the scale byte holding the low bits (low) and
@@ -134,8 +123,8 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       const uint8_t* qs = blocks + static_cast<size_t>(first + k) * kQ4_KBlockBytes + 16;
       const size_t base = static_cast<size_t>(first + k) * 256;
       for (int c = 0; c < 4; ++c) {
-        const VF table_lo = hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes),
-                                    hn::Set(df, products[8 + 2 * c]));
+        const VF table_lo =
+            hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes), hn::Set(df, products[8 + 2 * c]));
         const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
                                     hn::Set(df, products[8 + 2 * c + 1]));
         for (size_t i = 0; i < 32; i += lanes) {

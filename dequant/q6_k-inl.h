@@ -48,7 +48,8 @@ HWY_INLINE VI WidenI8Part(V8 w) {
   static_assert(kPart == 0, "16 lanes take all 16 bytes");
   return hn::PromoteTo(di, v);
 #elif HWY_TARGET <= HWY_AVX2
-  return hn::PromoteTo(di, kPart == 0 ? hn::LowerHalf(v) : hn::UpperHalf(hn::Half<decltype(d8)>(), v));
+  return hn::PromoteTo(di,
+                       kPart == 0 ? hn::LowerHalf(v) : hn::UpperHalf(hn::Half<decltype(d8)>(), v));
 #else
   return hn::PromoteTo(di, hn::LowerHalf(hn::LowerHalf(hn::ShiftRightBytes<4 * kPart>(d8, v))));
 #endif

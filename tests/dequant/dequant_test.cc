@@ -206,7 +206,8 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
       ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
       EXPECT_EQ(FirstMismatch(out, want.data(), n, bytes), -1)
           << t.name << " -> " << OutputTypeName(out_type);
-      for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size(); ++i) {
+      for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size();
+           ++i) {
         ASSERT_EQ(out[i], 0xCD) << t.name << " -> " << OutputTypeName(out_type)
                                 << ": wrote past the end";
       }
