@@ -45,68 +45,58 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const VF codes_low = ToFloat(hn::Iota(di, 0));
   const VF codes_high = ToFloat(hn::Iota(di, 16));
   const VI k15 = hn::Set(di, 15);
-  KQuantScaleBatch batch;
-  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
-    const int64_t n = batch.Decode(blocks, 176, first, n_blocks);
-    for (int64_t k = 0; k < n; ++k) {
-      const float* products = batch.products[k];
-      const uint8_t* qh = blocks + static_cast<size_t>(first + k) * 176 + 16;
-      const uint8_t* qs = qh + 32;
-      const size_t base = static_cast<size_t>(first + k) * 256;
-      // qh << 4: bit b of qh[l] lands on bit 4 after a right shift by b.
-      const VI h4[2] = {hn::ShiftLeft<4>(LoadU8AsI32(qh)), hn::ShiftLeft<4>(LoadU8AsI32(qh + 16))};
-      for (int c = 0; c < 4; ++c) {
-        const VF p_lo = hn::Set(df, products[2 * c]);
-        const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-        const VF p_hi = hn::Set(df, products[2 * c + 1]);
-        const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-        const VF lo0 = hn::Sub(hn::Mul(p_lo, codes_low), m_lo);
-        const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
-        const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
-        const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
-        for (size_t i = 0; i < 32; i += lanes) {
-          const VI q = LoadU8AsI32(qs + 32 * c + i);
-          const VI h = h4[i / lanes];
-          const VI idx_lo = hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c)));
-          const VI idx_hi =
-              hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c + 1)));
-          const VF lo{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)};
-          const VF hi{_mm512_permutex2var_ps(hi0.raw, idx_hi.raw, hi1.raw)};
-          Writer::Store(lo, out, base + 64 * c + i);
-          Writer::Store(hi, out, base + 64 * c + 32 + i);
-        }
+  ForEachKQuantBlock<176>(blocks, n_blocks, [&](const float* products, const uint8_t* block,
+                                                 size_t base) HWY_ATTR {
+    const uint8_t* qh = block + 16;
+    const uint8_t* qs = qh + 32;
+    // qh << 4: bit b of qh[l] lands on bit 4 after a right shift by b.
+    const VI h4[2] = {hn::ShiftLeft<4>(LoadU8AsI32(qh)), hn::ShiftLeft<4>(LoadU8AsI32(qh + 16))};
+    for (int c = 0; c < 4; ++c) {
+      const VF p_lo = hn::Set(df, products[2 * c]);
+      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+      const VF p_hi = hn::Set(df, products[2 * c + 1]);
+      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+      const VF lo0 = hn::Sub(hn::Mul(p_lo, codes_low), m_lo);
+      const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
+      const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
+      const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
+      for (size_t i = 0; i < 32; i += lanes) {
+        const VI q = LoadU8AsI32(qs + 32 * c + i);
+        const VI h = h4[i / lanes];
+        const VI idx_lo = hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c)));
+        const VI idx_hi =
+            hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c + 1)));
+        const VF lo{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)};
+        const VF hi{_mm512_permutex2var_ps(hi0.raw, idx_hi.raw, hi1.raw)};
+        Writer::Store(lo, out, base + 64 * c + i);
+        Writer::Store(hi, out, base + 64 * c + 32 + i);
       }
     }
-  }
+  });
 #else
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);
-  KQuantScaleBatch batch;
-  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
-    const int64_t n = batch.Decode(blocks, 176, first, n_blocks);
-    for (int64_t k = 0; k < n; ++k) {
-      const float* products = batch.products[k];
-      const uint8_t* qh = blocks + static_cast<size_t>(first + k) * 176 + 16;
-      const uint8_t* qs = qh + 32;
-      const size_t base = static_cast<size_t>(first + k) * 256;
-      for (int c = 0; c < 4; ++c) {
-        const VF d_lo = hn::Set(df, products[2 * c]);
-        const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-        const VF d_hi = hn::Set(df, products[2 * c + 1]);
-        const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-        for (size_t i = 0; i < 32; i += lanes) {
-          const VI q = LoadU8AsI32(qs + 32 * c + i);
-          const VI h = LoadU8AsI32(qh + i);
-          const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
-          const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
-          const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
-          const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
-          Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
-          Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
-        }
+  ForEachKQuantBlock<176>(blocks, n_blocks, [&](const float* products, const uint8_t* block,
+                                                 size_t base) HWY_ATTR {
+    const uint8_t* qh = block + 16;
+    const uint8_t* qs = qh + 32;
+    for (int c = 0; c < 4; ++c) {
+      const VF d_lo = hn::Set(df, products[2 * c]);
+      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+      const VF d_hi = hn::Set(df, products[2 * c + 1]);
+      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+      for (size_t i = 0; i < 32; i += lanes) {
+        const VI q = LoadU8AsI32(qs + 32 * c + i);
+        const VI h = LoadU8AsI32(qh + i);
+        const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
+        const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
+        const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
+        const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
+        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
+        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
       }
     }
-  }
+  });
 #endif
 }
 

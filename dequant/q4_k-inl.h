@@ -104,6 +104,21 @@ struct KQuantScaleBatch {
   }
 };
 
+// Calls body(products, block, base) for each of n_blocks Q4_K / Q5_K blocks
+// (kBlockBytes apart), with the block's 16 scale products and the index of
+// its first output element, decoding the products a batch ahead.
+template <size_t kBlockBytes, class Body>
+HWY_INLINE void ForEachKQuantBlock(const uint8_t* blocks, int64_t n_blocks, const Body& body) {
+  KQuantScaleBatch batch;
+  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
+    const int64_t n = batch.Decode(blocks, kBlockBytes, first, n_blocks);
+    for (int64_t k = 0; k < n; ++k) {
+      const size_t b = static_cast<size_t>(first + k);
+      body(batch.products[k], blocks + b * kBlockBytes, b * 256);
+    }
+  }
+}
+
 template <class Writer>
 void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const DF df;
@@ -115,52 +130,44 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   // of each index lane, so the low nibble needs no mask (raw intrinsic:
   // Highway's TableLookupLanes requires indices already in range).
   const VF codes = ToFloat(hn::Iota(DI(), 0));
-  KQuantScaleBatch batch;
-  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
-    const int64_t n = batch.Decode(blocks, kQ4_KBlockBytes, first, n_blocks);
-    for (int64_t k = 0; k < n; ++k) {
-      const float* products = batch.products[k];
-      const uint8_t* qs = blocks + static_cast<size_t>(first + k) * kQ4_KBlockBytes + 16;
-      const size_t base = static_cast<size_t>(first + k) * 256;
-      for (int c = 0; c < 4; ++c) {
-        const VF table_lo =
-            hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes), hn::Set(df, products[8 + 2 * c]));
-        const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
-                                    hn::Set(df, products[8 + 2 * c + 1]));
-        for (size_t i = 0; i < 32; i += lanes) {
-          const VI q = LoadU8AsI32(qs + 32 * c + i);
-          const VF lo{_mm512_permutexvar_ps(q.raw, table_lo.raw)};
-          const VF hi{_mm512_permutexvar_ps(hn::ShiftRight<4>(q).raw, table_hi.raw)};
-          Writer::Store(lo, out, base + 64 * c + i);
-          Writer::Store(hi, out, base + 64 * c + 32 + i);
-        }
+  ForEachKQuantBlock<kQ4_KBlockBytes>(blocks, n_blocks, [&](const float* products,
+                                                             const uint8_t* block,
+                                                             size_t base) HWY_ATTR {
+    const uint8_t* qs = block + 16;
+    for (int c = 0; c < 4; ++c) {
+      const VF table_lo = hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes),
+                                  hn::Set(df, products[8 + 2 * c]));
+      const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
+                                  hn::Set(df, products[8 + 2 * c + 1]));
+      for (size_t i = 0; i < 32; i += lanes) {
+        const VI q = LoadU8AsI32(qs + 32 * c + i);
+        const VF lo{_mm512_permutexvar_ps(q.raw, table_lo.raw)};
+        const VF hi{_mm512_permutexvar_ps(hn::ShiftRight<4>(q).raw, table_hi.raw)};
+        Writer::Store(lo, out, base + 64 * c + i);
+        Writer::Store(hi, out, base + 64 * c + 32 + i);
       }
     }
-  }
+  });
 #else
   const VI low_nibble = hn::Set(DI(), 15);
-  KQuantScaleBatch batch;
-  for (int64_t first = 0; first < n_blocks; first += KQuantScaleBatch::kBatch) {
-    const int64_t n = batch.Decode(blocks, kQ4_KBlockBytes, first, n_blocks);
-    for (int64_t k = 0; k < n; ++k) {
-      const float* products = batch.products[k];
-      const uint8_t* qs = blocks + static_cast<size_t>(first + k) * kQ4_KBlockBytes + 16;
-      const size_t base = static_cast<size_t>(first + k) * 256;
-      for (int c = 0; c < 4; ++c) {
-        const VF d_lo = hn::Set(df, products[2 * c]);
-        const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-        const VF d_hi = hn::Set(df, products[2 * c + 1]);
-        const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-        for (size_t i = 0; i < 32; i += lanes) {
-          const VI q = LoadU8AsI32(qs + 32 * c + i);
-          const VF lo = ToFloat(hn::And(q, low_nibble));
-          const VF hi = ToFloat(hn::ShiftRight<4>(q));
-          Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
-          Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
-        }
+  ForEachKQuantBlock<kQ4_KBlockBytes>(blocks, n_blocks, [&](const float* products,
+                                                             const uint8_t* block,
+                                                             size_t base) HWY_ATTR {
+    const uint8_t* qs = block + 16;
+    for (int c = 0; c < 4; ++c) {
+      const VF d_lo = hn::Set(df, products[2 * c]);
+      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+      const VF d_hi = hn::Set(df, products[2 * c + 1]);
+      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+      for (size_t i = 0; i < 32; i += lanes) {
+        const VI q = LoadU8AsI32(qs + 32 * c + i);
+        const VF lo = ToFloat(hn::And(q, low_nibble));
+        const VF hi = ToFloat(hn::ShiftRight<4>(q));
+        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
+        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
       }
     }
-  }
+  });
 #endif
 }
 
