@@ -104,7 +104,14 @@ class DequantTargetTest : public ::testing::TestWithParam<DequantTarget> {
 TEST_P(DequantTargetTest, ReportsItsTarget) {
   if (ScalarForcedByEnvironment()) GTEST_SKIP() << "GGUFKIT_FORCE_SCALAR is set";
   EXPECT_EQ(ActiveDequantTarget(), SimdTarget() ? GetParam().name : std::string("scalar"));
-  EXPECT_EQ(HasSimdKernel(GgmlType::kQ4_K, OutputType::kF32), SimdTarget());
+  // Every kernel type has a kernel for every output on every SIMD target (a
+  // family that lost one would silently fall back to the reference codec).
+  for (GgmlType type : kKernelTypes) {
+    for (OutputType out_type : kOutputTypes) {
+      EXPECT_EQ(HasSimdKernel(type, out_type), SimdTarget())
+          << GetTypeTraits(type).name << " -> " << OutputTypeName(out_type);
+    }
+  }
 }
 
 // Every golden row of every kernel type, all three outputs, bit for bit.
