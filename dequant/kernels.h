@@ -18,9 +18,10 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 
 // Each family returns the kernel of the currently dispatched Highway target
 // for (type, out_type), or nullptr when the family has none (always nullptr
-// on HWY_SCALAR, which uses the reference codecs). With `streaming`, f32
-// kernels write with non-temporal stores and need `out` aligned to 64 bytes
-// (hwy::FlushStream() afterwards); other outputs ignore it.
+// on HWY_SCALAR, which uses the reference codecs: see NoKernelOnScalar). With
+// `streaming`, kernels write with non-temporal stores (f32 on every target,
+// f16/bf16 on AVX2 and up) and need `out` aligned to 64 bytes
+// (hwy::FlushStream() afterwards).
 KernelFn FindMissionKernel(GgmlType type, OutputType out_type,
                            bool streaming);  // Q8_0 Q4_K Q6_K Q1_0
 KernelFn FindLegacyKernel(GgmlType type, OutputType out_type,
@@ -30,6 +31,9 @@ KernelFn FindKQuantKernel(GgmlType type, OutputType out_type,
 KernelFn FindCodebookKernel(GgmlType type, OutputType out_type,
                             bool streaming);  // IQ4_NL IQ4_XS MXFP4
 KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming);  // F32 F16 BF16
+
+// What every family's per-target lookup returns on HWY_SCALAR.
+inline KernelFn NoKernelOnScalar(GgmlType, OutputType, bool) { return nullptr; }
 
 // Inside a per-target namespace: wraps the kernel template Name<Writer> as
 // Name##Kernel<Writer>::Run, a plain function ForOutput<Name##Kernel> can

@@ -26,21 +26,12 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeMXFP4);
 dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType out_type,
                                                        bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
-  (void)type;
-  (void)out_type;
-  (void)streaming;
-  return nullptr;
+  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
 #else
-  switch (type) {
-    case GgmlType::kIQ4_NL:
-      return ForOutput<DequantizeIQ4_NLKernel>(out_type, streaming);
-    case GgmlType::kIQ4_XS:
-      return ForOutput<DequantizeIQ4_XSKernel>(out_type, streaming);
-    case GgmlType::kMXFP4:
-      return ForOutput<DequantizeMXFP4Kernel>(out_type, streaming);
-    default:
-      return nullptr;
-  }
+  return FindInFamily<FamilyEntry<GgmlType::kIQ4_NL, DequantizeIQ4_NLKernel>,
+                      FamilyEntry<GgmlType::kIQ4_XS, DequantizeIQ4_XSKernel>,
+                      FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel> >(type, out_type,
+                                                                             streaming);
 #endif
 }
 

@@ -24,10 +24,7 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertBF16);
 dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType out_type,
                                                     bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
-  (void)type;
-  (void)out_type;
-  (void)streaming;
-  return nullptr;
+  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
 #else
   switch (type) {
     case GgmlType::kF32:

@@ -27,23 +27,13 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeTQ2_0);
 dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType out_type,
                                                      bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
-  (void)type;
-  (void)out_type;
-  (void)streaming;
-  return nullptr;
+  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
 #else
-  switch (type) {
-    case GgmlType::kQ2_K:
-      return ForOutput<DequantizeQ2_KKernel>(out_type, streaming);
-    case GgmlType::kQ3_K:
-      return ForOutput<DequantizeQ3_KKernel>(out_type, streaming);
-    case GgmlType::kQ5_K:
-      return ForOutput<DequantizeQ5_KKernel>(out_type, streaming);
-    case GgmlType::kTQ2_0:
-      return ForOutput<DequantizeTQ2_0Kernel>(out_type, streaming);
-    default:
-      return nullptr;
-  }
+  return FindInFamily<FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel>,
+                      FamilyEntry<GgmlType::kQ3_K, DequantizeQ3_KKernel>,
+                      FamilyEntry<GgmlType::kQ5_K, DequantizeQ5_KKernel>,
+                      FamilyEntry<GgmlType::kTQ2_0, DequantizeTQ2_0Kernel> >(type, out_type,
+                                                                             streaming);
 #endif
 }
 

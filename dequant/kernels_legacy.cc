@@ -27,23 +27,13 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ5_1);
 dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType out_type,
                                                      bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
-  (void)type;
-  (void)out_type;
-  (void)streaming;
-  return nullptr;
+  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
 #else
-  switch (type) {
-    case GgmlType::kQ4_0:
-      return ForOutput<DequantizeQ4_0Kernel>(out_type, streaming);
-    case GgmlType::kQ4_1:
-      return ForOutput<DequantizeQ4_1Kernel>(out_type, streaming);
-    case GgmlType::kQ5_0:
-      return ForOutput<DequantizeQ5_0Kernel>(out_type, streaming);
-    case GgmlType::kQ5_1:
-      return ForOutput<DequantizeQ5_1Kernel>(out_type, streaming);
-    default:
-      return nullptr;
-  }
+  return FindInFamily<FamilyEntry<GgmlType::kQ4_0, DequantizeQ4_0Kernel>,
+                      FamilyEntry<GgmlType::kQ4_1, DequantizeQ4_1Kernel>,
+                      FamilyEntry<GgmlType::kQ5_0, DequantizeQ5_0Kernel>,
+                      FamilyEntry<GgmlType::kQ5_1, DequantizeQ5_1Kernel> >(type, out_type,
+                                                                           streaming);
 #endif
 }
 

@@ -30,23 +30,13 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ1_0);
 dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType out_type,
                                                       bool streaming) {
 #if HWY_TARGET == HWY_SCALAR
-  (void)type;
-  (void)out_type;
-  (void)streaming;
-  return nullptr;
+  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
 #else
-  switch (type) {
-    case GgmlType::kQ8_0:
-      return ForOutput<DequantizeQ8_0Kernel>(out_type, streaming);
-    case GgmlType::kQ4_K:
-      return ForOutput<DequantizeQ4_KKernel>(out_type, streaming);
-    case GgmlType::kQ6_K:
-      return ForOutput<DequantizeQ6_KKernel>(out_type, streaming);
-    case GgmlType::kQ1_0:
-      return ForOutput<DequantizeQ1_0Kernel>(out_type, streaming);
-    default:
-      return nullptr;
-  }
+  return FindInFamily<FamilyEntry<GgmlType::kQ8_0, DequantizeQ8_0Kernel>,
+                      FamilyEntry<GgmlType::kQ4_K, DequantizeQ4_KKernel>,
+                      FamilyEntry<GgmlType::kQ6_K, DequantizeQ6_KKernel>,
+                      FamilyEntry<GgmlType::kQ1_0, DequantizeQ1_0Kernel> >(type, out_type,
+                                                                           streaming);
 #endif
 }
 

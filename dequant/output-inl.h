@@ -239,6 +239,26 @@ dequant_internal::KernelFn ForOutput(OutputType out_type, bool streaming) {
   return nullptr;
 }
 
+// One member of a kernel family: ggml type kType is decoded by
+// KernelFor<Writer>::Run (a GGUFKIT_DEQUANT_KERNEL_ADAPTER).
+template <GgmlType kType, template <class> class KernelFor>
+struct FamilyEntry {
+  static constexpr GgmlType type = kType;
+  template <class Writer>
+  using Kernel = KernelFor<Writer>;
+};
+
+// The kernel of `type` for `out_type` among a family's Entries, or nullptr
+// when the family does not decode `type`.
+template <class... Entries>
+dequant_internal::KernelFn FindInFamily(GgmlType type, OutputType out_type, bool streaming) {
+  dequant_internal::KernelFn found = nullptr;
+  (void)((type == Entries::type &&
+          (found = ForOutput<Entries::template Kernel>(out_type, streaming)) != nullptr) ||
+         ...);
+  return found;
+}
+
 #endif  // HWY_TARGET != HWY_SCALAR
 
 }  // namespace HWY_NAMESPACE
