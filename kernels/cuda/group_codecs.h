@@ -44,6 +44,8 @@
 #define GGUFKIT_HD inline
 #endif
 
+#include "quants/turbo.h"  // centroid and threshold tables (plain constexpr data)
+
 #if defined(__CUDA_ARCH__)
 #include <cuda_fp16.h>
 #endif
@@ -462,41 +464,30 @@ struct TurboTables {
   float thresholds[15];  // n_centroids - 1, ascending
 };
 
-inline constexpr TurboTables kTurbo2Tables = {
-    2, 34, 2, false, {-0.133462f, -0.039994f, 0.039994f, 0.133462f}, {-0.086728f, 0.0f, 0.086728f}};
-inline constexpr TurboTables kTurbo3Tables = {
-    3,
-    50,
-    2,
-    false,
-    {-0.190207f, -0.118786f, -0.066822f, -0.021663f, 0.021663f, 0.066822f, 0.118786f, 0.190207f},
-    {-0.154496f, -0.092804f, -0.044243f, 0.0f, 0.044243f, 0.092804f, 0.154496f}};
-inline constexpr TurboTables kTurbo4Tables = {
-    4,
-    66,
-    2,
-    true,
-    {-0.241529f, -0.182877f, -0.143016f, -0.111036f, -0.083292f, -0.058050f, -0.034299f, -0.011349f,
-     0.011349f, 0.034299f, 0.058050f, 0.083292f, 0.111036f, 0.143016f, 0.182877f, 0.241529f},
-    {-0.212203f, -0.162947f, -0.127026f, -0.097164f, -0.070671f, -0.046174f, -0.022824f, 0.0f,
-     0.022824f, 0.046174f, 0.070671f, 0.097164f, 0.127026f, 0.162947f, 0.212203f}};
+// The tables of quants/turbo.h (the reference's own arrays, so the two cannot
+// drift apart), copied into the by-value struct the kernels take.
+template <int kLevels>
+constexpr TurboTables MakeTurboTables(int block_bytes, int qs_offset, bool zero_when_tiny,
+                                      const float (&centroids)[kLevels],
+                                      const float (&thresholds)[kLevels - 1]) {
+  TurboTables t{kLevels == 4 ? 2 : kLevels == 8 ? 3 : 4, block_bytes, qs_offset, zero_when_tiny,
+                {},  {}};
+  for (int i = 0; i < kLevels; ++i) t.centroids[i] = centroids[i];
+  for (int i = 0; i + 1 < kLevels; ++i) t.thresholds[i] = thresholds[i];
+  return t;
+}
+
+inline constexpr TurboTables kTurbo2Tables =
+    MakeTurboTables(34, 2, false, kTurbo2BitCentroids, kTurbo2BitThresholds);
+inline constexpr TurboTables kTurbo3Tables =
+    MakeTurboTables(50, 2, false, kTurbo3BitCentroids, kTurbo3BitThresholds);
+inline constexpr TurboTables kTurbo4Tables =
+    MakeTurboTables(66, 2, true, kTurbo4BitCentroids, kTurbo4BitThresholds);
 // v1 (fork snapshot of May 2026): turbo2 as above.
-inline constexpr TurboTables kTurbo3V1Tables = {
-    3,
-    50,
-    2,
-    false,
-    {-0.190685f, -0.117832f, -0.065717f, -0.021460f, 0.021460f, 0.065717f, 0.117832f, 0.190685f},
-    {-0.154259f, -0.091775f, -0.043589f, 0.0f, 0.043589f, 0.091775f, 0.154259f}};
-inline constexpr TurboTables kTurbo4V1Tables = {
-    4,
-    68,
-    4,
-    true,
-    {-0.173926f, -0.117195f, -0.089527f, -0.068756f, -0.051262f, -0.035597f, -0.020989f, -0.006938f,
-     0.006938f, 0.020989f, 0.035597f, 0.051262f, 0.068756f, 0.089527f, 0.117195f, 0.173926f},
-    {-0.145560f, -0.103361f, -0.079142f, -0.060009f, -0.043430f, -0.028293f, -0.013963f, 0.0f,
-     0.013963f, 0.028293f, 0.043430f, 0.060009f, 0.079142f, 0.103361f, 0.145560f}};
+inline constexpr TurboTables kTurbo3V1Tables =
+    MakeTurboTables(50, 2, false, kTurbo3BitCentroidsV1, kTurbo3BitThresholdsV1);
+inline constexpr TurboTables kTurbo4V1Tables =
+    MakeTurboTables(68, 4, true, kTurbo4BitCentroidsV1, kTurbo4BitThresholdsV1);
 
 // A barrier for the single-lane host run.
 struct NoBarrier {
