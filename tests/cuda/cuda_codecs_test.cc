@@ -22,6 +22,7 @@
 #include "quants/half.h"
 #include "quants/turbo.h"
 #include "quants/type_traits.h"
+#include "tests/common/hostile_groups.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::cuda {
@@ -492,61 +493,13 @@ TEST_F(CudaDeviceTest, KvQuantizeUnalignedAndOddCounts) {
   }
 }
 
-// Hostile groups: zeros, -0.0, tiny, subnormal, huge, inf, NaN, exact ties
-// at every threshold, constants; the device must equal the host build of the
-// same code byte for byte (and the CPU reference where one is registered).
-std::vector<float> HostileInput(int64_t n_groups, std::mt19937& rng) {
-  std::normal_distribution<float> normal;
-  std::vector<float> x(static_cast<size_t>(n_groups) * 128);
-  for (int64_t g = 0; g < n_groups; ++g) {
-    float* v = x.data() + g * 128;
-    const int kind = static_cast<int>(g % 12);
-    for (int i = 0; i < 128; ++i) {
-      const float r = normal(rng);
-      switch (kind) {
-        case 0:
-          v[i] = 0.0f;
-          break;
-        case 1:
-          v[i] = (i % 2) ? -0.0f : 0.0f;
-          break;
-        case 2:
-          v[i] = r * 1e-30f;
-          break;
-        case 3:
-          v[i] = r * 1e-42f;
-          break;  // subnormal
-        case 4:
-          v[i] = r * 1e19f;
-          break;  // squares overflow
-        case 5:
-          v[i] = i == 5 ? std::numeric_limits<float>::infinity() : r;
-          break;
-        case 6:
-          v[i] = i == 77 ? std::numeric_limits<float>::quiet_NaN() : r;
-          break;
-        case 7:
-          v[i] = 0.75f;
-          break;
-        case 8:
-          v[i] = i == 0 ? 1.0f : 0.0f;
-          break;  // one spike: all rotated values equal
-        case 9:
-          v[i] = r * 60000.0f;
-          break;  // fp16 norm overflow
-        default:
-          v[i] = r;
-          break;
-      }
-    }
-  }
-  return x;
-}
-
+// Hostile groups (tests/common/hostile_groups.h): the device must equal the
+// host build of the same code byte for byte (and the CPU reference where one
+// is registered).
 TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
   std::mt19937 rng(99);
   const int64_t n_groups = 12 * 41;  // odd multiple of every case
-  const std::vector<float> x = HostileInput(n_groups, rng);
+  const std::vector<float> x = ::ggufkit::testing::HostileKvGroups(n_groups, rng);
   const int64_t n = n_groups * 128;
   DeviceBuffer dx(x.size() * 4);
   dx.Upload(x.data(), x.size() * 4);
@@ -638,7 +591,7 @@ TEST_F(CudaDeviceTest, RotationMatchesGoldenAndHost) {
   }
   // Forward, out of place, odd group count, random data vs the host build.
   std::mt19937 rng(5);
-  const std::vector<float> x = HostileInput(37, rng);
+  const std::vector<float> x = ::ggufkit::testing::HostileKvGroups(37, rng);
   std::vector<float> host = x;
   for (size_t g = 0; g < x.size() / 128; ++g) {
     internal::Rotate128(host.data() + g * 128, internal::kTurboSigns.s1, internal::kTurboSigns.s2,

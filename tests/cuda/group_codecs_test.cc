@@ -19,6 +19,7 @@
 #include "quants/half.h"
 #include "quants/turbo.h"
 #include "quants/type_traits.h"
+#include "tests/common/hostile_groups.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::cuda::internal {
@@ -309,7 +310,6 @@ TEST(GroupCodecsTest, QuantizeQ4_0MatchesGolden) {
 // NaN, constants, a single spike, fp16-overflowing norms, Gaussian).
 TEST(GroupCodecsTest, TurboMatchesQuantsReference) {
   std::mt19937 rng(99);
-  std::normal_distribution<float> normal;
   struct Case {
     TurboFormat format;
     TurboVariant variant;
@@ -321,52 +321,13 @@ TEST(GroupCodecsTest, TurboMatchesQuantsReference) {
                         {TurboFormat::kTurbo2, TurboVariant::kV1, &kTurbo2Tables},
                         {TurboFormat::kTurbo3, TurboVariant::kV1, &kTurbo3V1Tables},
                         {TurboFormat::kTurbo4, TurboVariant::kV1, &kTurbo4V1Tables}};
-  const float inf = std::numeric_limits<float>::infinity();
-  const float nan = std::numeric_limits<float>::quiet_NaN();
   auto same = [](float a, float b) {
     return FloatBits(a) == FloatBits(b) || (std::isnan(a) && std::isnan(b));
   };
+  const std::vector<float> groups = ::ggufkit::testing::HostileKvGroups(12 * 50, rng);
   for (int g = 0; g < 12 * 50; ++g) {
-    float x[kTurboGroup];
+    const float* x = groups.data() + g * kTurboGroup;
     const int kind = g % 12;
-    for (int i = 0; i < kTurboGroup; ++i) {
-      const float r = normal(rng);
-      switch (kind) {
-        case 0:
-          x[i] = 0.0f;
-          break;
-        case 1:
-          x[i] = (i % 2) ? -0.0f : 0.0f;
-          break;
-        case 2:
-          x[i] = r * 1e-30f;
-          break;
-        case 3:
-          x[i] = r * 1e-42f;
-          break;
-        case 4:
-          x[i] = r * 1e19f;
-          break;
-        case 5:
-          x[i] = i == 5 ? inf : r;
-          break;
-        case 6:
-          x[i] = i == 77 ? nan : r;
-          break;
-        case 7:
-          x[i] = 0.75f;
-          break;
-        case 8:
-          x[i] = i == 0 ? 1.0f : 0.0f;
-          break;
-        case 9:
-          x[i] = r * 60000.0f;
-          break;
-        default:
-          x[i] = r;
-          break;
-      }
-    }
     for (const Case& c : cases) {
       ASSERT_EQ(TurboBlockBytes(c.format, c.variant), c.tables->block_bytes);
       uint8_t want[68], got[68];
