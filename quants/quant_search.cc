@@ -30,18 +30,24 @@ inline float RmseWeight(int rmse_type, float x) {
 
 inline int ClampLevel(int l, int lo, int hi) { return std::max(lo, std::min(hi, l)); }
 
-}  // namespace
-
-float MakeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
-  float max = 0;
+// The largest |x[i]| (the first one on ties), with its signed value in *max.
+inline float AbsMax(int n, const float* x, float* max) {
   float amax = 0;
   for (int i = 0; i < n; ++i) {
     const float ax = std::fabs(x[i]);
     if (ax > amax) {
       amax = ax;
-      max = x[i];
+      *max = x[i];
     }
   }
+  return amax;
+}
+
+}  // namespace
+
+float MakeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
+  float max = 0;
+  const float amax = AbsMax(n, x, &max);
   if (amax < kGroupMaxEps) {
     std::memset(L, 0, n);
     return 0.f;
@@ -95,14 +101,7 @@ float MakeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmse_type, co
 
 float MakeQ3Quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
   float max = 0;
-  float amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  const float amax = AbsMax(n, x, &max);
   if (amax < kGroupMaxEps) {
     std::memset(L, 0, n);
     return 0.f;
