@@ -5,8 +5,7 @@
 //   memset/<size>   writing the output buffer (the write-bandwidth wall)
 //   memcpy/<size>   copying a buffer of the output size
 //   dequant/<type>/scalar/<size>  the scalar reference (quants/' registered
-//                   codec when there is one, else tests/dequant/
-//                   scalar_reference.h, which the tests check against ggml)
+//                   codec, which the tests check against ggml)
 // Each SIMD row reports counters GB/s, x_memset (its speed over memset's at
 // the same size; out of cache, over a memset timed in the same iterations)
 // and x_scalar (over the scalar reference of its type and size). Targets (docs/performance.md): out
@@ -36,7 +35,6 @@
 #include "dequant/turbo.h"
 #include "quants/half_fields.h"
 #include "quants/type_traits.h"
-#include "tests/dequant/scalar_reference.h"
 
 namespace ggufkit {
 namespace {
@@ -164,17 +162,12 @@ void BM_Scalar(benchmark::State& state, GgmlType type, int64_t out_bytes) {
   const int64_t n = out_bytes / 4;
   const std::vector<uint8_t>& in = InputBlocks(type, n);
   float* out = reinterpret_cast<float*>(OutputBuffer());
-  const bool registered = GetReferenceCodec(type).dequantize != nullptr;
   DequantOptions scalar;
   scalar.force_scalar = true;
   const double gbps = TimeLoop(state, out_bytes, [&] {
-    if (registered) {
-      benchmark::DoNotOptimize(DequantizeBlocks(type, in.data(), n, out, OutputType::kF32, scalar));
-    } else {
-      testing::ScalarDequantize(type, in.data(), out, n);
-    }
+    benchmark::DoNotOptimize(DequantizeBlocks(type, in.data(), n, out, OutputType::kF32, scalar));
   });
-  state.SetLabel(registered ? "quants/ reference" : "test scalar reference");
+  state.SetLabel("quants/ reference");
   Baselines()[std::string(GgmlTypeName(type)) + "/" + SizeName(out_bytes)] = gbps;
   const double memset_gbps = Baselines()["memset/" + SizeName(out_bytes)];
   if (memset_gbps > 0) state.counters["x_memset"] = gbps / memset_gbps;
