@@ -16,28 +16,13 @@ Usage: bench_zstd.py --tool build/dev/tools/gguf-dequant [--workdir DIR]
 """
 import argparse
 import os
-import shlex
 import statistics
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GENERATOR = os.path.join(HERE, "..", "scripts", "make_tinyllama_q4km.py")
-
-
-def run_measured(argv):
-    """Runs argv; returns (wall s, peak RSS MiB). Raises on failure."""
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    code = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if code != 0:
-        raise RuntimeError(f"{shlex.join(argv)} failed ({code}): {err}")
-    return wall, usage.ru_maxrss / 1024.0
+# The same generated model and measuring runner as the end-to-end benchmark.
+from bench_end_to_end import GENERATOR, run_measured
 
 
 def main():
@@ -75,7 +60,7 @@ def main():
             path = os.path.join(args.workdir, out)
             if os.path.exists(path):
                 os.remove(path)
-            wall, rss = run_measured([args.tool, "--quiet"] + threads + flags + [src, path])
+            wall, _, rss = run_measured([args.tool, "--quiet"] + threads + flags + [src, path])
             results[name][0].append(wall)
             results[name][1].append(rss)
             sizes[name] = os.path.getsize(path)
