@@ -13,10 +13,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
-#include "gguf/zstd_sink.h"
-#include "gguf/zstd_source.h"
-#include "tools/lib/cli_args.h"
-#include "tools/stream/dequant_model.h"
+#include "ggufkit/gguf/zstd_sink.h"
+#include "ggufkit/gguf/zstd_source.h"
+#include "ggufkit/cli/cli_args.h"
+#include "ggufkit/stream/dequant_model.h"
 
 namespace {
 
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
                  args.Usage().c_str());
     return 2;
   }
-  options.to = *ggufkit::stream::ParseDenseType(to);
+  options.to = *ggufkit::stream::ParseOutputType(to);
   options.format = *ggufkit::stream::ParseOutputFormat(format);
   options.threads = static_cast<int>(threads);
   if (chunk_bytes < 4096 || chunk_bytes > (uint64_t{1} << 30)) {
