@@ -5,6 +5,7 @@
 // read are not looked at.
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -566,6 +567,24 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
     return absl::NotFoundError(absl::StrCat(source, ": metadata key '", r.Key("embedding_length"),
                                             "' not found"));
   };
+  // llama.cpp computes the state sizes in 32 bits; larger values are refused
+  // here rather than wrapped.
+  auto state_size = [&](std::initializer_list<int64_t> factors) -> absl::StatusOr<int64_t> {
+    int64_t p = 1;
+    for (int64_t f : factors) {
+      if (f != 0 && p > (int64_t{1} << 32) / f) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source, ": the recurrent state of ", arch,
+            " (from its ssm / wkv / shortconv / kda keys) exceeds 2^32 values per layer"));
+      }
+      p *= f;
+    }
+    if (p >= (int64_t{1} << 32)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": the recurrent state of ", arch, " exceeds 2^32 values per layer"));
+    }
+    return p;
+  };
   switch (rule.state) {
     case State::kNone:
       break;
@@ -578,8 +597,10 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
       if (rule.state == State::kMambaGroups) {
         GGUFKIT_ASSIGN_OR_RETURN(groups, r.Scalar("ssm.group_count", absl::nullopt));
       }
-      shape.n_embd_r = (conv > 0 ? conv - 1 : 0) * (inner + 2 * groups * state);
-      shape.n_embd_s = state * inner;
+      GGUFKIT_ASSIGN_OR_RETURN(const int64_t group_state, state_size({2, groups, state}));
+      GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_r,
+                               state_size({conv > 0 ? conv - 1 : 0, inner + group_state}));
+      GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_s, state_size({state, inner}));
       break;
     }
     case State::kRwkv: {
@@ -587,8 +608,8 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t head, r.Scalar("wkv.head_size", absl::nullopt));
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t shift, r.Scalar("token_shift_count", 2));
       if (head != 0) {
-        shape.n_embd_r = shift * n_embd;
-        shape.n_embd_s = n_embd * head;
+        GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_r, state_size({shift, n_embd}));
+        GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_s, state_size({n_embd, head}));
       }
       break;
     }
@@ -596,7 +617,8 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t n_embd, need_embd());
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t l_cache,
                                r.Scalar("shortconv.l_cache", absl::nullopt));
-      shape.n_embd_r = l_cache != 0 ? n_embd * (l_cache - 1) : 0;
+      GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_r,
+                               state_size({n_embd, l_cache != 0 ? l_cache - 1 : 0}));
       shape.n_embd_s = 0;  // lfm2 reads no ssm keys: ssm_d_state * ssm_d_inner = 0
       break;
     }
@@ -604,9 +626,9 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t conv, r.Scalar("ssm.conv_kernel", absl::nullopt));
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t kda, r.Scalar("kda.head_dim", absl::nullopt));
       if (kda != 0) {
-        const int64_t d_inner = n_head[0] * kda;
-        shape.n_embd_r = 3 * (conv > 0 ? conv - 1 : 3) * d_inner;
-        shape.n_embd_s = kda * kda * n_head[0];
+        GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_r,
+                                 state_size({3, conv > 0 ? conv - 1 : 3, n_head[0], kda}));
+        GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_s, state_size({kda, kda, n_head[0]}));
       }
       break;
     }

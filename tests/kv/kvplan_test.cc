@@ -428,6 +428,10 @@ TEST(KvPlanMetadataTest, Mamba) {
   EXPECT_EQ(c.kv_bytes(), 0);
   EXPECT_EQ(c.r_bytes, int64_t{4} * 4 * 3 * 1536 * 4);
   EXPECT_EQ(c.s_bytes, int64_t{4} * 4 * 16 * 1536 * 4);
+  md.integers["mamba.ssm.state_size"] = {1 << 24};  // 2^24 x 1536 values: refused, not wrapped
+  auto huge = ShapeFromMetadata(md, "mamba.gguf", 0);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("mamba.gguf"), absl::string_view::npos);
   md.integers.erase("mamba.ssm.state_size");
   auto bad = ShapeFromMetadata(md, "mamba.gguf", 0);
   ASSERT_FALSE(bad.ok());
