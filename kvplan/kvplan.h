@@ -89,6 +89,11 @@ class KvMetadataLookup {
 absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& metadata,
                                                const std::string& source, int64_t weights_bytes);
 
+// MODEL.gguf's shape: its metadata through ShapeFromMetadata, its tensors'
+// bytes as the weights. A split model is opened as one model (every shard
+// validated, weights summed over all shards). Errors name the file.
+absl::StatusOr<ModelKvShape> ShapeFromFile(const std::string& path);
+
 // n_layers identical full-attention layers (n_head = n_kv_heads unless given).
 absl::StatusOr<ModelKvShape> UniformShape(int64_t n_layers, int64_t n_kv_heads, int64_t head_dim_k,
                                           int64_t head_dim_v, int64_t weights_bytes,

@@ -15,7 +15,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "ggufkit/gguf/split.h"
 #include "ggufkit/quants/type_traits.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
@@ -564,45 +563,6 @@ TEST(KvPlanTest, MeasuredHybridMatchesCalculation) {
 // ---------------------------------------------------------------------------
 // llama.cpp's own numbers (tests/data/kvplan): every recorded case, exactly.
 
-// GGUF metadata seen through the planner's lookup interface (as the CLI does).
-class GgufLookup : public KvMetadataLookup {
- public:
-  explicit GgufLookup(const Metadata& md) : md_(md) {}
-  absl::StatusOr<absl::optional<std::string>> String(absl::string_view key) const override {
-    if (md_.Find(key) == nullptr) return absl::optional<std::string>();
-    auto s = md_.GetString(key);
-    if (!s.ok()) return s.status();
-    return absl::optional<std::string>(*s);
-  }
-  bool IsArray(absl::string_view key) const override {
-    const MetadataValue* v = md_.Find(key);
-    return v != nullptr && v->is_array();
-  }
-  absl::StatusOr<absl::optional<std::vector<int64_t>>> Integers(
-      absl::string_view key) const override {
-    const MetadataValue* v = md_.Find(key);
-    if (v == nullptr) return absl::optional<std::vector<int64_t>>();
-    if (v->is_array()) {
-      if (v->element_type() == GgufValueType::kString ||
-          v->element_type() == GgufValueType::kF32 || v->element_type() == GgufValueType::kF64) {
-        return absl::InvalidArgumentError(std::string(key) + " is not an integer array");
-      }
-      std::vector<int64_t> out(static_cast<size_t>(v->size()));
-      for (uint64_t i = 0; i < v->size(); ++i) out[i] = v->int_at(i);
-      return absl::optional<std::vector<int64_t>>(std::move(out));
-    }
-    if (v->type() == GgufValueType::kBool) {
-      return absl::optional<std::vector<int64_t>>(std::vector<int64_t>{v->boolean() ? 1 : 0});
-    }
-    auto x = md_.GetInteger(key);
-    if (!x.ok()) return x.status();
-    return absl::optional<std::vector<int64_t>>(std::vector<int64_t>{*x});
-  }
-
- private:
-  const Metadata& md_;
-};
-
 std::string ReferenceDir() { return GGUFKIT_KVPLAN_REFERENCE_DIR; }
 
 struct ReferenceCase {
@@ -651,10 +611,7 @@ TEST(KvPlanReferenceTest, EveryRecordedCaseMatchesLlamaCpp) {
     if (status.rfind("model-error", 0) == 0) continue;  // llama.cpp could not build the model
     ++total;
     models.insert(model_name);
-    auto model = GgufModel::Open(ReferenceDir() + "/models/" + model_name + ".gguf");
-    ASSERT_TRUE(model.ok()) << model.status();
-    GgufLookup lookup((*model)->metadata());
-    auto shape = ShapeFromMetadata(lookup, model_name, 0);
+    auto shape = ShapeFromFile(ReferenceDir() + "/models/" + model_name + ".gguf");
     ASSERT_TRUE(shape.ok()) << rc.Describe() << ": " << shape.status();
     arches.insert(shape->architecture);
     RuntimeOptions o;
