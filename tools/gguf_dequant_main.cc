@@ -1,6 +1,5 @@
 // gguf-dequant: dequantizes a GGUF model to fp32 / f16 / bf16 (GGUF or
 // safetensors output), streaming with bounded memory. See docs/dequant.md.
-
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
