@@ -22,13 +22,13 @@ constexpr int64_t kMaxDim = int64_t{1} << 24;
 
 // How the architecture decides its sliding-window layers.
 enum class Swa : uint8_t {
-  kNone,       // never (also phi3: its window is read and discarded)
-  kIfWindow,   // window key present and > 0: period pattern (gemma3, olmo2, ...)
-  kAlways,     // always: window key (or default_window), period pattern (gemma2, ...)
-  kLlama4,     // chunked attention of 8192 unless the window key is 0
-  kExaone4,    // only the 64-layer model: window (default 4096), period 4
-  kPerLayer,   // sliding_window_pattern holds one flag per layer (required)
-  kLfm2,       // window key > 0: every attention layer slides
+  kNone,      // never (also phi3: its window is read and discarded)
+  kIfWindow,  // window key present and > 0: period pattern (gemma3, olmo2, ...)
+  kAlways,    // always: window key (or default_window), period pattern (gemma2, ...)
+  kLlama4,    // chunked attention of 8192 unless the window key is 0
+  kExaone4,   // only the 64-layer model: window (default 4096), period 4
+  kPerLayer,  // sliding_window_pattern holds one flag per layer (required)
+  kLfm2,      // window key > 0: every attention layer slides
 };
 
 // Which layers are recurrent (hybrid / recurrent models).
@@ -71,10 +71,10 @@ struct ArchRule {
   const char* name;
   MemoryKind memory = MemoryKind::kKv;  // kNone, kKv, kRecurrent or kHybrid (iSWA decided later)
   Swa swa = Swa::kNone;
-  int64_t period = 0;           // default sliding_window_pattern period
-  bool dense_first = false;     // period pattern: layer il slides iff il % n != 0
-  int64_t default_window = 0;   // window before the key is read; 0 = the key is required
-  bool window_fixed = false;    // the key only switches SWA on; the window stays default
+  int64_t period = 0;          // default sliding_window_pattern period
+  bool dense_first = false;    // period pattern: layer il slides iff il % n != 0
+  int64_t default_window = 0;  // window before the key is read; 0 = the key is required
+  bool window_fixed = false;   // the key only switches SWA on; the window stays default
   Recurrent recurrent = Recurrent::kNone;
   State state = State::kNone;
   KvLayers kv_layers = KvLayers::kAll;
@@ -137,18 +137,21 @@ const std::vector<ArchRule>& ArchRules() {
     auto* r = new std::vector<ArchRule>;
     // Plain KV cache of every layer, no sliding window.
     for (const char* name :
-         {"llama",        "deci",        "falcon",       "grok",       "gpt2",        "gptj",
-          "gptneox",      "mpt",         "baichuan",     "starcoder",  "refact",      "bloom",
-          "stablelm",     "qwen",        "qwen2",        "qwen2moe",   "qwen2vl",     "qwen3",
-          "qwen3moe",     "qwen3vl",     "qwen3vlmoe",   "phi2",       "phi3",        "phimoe",
-          "plamo",        "codeshell",   "orion",        "internlm2",  "minicpm",     "minicpm3",
-          "gemma",        "starcoder2",  "xverse",       "command-r",  "dbrx",        "olmo",
-          "olmoe",        "openelm",     "arctic",       "deepseek",   "deepseek2-ocr", "chatglm",
-          "bitnet",       "t5",          "t5encoder",    "jais",       "jais2",       "nemotron",
-          "exaone",       "granite",     "granitemoe",   "chameleon",  "plm",         "bailingmoe",
-          "dots1",        "arcee",       "ernie4_5",     "ernie4_5-moe", "hunyuan-moe", "hunyuan-dense",
-          "smollm3",      "seed_oss",    "grovemoe",     "apertus",    "minimax-m2",  "cogvlm",
-          "pangu-embedded", "mistral3",  "paddleocr",    "llama-embed", "maincoder"}) {
+         {"llama",         "deci",           "falcon",       "grok",        "gpt2",
+          "gptj",          "gptneox",        "mpt",          "baichuan",    "starcoder",
+          "refact",        "bloom",          "stablelm",     "qwen",        "qwen2",
+          "qwen2moe",      "qwen2vl",        "qwen3",        "qwen3moe",    "qwen3vl",
+          "qwen3vlmoe",    "phi2",           "phi3",         "phimoe",      "plamo",
+          "codeshell",     "orion",          "internlm2",    "minicpm",     "minicpm3",
+          "gemma",         "starcoder2",     "xverse",       "command-r",   "dbrx",
+          "olmo",          "olmoe",          "openelm",      "arctic",      "deepseek",
+          "deepseek2-ocr", "chatglm",        "bitnet",       "t5",          "t5encoder",
+          "jais",          "jais2",          "nemotron",     "exaone",      "granite",
+          "granitemoe",    "chameleon",      "plm",          "bailingmoe",  "dots1",
+          "arcee",         "ernie4_5",       "ernie4_5-moe", "hunyuan-moe", "hunyuan-dense",
+          "smollm3",       "seed_oss",       "grovemoe",     "apertus",     "minimax-m2",
+          "cogvlm",        "pangu-embedded", "mistral3",     "paddleocr",   "llama-embed",
+          "maincoder"}) {
       r->push_back(Kv(name));
     }
     for (ArchRule& a : *r) {
@@ -230,7 +233,8 @@ const std::vector<ArchRule>& ArchRules() {
       r->push_back(a);
     }
     r->push_back(Hybrid("lfm2moe", Recurrent::kHeadKvZero, State::kShortConv));
-    r->push_back(WithMla(Hybrid("kimi-linear", Recurrent::kHeadKvZero, State::kKda), Mla::kRequired));
+    r->push_back(
+        WithMla(Hybrid("kimi-linear", Recurrent::kHeadKvZero, State::kKda), Mla::kRequired));
     return r;
   }();
   return *rules;
@@ -264,8 +268,8 @@ class Reader {
     GGUFKIT_ASSIGN_OR_RETURN(const absl::optional<std::vector<int64_t>> v, md_.Integers(key));
     if (!v) {
       if (fallback) return *fallback;
-      return absl::NotFoundError(absl::StrCat(source_, ": metadata key '", key,
-                                              "' not found (", arch_, " requires it)"));
+      return absl::NotFoundError(
+          absl::StrCat(source_, ": metadata key '", key, "' not found (", arch_, " requires it)"));
     }
     if (md_.IsArray(key) || v->size() != 1) return Error(key, "is an array, expected one integer");
     if ((*v)[0] < lo || (*v)[0] > hi) {
@@ -302,14 +306,15 @@ class Reader {
     GGUFKIT_ASSIGN_OR_RETURN(const absl::optional<std::vector<int64_t>> v, md_.Integers(key));
     if (!v) return absl::optional<std::vector<int64_t>>();
     if (md_.IsArray(key) && static_cast<int64_t>(v->size()) != n_layer_) {
-      return Error(key, absl::StrCat("has ", v->size(), " values, expected ", n_layer_,
-                                     " (block_count)"));
+      return Error(
+          key, absl::StrCat("has ", v->size(), " values, expected ", n_layer_, " (block_count)"));
     }
     if (v->size() != 1 && static_cast<int64_t>(v->size()) != n_layer_) {
       return Error(key, absl::StrCat("has ", v->size(), " values, expected 1 or ", n_layer_));
     }
     for (int64_t x : *v) {
-      if (x < 0 || x > hi) return Error(key, absl::StrCat("value ", x, " is outside [0, ", hi, "]"));
+      if (x < 0 || x > hi)
+        return Error(key, absl::StrCat("value ", x, " is outside [0, ", hi, "]"));
     }
     std::vector<int64_t> out = *v;
     if (out.size() == 1) out.assign(static_cast<size_t>(n_layer_), (*v)[0]);
@@ -383,7 +388,8 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
   }
   const int64_t n_layer = static_cast<int64_t>(shape.layers.size());
   const Reader r(md, source, arch, n_layer);
-  GGUFKIT_ASSIGN_OR_RETURN(shape.context_length, r.Scalar("context_length", 0, 0, int64_t{1} << 40));
+  GGUFKIT_ASSIGN_OR_RETURN(shape.context_length,
+                           r.Scalar("context_length", 0, 0, int64_t{1} << 40));
   shape.memory = rule.memory;
   if (rule.memory == MemoryKind::kNone) {
     shape.notes.push_back(absl::StrCat(arch, " has no KV cache or recurrent state in llama.cpp"));
@@ -465,9 +471,9 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
       shape.swa_type = SwaType::kStandard;
       GGUFKIT_ASSIGN_OR_RETURN(
           shape.sliding_window,
-          r.Scalar("attention.sliding_window",
-                   rule.default_window > 0 ? absl::optional<int64_t>(rule.default_window)
-                                           : absl::nullopt));
+          r.Scalar("attention.sliding_window", rule.default_window > 0
+                                                   ? absl::optional<int64_t>(rule.default_window)
+                                                   : absl::nullopt));
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t period,
                                r.PeriodOr("attention.sliding_window_pattern", rule.period));
       swa = PeriodPattern(n_layer, period, rule.dense_first);
@@ -551,8 +557,7 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
     const absl::optional<int64_t> zero = 0;
     const auto& fallback = rule.mla == Mla::kRequired ? none : zero;
     GGUFKIT_ASSIGN_OR_RETURN(const int64_t k_mla, r.Scalar("attention.key_length_mla", fallback));
-    GGUFKIT_ASSIGN_OR_RETURN(const int64_t v_mla,
-                             r.Scalar("attention.value_length_mla", fallback));
+    GGUFKIT_ASSIGN_OR_RETURN(const int64_t v_mla, r.Scalar("attention.value_length_mla", fallback));
     if ((k_mla == 0) != (v_mla == 0)) {
       return absl::InvalidArgumentError(
           absl::StrCat(source, ": metadata keys '", r.Key("attention.key_length_mla"), "' and '",
@@ -564,8 +569,8 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
   // Recurrent state sizes (llama_hparams::n_embd_r / n_embd_s).
   auto need_embd = [&]() -> absl::StatusOr<int64_t> {
     if (n_embd_opt) return *n_embd_opt;
-    return absl::NotFoundError(absl::StrCat(source, ": metadata key '", r.Key("embedding_length"),
-                                            "' not found"));
+    return absl::NotFoundError(
+        absl::StrCat(source, ": metadata key '", r.Key("embedding_length"), "' not found"));
   };
   // llama.cpp computes the state sizes in 32 bits; larger values are refused
   // here rather than wrapped.
@@ -580,8 +585,8 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
       p *= f;
     }
     if (p >= (int64_t{1} << 32)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": the recurrent state of ", arch, " exceeds 2^32 values per layer"));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": the recurrent state of ", arch,
+                                                     " exceeds 2^32 values per layer"));
     }
     return p;
   };
@@ -615,8 +620,7 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
     }
     case State::kShortConv: {
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t n_embd, need_embd());
-      GGUFKIT_ASSIGN_OR_RETURN(const int64_t l_cache,
-                               r.Scalar("shortconv.l_cache", absl::nullopt));
+      GGUFKIT_ASSIGN_OR_RETURN(const int64_t l_cache, r.Scalar("shortconv.l_cache", absl::nullopt));
       GGUFKIT_ASSIGN_OR_RETURN(shape.n_embd_r,
                                state_size({n_embd, l_cache != 0 ? l_cache - 1 : 0}));
       shape.n_embd_s = 0;  // lfm2 reads no ssm keys: ssm_d_state * ssm_d_inner = 0
@@ -675,9 +679,10 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
     bool any = false;
     for (int64_t il = 0; il < n_layer; ++il) any |= swa[il];
     if (!any) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": ", arch, " has a sliding window but its pattern makes no layer slide "
-          "(llama.cpp aborts on this model)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": ", arch,
+                       " has a sliding window but its pattern makes no layer slide "
+                       "(llama.cpp aborts on this model)"));
     }
     if (shape.memory == MemoryKind::kKv) shape.memory = MemoryKind::kKvIswa;
     if (shape.memory == MemoryKind::kHybrid) shape.memory = MemoryKind::kHybridIswa;
@@ -687,9 +692,9 @@ absl::StatusOr<ModelKvShape> ShapeFromMetadata(const KvMetadataLookup& md,
     bool any_attention = false;
     for (const LayerKvShape& l : shape.layers) any_attention |= l.attention && l.n_kv_heads > 0;
     if (!any_attention) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": no layer has KV heads ('", r.Key("attention.head_count_kv"), "' / '",
-          r.Key("attention.head_count"), "' missing or 0)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": no layer has KV heads ('", r.Key("attention.head_count_kv"),
+                       "' / '", r.Key("attention.head_count"), "' missing or 0)"));
     }
   }
   return shape;

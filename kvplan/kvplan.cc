@@ -74,7 +74,7 @@ absl::StatusOr<int64_t> RowBytes(KvType type, int64_t ne0, TurboVariant variant)
 // One K or V tensor (or other buffer) of the plan, for measuring.
 struct Region {
   int64_t bytes = 0;
-  int64_t rows = 0;        // cells x streams (0: an f32 buffer, filled with floats)
+  int64_t rows = 0;  // cells x streams (0: an f32 buffer, filled with floats)
   KvType type = KvType::kF16;
   int64_t fill_heads = 0;  // QuantizeKvRows shape whose row is `bytes / rows`
   int64_t fill_head_dim = 0;
@@ -88,10 +88,10 @@ struct Layout {
 bool TurboPadded(KvType t, int64_t head_dim) { return IsTurbo(t) && head_dim % 128 != 0; }
 
 // llama_kv_cache's constructor for the layers in `in_cache`.
-absl::Status BuildCache(const ModelKvShape& shape, const std::vector<bool>& in_cache,
-                        int64_t cells, int64_t streams, KvType k_type_requested, KvType v_type,
-                        bool v_trans, int adaptive_mode, const RuntimeOptions& options,
-                        CacheCost* cache, bool* k_upgraded, std::vector<Region>* regions) {
+absl::Status BuildCache(const ModelKvShape& shape, const std::vector<bool>& in_cache, int64_t cells,
+                        int64_t streams, KvType k_type_requested, KvType v_type, bool v_trans,
+                        int adaptive_mode, const RuntimeOptions& options, CacheCost* cache,
+                        bool* k_upgraded, std::vector<Region>* regions) {
   const int64_t n_layer = static_cast<int64_t>(shape.layers.size());
   cache->cells = cells;
   cache->streams = streams;
@@ -137,18 +137,18 @@ absl::Status BuildCache(const ModelKvShape& shape, const std::vector<bool>& in_c
     }
     if (k_gqa % BlockSize(lk) != 0 || (!shape.mla && v_gqa % BlockSize(lv) != 0)) {
       const bool k_bad = k_gqa % BlockSize(lk) != 0;
-      return absl::InvalidArgumentError(absl::StrCat(
-          "layer ", il, ": a ", k_bad ? "K" : "V", " row of ", k_bad ? k_gqa : v_gqa,
-          " values cannot be stored as ", KvTypeName(k_bad ? lk : lv), " (blocks of ",
-          BlockSize(k_bad ? lk : lv), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer ", il, ": a ", k_bad ? "K" : "V", " row of ", k_bad ? k_gqa : v_gqa,
+                       " values cannot be stored as ", KvTypeName(k_bad ? lk : lv), " (blocks of ",
+                       BlockSize(k_bad ? lk : lv), ")"));
     }
     GGUFKIT_ASSIGN_OR_RETURN(const int64_t k_row, RowBytes(lk, k_gqa, options.variant));
     GGUFKIT_ASSIGN_OR_RETURN(const int64_t k_bytes, MulChecked(k_row, rows));
     GGUFKIT_ASSIGN_OR_RETURN(cache->k_bytes, AddChecked(cache->k_bytes, k_bytes));
     if (regions != nullptr && k_bytes > 0) {
       const bool padded = TurboPadded(lk, l.head_dim_k);
-      regions->push_back(Region{k_bytes, rows, lk, padded ? l.n_kv_heads : 1,
-                                padded ? l.head_dim_k : k_gqa});
+      regions->push_back(
+          Region{k_bytes, rows, lk, padded ? l.n_kv_heads : 1, padded ? l.head_dim_k : k_gqa});
     }
     if (!shape.mla) {
       GGUFKIT_ASSIGN_OR_RETURN(const int64_t v_row, RowBytes(lv, v_gqa, options.variant));
@@ -212,10 +212,10 @@ absl::StatusOr<Layout> BuildLayout(const ModelKvShape& shape, int64_t ctx, KvTyp
           if (!IsQuantized(t)) continue;
           if (IsTurbo(t) && head % 128 != 0 && (side == 0 || !shape.mla)) head = PadTo(head, 128);
           if (head % BlockSize(t) != 0) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                side == 0 ? "K" : "V", " cache type ", KvTypeName(t), " with block size ",
-                BlockSize(t), " does not divide the head size ",
-                side == 0 ? l.head_dim_k : l.head_dim_v, " of layer ", il));
+            return absl::InvalidArgumentError(
+                absl::StrCat(side == 0 ? "K" : "V", " cache type ", KvTypeName(t),
+                             " with block size ", BlockSize(t), " does not divide the head size ",
+                             side == 0 ? l.head_dim_k : l.head_dim_v, " of layer ", il));
           }
         }
       }
@@ -228,10 +228,9 @@ absl::StatusOr<Layout> BuildLayout(const ModelKvShape& shape, int64_t ctx, KvTyp
     cost.v_trans = fa == FlashAttn::kOff;
 
     const int64_t n_layer = static_cast<int64_t>(shape.layers.size());
-    const int adaptive_mode =
-        options.turbo_layer_adaptive >= 0
-            ? options.turbo_layer_adaptive
-            : (v_type == KvType::kTurbo2 && n_layer >= 8 ? 7 : 0);
+    const int adaptive_mode = options.turbo_layer_adaptive >= 0
+                                  ? options.turbo_layer_adaptive
+                                  : (v_type == KvType::kTurbo2 && n_layer >= 8 ? 7 : 0);
     const bool iswa =
         shape.memory == MemoryKind::kKvIswa || shape.memory == MemoryKind::kHybridIswa;
     std::vector<bool> base(shape.layers.size()), swa(shape.layers.size());
@@ -356,7 +355,8 @@ constexpr int64_t kDistinctRows = 16;
 absl::StatusOr<std::vector<uint8_t>> QuantizedSourceRows(const Region& region, TurboVariant variant,
                                                          uint32_t seed) {
   const int64_t row_bytes = region.bytes / region.rows;
-  std::vector<float> x(static_cast<size_t>(kDistinctRows * region.fill_heads * region.fill_head_dim));
+  std::vector<float> x(
+      static_cast<size_t>(kDistinctRows * region.fill_heads * region.fill_head_dim));
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
   for (float& v : x) v = normal(rng);
@@ -383,8 +383,8 @@ absl::Status ValidateRuntimeOptions(const RuntimeOptions& o) {
 
 absl::StatusOr<KvCost> ComputeKvCost(const ModelKvShape& shape, int64_t ctx, KvType k_type,
                                      KvType v_type, const RuntimeOptions& options) {
-  GGUFKIT_ASSIGN_OR_RETURN(Layout layout,
-                           BuildLayout(shape, ctx, k_type, v_type, options, /*want_regions=*/false));
+  GGUFKIT_ASSIGN_OR_RETURN(
+      Layout layout, BuildLayout(shape, ctx, k_type, v_type, options, /*want_regions=*/false));
   return layout.cost;
 }
 
@@ -433,7 +433,6 @@ absl::StatusOr<std::vector<KvType>> ParseKvTypeList(absl::string_view text) {
   }
   return out;
 }
-
 
 double MeasuredKv::relative_difference() const {
   if (calculated_bytes == 0) return resident_bytes == 0 ? 0.0 : 1.0;
@@ -565,9 +564,9 @@ std::string ShapeSummary(const ModelKvShape& s) {
     const LayerKvShape& first = FirstAttentionLayer(s);
     const std::string heads =
         min_heads == max_heads ? absl::StrCat(min_heads) : absl::StrCat(min_heads, "-", max_heads);
-    absl::StrAppend(&out, ", ", heads, " KV heads, head_dim K ", first.head_dim_k, " / V ",
-                    s.mla ? std::string("- (MLA: V is a view of K)")
-                          : absl::StrCat(first.head_dim_v));
+    absl::StrAppend(
+        &out, ", ", heads, " KV heads, head_dim K ", first.head_dim_k, " / V ",
+        s.mla ? std::string("- (MLA: V is a view of K)") : absl::StrCat(first.head_dim_v));
   }
   if (n_sliding > 0) {
     absl::StrAppend(&out, ", ", n_sliding, " sliding-window layers (window ", s.sliding_window,
@@ -636,8 +635,8 @@ std::string FormatPlanTable(const Plan& plan) {
   absl::StrAppend(&out, absl::StrFormat("%9s  %-6s  %-6s  %12s  %10s  %10s", "ctx", "K type",
                                         "V type", "cells", "K MiB", "V MiB"));
   if (any_state) absl::StrAppend(&out, absl::StrFormat("  %10s", "state MiB"));
-  absl::StrAppend(&out, absl::StrFormat("  %10s  %11s  %10s", "cache MiB", "weights MiB",
-                                        "total MiB"));
+  absl::StrAppend(&out,
+                  absl::StrFormat("  %10s  %11s  %10s", "cache MiB", "weights MiB", "total MiB"));
   if (plan.options.budget_bytes) absl::StrAppend(&out, "  fits");
   if (plan.options.measure) absl::StrAppend(&out, "  measured MiB  diff");
   absl::StrAppend(&out, "\n");

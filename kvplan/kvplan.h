@@ -57,15 +57,15 @@ struct ModelKvShape {
   std::vector<LayerKvShape> layers;
   MemoryKind memory = MemoryKind::kKv;
   SwaType swa_type = SwaType::kNone;
-  int64_t sliding_window = 0;  // llama.cpp's n_swa (cells a sequence keeps)
-  bool mla = false;            // deepseek2-style MLA: V is a view of K, no V cache
-  bool causal = true;          // causal attention: the batch is capped by the context
+  int64_t sliding_window = 0;           // llama.cpp's n_swa (cells a sequence keeps)
+  bool mla = false;                     // deepseek2-style MLA: V is a view of K, no V cache
+  bool causal = true;                   // causal attention: the batch is capped by the context
   bool flash_attn_unsupported = false;  // grok: llama.cpp turns flash attention off
-  int64_t n_embd_r = 0;        // f32 values of r state per sequence and recurrent layer
-  int64_t n_embd_s = 0;        // f32 values of s state per sequence and recurrent layer
-  int64_t weights_bytes = 0;   // total tensor bytes; 0 when unknown
-  int64_t context_length = 0;  // training context from metadata; 0 unknown
-  std::vector<std::string> notes;  // assumptions the planner made
+  int64_t n_embd_r = 0;                 // f32 values of r state per sequence and recurrent layer
+  int64_t n_embd_s = 0;                 // f32 values of s state per sequence and recurrent layer
+  int64_t weights_bytes = 0;            // total tensor bytes; 0 when unknown
+  int64_t context_length = 0;           // training context from metadata; 0 unknown
+  std::vector<std::string> notes;       // assumptions the planner made
 };
 
 // Metadata access for ShapeFromMetadata, so the key logic does not depend on
@@ -106,9 +106,9 @@ enum class FlashAttn : uint8_t { kAuto, kOn, kOff };
 // 2048, flash attention auto (V not transposed), SWA cache of window size,
 // and the fork's turbo defaults.
 struct RuntimeOptions {
-  int64_t n_seq = 4;         // --parallel: sequences (slots)
-  bool kv_unified = true;    // one cache shared by all sequences
-  bool swa_full = false;     // the SWA cache as large as the full one
+  int64_t n_seq = 4;       // --parallel: sequences (slots)
+  bool kv_unified = true;  // one cache shared by all sequences
+  bool swa_full = false;   // the SWA cache as large as the full one
   int64_t n_ubatch = 512;
   int64_t n_batch = 2048;
   FlashAttn flash_attn = FlashAttn::kAuto;
@@ -130,12 +130,12 @@ struct CacheCost {
   int64_t layers = 0;   // layers with K/V tensors in this cache
   int64_t k_bytes = 0;
   int64_t v_bytes = 0;
-  int64_t rotation_bytes = 0;  // turbo K: the fork's rotation matrices (131,584 bytes)
+  int64_t rotation_bytes = 0;    // turbo K: the fork's rotation matrices (131,584 bytes)
   KvType k_type = KvType::kF16;  // the cache's K type after the turbo GQA rule
 };
 
 struct KvCost {
-  int64_t ctx = 0;  // requested context (cells, all sequences)
+  int64_t ctx = 0;               // requested context (cells, all sequences)
   KvType k_type = KvType::kF16;  // requested
   KvType v_type = KvType::kF16;
   bool k_upgraded = false;  // turbo K became q8_0 (GQA rule)

@@ -101,7 +101,8 @@ int Main(int argc, char** argv) {
                  });
   args.AddCustom("budget", "SIZE",
                  absl::StrCat("memory budget: marks what fits and prints the largest context that "
-                              "fits per (K, V) pair; ", kByteSizeHelp),
+                              "fits per (K, V) pair; ",
+                              kByteSizeHelp),
                  [&](absl::string_view v) -> absl::Status {
                    auto n = ParseByteSize(v);
                    if (!n.ok()) return n.status();

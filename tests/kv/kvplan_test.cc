@@ -506,7 +506,7 @@ TEST(KvPlanTest, LargestFittingContextIsTheLastThatFits) {
             0);
 }
 
-TEST(KvPlanTest, ParseSizesAndLists) {
+TEST(KvPlanTest, ParseContextLists) {
   EXPECT_EQ(*ParseContextList("2048,8192,32K"), (std::vector<int64_t>{2048, 8192, 32768}));
   EXPECT_FALSE(ParseContextList("2048,,4096").ok());
   EXPECT_FALSE(ParseContextList("0").ok());
@@ -529,8 +529,7 @@ TEST(KvPlanTest, MeasuredResidentMemoryMatchesCalculation) {
     }
     auto measured = MeasureKvResidentMemory(m, 8192, t, t, RuntimeOptions());
     ASSERT_TRUE(measured.ok()) << measured.status();
-    EXPECT_EQ(measured->calculated_bytes,
-              Cost(m, 8192, t, t, RuntimeOptions()).memory_bytes());
+    EXPECT_EQ(measured->calculated_bytes, Cost(m, 8192, t, t, RuntimeOptions()).memory_bytes());
     EXPECT_LT(measured->relative_difference(), 0.01)
         << KvTypeName(t) << ": resident " << measured->resident_bytes << " calculated "
         << measured->calculated_bytes;
@@ -574,10 +573,9 @@ struct ReferenceCase {
     return x;
   }
   std::string Describe() const {
-    return f.at("model") + " ctx " + f.at("ctx") + " " + f.at("ctk") + "/" + f.at("ctv") +
-           " seq " + f.at("n_seq") + " unified " + f.at("unified") + " swa_full " +
-           f.at("swa_full") + " ubatch " + f.at("ubatch") + " fa " + f.at("fa") + " gqa_rule_off " +
-           f.at("asym_off");
+    return f.at("model") + " ctx " + f.at("ctx") + " " + f.at("ctk") + "/" + f.at("ctv") + " seq " +
+           f.at("n_seq") + " unified " + f.at("unified") + " swa_full " + f.at("swa_full") +
+           " ubatch " + f.at("ubatch") + " fa " + f.at("fa") + " gqa_rule_off " + f.at("asym_off");
   }
 };
 
@@ -620,7 +618,7 @@ TEST(KvPlanReferenceTest, EveryRecordedCaseMatchesLlamaCpp) {
     o.swa_full = rc.Num("swa_full") != 0;
     o.n_ubatch = rc.Num("ubatch");
     o.n_batch = 2048;
-    o.flash_attn = rc.Num("fa") < 0 ? FlashAttn::kAuto
+    o.flash_attn = rc.Num("fa") < 0    ? FlashAttn::kAuto
                    : rc.Num("fa") == 0 ? FlashAttn::kOff
                                        : FlashAttn::kOn;
     o.turbo_auto_asymmetric = rc.Num("asym_off") == 0;
@@ -644,19 +642,19 @@ TEST(KvPlanReferenceTest, EveryRecordedCaseMatchesLlamaCpp) {
     const KvCost& c = *cost;
     const std::vector<std::pair<const char*, std::pair<int64_t, int64_t>>> checks = {
         {"n_ctx_seq", {rc.Num("n_ctx_seq"), c.n_ctx_seq}},
-        {"base cells", {rc.Num("base_layers") ? rc.Num("base_cells") : 0,
-                        c.base.layers ? c.base.cells : 0}},
+        {"base cells",
+         {rc.Num("base_layers") ? rc.Num("base_cells") : 0, c.base.layers ? c.base.cells : 0}},
         {"base layers", {rc.Num("base_layers"), c.base.layers}},
         {"base K", {rc.Num("base_k"), c.base.k_bytes}},
         {"base V", {rc.Num("base_v"), c.base.v_bytes}},
-        {"swa cells", {rc.Num("swa_layers") ? rc.Num("swa_cells") : 0,
-                       c.swa.layers ? c.swa.cells : 0}},
+        {"swa cells",
+         {rc.Num("swa_layers") ? rc.Num("swa_cells") : 0, c.swa.layers ? c.swa.cells : 0}},
         {"swa layers", {rc.Num("swa_layers"), c.swa.layers}},
         {"swa K", {rc.Num("swa_k"), c.swa.k_bytes}},
         {"swa V", {rc.Num("swa_v"), c.swa.v_bytes}},
         {"rotation", {rc.Num("rotation"), c.rotation_bytes()}},
-        {"state cells", {rc.Num("rs_layers") ? rc.Num("rs_cells") : 0,
-                         c.state_layers ? c.state_cells : 0}},
+        {"state cells",
+         {rc.Num("rs_layers") ? rc.Num("rs_cells") : 0, c.state_layers ? c.state_cells : 0}},
         {"r", {rc.Num("rs_r"), c.r_bytes}},
         {"s", {rc.Num("rs_s"), c.s_bytes}},
         {"buffers", {rc.Num("buffers"), c.memory_bytes()}},
@@ -677,9 +675,10 @@ TEST(KvPlanReferenceTest, EveryRecordedCaseMatchesLlamaCpp) {
       failed_models.insert(model_name);
     }
   }
-  std::printf("kvplan reference: %d / %d cases match llama.cpp exactly (%zu models, %zu "
-              "architectures)\n",
-              matched, total, models.size(), arches.size());
+  std::printf(
+      "kvplan reference: %d / %d cases match llama.cpp exactly (%zu models, %zu "
+      "architectures)\n",
+      matched, total, models.size(), arches.size());
   EXPECT_EQ(matched, total);
   EXPECT_TRUE(failed_models.empty());
   EXPECT_GE(arches.size(), 100u);
