@@ -206,12 +206,19 @@ void QuantizeRowIq4Nl(const float* x, uint8_t* blocks, int64_t n, const float* i
 void DequantizeRowIq4Xs(const uint8_t* blocks, float* out, int64_t n);
 void QuantizeRowIq4Xs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq2Xxs(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq2Xxs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq2Xs(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq2Xs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq2S(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq2S(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq3Xxs(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq3Xxs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq3S(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq3S(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq1S(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq1S(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq1M(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq1M(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 
 }  // namespace internal
 }  // namespace ggufkit
