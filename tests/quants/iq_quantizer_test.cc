@@ -4,6 +4,7 @@
 //   - 34 extra rows (random, constant, zero, huge, tiny, sparse, ties ...)
 //     with none / W1 / W2 (W1 with zero weights): a 64-bit hash per row;
 //   - refusal without an importance matrix exactly where ggml refuses;
+//   - rows of six tensors llama-quantize wrote with the shared imatrix;
 //   - round trip through our dequantizers; the search tables' invariants;
 //     first use of the lazily built tables from many threads at once.
 #include <cmath>
@@ -184,6 +185,41 @@ INSTANTIATE_TEST_SUITE_P(Codebook, IqQuantizerTest, ::testing::ValuesIn(cases::k
                          [](const ::testing::TestParamInfo<cases::IqType>& param_info) {
                            return std::string(param_info.param.name);
                          });
+
+// llama-quantize (the TurboQuant fork at 69d8e4be, upstream's quantization
+// code) on llama-8l with its importance matrix: the first 16 rows of six
+// tensors it wrote as IQ types. The F16 weights are widened to f32 and the
+// importance weights are in_sum2 / count, as llama-quantize does.
+TEST(IqQuantizerLlamaQuantize, TensorsMatchLlamaQuantize) {
+  std::ifstream manifest(DataPath("llama_quantize/MANIFEST.txt"));
+  ASSERT_TRUE(manifest) << DataPath("llama_quantize/MANIFEST.txt");
+  std::string line;
+  int checked = 0;
+  while (std::getline(manifest, line)) {
+    std::istringstream fields(line);
+    std::string tag, type_name, sha;
+    int64_t cols = 0, rows = 0;
+    float count = 0;
+    ASSERT_TRUE(fields >> tag >> type_name >> cols >> rows >> count >> sha) << line;
+    const absl::StatusOr<GgmlType> type = ParseGgmlType(type_name);
+    ASSERT_TRUE(type.ok()) << type.status();
+    const std::string base = DataPath("llama_quantize/" + tag);
+    const std::vector<uint8_t> x16 = ReadFileBytes(base + ".x.f16");
+    const std::vector<float> sums = ReadFloats(base + ".in_sum2.f32");
+    const std::vector<uint8_t> want = ReadFileBytes(base + ".want");
+    ASSERT_EQ(static_cast<int64_t>(x16.size()), rows * cols * 2) << tag;
+    ASSERT_EQ(static_cast<int64_t>(sums.size()), cols) << tag;
+    std::vector<float> x(static_cast<size_t>(rows * cols));
+    ASSERT_TRUE(Dequantize(GgmlType::kF16, x16, rows * cols, x.data()).ok());
+    std::vector<float> w(sums.size());
+    for (size_t j = 0; j < w.size(); ++j) w[j] = count > 0 ? sums[j] / count : 1.0f;
+    std::vector<uint8_t> got(want.size());
+    ASSERT_TRUE(Quantize(*type, x, absl::MakeSpan(got), w).ok()) << tag;
+    EXPECT_EQ(got, want) << tag;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
+}
 
 // Every grid point maps to itself; every key a quantizer can form off the
 // grid has a non-empty neighbour list of valid, distance-ordered indices.
