@@ -32,6 +32,7 @@ struct IqSearchTable {
   std::vector<int8_t> positions;
   // map[key] >= 0: the grid index of the key. < 0: the key's neighbour list
   // starts at neighbours[-map[key] - 1] (a count, then that many indices).
+  // Keys no quantizer forms keep -1 (they would read the first list).
   std::vector<int32_t> map;
   std::vector<uint16_t> neighbours;
 
