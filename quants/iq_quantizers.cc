@@ -186,11 +186,11 @@ inline void FitSums(int n, const float* weight, const float* xval, const int8_t*
   *sumq2 = s2;
 }
 
-// The trial-scale sweep shared by IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S (and, with
-// a different start, IQ2_XXS): for is in [-n_steps, n_steps], inverse scale
-// id = (2 nmax - 1 + is * step) / max, levels snapped to the grid, best
-// weighted fit kept. `scale`, L and on_grid are updated in place when a
-// trial improves on `best`.
+// The trial-scale sweep of every IQ2 / IQ3 quantizer: for is in
+// [-n_steps, n_steps], inverse scale id = (2 nmax - 1 + is * step) / max,
+// levels snapped to the grid, best weighted fit kept (the first trial with a
+// positive fit always counts). `scale`, L and on_grid (when non-null) are
+// updated in place when a trial improves.
 void ScaleSweep(const IqSearchTable& t, int n, int nmax, int n_steps, float step, float max,
                 const float* xval, const float* weight, const float* waux, float* scale, int8_t* L,
                 bool* on_grid) {
@@ -283,28 +283,8 @@ void QuantizeIq2XxsBlock(const float* xbl, const float* qw_or_null, BlockIq2Xxs*
       scales[ib] = 0;
       continue;
     }
-    // Sweep 13 scales around 5 / eff_max.
-    {
-      int8_t Laux[32];
-      float best = 0;
-      for (int is = -6; is <= 6; ++is) {
-        const float id = (ToF(2 * kMaxQ - 1) + ToF(is) * 0.1f) / eff_max;
-        const float this_scale = 1 / id;
-        for (int k = 0; k < 4; ++k) {
-          int8_t* lk = Laux + 8 * k;
-          for (int i = 0; i < 8; ++i) lk[i] = static_cast<int8_t>(LevelOf(id, xval[8 * k + i], kMaxQ));
-          const uint32_t u = KeyOf(t, lk);
-          if (t.GridIndex(u) < 0) FindBestNeighbour(t, u, xval + 8 * k, waux + 8 * k, this_scale, lk);
-        }
-        float sumqx, sumq2;
-        FitSums(32, weight, xval, Laux, &sumqx, &sumq2);
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-          scale = sumqx / sumq2;
-          best = scale * sumqx;
-          std::memcpy(L, Laux, 32);
-        }
-      }
-    }
+    // Sweep 13 scales around 5 / eff_max, then re-round every group.
+    ScaleSweep(t, 32, kMaxQ, 6, 0.1f, eff_max, xval, weight, waux, &scale, L, nullptr);
     if (scale > 0) scale = Refit(t, 32, kMaxQ, xval, weight, waux, scale, L, nullptr);
     if (scale < 0) {
       // Cannot happen with |x| input, but ggml guards it: flip everything.
