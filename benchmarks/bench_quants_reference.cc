@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "quants/quants.h"
+#include "ggufkit/quants/quants.h"
 
 namespace ggufkit {
 namespace {
@@ -47,13 +47,13 @@ std::vector<float> ImatrixFor(GgmlType type) {
 void BM_Dequantize(benchmark::State& state, GgmlType type) {
   const std::vector<float> x = Gaussian(kElements);
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type, kElements)));
-  if (!Quantize(type, x, absl::MakeSpan(q), ImatrixFor(type)).ok()) {
+  if (!reference::Quantize(type, x, absl::MakeSpan(q), ImatrixFor(type)).ok()) {
     state.SkipWithError("quantize failed");
     return;
   }
   std::vector<float> y(static_cast<size_t>(kElements));
   for (auto _ : state) {
-    benchmark::DoNotOptimize(Dequantize(type, q, kElements, y.data()));
+    benchmark::DoNotOptimize(reference::Dequantize(type, q, kElements, y.data()));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * kElements);
@@ -65,12 +65,12 @@ void BM_Quantize(benchmark::State& state, GgmlType type) {
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type, kElements)));
   const std::vector<float> imatrix = ImatrixFor(type);
   // The first call builds the type's search tables (IQ types): not timed.
-  if (!Quantize(type, x, absl::MakeSpan(q), imatrix).ok()) {
+  if (!reference::Quantize(type, x, absl::MakeSpan(q), imatrix).ok()) {
     state.SkipWithError("quantize failed");
     return;
   }
   for (auto _ : state) {
-    benchmark::DoNotOptimize(Quantize(type, x, absl::MakeSpan(q), imatrix));
+    benchmark::DoNotOptimize(reference::Quantize(type, x, absl::MakeSpan(q), imatrix));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * kElements);

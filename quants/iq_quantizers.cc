@@ -30,10 +30,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quants/block_iq.h"
-#include "quants/half.h"
-#include "quants/iq_search_tables.h"
-#include "quants/quant_search_internal.h"
+#include "ggufkit/quants/block_iq.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/iq_search_tables.h"
+#include "ggufkit/quants/quant_search_internal.h"
 
 namespace ggufkit::internal {
 namespace {
@@ -62,8 +62,8 @@ inline int LevelOf(float id, float x, int nmax) {
 // Best grid neighbour of an off-grid group for the IQ2 / IQ3 searches:
 // minimizes sum w_i (scale * pos_i - x_i)^2 over the key's neighbour list
 // (first minimum wins). Writes the levels of the chosen point to L.
-int FindBestNeighbour(const IqSearchTable& t, uint32_t key, const float* xval,
-                      const float* weight, float scale, int8_t* L) {
+int FindBestNeighbour(const IqSearchTable& t, uint32_t key, const float* xval, const float* weight,
+                      float scale, int8_t* L) {
   const uint16_t* nb = t.Neighbours(key);
   const int count = nb[0];
   float best_d2 = FLT_MAX;
@@ -269,7 +269,8 @@ void QuantizeIq2XxsBlock(const float* xbl, const float* qw_or_null, BlockIq2Xxs*
     const float* xb = xbl + 32 * ib;
     ImatrixWeights(qw_block + 32 * ib, xb, sigma2, 32, weight);
     for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
-    for (int k = 0; k < 4; ++k) block_signs[k] = FoldSignsEven(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+    for (int k = 0; k < 4; ++k)
+      block_signs[k] = FoldSignsEven(xb + 8 * k, weight + 8 * k, xval + 8 * k);
     float max = xval[0];
     for (int i = 1; i < 32; ++i) max = Max(max, xval[i]);
     if (max < kEpsDefault) {

@@ -1,11 +1,11 @@
-#include "quants/iq_search_tables.h"
+#include "ggufkit/quants/iq_search_tables.h"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "quants/iq_tables_data.h"
+#include "ggufkit/quants/iq_tables_data.h"
 
 namespace ggufkit::internal {
 namespace {

@@ -22,8 +22,8 @@ struct IqType {
   bool requires_imatrix;
 };
 inline constexpr IqType kTypes[] = {
-    {"iq2_xxs", 16, true}, {"iq2_xs", 17, true},  {"iq3_xxs", 18, false}, {"iq1_s", 19, true},
-    {"iq3_s", 21, false},  {"iq2_s", 22, false},  {"iq1_m", 29, false},
+    {"iq2_xxs", 16, true}, {"iq2_xs", 17, true}, {"iq3_xxs", 18, false}, {"iq1_s", 19, true},
+    {"iq3_s", 21, false},  {"iq2_s", 22, false}, {"iq1_m", 29, false},
 };
 
 // Importance matrix variants. 0 = none (null), 1 = W1, 2 = W2.
@@ -55,7 +55,9 @@ struct SplitMix64 {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
-  double Uniform() { return (static_cast<double>(Next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+  double Uniform() {
+    return (static_cast<double>(Next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+  }
   // Box-Muller in double; both values of a pair are used, cos first.
   bool have_spare = false;
   double spare = 0;
@@ -83,15 +85,40 @@ inline constexpr uint64_t kExtraSeed = 0x1D0C0DE5EEDull;
 
 // What each extra row holds (documentation; the formulas are in FillExtras).
 inline constexpr const char* kExtraRowNames[kExtraRows] = {
-    "gaussian",         "gaussian",          "gaussian",          "gaussian",
-    "gaussian",         "gaussian",          "gaussian",          "gaussian",
-    "gaussian*0.02",    "gaussian*1e-3",     "gaussian*30",       "gaussian*1e4",
-    "zeros",            "negative zeros",    "constant 0.75",     "constant -2",
-    "constant 1e-6",    "constant 3e3",      "gaussian+outliers", "gaussian*1e-6",
-    "gaussian*1e-12",   "gaussian*1e-20",    "gaussian*1e-37",    "gaussian*1e6",
-    "gaussian*3e7",     "sparse gaussian",   "small integers",    "alternating sign",
-    "uniform [0,1)",    "uniform (-1,0]",    "ramp",              "scale per 32",
-    "zero sub-block",   "half tiny",
+    "gaussian",
+    "gaussian",
+    "gaussian",
+    "gaussian",
+    "gaussian",
+    "gaussian",
+    "gaussian",
+    "gaussian",
+    "gaussian*0.02",
+    "gaussian*1e-3",
+    "gaussian*30",
+    "gaussian*1e4",
+    "zeros",
+    "negative zeros",
+    "constant 0.75",
+    "constant -2",
+    "constant 1e-6",
+    "constant 3e3",
+    "gaussian+outliers",
+    "gaussian*1e-6",
+    "gaussian*1e-12",
+    "gaussian*1e-20",
+    "gaussian*1e-37",
+    "gaussian*1e6",
+    "gaussian*3e7",
+    "sparse gaussian",
+    "small integers",
+    "alternating sign",
+    "uniform [0,1)",
+    "uniform (-1,0]",
+    "ramp",
+    "scale per 32",
+    "zero sub-block",
+    "half tiny",
 };
 
 // Fills x[kExtraRows * kExtraCols]. One generator, consumed in row order;
@@ -104,41 +131,91 @@ inline void FillExtras(float* x) {
     for (int j = 0; j < kExtraCols; ++j) {
       float v = 0.0f;
       switch (r) {
-        case 8: v = gauss() * 0.02f; break;
-        case 9: v = gauss() * 1e-3f; break;
-        case 10: v = gauss() * 30.0f; break;
-        case 11: v = gauss() * 1e4f; break;
-        case 12: v = 0.0f; break;
-        case 13: v = -0.0f; break;
-        case 14: v = 0.75f; break;
-        case 15: v = -2.0f; break;
-        case 16: v = 1e-6f; break;
-        case 17: v = 3e3f; break;
+        case 8:
+          v = gauss() * 0.02f;
+          break;
+        case 9:
+          v = gauss() * 1e-3f;
+          break;
+        case 10:
+          v = gauss() * 30.0f;
+          break;
+        case 11:
+          v = gauss() * 1e4f;
+          break;
+        case 12:
+          v = 0.0f;
+          break;
+        case 13:
+          v = -0.0f;
+          break;
+        case 14:
+          v = 0.75f;
+          break;
+        case 15:
+          v = -2.0f;
+          break;
+        case 16:
+          v = 1e-6f;
+          break;
+        case 17:
+          v = 3e3f;
+          break;
         case 18:
           v = gauss();
           if (j == 100) v = 1e4f;
           if (j == 300) v = -5e3f;
           break;
-        case 19: v = gauss() * 1e-6f; break;
-        case 20: v = gauss() * 1e-12f; break;
-        case 21: v = gauss() * 1e-20f; break;
-        case 22: v = gauss() * 1e-37f; break;
-        case 23: v = gauss() * 1e6f; break;
-        case 24: v = gauss() * 3e7f; break;
-        case 25: v = j % 13 == 0 ? gauss() : 0.0f; break;
-        case 26: v = static_cast<float>((j * 5 + r) % 5 - 2); break;
-        case 27: v = (j % 2 ? -1.0f : 1.0f) * (0.5f + 0.25f * static_cast<float>(j % 5)); break;
-        case 28: v = static_cast<float>(rng.Uniform()); break;
-        case 29: v = -static_cast<float>(rng.Uniform()); break;
-        case 30: v = static_cast<float>(j - kExtraCols / 2) / static_cast<float>(kExtraCols / 2); break;
+        case 19:
+          v = gauss() * 1e-6f;
+          break;
+        case 20:
+          v = gauss() * 1e-12f;
+          break;
+        case 21:
+          v = gauss() * 1e-20f;
+          break;
+        case 22:
+          v = gauss() * 1e-37f;
+          break;
+        case 23:
+          v = gauss() * 1e6f;
+          break;
+        case 24:
+          v = gauss() * 3e7f;
+          break;
+        case 25:
+          v = j % 13 == 0 ? gauss() : 0.0f;
+          break;
+        case 26:
+          v = static_cast<float>((j * 5 + r) % 5 - 2);
+          break;
+        case 27:
+          v = (j % 2 ? -1.0f : 1.0f) * (0.5f + 0.25f * static_cast<float>(j % 5));
+          break;
+        case 28:
+          v = static_cast<float>(rng.Uniform());
+          break;
+        case 29:
+          v = -static_cast<float>(rng.Uniform());
+          break;
+        case 30:
+          v = static_cast<float>(j - kExtraCols / 2) / static_cast<float>(kExtraCols / 2);
+          break;
         case 31: {
           constexpr float kScales[8] = {1e-4f, 1e-3f, 1e-2f, 1e-1f, 1.0f, 10.0f, 100.0f, 1000.0f};
           v = gauss() * kScales[(j / 32) % 8];
           break;
         }
-        case 32: v = (j >= 64 && j < 96) ? 0.0f : gauss(); break;
-        case 33: v = j % 256 < 128 ? gauss() * 1e-9f : gauss(); break;
-        default: v = gauss(); break;  // rows 0..7
+        case 32:
+          v = (j >= 64 && j < 96) ? 0.0f : gauss();
+          break;
+        case 33:
+          v = j % 256 < 128 ? gauss() * 1e-9f : gauss();
+          break;
+        default:
+          v = gauss();
+          break;  // rows 0..7
       }
       y[j] = v;
     }

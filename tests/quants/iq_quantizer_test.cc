@@ -19,10 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "ggufkit/quants/iq_search_tables.h"
+#include "ggufkit/quants/quants.h"
+#include "ggufkit/quants/type_traits.h"
 #include "gtest/gtest.h"
-#include "quants/iq_search_tables.h"
-#include "quants/quants.h"
-#include "quants/type_traits.h"
 #include "tests/common/test_data.h"
 #include "tests/quants/iq_quant_cases.h"
 
@@ -67,7 +67,8 @@ TEST_P(IqQuantizerTest, GoldenInputMatchesGgmlByteForByte) {
     const std::vector<uint8_t> expected = ReadFileBytes(DataPath(file));
     ASSERT_EQ(static_cast<int64_t>(expected.size()), kRows * row_bytes) << file;
     std::vector<uint8_t> got(expected.size(), 0xA5);
-    const absl::Status s = Quantize(type(), input, absl::MakeSpan(got), Imatrix(variant, kCols));
+    const absl::Status s =
+        reference::Quantize(type(), input, absl::MakeSpan(got), Imatrix(variant, kCols));
     ASSERT_TRUE(s.ok()) << s;
     for (int64_t r = 0; r < kRows; ++r) {
       for (int64_t b = 0; b < row_bytes; ++b) {
@@ -106,10 +107,9 @@ TEST_P(IqQuantizerTest, ExtraRowsMatchGgmlHashes) {
     const std::vector<float> w = Imatrix(v, cases::kExtraCols);
     for (int r = 0; r < cases::kExtraRows; ++r) {
       std::vector<uint8_t> q(static_cast<size_t>(row_bytes));
-      const absl::Span<const float> xr =
-          absl::MakeConstSpan(x).subspan(static_cast<size_t>(r) * cases::kExtraCols,
-                                         cases::kExtraCols);
-      ASSERT_TRUE(Quantize(type(), xr, absl::MakeSpan(q), w).ok());
+      const absl::Span<const float> xr = absl::MakeConstSpan(x).subspan(
+          static_cast<size_t>(r) * cases::kExtraCols, cases::kExtraCols);
+      ASSERT_TRUE(reference::Quantize(type(), xr, absl::MakeSpan(q), w).ok());
       char got[17];
       std::snprintf(got, sizeof got, "%016llx",
                     static_cast<unsigned long long>(cases::Fnv1a64(q.data(), row_bytes)));
@@ -128,7 +128,7 @@ TEST_P(IqQuantizerTest, RefusesWithoutImatrixWhereGgmlDoes) {
   EXPECT_TRUE(GetReferenceCodec(type()).uses_imatrix);
   std::vector<float> x(2 * 256, 0.5f);
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type(), 2 * 256)), 0xA5);
-  const absl::Status s = Quantize(type(), x, absl::MakeSpan(q));
+  const absl::Status s = reference::Quantize(type(), x, absl::MakeSpan(q));
   if (t.requires_imatrix) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(s.message().find("importance matrix"), absl::string_view::npos) << s;
@@ -137,7 +137,8 @@ TEST_P(IqQuantizerTest, RefusesWithoutImatrixWhereGgmlDoes) {
   } else {
     EXPECT_TRUE(s.ok()) << s;
   }
-  EXPECT_TRUE(Quantize(type(), x, absl::MakeSpan(q), std::vector<float>(256, 1.0f)).ok());
+  EXPECT_TRUE(
+      reference::Quantize(type(), x, absl::MakeSpan(q), std::vector<float>(256, 1.0f)).ok());
 }
 
 // Our dequantizer decodes what our quantizer wrote; on N(0,1) rows with W1
@@ -148,9 +149,9 @@ TEST_P(IqQuantizerTest, RoundTripThroughOurDequantizer) {
   ASSERT_EQ(input.size(), static_cast<size_t>(kRows * kCols));
   const std::vector<float> x(input.begin(), input.begin() + 8 * kCols);  // rows 0..7: N(0,1)
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type(), 8 * kCols)));
-  ASSERT_TRUE(Quantize(type(), x, absl::MakeSpan(q), Imatrix(1, kCols)).ok());
+  ASSERT_TRUE(reference::Quantize(type(), x, absl::MakeSpan(q), Imatrix(1, kCols)).ok());
   std::vector<float> y(x.size());
-  ASSERT_TRUE(Dequantize(type(), q, static_cast<int64_t>(x.size()), y.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(type(), q, static_cast<int64_t>(x.size()), y.data()).ok());
   double err = 0, ref = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     err += (static_cast<double>(x[i]) - y[i]) * (static_cast<double>(x[i]) - y[i]);
@@ -173,11 +174,13 @@ TEST_P(IqQuantizerTest, NonFiniteInputIsSafe) {
   for (int i = 0; i < 512; i += 5) x[i] = specials[(i / 5) % 6];
   const std::vector<float> w = Imatrix(1, 512);
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type(), 1024)));
-  ASSERT_TRUE(Quantize(type(), x, absl::MakeSpan(q), w).ok());
+  ASSERT_TRUE(reference::Quantize(type(), x, absl::MakeSpan(q), w).ok());
   std::vector<float> y(1024);
-  ASSERT_TRUE(Dequantize(type(), q, 1024, y.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(type(), q, 1024, y.data()).ok());
   std::vector<uint8_t> clean(q.size() / 2);
-  ASSERT_TRUE(Quantize(type(), absl::MakeConstSpan(x).subspan(512), absl::MakeSpan(clean), w).ok());
+  ASSERT_TRUE(
+      reference::Quantize(type(), absl::MakeConstSpan(x).subspan(512), absl::MakeSpan(clean), w)
+          .ok());
   EXPECT_EQ(0, std::memcmp(q.data() + clean.size(), clean.data(), clean.size()));
 }
 
@@ -210,11 +213,11 @@ TEST(IqQuantizerLlamaQuantize, TensorsMatchLlamaQuantize) {
     ASSERT_EQ(static_cast<int64_t>(x16.size()), rows * cols * 2) << tag;
     ASSERT_EQ(static_cast<int64_t>(sums.size()), cols) << tag;
     std::vector<float> x(static_cast<size_t>(rows * cols));
-    ASSERT_TRUE(Dequantize(GgmlType::kF16, x16, rows * cols, x.data()).ok());
+    ASSERT_TRUE(reference::Dequantize(GgmlType::kF16, x16, rows * cols, x.data()).ok());
     std::vector<float> w(sums.size());
     for (size_t j = 0; j < w.size(); ++j) w[j] = count > 0 ? sums[j] / count : 1.0f;
     std::vector<uint8_t> got(want.size());
-    ASSERT_TRUE(Quantize(*type, x, absl::MakeSpan(got), w).ok()) << tag;
+    ASSERT_TRUE(reference::Quantize(*type, x, absl::MakeSpan(got), w).ok()) << tag;
     EXPECT_EQ(got, want) << tag;
     ++checked;
   }
@@ -225,9 +228,8 @@ TEST(IqQuantizerLlamaQuantize, TensorsMatchLlamaQuantize) {
 // grid has a non-empty neighbour list of valid, distance-ordered indices.
 TEST(IqSearchTables, Invariants) {
   const internal::IqSearchTable* tables[] = {
-      &internal::Iq2XxsSearchTable(), &internal::Iq2XsSearchTable(),
-      &internal::Iq2SSearchTable(),   &internal::Iq1SearchTable(),
-      &internal::Iq3XxsSearchTable(), &internal::Iq3SSearchTable()};
+      &internal::Iq2XxsSearchTable(), &internal::Iq2XsSearchTable(),  &internal::Iq2SSearchTable(),
+      &internal::Iq1SearchTable(),    &internal::Iq3XxsSearchTable(), &internal::Iq3SSearchTable()};
   for (const internal::IqSearchTable* t : tables) {
     const int mask = (1 << t->bits) - 1;
     for (int g = 0; g < t->grid_size; ++g) {
@@ -278,13 +280,13 @@ TEST(IqSearchTables, FirstUseFromManyThreads) {
     threads.emplace_back([&, i] {
       const GgmlType type = static_cast<GgmlType>(cases::kTypes[i % 7].ggml_type);
       out[i].resize(static_cast<size_t>(*RowSizeBytes(type, kCols)));
-      EXPECT_TRUE(Quantize(type, x, absl::MakeSpan(out[i]), w).ok());
+      EXPECT_TRUE(reference::Quantize(type, x, absl::MakeSpan(out[i]), w).ok());
     });
   }
   for (std::thread& th : threads) th.join();
   for (int i = 0; i < 7; ++i) {
-    const std::vector<uint8_t> golden = ReadFileBytes(
-        DataPath(std::string(cases::kTypes[i].name) + ".w1.q"));
+    const std::vector<uint8_t> golden =
+        ReadFileBytes(DataPath(std::string(cases::kTypes[i].name) + ".w1.q"));
     ASSERT_GE(golden.size(), out[i].size());
     EXPECT_EQ(0, std::memcmp(out[i].data(), golden.data(), out[i].size())) << cases::kTypes[i].name;
     EXPECT_EQ(out[i], out[i + 7]) << cases::kTypes[i].name;
