@@ -95,9 +95,14 @@ inline uint32_t KeyOf(const IqSearchTable& t, const int8_t* L) {
 }
 
 // Grid index of levels L; an off-grid group (only possible where ggml would
-// have aborted) snaps to its nearest neighbour.
+// have aborted) snaps to its nearest neighbour. Levels are clamped to the
+// table's range first: IQ2_XXS can reach here with MakeQpQuants' levels
+// (0..4, or garbage for NaN) when every fit failed, where ggml indexes its
+// map out of bounds.
 inline int GridIndexOf(const IqSearchTable& t, int8_t* L, const float* xval, const float* weight,
                        float scale) {
+  const int max_level = t.bits == 2 ? 2 : 7;
+  for (int i = 0; i < t.dims; ++i) L[i] = static_cast<int8_t>(ClampInt(L[i], 0, max_level));
   const uint32_t u = KeyOf(t, L);
   const int g = t.GridIndex(u);
   return g >= 0 ? g : FindBestNeighbour(t, u, xval, weight, scale, L);

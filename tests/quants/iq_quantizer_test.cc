@@ -184,6 +184,40 @@ TEST_P(IqQuantizerTest, NonFiniteInputIsSafe) {
   EXPECT_EQ(0, std::memcmp(q.data() + clean.size(), clean.data(), clean.size()));
 }
 
+// Random mixes of hostile values and hostile importance weights (zero,
+// negative, NaN, infinite, huge: an imatrix file is untrusted input) must
+// neither crash nor read outside the tables (ASan + UBSan build).
+TEST_P(IqQuantizerTest, HostileValuesAndWeightsAreSafe) {
+  const float values[] = {0.0f,     -0.0f, 1.0f,     -3.5f,     1e-30f, 1e30f,
+                          -3.0e38f, NAN,   INFINITY, -INFINITY, 1e-42f, 65504.0f};
+  const float weights[] = {1.0f, 0.0f, -1.0f, NAN, INFINITY, 1e30f, 1e-30f, 3.0f};
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state]() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  constexpr int64_t kN = 1024;
+  std::vector<float> x(kN), w(kN), y(kN);
+  std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type(), kN)));
+  for (int trial = 0; trial < 24; ++trial) {
+    for (int64_t i = 0; i < kN; ++i) {
+      const uint64_t r = next();
+      // Mostly ordinary values, with a hostile one at a trial-dependent rate.
+      x[i] = (r % 8 < static_cast<uint64_t>(trial % 8))
+                 ? values[(r >> 8) % 12]
+                 : static_cast<float>(static_cast<int64_t>(r >> 40) % 2001 - 1000) / 300.0f;
+      w[i] = (r >> 20) % 4 == 0 ? weights[(r >> 24) % 8] : 1.0f + static_cast<float>(i % 5);
+    }
+    ASSERT_TRUE(reference::Quantize(type(), x, absl::MakeSpan(q), w).ok());
+    ASSERT_TRUE(reference::Dequantize(type(), q, kN, y.data()).ok());
+    if (!GetParam().requires_imatrix) {
+      ASSERT_TRUE(reference::Quantize(type(), x, absl::MakeSpan(q)).ok());
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Codebook, IqQuantizerTest, ::testing::ValuesIn(cases::kTypes),
                          [](const ::testing::TestParamInfo<cases::IqType>& param_info) {
                            return std::string(param_info.param.name);
