@@ -90,6 +90,9 @@ class Checker {
   VerifyReport report_;
   std::vector<Shard> shards_;
   bool is_set_ = false;
+  // Shards [0, set_size_) are the set's members by name; a given file whose
+  // name disagrees with its keys follows them and is checked on its own.
+  size_t set_size_ = 0;
 };
 
 absl::StatusOr<int64_t> SplitInteger(const GgufReader& r, absl::string_view key) {
@@ -162,6 +165,7 @@ void Checker::OpenSet(const std::string& path) {
                                    "<name>-NNNNN-of-NNNNN.gguf, so the other shards cannot be "
                                    "found")));
     }
+    is_set_ = false;
     shards_.push_back({path, std::move(*first)});
     return;
   }
@@ -193,6 +197,7 @@ void Checker::OpenSet(const std::string& path) {
     }
     shards_.push_back({shard_path, std::move(*r)});
   }
+  set_size_ = shards_.size();
   if (first.ok() && *first) {
     // The given file is not one of the set's names (its name disagrees with
     // its keys): verify it too.
@@ -230,7 +235,7 @@ void Checker::OpenSet(const std::string& path) {
 
 void Checker::CheckSetConsistency() {
   if (!is_set_) return;
-  const size_t n = shards_.size();
+  const size_t n = set_size_;
   int64_t declared_total = -1;
   uint64_t held = 0;
   bool all_open = true;
