@@ -412,6 +412,10 @@ void Checker::CheckMetadata(const GgufReader& r) {
 // ---------------------------------------------------------------------------
 
 struct ChunkStats {
+  // Byte offsets (within the chunk) of the first block with a non-finite
+  // scale and of the first block holding a non-finite value; -1: none.
+  int64_t first_bad_scale = -1;
+  int64_t first_bad_value = -1;
   uint64_t nonfinite_scales = 0;
   uint64_t nan = 0;
   uint64_t inf = 0;
@@ -441,7 +445,7 @@ uint16_t LoadU16(const uint8_t* p, bool big_endian) {
 }
 
 uint64_t CountNonFiniteScales(GgmlType type, const uint8_t* blocks, size_t bytes,
-                              bool big_endian) {
+                              bool big_endian, int64_t* first_bad_block) {
   const TypeTraits& tt = GetTypeTraits(type);
   if (tt.kind != TypeKind::kQuantized) return 0;
   const size_t bsize = static_cast<size_t>(tt.type_size);
@@ -454,7 +458,9 @@ uint64_t CountNonFiniteScales(GgmlType type, const uint8_t* blocks, size_t bytes
       if (big_endian) std::reverse(raw, raw + 4);
       float d;
       std::memcpy(&d, raw, 4);
-      bad += !std::isfinite(d);
+      if (!std::isfinite(d)) {
+        if (bad++ == 0) *first_bad_block = static_cast<int64_t>(b);
+      }
     }
     return bad;
   }
@@ -466,7 +472,9 @@ uint64_t CountNonFiniteScales(GgmlType type, const uint8_t* blocks, size_t bytes
       for (int i = 0; i < 4; ++i) w[i] = LoadU16(sc + 2 * i, big_endian);
       const uint16_t d = static_cast<uint16_t>((w[0] >> 12) | ((w[1] >> 8) & 0x00f0) |
                                                ((w[2] >> 4) & 0x0f00) | (w[3] & 0xf000));
-      bad += HalfNonFinite(d);
+      if (HalfNonFinite(d)) {
+        if (bad++ == 0) *first_bad_block = static_cast<int64_t>(b);
+      }
     }
     return bad;
   }
@@ -474,18 +482,26 @@ uint64_t CountNonFiniteScales(GgmlType type, const uint8_t* blocks, size_t bytes
   if (offsets.empty()) return 0;
   for (size_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * bsize;
-    for (uint16_t off : offsets) bad += HalfNonFinite(LoadU16(block + off, big_endian));
+    for (uint16_t off : offsets) {
+      if (HalfNonFinite(LoadU16(block + off, big_endian))) {
+        if (bad++ == 0) *first_bad_block = static_cast<int64_t>(b);
+      }
+    }
   }
   return bad;
 }
 
-void CountValues(const float* v, int64_t n, ChunkStats* s) {
+// Counts n values; `first_element` numbers v[0] within the chunk.
+void CountValues(const float* v, int64_t n, int64_t first_element, ChunkStats* s) {
   for (int64_t i = 0; i < n; ++i) {
     const float x = v[i];
-    if (std::isnan(x)) {
-      ++s->nan;
-    } else if (std::isinf(x)) {
-      ++s->inf;
+    if (!std::isfinite(x)) {
+      if (std::isnan(x)) {
+        ++s->nan;
+      } else {
+        ++s->inf;
+      }
+      if (s->first_bad_value < 0) s->first_bad_value = first_element + i;  // element for now
     }
     s->nonzero |= x != 0.0f;
   }
@@ -497,7 +513,9 @@ ChunkStats AnalyzeChunk(const FlatTensor& ft, uint8_t* raw, size_t bytes, bool d
   ChunkStats s;
   const GgmlType type = ft.info->type;
   const TypeTraits& tt = GetTypeTraits(type);
-  s.nonfinite_scales = CountNonFiniteScales(type, raw, bytes, ft.big_endian);
+  int64_t bad_block = -1;
+  s.nonfinite_scales = CountNonFiniteScales(type, raw, bytes, ft.big_endian, &bad_block);
+  if (bad_block >= 0) s.first_bad_scale = bad_block * tt.type_size;
   if (tt.kind == TypeKind::kInteger || !decode) {
     s.nonzero = std::any_of(raw, raw + bytes, [](uint8_t b) { return b != 0; });
     return s;
@@ -510,10 +528,13 @@ ChunkStats AnalyzeChunk(const FlatTensor& ft, uint8_t* raw, size_t bytes, bool d
     for (size_t i = 0; i + 8 <= bytes; i += 8) {
       double d;
       std::memcpy(&d, raw + i, 8);
-      if (std::isnan(d)) {
-        ++s.nan;
-      } else if (std::isinf(d)) {
-        ++s.inf;
+      if (!std::isfinite(d)) {
+        if (std::isnan(d)) {
+          ++s.nan;
+        } else {
+          ++s.inf;
+        }
+        if (s.first_bad_value < 0) s.first_bad_value = static_cast<int64_t>(i);
       }
       s.nonzero |= d != 0.0;
     }
@@ -536,8 +557,10 @@ ChunkStats AnalyzeChunk(const FlatTensor& ft, uint8_t* raw, size_t bytes, bool d
              .ok()) {
       return s;
     }
-    CountValues(scratch.data(), n, &s);
+    CountValues(scratch.data(), n, b * tt.block_size, &s);
   }
+  // Element index -> byte offset of its block.
+  if (s.first_bad_value >= 0) s.first_bad_value = s.first_bad_value / tt.block_size * tt.type_size;
   s.decoded = true;
   return s;
 }
@@ -730,6 +753,7 @@ void Checker::CheckData() {
 
   TensorCheck current;
   bool tensor_failed = false;
+  uint64_t first_bad_scale = UINT64_MAX, first_bad_value = UINT64_MAX;
   for (size_t j = 0; j < items.size(); ++j) {
     Slot& slot = slots[j % n_slots];
     {
@@ -751,6 +775,7 @@ void Checker::CheckData() {
       current.decoded = true;
       current.all_zero = true;
       tensor_failed = false;
+      first_bad_scale = first_bad_value = UINT64_MAX;
       tensor_hash.Reset(kinds, false);
     }
     if (!tensor_failed) {
@@ -765,6 +790,14 @@ void Checker::CheckData() {
         file_hash.Update(p, it.bytes);
         if (uuid) uuid->Update(p, it.bytes);
         report_.data_bytes += it.bytes;
+        if (first_bad_scale == UINT64_MAX && slot.stats.first_bad_scale >= 0) {
+          first_bad_scale = t.absolute_offset + it.offset +
+                            static_cast<uint64_t>(slot.stats.first_bad_scale);
+        }
+        if (first_bad_value == UINT64_MAX && slot.stats.first_bad_value >= 0) {
+          first_bad_value = t.absolute_offset + it.offset +
+                            static_cast<uint64_t>(slot.stats.first_bad_value);
+        }
         current.nonfinite_scales += slot.stats.nonfinite_scales;
         current.nan_values += slot.stats.nan;
         current.inf_values += slot.stats.inf;
@@ -783,14 +816,16 @@ void Checker::CheckData() {
         tensor_hash.Emit(absl::StrCat(current.file, ":", t.name), &report_.hash_lines,
                          &current.hashes);
         if (current.nonfinite_scales > 0) {
-          Add(MakeProblem(current.file, t.name, t.absolute_offset,
-                          absl::StrCat(current.nonfinite_scales,
-                                       " non-finite scale fields (inf or NaN fp16/f32 scales)")));
+          Add(MakeProblem(current.file, t.name, first_bad_scale,
+                          absl::StrCat("non-finite (inf or NaN) scale fields: ",
+                                       current.nonfinite_scales,
+                                       ", the first in the block at this offset")));
         }
         if (current.nan_values > 0 || current.inf_values > 0) {
-          Add(MakeProblem(current.file, t.name, t.absolute_offset,
-                          absl::StrCat(current.nan_values, " NaN and ", current.inf_values,
-                                       " infinite values of ", t.n_elements)));
+          Add(MakeProblem(current.file, t.name, first_bad_value,
+                          absl::StrCat("NaN values: ", current.nan_values, ", infinite values: ",
+                                       current.inf_values, " (of ", t.n_elements,
+                                       "), the first in the block at this offset")));
         }
         if (current.all_zero) {
           Note(absl::StrCat(current.file, ": tensor '", t.name, "': offset ", t.absolute_offset,
