@@ -857,20 +857,41 @@ absl::Status Checker::ApplyCheckFile() {
   if (options_.check_file.empty()) return absl::OkStatus();
   absl::StatusOr<HashListing> listing = ReadHashListing(options_.check_file);
   if (!listing.ok()) return listing.status();
-  absl::flat_hash_map<std::string, std::string> by_key;  // "kind name" -> hex
+  absl::flat_hash_map<std::string, std::string> by_key;   // "kind name" -> hex
   absl::flat_hash_map<std::string, std::string> by_base;  // "kind basename" -> hex
-  auto base = [](absl::string_view name) {
-    // Basename of the file part ("dir/f.gguf:tensor" -> "f.gguf:tensor");
-    // tensor names may contain '/', so cut at the last '/' before ':' .gguf.
-    const size_t gguf = name.find(".gguf");
-    const size_t limit = gguf == absl::string_view::npos ? name.size() : gguf;
-    const size_t slash = name.substr(0, limit).rfind('/');
-    return std::string(slash == absl::string_view::npos ? name : name.substr(slash + 1));
+  // A listing of one file verifying one file under another name (a renamed
+  // download): lines are matched by tensor name alone.
+  absl::flat_hash_map<std::string, std::string> by_tensor;  // "kind tensor" -> hex
+  absl::flat_hash_map<std::string, std::string> file_line;  // kind -> hex
+  absl::flat_hash_set<std::string> listed_files;
+  // "dir/f.gguf:tensor" -> {"dir/f.gguf", "tensor"}; a whole-file line has
+  // no tensor part.
+  auto split_name = [](absl::string_view name) {
+    const size_t gguf = name.find(".gguf:");
+    if (gguf == absl::string_view::npos) {
+      return std::make_pair(std::string(name), std::string());
+    }
+    return std::make_pair(std::string(name.substr(0, gguf + 5)),
+                          std::string(name.substr(gguf + 6)));
+  };
+  auto base = [&](absl::string_view name) {
+    auto [file, tensor] = split_name(name);
+    const size_t slash = file.rfind('/');
+    std::string b = slash == std::string::npos ? file : file.substr(slash + 1);
+    return tensor.empty() ? b : absl::StrCat(b, ":", tensor);
   };
   for (const HashListing::Entry& e : listing->entries) {
     by_key.emplace(absl::StrCat(e.kind, " ", e.name), e.hex);
     by_base.emplace(absl::StrCat(e.kind, " ", base(e.name)), e.hex);
+    auto [file, tensor] = split_name(e.name);
+    listed_files.insert(file);
+    if (tensor.empty()) {
+      file_line.emplace(e.kind, e.hex);
+    } else {
+      by_tensor.emplace(absl::StrCat(e.kind, " ", tensor), e.hex);
+    }
   }
+  const bool by_tensor_name = listed_files.size() == 1 && report_.files.size() == 1;
   size_t found = 0;
   for (HashLine& line : report_.hash_lines) {
     const std::string kind(HashKindName(line.kind));
@@ -880,6 +901,13 @@ absl::Status Checker::ApplyCheckFile() {
     } else if (auto jt = by_base.find(absl::StrCat(kind, " ", base(line.name)));
                jt != by_base.end()) {
       expected = &jt->second;
+    } else if (by_tensor_name) {
+      const std::string tensor = split_name(line.name).second;
+      if (tensor.empty()) {
+        if (auto ft = file_line.find(kind); ft != file_line.end()) expected = &ft->second;
+      } else if (auto tt = by_tensor.find(absl::StrCat(kind, " ", tensor)); tt != by_tensor.end()) {
+        expected = &tt->second;
+      }
     }
     if (expected == nullptr) {
       line.check = "Not Found";
@@ -890,10 +918,8 @@ absl::Status Checker::ApplyCheckFile() {
       line.check = "Ok";
     } else {
       line.check = "Mismatch";
-      const size_t colon = line.name.rfind(':');
-      const bool is_tensor = colon != std::string::npos && colon > line.name.rfind(".gguf");
-      Add(MakeProblem(is_tensor ? line.name.substr(0, colon) : line.name,
-                      is_tensor ? line.name.substr(colon + 1) : "", std::nullopt,
+      auto [file, tensor] = split_name(line.name);
+      Add(MakeProblem(file, tensor, std::nullopt,
                       absl::StrCat(kind, " ", line.hex, " does not match ", *expected, " in ",
                                    options_.check_file)));
     }
