@@ -115,6 +115,22 @@ TEST(GgufVerifyTest, HashesMatchPythonHashlib) {
   }
 }
 
+// Byte for byte what llama.cpp's own gguf-hash printed for the same files
+// (tests/data/verify/gguf-hash-*.txt, names relative to the golden folder).
+TEST(GgufVerifyTest, OutputEqualsLlamaCppGgufHash) {
+  for (const char* type : {"q4_K", "q6_K", "iq4_xs", "bf16"}) {
+    std::vector<uint8_t> want = ReadFileBytes(TestDataDir() + "/verify/gguf-hash-" + type + ".txt");
+    ASSERT_FALSE(want.empty());
+    std::string got;
+    ASSERT_EQ(RunCommand("cd " + Quote(GoldenPath("ggml")) + " && " + ToolsDir() +
+                             "/gguf-verify --quiet --xxh64 --sha1 --sha256 --uuid " + type +
+                             ".gguf | grep -v '^gguf-verify:'",
+                         &got),
+              0);
+    EXPECT_EQ(got, std::string(want.begin(), want.end())) << type;
+  }
+}
+
 TEST(GgufVerifyTest, CheckAgainstAListing) {
   TempDir dir;
   const std::string file = GoldenPath("ggml/q6_K.gguf");
