@@ -15,6 +15,7 @@
 #include <Eigen/Core>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -157,7 +158,8 @@ class Model {
       for (const SafetensorsEntry& e : m->st_->tensors()) {
         TensorRef r;
         r.name = e.name;
-        r.type = e.dtype;
+        // Lowercase, so that "F32" and ggml's "f32" are the same type.
+        r.type = absl::AsciiStrToLower(e.dtype);
         r.ne.assign(e.shape.rbegin(), e.shape.rend());
         if (r.ne.empty()) r.ne.push_back(1);
         DropTrailingOnes(&r.ne);
