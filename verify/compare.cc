@@ -1,5 +1,7 @@
 #include "verify/compare.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -16,6 +18,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -129,7 +133,38 @@ struct TensorRef {
   int64_t elements = 0;
   const TensorInfo* gguf = nullptr;
   const SafetensorsEntry* st = nullptr;
+  size_t st_file = 0;  // which safetensors shard
 };
+
+// Hugging Face's sharded checkpoints: "<prefix>-00001-of-00003.safetensors"
+// names all its siblings; any other name is one file.
+absl::StatusOr<std::vector<std::string>> SafetensorsShards(const std::string& path) {
+  constexpr absl::string_view kSuffix = ".safetensors";
+  std::vector<std::string> shards;
+  const absl::string_view p(path);
+  // "-NNNNN-of-NNNNN" before the suffix.
+  constexpr size_t kTag = 15;
+  if (p.size() > kSuffix.size() + kTag && absl::EndsWith(p, kSuffix)) {
+    const absl::string_view stem = p.substr(0, p.size() - kSuffix.size());
+    const absl::string_view tag = stem.substr(stem.size() - kTag);
+    uint32_t no = 0, count = 0;
+    if (tag[0] == '-' && tag.substr(6, 4) == "-of-" && absl::SimpleAtoi(tag.substr(1, 5), &no) &&
+        absl::SimpleAtoi(tag.substr(10, 5), &count) && no >= 1 && no <= count) {
+      const absl::string_view prefix = stem.substr(0, stem.size() - kTag);
+      for (uint32_t i = 1; i <= count; ++i) {
+        std::string shard = absl::StrFormat("%s-%05u-of-%05u%s", prefix, i, count, kSuffix);
+        if (::access(shard.c_str(), F_OK) != 0) {
+          return absl::NotFoundError(absl::StrCat("sharded safetensors ", path, ": shard ", i,
+                                                  " of ", count, " ('", shard, "') is missing"));
+        }
+        shards.push_back(std::move(shard));
+      }
+      return shards;
+    }
+  }
+  shards.push_back(path);
+  return shards;
+}
 
 std::string ShapeOf(const std::vector<int64_t>& ne) {
   return absl::StrCat("[", absl::StrJoin(ne, ", "), "]");
@@ -154,18 +189,30 @@ class Model {
     auto m = std::make_unique<Model>();
     m->path_ = path;
     if (LooksLikeSafetensors(path)) {
-      GGUFKIT_ASSIGN_OR_RETURN(m->st_, SafetensorsFile::Open(path));
-      for (const SafetensorsEntry& e : m->st_->tensors()) {
-        TensorRef r;
-        r.name = e.name;
-        // Lowercase, so that "F32" and ggml's "f32" are the same type.
-        r.type = absl::AsciiStrToLower(e.dtype);
-        r.ne.assign(e.shape.rbegin(), e.shape.rend());
-        if (r.ne.empty()) r.ne.push_back(1);
-        DropTrailingOnes(&r.ne);
-        r.elements = e.elements();
-        r.st = &e;
-        m->tensors_.push_back(std::move(r));
+      GGUFKIT_ASSIGN_OR_RETURN(std::vector<std::string> shards, SafetensorsShards(path));
+      absl::flat_hash_map<std::string, size_t> seen;
+      for (size_t f = 0; f < shards.size(); ++f) {
+        GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,
+                                 SafetensorsFile::Open(shards[f]));
+        m->st_.push_back(std::move(file));
+        for (const SafetensorsEntry& e : m->st_.back()->tensors()) {
+          if (auto [it, inserted] = seen.emplace(e.name, f); !inserted) {
+            return absl::InvalidArgumentError(absl::StrCat("tensor '", e.name, "' is in both ",
+                                                           shards[it->second], " and ",
+                                                           shards[f]));
+          }
+          TensorRef r;
+          r.name = e.name;
+          // Lowercase, so that "F32" and ggml's "f32" are the same type.
+          r.type = absl::AsciiStrToLower(e.dtype);
+          r.ne.assign(e.shape.rbegin(), e.shape.rend());
+          if (r.ne.empty()) r.ne.push_back(1);
+          DropTrailingOnes(&r.ne);
+          r.elements = e.elements();
+          r.st = &e;
+          r.st_file = f;
+          m->tensors_.push_back(std::move(r));
+        }
       }
       return m;
     }
@@ -195,11 +242,10 @@ class Model {
   }
 
   const std::string& path() const { return path_; }
-  const char* format() const { return st_ ? "safetensors" : "gguf"; }
+  const char* format() const { return st_.empty() ? "gguf" : "safetensors"; }
   const std::vector<TensorRef>& tensors() const { return tensors_; }
   bool is_gguf() const { return gguf_ != nullptr; }
   const Metadata* gguf_metadata() const { return gguf_ ? &gguf_->metadata() : nullptr; }
-  const SafetensorsFile* safetensors() const { return st_.get(); }
 
   // Whether values of this tensor can be read as floats.
   bool Readable(const TensorRef& t, std::string* why) const {
@@ -213,7 +259,7 @@ class Model {
 
   absl::Status Read(const TensorRef& t, int64_t first, int64_t n, float* out,
                     std::vector<uint8_t>* scratch) {
-    if (t.st) return st_->ReadFloats(*t.st, first, n, out, scratch);
+    if (t.st) return st_[t.st_file]->ReadFloats(*t.st, first, n, out, scratch);
     const TensorInfo& info = *t.gguf;
     const TypeTraits& tt = GetTypeTraits(info.type);
     if (tt.kind == TypeKind::kInteger || info.type == GgmlType::kF64) {
@@ -265,7 +311,7 @@ class Model {
   // key -> rendered value (for comparing against safetensors, whose
   // metadata values are strings).
   std::vector<std::pair<std::string, std::string>> StringMetadata() const {
-    if (st_) return st_->metadata();
+    if (!st_.empty()) return st_[0]->metadata();
     std::vector<std::pair<std::string, std::string>> out;
     for (const MetadataEntry& e : gguf_->metadata().entries()) {
       out.emplace_back(e.key, stream::MetadataValueAsString(e.value));
@@ -276,7 +322,7 @@ class Model {
  private:
   std::string path_;
   std::unique_ptr<GgufModel> gguf_;
-  std::unique_ptr<SafetensorsFile> st_;
+  std::vector<std::unique_ptr<SafetensorsFile>> st_;  // shards
   std::vector<TensorRef> tensors_;
 };
 

@@ -105,6 +105,20 @@ TEST(GgufCompareTest, SafetensorsFromGgufIsIdentical) {
   ASSERT_EQ(r.rc, 0) << r.out;
   r = Py("identical " + Quote(dir.File("hf.json")));
   EXPECT_EQ(r.rc, 0) << r.out;
+  // A sharded HF checkpoint: naming shard 1 reads both.
+  ASSERT_EQ(Py("make-hf-sharded " + Quote(GoldenPath("ggml/input.f32")) + " " +
+               Quote(dir.File("model")))
+                .rc,
+            0);
+  r = Tool("gguf-compare", "--quiet --json --map " + Quote(map) + " " + Quote(input) + " " +
+                               Quote(dir.File("model-00001-of-00002.safetensors")) + " > " +
+                               Quote(dir.File("sharded.json")));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  r = Py("identical " + Quote(dir.File("sharded.json")));
+  EXPECT_EQ(r.rc, 0) << r.out;
+  std::vector<uint8_t> json = ReadFileBytes(dir.File("sharded.json"));
+  EXPECT_TRUE(absl::StrContains(std::string(json.begin(), json.end()),
+                                "\"only_in_b\":[\"model.norm.weight\"]"));
 }
 
 TEST(GgufCompareTest, ShapeMismatchAndErrors) {

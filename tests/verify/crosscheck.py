@@ -6,6 +6,8 @@ non-zero exit.
                                   tensor bytes gguf-py locates
   make-input-gguf IN.f32 OUT      GGUF with blk.0.weight = IN.f32 (25 x 4096 f32)
   make-hf-safetensors IN.f32 OUT  HF-style safetensors: model.layers.0.weight
+  make-hf-sharded IN.f32 PREFIX   the same as PREFIX-00001-of-00002.safetensors, plus
+                                  model.norm.weight (row 0) in PREFIX-00002-of-00002
   metrics JSON A.f32 B.f32 NAME   compare JSON's metrics for tensor NAME against
                                   numpy over the two raw f32 files
   identical JSON                  every compared pair identical, NMSE 0
@@ -54,6 +56,15 @@ def make_hf(src, out):
     from safetensors.numpy import save_file
     a = np.fromfile(src, dtype=np.float32).reshape(25, 4096)
     save_file({"model.layers.0.weight": a}, out, metadata={"format": "pt"})
+
+
+def make_hf_sharded(src, prefix):
+    from safetensors.numpy import save_file
+    a = np.fromfile(src, dtype=np.float32).reshape(25, 4096)
+    save_file({"model.layers.0.weight": a}, prefix + "-00001-of-00002.safetensors",
+              metadata={"format": "pt"})
+    save_file({"model.norm.weight": a[0].copy()}, prefix + "-00002-of-00002.safetensors",
+              metadata={"format": "pt"})
 
 
 def close(name, got, want, rel=1e-9):
@@ -123,6 +134,8 @@ def main():
         make_input_gguf(sys.argv[2], sys.argv[3])
     elif cmd == "make-hf-safetensors":
         make_hf(sys.argv[2], sys.argv[3])
+    elif cmd == "make-hf-sharded":
+        make_hf_sharded(sys.argv[2], sys.argv[3])
     elif cmd == "metrics":
         metrics(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif cmd == "identical":
