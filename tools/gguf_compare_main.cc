@@ -53,11 +53,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.threads = static_cast<int>(threads);
-  ggufkit::cli::ProgressLine line;
+  ggufkit::cli::ProgressLine line(ggufkit::cli::ProgressLine::Units::kCount);
   if (!quiet && !json && isatty(STDERR_FILENO)) {
     options.progress = [&](const ggufkit::verify::CompareProgress& p) {
       line.Update(p.elements_done, p.elements_total,
-                  absl::StrCat(p.pairs_done, "/", p.pairs_total, " tensors"), false);
+                  absl::StrCat("[", p.pairs_done, "/", p.pairs_total, " tensor pairs] values"));
     };
   }
   absl::StatusOr<ggufkit::verify::CompareReport> report =

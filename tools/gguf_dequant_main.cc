@@ -2,7 +2,6 @@
 // safetensors output), streaming with bounded memory. See docs/dequant.md.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -16,6 +15,7 @@
 #include "gguf/zstd_sink.h"
 #include "gguf/zstd_source.h"
 #include "tools/lib/cli_args.h"
+#include "tools/lib/progress_line.h"
 #include "tools/stream/dequant_model.h"
 
 namespace {
@@ -28,30 +28,6 @@ constexpr char kSummary[] =
     "a dense type, streaming with bounded memory. Float tensors are converted, integer tensors\n"
     "copied, metadata kept (general.file_type set to match). Output goes to a temporary file\n"
     "renamed to OUT on success; on any error OUT does not exist.";
-
-class ProgressLine {
- public:
-  void Update(const DequantProgress& p) {
-    const auto now = std::chrono::steady_clock::now();
-    const bool last = p.bytes_done == p.bytes_total;
-    if (!last && now - last_print_ < std::chrono::milliseconds(100)) return;
-    last_print_ = now;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    const double rate = seconds > 0 ? static_cast<double>(p.bytes_done) / seconds : 0;
-    const double eta =
-        rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate : 0;
-    std::fprintf(stderr, "\r\033[K[%zu/%zu] %s  %.2f/%.2f GB  %.0f MB/s  ETA %.0fs",
-                 p.tensor_index + 1, p.tensor_count, p.tensor_name.c_str(),
-                 static_cast<double>(p.bytes_done) / 1e9,
-                 static_cast<double>(p.bytes_total) / 1e9, rate / 1e6, eta);
-    if (last) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_print_;
-};
 
 }  // namespace
 
@@ -117,10 +93,15 @@ int main(int argc, char** argv) {
   options.device =
       device == "cuda" ? ggufkit::stream::Device::kCuda : ggufkit::stream::Device::kCpu;
 
-  ProgressLine line;
+  ggufkit::cli::ProgressLine line(ggufkit::cli::ProgressLine::Units::kBytes,
+                                  /*keep_final_line=*/true);
   std::function<void(const DequantProgress&)> progress;
   if (!quiet && isatty(STDERR_FILENO)) {
-    progress = [&](const DequantProgress& p) { line.Update(p); };
+    progress = [&](const DequantProgress& p) {
+      line.Update(p.bytes_done, p.bytes_total,
+                  absl::StrFormat("[%zu/%zu] %s", p.tensor_index + 1, p.tensor_count,
+                                  p.tensor_name));
+    };
   }
   auto stats = ggufkit::stream::DequantizeModelFile(in_path, out_path, options, progress);
   if (!stats.ok()) {

@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
   const bool show_progress = !quiet && !json && isatty(STDERR_FILENO);
   if (show_progress) {
     options.progress = [&](const ggufkit::verify::VerifyProgress& p) {
-      line.Update(p.bytes_done, p.bytes_total, p.tensor);
+      line.Update(p.bytes_done, p.bytes_total, p.tensor);  // "TENSOR  x/y GB ..."
     };
   }
   bool all_ok = true;
