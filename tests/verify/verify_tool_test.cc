@@ -276,6 +276,50 @@ TEST(GgufVerifyTest, MissingFinalPaddingIsWhatGgmlRefuses) {
   EXPECT_TRUE(absl::StrContains(r.out, "ggml reads the data section up to")) << r.out;
 }
 
+// The format allows any aligned offsets; ggml wants them packed in info order.
+TEST(GgufVerifyTest, OffsetsNotPackedAreWhatGgmlRefuses) {
+  TempDir dir;
+  GgufWriter w;
+  ASSERT_TRUE(w.metadata().Set("general.architecture", MetadataValue::String("llama")).ok());
+  const int64_t ne[1] = {8};
+  ASSERT_TRUE(w.AddTensorAt("a", GgmlType::kF32, ne, 64).ok());  // a gap of 64 bytes first
+  ASSERT_TRUE(w.AddTensorAt("b", GgmlType::kF32, ne, 128).ok());
+  const std::string path = dir.File("gap.gguf");
+  ASSERT_TRUE(w.Begin(path).ok());
+  const float data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  ASSERT_TRUE(w.WriteTensorData(data, sizeof(data)).ok());
+  ASSERT_TRUE(w.WriteTensorData(data, sizeof(data)).ok());
+  ASSERT_TRUE(w.Finish().ok());
+  const ToolRun r = Verify(Quote(path));
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "tensor 'a'")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "data offset 64 in the data section, ggml expects 0"))
+      << r.out;
+}
+
+TEST(GgufVerifyTest, MetadataLlamaCppReliesOn) {
+  TempDir dir;
+  GgufWriter w;
+  const std::vector<std::string> tokens = {"a", "b", "c"};
+  ASSERT_TRUE(w.metadata().Set("tokenizer.ggml.tokens", MetadataValue::ArrayString(tokens)).ok());
+  const float scores[2] = {0, 1};
+  ASSERT_TRUE(w.metadata().Set("tokenizer.ggml.scores", MetadataValue::ArrayF32(scores)).ok());
+  const uint32_t types[3] = {1, 1, 1};
+  ASSERT_TRUE(
+      w.metadata().Set("tokenizer.ggml.token_type", MetadataValue::ArrayU32(types)).ok());
+  const std::string path = dir.File("vocab.gguf");
+  ASSERT_TRUE(w.Begin(path).ok());
+  ASSERT_TRUE(w.Finish().ok());
+  const ToolRun r = Verify(Quote(path));
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "general.architecture is missing")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "tokenizer.ggml.scores has 2 entries for 3 tokens"))
+      << r.out;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, "tokenizer.ggml.token_type is an array of u32, llama.cpp reads it as an array of i32"))
+      << r.out;
+}
+
 TEST(GgufVerifyTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Verify("").rc, 2);
   EXPECT_EQ(Verify("--hash md5 x.gguf").rc, 2);
