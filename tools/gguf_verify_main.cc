@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
     }
     std::string out;
     for (const ggufkit::verify::HashLine& h : report->hash_lines) {
-      const bool tensor_line = h.name.size() > file.size() && h.name.rfind(':') != std::string::npos &&
+      const bool tensor_line = h.name.size() > file.size() &&
+                               h.name.rfind(':') != std::string::npos &&
                                h.name.rfind(':') > h.name.rfind(".gguf");
       if (no_layer && tensor_line) continue;
       absl::StrAppend(&out, h.Format(), "\n");
@@ -150,8 +151,9 @@ int main(int argc, char** argv) {
     for (const std::string& n : report->notes) absl::StrAppend(&out, "note: ", n, "\n");
     for (const ggufkit::verify::Problem& p : report->problems) absl::StrAppend(&out, p.line, "\n");
     const std::string what =
-        report->files.size() > 1 ? absl::StrCat(file, " (split set of ", report->files.size(), " files)")
-                                 : file;
+        report->files.size() > 1
+            ? absl::StrCat(file, " (split set of ", report->files.size(), " files)")
+            : file;
     if (report->ok()) {
       absl::StrAppend(&out, "gguf-verify: ", what, ": OK (", report->tensors.size(), " tensors, ",
                       report->data_bytes, " bytes of tensor data checked)\n");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -13,8 +14,6 @@
 #include <sstream>
 #include <thread>
 #include <utility>
-
-#include <Eigen/Core>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -198,8 +197,7 @@ class Model {
         for (const SafetensorsEntry& e : m->st_.back()->tensors()) {
           if (auto [it, inserted] = seen.emplace(e.name, f); !inserted) {
             return absl::InvalidArgumentError(absl::StrCat("tensor '", e.name, "' is in both ",
-                                                           shards[it->second], " and ",
-                                                           shards[f]));
+                                                           shards[it->second], " and ", shards[f]));
           }
           TensorRef r;
           r.name = e.name;
@@ -303,8 +301,8 @@ class Model {
     }
     if (scratch->size() < kScratchBytes) scratch->resize(kScratchBytes);
     stream::GgufTensorSource source(*gguf_, info);
-    return stream::internal::StreamElements(stream::LayoutOf(info, source.file()), source, first,
-                                            n, stream::DenseType::kF32, out, scratch->data(),
+    return stream::internal::StreamElements(stream::LayoutOf(info, source.file()), source, first, n,
+                                            stream::DenseType::kF32, out, scratch->data(),
                                             scratch->size());
   }
 
@@ -341,8 +339,8 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReadMap(const std:
     std::string from, to, extra;
     if (!(ls >> from)) continue;
     if (!(ls >> to) || (ls >> extra)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": line ", line_no, ": expected two names, NAME_IN_A NAME_IN_B"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", line_no, ": expected two names, NAME_IN_A NAME_IN_B"));
     }
     if (!map.emplace(from, to).second) {
       return absl::InvalidArgumentError(
@@ -357,9 +355,9 @@ void CompareMetadata(const Model& a, const Model& b, CompareReport* report) {
     const Metadata& ma = *a.gguf_metadata();
     const Metadata& mb = *b.gguf_metadata();
     auto render = [](const MetadataValue& v) {
-      const std::string type =
-          v.is_array() ? absl::StrCat("arr[", GgufValueTypeName(v.element_type()), "]")
-                       : std::string(GgufValueTypeName(v.type()));
+      const std::string type = v.is_array()
+                                   ? absl::StrCat("arr[", GgufValueTypeName(v.element_type()), "]")
+                                   : std::string(GgufValueTypeName(v.type()));
       return Shorten(absl::StrCat(v.DebugString(8), " (", type, ")"));
     };
     for (const MetadataEntry& e : ma.entries()) {
@@ -494,8 +492,8 @@ absl::StatusOr<CompareReport> CompareModels(const std::string& path_a, const std
   uint64_t total_elements = 0;
   for (const Job& j : jobs) total_elements += static_cast<uint64_t>(a->tensors()[j.a].elements);
 
-  int threads = options.threads > 0 ? options.threads
-                                    : static_cast<int>(std::thread::hardware_concurrency());
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   threads = std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(1, jobs.size()))));
   std::atomic<size_t> next{0};
   std::mutex mu;
@@ -608,8 +606,7 @@ std::string CompareText(const CompareReport& r) {
   list("metadata keys only in A", r.keys_only_in_a);
   list("metadata keys only in B", r.keys_only_in_b);
   if (!r.metadata_differences.empty()) {
-    absl::StrAppend(&out, "\nmetadata values that differ (", r.metadata_differences.size(),
-                    "):\n");
+    absl::StrAppend(&out, "\nmetadata values that differ (", r.metadata_differences.size(), "):\n");
     for (const MetadataDifference& d : r.metadata_differences) {
       absl::StrAppend(&out, "  ", d.key, "\n    A: ", d.value_a, "\n    B: ", d.value_b, "\n");
     }

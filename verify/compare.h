@@ -37,9 +37,9 @@ namespace ggufkit::verify {
 
 // Sums over the elements of one tensor pair (or several).
 struct PairSums {
-  uint64_t elements = 0;    // compared (both finite)
-  uint64_t nonfinite = 0;   // a or b NaN / infinite: left out
-  uint64_t identical = 0;   // same f32 bits (non-finite ones included)
+  uint64_t elements = 0;   // compared (both finite)
+  uint64_t nonfinite = 0;  // a or b NaN / infinite: left out
+  uint64_t identical = 0;  // same f32 bits (non-finite ones included)
   double max_abs = 0;
   double sse = 0;  // sum (a-b)^2
   double saa = 0;  // sum a^2
@@ -83,7 +83,7 @@ struct TypeTotals {
 
 struct CompareReport {
   std::string file_a, file_b;
-  std::string format_a, format_b;  // "gguf" / "safetensors"
+  std::string format_a, format_b;       // "gguf" / "safetensors"
   std::vector<TensorComparison> pairs;  // A's order
   std::vector<std::string> only_in_a, only_in_b;
   std::vector<std::string> keys_only_in_a, keys_only_in_b;

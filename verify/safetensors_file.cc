@@ -27,8 +27,8 @@ class JsonCursor {
         absl::StrCat(file_, ": safetensors header, byte ", pos_, ": ", what));
   }
   void Ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' ||
-                                s_[pos_] == '\t')) {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) {
       ++pos_;
     }
   }
@@ -38,7 +38,8 @@ class JsonCursor {
   }
   absl::Status Expect(char c) {
     Ws();
-    if (pos_ >= s_.size() || s_[pos_] != c) return Error(absl::StrCat("expected '", std::string(1, c), "'"));
+    if (pos_ >= s_.size() || s_[pos_] != c)
+      return Error(absl::StrCat("expected '", std::string(1, c), "'"));
     ++pos_;
     return absl::OkStatus();
   }
@@ -237,8 +238,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > kMaxHeaderBytes || header_len > size - 8) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": safetensors header length ",
-                                                   header_len, " does not fit the file (", size,
+    return absl::InvalidArgumentError(absl::StrCat(path, ": safetensors header length ", header_len,
+                                                   " does not fit the file (", size,
                                                    " bytes) or exceeds 100 MiB"));
   }
   std::string header(static_cast<size_t>(header_len), '\0');
@@ -316,8 +317,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
         }
         const size_t esize = SafetensorsDtypeSize(e.dtype);
         if (esize == 0) {
-          return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", key,
-                                                         "': unsupported dtype ", e.dtype));
+          return absl::InvalidArgumentError(
+              absl::StrCat(path, ": tensor '", key, "': unsupported dtype ", e.dtype));
         }
         uint64_t n = esize;
         for (int64_t d : e.shape) {

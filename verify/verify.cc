@@ -102,10 +102,9 @@ absl::StatusOr<int64_t> SplitInteger(const GgufReader& r, absl::string_view key)
   }
   absl::StatusOr<int64_t> i = r.metadata().GetInteger(key);
   if (!i.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(key, " is ", GgufValueTypeName(v->type()),
-                                                   ", expected an integer (llama.cpp writes ",
-                                                   key == kSplitTensorsCountKey ? "i32" : "u16",
-                                                   ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        key, " is ", GgufValueTypeName(v->type()), ", expected an integer (llama.cpp writes ",
+        key == kSplitTensorsCountKey ? "i32" : "u16", ")"));
   }
   return *i;
 }
@@ -159,8 +158,8 @@ void Checker::OpenSet(const std::string& path) {
   if (!name_ok) {
     if (count > 1 || count < 0) {
       Add(MakeProblem(path, "", std::nullopt,
-                      absl::StrCat("split.count is ", count < 0 ? std::string("unreadable")
-                                                                : absl::StrCat(count),
+                      absl::StrCat("split.count is ",
+                                   count < 0 ? std::string("unreadable") : absl::StrCat(count),
                                    " but the file name does not follow "
                                    "<name>-NNNNN-of-NNNNN.gguf, so the other shards cannot be "
                                    "found")));
@@ -183,9 +182,9 @@ void Checker::OpenSet(const std::string& path) {
       continue;
     }
     if (!FileExists(shard_path)) {
-      Add(MakeProblem(shard_path, "", std::nullopt,
-                      absl::StrCat("shard ", i + 1, " of ", n_shards, " of split set ", path,
-                                   " is missing")));
+      Add(MakeProblem(
+          shard_path, "", std::nullopt,
+          absl::StrCat("shard ", i + 1, " of ", n_shards, " of split set ", path, " is missing")));
       shards_.push_back({shard_path, nullptr});
       continue;
     }
@@ -262,8 +261,8 @@ void Checker::CheckSetConsistency() {
     }
     if (no.ok() && *no != static_cast<int64_t>(i) && i < n) {
       Add(MakeProblem(s.path, "", std::nullopt,
-                      absl::StrCat("split.no is ", *no, ", expected ", i,
-                                   " (this file is shard ", i + 1, " of the set)")));
+                      absl::StrCat("split.no is ", *no, ", expected ", i, " (this file is shard ",
+                                   i + 1, " of the set)")));
     }
     if (r.metadata().Contains(kSplitTensorsCountKey)) {
       absl::StatusOr<int64_t> t = SplitInteger(r, kSplitTensorsCountKey);
@@ -272,9 +271,9 @@ void Checker::CheckSetConsistency() {
       } else if (declared_total < 0) {
         declared_total = *t;
       } else if (*t != declared_total) {
-        Add(MakeProblem(s.path, "", std::nullopt,
-                        absl::StrCat("split.tensors.count is ", *t, " but shard 1 says ",
-                                     declared_total)));
+        Add(MakeProblem(
+            s.path, "", std::nullopt,
+            absl::StrCat("split.tensors.count is ", *t, " but shard 1 says ", declared_total)));
       }
     } else if (i == 0) {
       Add(MakeProblem(s.path, "", std::nullopt, "split.tensors.count is missing"));
@@ -283,10 +282,10 @@ void Checker::CheckSetConsistency() {
     for (const TensorInfo& t : r.tensors()) {
       auto [it, inserted] = owner.emplace(t.name, i);
       if (!inserted) {
-        Add(MakeProblem(s.path, t.name, t.info_offset,
-                        absl::StrCat("appears in shard ", it->second + 1, " ('",
-                                     shards_[it->second].path, "') and shard ", i + 1, " ('",
-                                     s.path, "')")));
+        Add(MakeProblem(
+            s.path, t.name, t.info_offset,
+            absl::StrCat("appears in shard ", it->second + 1, " ('", shards_[it->second].path,
+                         "') and shard ", i + 1, " ('", s.path, "')")));
       }
     }
   }
@@ -307,11 +306,11 @@ void Checker::CheckLayout(GgufReader& r) {
   bool reported = false;
   for (const TensorInfo& t : r.tensors()) {
     if (t.offset != expected && !reported) {
-      Add(MakeProblem(file, t.name, t.absolute_offset,
-                      absl::StrCat("data offset ", t.offset, " in the data section, ggml expects ",
-                                   expected,
-                                   " (the running sum of padded tensor sizes in tensor-info "
-                                   "order): llama.cpp's gguf_init_from_file refuses the file")));
+      Add(MakeProblem(
+          file, t.name, t.absolute_offset,
+          absl::StrCat("data offset ", t.offset, " in the data section, ggml expects ", expected,
+                       " (the running sum of padded tensor sizes in tensor-info "
+                       "order): llama.cpp's gguf_init_from_file refuses the file")));
       reported = true;
     }
     expected += PadTo(t.size_bytes, r.alignment());
@@ -321,18 +320,18 @@ void Checker::CheckLayout(GgufReader& r) {
   if (!size) return;
   if (*size < end && !r.tensors().empty()) {
     Add(MakeProblem(file, "", *size,
-                    absl::StrCat("file ends at ", *size, " bytes but ggml reads the data section "
-                                 "up to ", end, " (", r.tensors().size(),
-                                 " tensors, each padded to ", r.alignment(),
-                                 " bytes): truncated? gguf_init_from_file fails")));
+                    absl::StrCat("file ends at ", *size,
+                                 " bytes but ggml reads the data section "
+                                 "up to ",
+                                 end, " (", r.tensors().size(), " tensors, each padded to ",
+                                 r.alignment(), " bytes): truncated? gguf_init_from_file fails")));
   } else if (*size > end && !reported) {
-    Note(absl::StrCat(file, ": ", *size - end, " bytes after the end of the data section (",
-                      end, "); llama.cpp ignores them"));
+    Note(absl::StrCat(file, ": ", *size - end, " bytes after the end of the data section (", end,
+                      "); llama.cpp ignores them"));
   }
   // Padding between the tensor infos and the data section: ggml skips it;
   // writers put zeros there.
-  if (!r.source().forward_only() && r.data_offset() > r.header_size() &&
-      r.data_offset() <= *size) {
+  if (!r.source().forward_only() && r.data_offset() > r.header_size() && r.data_offset() <= *size) {
     std::vector<uint8_t> pad(r.data_offset() - r.header_size());
     if (r.source().ReadAt(r.header_size(), pad.data(), pad.size()).ok() &&
         std::any_of(pad.begin(), pad.end(), [](uint8_t b) { return b != 0; })) {
@@ -374,18 +373,19 @@ void Checker::CheckMetadata(const GgufReader& r) {
     const char* key;
     GgufValueType element;
   };
-  for (const ParallelArray& pa : {ParallelArray{"tokenizer.ggml.scores", GgufValueType::kF32},
-                                  ParallelArray{"tokenizer.ggml.token_type", GgufValueType::kI32}}) {
+  for (const ParallelArray& pa :
+       {ParallelArray{"tokenizer.ggml.scores", GgufValueType::kF32},
+        ParallelArray{"tokenizer.ggml.token_type", GgufValueType::kI32}}) {
     const MetadataValue* v = md.Find(pa.key);
     if (v == nullptr) continue;
     if (!v->is_array() || v->element_type() != pa.element) {
-      Add(MakeProblem(file, "", std::nullopt,
-                      absl::StrCat(pa.key, " is ",
-                                   v->is_array() ? absl::StrCat("an array of ",
-                                                                GgufValueTypeName(v->element_type()))
-                                                 : std::string(GgufValueTypeName(v->type())),
-                                   ", llama.cpp reads it as an array of ",
-                                   GgufValueTypeName(pa.element))));
+      Add(MakeProblem(
+          file, "", std::nullopt,
+          absl::StrCat(pa.key, " is ",
+                       v->is_array()
+                           ? absl::StrCat("an array of ", GgufValueTypeName(v->element_type()))
+                           : std::string(GgufValueTypeName(v->type())),
+                       ", llama.cpp reads it as an array of ", GgufValueTypeName(pa.element))));
       continue;
     }
     if (tokens == nullptr) {
@@ -444,8 +444,8 @@ uint16_t LoadU16(const uint8_t* p, bool big_endian) {
                     : static_cast<uint16_t>(p[0] | (p[1] << 8));
 }
 
-uint64_t CountNonFiniteScales(GgmlType type, const uint8_t* blocks, size_t bytes,
-                              bool big_endian, int64_t* first_bad_block) {
+uint64_t CountNonFiniteScales(GgmlType type, const uint8_t* blocks, size_t bytes, bool big_endian,
+                              int64_t* first_bad_block) {
   const TypeTraits& tt = GetTypeTraits(type);
   if (tt.kind != TypeKind::kQuantized) return 0;
   const size_t bsize = static_cast<size_t>(tt.type_size);
@@ -569,7 +569,7 @@ struct Slot {
   std::vector<uint8_t> raw;
   absl::Status status;
   ChunkStats stats;
-  int64_t item = -1;      // item it holds (ready) or may take next
+  int64_t item = -1;  // item it holds (ready) or may take next
   bool ready = false;
 };
 
@@ -619,8 +619,9 @@ void Checker::CheckData() {
       order = r.TensorsInFileOrder();
       for (size_t i = 0; i < order.size(); ++i) {
         if (order[i] != i) {
-          Note(absl::StrCat(r.name(), ": compressed file whose tensors are not in file order: "
-                                      "hashed in file order, not gguf-hash's info order"));
+          Note(absl::StrCat(r.name(),
+                            ": compressed file whose tensors are not in file order: "
+                            "hashed in file order, not gguf-hash's info order"));
           break;
         }
       }
@@ -634,8 +635,9 @@ void Checker::CheckData() {
       const TensorInfo& t = r.tensors()[i];
       flat.push_back({s, &t, be, fo});
       if (be && !noted_be && GetTypeTraits(t.type).kind == TypeKind::kQuantized) {
-        Note(absl::StrCat(r.name(), ": big-endian file: quantized blocks are checked for their "
-                                    "scales only, not decoded"));
+        Note(absl::StrCat(r.name(),
+                          ": big-endian file: quantized blocks are checked for their "
+                          "scales only, not decoded"));
         noted_be = true;
       }
     }
@@ -676,7 +678,9 @@ void Checker::CheckData() {
       Slot& slot = slots[i % n_slots];
       {
         std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return stop.load() || (slot.item == static_cast<int64_t>(i) && !slot.ready); });
+        cv.wait(lock, [&] {
+          return stop.load() || (slot.item == static_cast<int64_t>(i) && !slot.ready);
+        });
         if (stop.load()) return;
       }
       const Item& it = items[i];
@@ -736,7 +740,8 @@ void Checker::CheckData() {
     }
     file_hash.Emit(name, &report_.hash_lines, nullptr);
     if (uuid) {
-      report_.hash_lines.push_back(HashLine{HashKind::kUuid, UuidV5String(uuid->Final()), name, ""});
+      report_.hash_lines.push_back(
+          HashLine{HashKind::kUuid, UuidV5String(uuid->Final()), name, ""});
     }
   };
   // Shards without tensors still get a whole-file line (gguf-hash prints it).
@@ -791,12 +796,12 @@ void Checker::CheckData() {
         if (uuid) uuid->Update(p, it.bytes);
         report_.data_bytes += it.bytes;
         if (first_bad_scale == UINT64_MAX && slot.stats.first_bad_scale >= 0) {
-          first_bad_scale = t.absolute_offset + it.offset +
-                            static_cast<uint64_t>(slot.stats.first_bad_scale);
+          first_bad_scale =
+              t.absolute_offset + it.offset + static_cast<uint64_t>(slot.stats.first_bad_scale);
         }
         if (first_bad_value == UINT64_MAX && slot.stats.first_bad_value >= 0) {
-          first_bad_value = t.absolute_offset + it.offset +
-                            static_cast<uint64_t>(slot.stats.first_bad_value);
+          first_bad_value =
+              t.absolute_offset + it.offset + static_cast<uint64_t>(slot.stats.first_bad_value);
         }
         current.nonfinite_scales += slot.stats.nonfinite_scales;
         current.nan_values += slot.stats.nan;
@@ -816,16 +821,16 @@ void Checker::CheckData() {
         tensor_hash.Emit(absl::StrCat(current.file, ":", t.name), &report_.hash_lines,
                          &current.hashes);
         if (current.nonfinite_scales > 0) {
-          Add(MakeProblem(current.file, t.name, first_bad_scale,
-                          absl::StrCat("non-finite (inf or NaN) scale fields: ",
-                                       current.nonfinite_scales,
-                                       ", the first in the block at this offset")));
+          Add(MakeProblem(
+              current.file, t.name, first_bad_scale,
+              absl::StrCat("non-finite (inf or NaN) scale fields: ", current.nonfinite_scales,
+                           ", the first in the block at this offset")));
         }
         if (current.nan_values > 0 || current.inf_values > 0) {
           Add(MakeProblem(current.file, t.name, first_bad_value,
-                          absl::StrCat("NaN values: ", current.nan_values, ", infinite values: ",
-                                       current.inf_values, " (of ", t.n_elements,
-                                       "), the first in the block at this offset")));
+                          absl::StrCat("NaN values: ", current.nan_values,
+                                       ", infinite values: ", current.inf_values, " (of ",
+                                       t.n_elements, "), the first in the block at this offset")));
         }
         if (current.all_zero) {
           Note(absl::StrCat(current.file, ": tensor '", t.name, "': offset ", t.absolute_offset,
@@ -1026,8 +1031,8 @@ absl::StatusOr<VerifyReport> VerifyFile(const std::string& path, const VerifyOpt
       }
     }
     if (opts.hashes.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          opts.check_file, ": only xxh3 hashes, which gguf-verify does not compute"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(opts.check_file, ": only xxh3 hashes, which gguf-verify does not compute"));
     }
   }
   std::sort(opts.hashes.begin(), opts.hashes.end());

@@ -3,7 +3,8 @@
 //
 //   verify::VerifyOptions options;
 //   options.hashes = {verify::HashKind::kSha256};
-//   absl::StatusOr<verify::VerifyReport> r = verify::VerifyFile("model-00001-of-00003.gguf", options);
+//   absl::StatusOr<verify::VerifyReport> r = verify::VerifyFile("model-00001-of-00003.gguf",
+//   options);
 //   // r->problems empty: clean. r->hash_lines: gguf-hash's listing.
 //
 // What is checked, per file (each shard of a split set separately):
@@ -50,8 +51,8 @@ absl::StatusOr<HashKind> ParseHashKind(absl::string_view name);
 
 struct Problem {
   std::string file;
-  std::string tensor;             // empty when the problem is not a tensor's
-  std::optional<uint64_t> offset; // byte offset in `file`, when one applies
+  std::string tensor;              // empty when the problem is not a tensor's
+  std::optional<uint64_t> offset;  // byte offset in `file`, when one applies
   std::string message;
   // The whole line as printed: "FILE: tensor 'T': offset N: message", or the
   // reader's own message (it names the file and offset already).
@@ -61,7 +62,7 @@ struct Problem {
 struct TensorCheck {
   std::string file;  // its shard
   std::string name;
-  std::string type;  // ggml type name
+  std::string type;     // ggml type name
   uint64_t offset = 0;  // absolute, in `file`
   uint64_t bytes = 0;
   int64_t elements = 0;

@@ -27,9 +27,8 @@ ToolRun Tool(const std::string& tool, const std::string& args) {
 
 ToolRun Py(const std::string& args) {
   ToolRun r;
-  r.rc = RunCommand(PythonPath() + " " + SourceDir() + "/tests/verify/crosscheck.py " + args +
-                        " 2>&1",
-                    &r.out);
+  r.rc = RunCommand(
+      PythonPath() + " " + SourceDir() + "/tests/verify/crosscheck.py " + args + " 2>&1", &r.out);
   return r;
 }
 
@@ -38,7 +37,7 @@ TEST(GgufCompareTest, FileAgainstItselfIsIdentical) {
   for (const char* f : {"ggml/q4_K.gguf", "ggml/all_types_align64.gguf"}) {
     const std::string file = GoldenPath(f);
     ToolRun r = Tool("gguf-compare", "--quiet --json " + Quote(file) + " " + Quote(file) + " > " +
-                                     Quote(dir.File("self.json")));
+                                         Quote(dir.File("self.json")));
     ASSERT_EQ(r.rc, 0) << r.out;
     r = Py("identical " + Quote(dir.File("self.json")));
     EXPECT_EQ(r.rc, 0) << f << ": " << r.out;
@@ -57,14 +56,13 @@ TEST(GgufCompareTest, QuantizedGoldenAgainstItsInputMatchesNumpy) {
   const std::string input = dir.File("input.gguf");
   ToolRun r = Py("make-input-gguf " + Quote(GoldenPath("ggml/input.f32")) + " " + Quote(input));
   ASSERT_EQ(r.rc, 0) << r.out;
-  for (const char* type : {"q4_0", "q8_0", "q2_K", "q4_K", "q6_K", "iq4_xs", "bf16", "tq1_0",
-                           "mxfp4"}) {
+  for (const char* type :
+       {"q4_0", "q8_0", "q2_K", "q4_K", "q6_K", "iq4_xs", "bf16", "tq1_0", "mxfp4"}) {
     SCOPED_TRACE(type);
     const std::string json = dir.File(absl::StrCat(type, ".json"));
-    r = Tool("gguf-compare", "--quiet --json --threads 2 --tensors '^blk\\.0\\.weight$' " +
-                                 Quote(input) + " " +
-                                 Quote(GoldenPath(absl::StrCat("ggml/", type, ".gguf"))) + " > " +
-                                 Quote(json));
+    r = Tool("gguf-compare",
+             "--quiet --json --threads 2 --tensors '^blk\\.0\\.weight$' " + Quote(input) + " " +
+                 Quote(GoldenPath(absl::StrCat("ggml/", type, ".gguf"))) + " > " + Quote(json));
     ASSERT_EQ(r.rc, 0) << r.out;
     r = Py("metrics " + Quote(json) + " " + Quote(GoldenPath("ggml/input.f32")) + " " +
            Quote(GoldenPath(absl::StrCat("ggml/", type, ".deq.f32"))) + " blk.0.weight");
@@ -85,8 +83,8 @@ TEST(GgufCompareTest, SafetensorsFromGgufIsIdentical) {
   const std::string st = dir.File("q4_K.safetensors");
   ToolRun r = Tool("gguf-dequant", "--quiet --format safetensors " + Quote(gguf) + " " + Quote(st));
   ASSERT_EQ(r.rc, 0) << r.out;
-  r = Tool("gguf-compare", "--quiet --json " + Quote(gguf) + " " + Quote(st) + " > " +
-                               Quote(dir.File("st.json")));
+  r = Tool("gguf-compare",
+           "--quiet --json " + Quote(gguf) + " " + Quote(st) + " > " + Quote(dir.File("st.json")));
   ASSERT_EQ(r.rc, 0) << r.out;
   r = Py("identical " + Quote(dir.File("st.json")));
   EXPECT_EQ(r.rc, 0) << r.out;
@@ -106,10 +104,10 @@ TEST(GgufCompareTest, SafetensorsFromGgufIsIdentical) {
   r = Py("identical " + Quote(dir.File("hf.json")));
   EXPECT_EQ(r.rc, 0) << r.out;
   // A sharded HF checkpoint: naming shard 1 reads both.
-  ASSERT_EQ(Py("make-hf-sharded " + Quote(GoldenPath("ggml/input.f32")) + " " +
-               Quote(dir.File("model")))
-                .rc,
-            0);
+  ASSERT_EQ(
+      Py("make-hf-sharded " + Quote(GoldenPath("ggml/input.f32")) + " " + Quote(dir.File("model")))
+          .rc,
+      0);
   r = Tool("gguf-compare", "--quiet --json --map " + Quote(map) + " " + Quote(input) + " " +
                                Quote(dir.File("model-00001-of-00002.safetensors")) + " > " +
                                Quote(dir.File("sharded.json")));
@@ -127,8 +125,8 @@ TEST(GgufCompareTest, ShapeMismatchAndErrors) {
   const std::string map_text = "tiny blk.0.weight\n";
   ASSERT_TRUE(WriteFileBytes(map, map_text.data(), map_text.size()));
   const std::string f = GoldenPath("ggml/q4_K.gguf");
-  ToolRun r = Tool("gguf-compare", "--quiet --map " + Quote(map) + " --tensors '^tiny$' " + Quote(f) +
-                                   " " + Quote(f));
+  ToolRun r = Tool("gguf-compare", "--quiet --map " + Quote(map) + " --tensors '^tiny$' " +
+                                       Quote(f) + " " + Quote(f));
   EXPECT_EQ(r.rc, 1) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "shapes differ")) << r.out;
   r = Tool("gguf-compare", "--quiet " + Quote(f) + " " + Quote(dir.File("absent.gguf")) + " 2>&1");

@@ -26,20 +26,20 @@ TEST(VerifyLargeModelTest, PeakRssStaysUnder128MiB) {
   if (!skip.empty()) GTEST_SKIP() << skip;
   ASSERT_TRUE(s.ok()) << s;
 
-  ChildResult v = RunChild({ToolsDir() + "/gguf-verify", "--quiet", "--threads", "4", "--all",
-                            "--uuid", model},
-                           dir.path(), 300);
+  ChildResult v =
+      RunChild({ToolsDir() + "/gguf-verify", "--quiet", "--threads", "4", "--all", "--uuid", model},
+               dir.path(), 300);
   ASSERT_TRUE(v.exited && v.exit_code == 0) << v.out << v.err;
-  EXPECT_LT(v.max_rss_bytes, kRssBudgetBytes) << "gguf-verify peak RSS "
-                                              << v.max_rss_bytes / (1 << 20) << " MiB";
+  EXPECT_LT(v.max_rss_bytes, kRssBudgetBytes)
+      << "gguf-verify peak RSS " << v.max_rss_bytes / (1 << 20) << " MiB";
   RecordProperty("verify_peak_rss_kib", static_cast<int>(v.max_rss_bytes / 1024));
 
-  ChildResult c = RunChild({ToolsDir() + "/gguf-compare", "--quiet", "--threads", "4", "--json",
-                            model, model},
-                           dir.path(), 300);
+  ChildResult c =
+      RunChild({ToolsDir() + "/gguf-compare", "--quiet", "--threads", "4", "--json", model, model},
+               dir.path(), 300);
   ASSERT_TRUE(c.exited && c.exit_code == 0) << c.err;
-  EXPECT_LT(c.max_rss_bytes, kRssBudgetBytes) << "gguf-compare peak RSS "
-                                              << c.max_rss_bytes / (1 << 20) << " MiB";
+  EXPECT_LT(c.max_rss_bytes, kRssBudgetBytes)
+      << "gguf-compare peak RSS " << c.max_rss_bytes / (1 << 20) << " MiB";
   RecordProperty("compare_peak_rss_kib", static_cast<int>(c.max_rss_bytes / 1024));
   std::printf("peak RSS on a %s: gguf-verify %lld KiB, gguf-compare %lld KiB\n", "400+ MB model",
               static_cast<long long>(v.max_rss_bytes / 1024),

@@ -86,7 +86,8 @@ TEST(GgufVerifyTest, GoldenAndRealFilesAreClean) {
   EXPECT_FALSE(absl::StrContains(r.out, "problem")) << r.out;
   // One OK line per file.
   size_t ok_lines = 0;
-  for (size_t at = r.out.find(": OK ("); at != std::string::npos; at = r.out.find(": OK (", at + 1)) {
+  for (size_t at = r.out.find(": OK ("); at != std::string::npos;
+       at = r.out.find(": OK (", at + 1)) {
     ++ok_lines;
   }
   EXPECT_EQ(ok_lines, files.size()) << r.out;
@@ -106,11 +107,10 @@ TEST(GgufVerifyTest, HashesMatchPythonHashlib) {
     const ToolRun r = Verify("--sha1 --sha256 " + Quote(file));
     ASSERT_EQ(r.rc, 0) << r.out;
     std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
-    lines.erase(std::remove_if(lines.begin(), lines.end(),
-                               [](const std::string& l) {
-                                 return absl::StartsWith(l, "gguf-verify:");
-                               }),
-                lines.end());
+    lines.erase(
+        std::remove_if(lines.begin(), lines.end(),
+                       [](const std::string& l) { return absl::StartsWith(l, "gguf-verify:"); }),
+        lines.end());
     EXPECT_EQ(absl::StrJoin(lines, "\n") + "\n", py) << type;
   }
 }
@@ -136,7 +136,7 @@ TEST(GgufVerifyTest, CheckAgainstAListing) {
   const std::string file = GoldenPath("ggml/q6_K.gguf");
   std::string listing;
   ASSERT_EQ(RunCommand(ToolsDir() + "/gguf-verify --quiet --sha256 --xxh64 " + Quote(file) +
-                           " | grep -v '^gguf-verify' > " + Quote(dir.File("list.txt"))),
+                       " | grep -v '^gguf-verify' > " + Quote(dir.File("list.txt"))),
             0);
   ToolRun r = Verify("--check " + Quote(dir.File("list.txt")) + " " + Quote(file));
   EXPECT_EQ(r.rc, 0) << r.out;
@@ -181,8 +181,7 @@ TEST_F(SplitSetTest, CompleteSetIsCleanFromAnyShard) {
   for (const std::string& s : shards_) {
     const ToolRun r = Verify(Quote(s));
     EXPECT_EQ(r.rc, 0) << r.out;
-    EXPECT_TRUE(absl::StrContains(r.out, absl::StrCat("split set of ", shards_.size())))
-        << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, absl::StrCat("split set of ", shards_.size()))) << r.out;
   }
   // Naming every shard verifies the set once.
   std::string all;
@@ -236,9 +235,12 @@ TEST(GgufVerifyTest, NanScale) {
   auto reader = GgufReader::Open(f);
   ASSERT_TRUE(reader.ok());
   const uint64_t block3 = (*reader)->FindTensor("blk.0.weight")->absolute_offset + 3 * 34;
-  EXPECT_TRUE(absl::StrContains(r.out, absl::StrCat("tensor 'blk.0.weight': offset ", block3, ": ")))
+  EXPECT_TRUE(
+      absl::StrContains(r.out, absl::StrCat("tensor 'blk.0.weight': offset ", block3, ": ")))
       << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "non-finite (inf or NaN) scale fields: 1, the first in the block at this offset")) << r.out;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, "non-finite (inf or NaN) scale fields: 1, the first in the block at this offset"))
+      << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "NaN values: 32, infinite values: 0")) << r.out;
 }
 
@@ -305,8 +307,7 @@ TEST(GgufVerifyTest, MetadataLlamaCppReliesOn) {
   const float scores[2] = {0, 1};
   ASSERT_TRUE(w.metadata().Set("tokenizer.ggml.scores", MetadataValue::ArrayF32(scores)).ok());
   const uint32_t types[3] = {1, 1, 1};
-  ASSERT_TRUE(
-      w.metadata().Set("tokenizer.ggml.token_type", MetadataValue::ArrayU32(types)).ok());
+  ASSERT_TRUE(w.metadata().Set("tokenizer.ggml.token_type", MetadataValue::ArrayU32(types)).ok());
   const std::string path = dir.File("vocab.gguf");
   ASSERT_TRUE(w.Begin(path).ok());
   ASSERT_TRUE(w.Finish().ok());
