@@ -577,7 +577,7 @@ struct TensorHashes {
   std::unique_ptr<Xxh64> xxh64;
   std::unique_ptr<Sha1> sha1;
   std::unique_ptr<Sha256> sha256;
-  void Reset(const std::vector<HashKind>& kinds, bool with_uuid_namespace) {
+  void Reset(const std::vector<HashKind>& kinds) {
     xxh64.reset();
     sha1.reset();
     sha256.reset();
@@ -586,7 +586,6 @@ struct TensorHashes {
       if (k == HashKind::kSha1) sha1 = std::make_unique<Sha1>();
       if (k == HashKind::kSha256) sha256 = std::make_unique<Sha256>();
     }
-    (void)with_uuid_namespace;
   }
   void Update(const uint8_t* p, size_t n) {
     if (xxh64) xxh64->Update(p, n);
@@ -723,7 +722,7 @@ void Checker::CheckData() {
   bool file_hash_valid = true;
   auto start_file = [&](size_t shard) {
     current_shard = shard;
-    file_hash.Reset(kinds, false);
+    file_hash.Reset(kinds);
     file_hash_valid = true;
     uuid.reset();
     if (want_uuid) {
@@ -781,7 +780,7 @@ void Checker::CheckData() {
       current.all_zero = true;
       tensor_failed = false;
       first_bad_scale = first_bad_value = UINT64_MAX;
-      tensor_hash.Reset(kinds, false);
+      tensor_hash.Reset(kinds);
     }
     if (!tensor_failed) {
       if (!slot.status.ok()) {
