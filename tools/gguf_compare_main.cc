@@ -2,15 +2,13 @@
 // tensor by tensor: max|a-b|, RMSE, NMSE, cosine, SNR, identical share, with
 // totals per type and for the model, and the metadata differences. See
 // docs/verify.md.
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "tools/lib/cli_args.h"
-#include "tools/lib/progress_line.h"
-#include "verify/compare.h"
+#include "ggufkit/cli/cli_args.h"
+#include "ggufkit/cli/progress.h"
+#include "ggufkit/verify/compare.h"
 
 namespace {
 
@@ -53,16 +51,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.threads = static_cast<int>(threads);
-  ggufkit::cli::ProgressLine line(ggufkit::cli::ProgressLine::Units::kCount);
-  if (!quiet && !json && isatty(STDERR_FILENO)) {
+  ggufkit::cli::ProgressLine line;
+  if (ggufkit::cli::ProgressLine::Wanted(quiet || json)) {
+    // Sizes shown are the f32 values of A compared.
     options.progress = [&](const ggufkit::verify::CompareProgress& p) {
-      line.Update(p.elements_done, p.elements_total,
-                  absl::StrCat("[", p.pairs_done, "/", p.pairs_total, " tensor pairs] values"));
+      line.Update(p.pairs_done - 1, p.pairs_total, p.tensor, p.elements_done * 4,
+                  p.elements_total * 4);
     };
   }
   absl::StatusOr<ggufkit::verify::CompareReport> report =
       ggufkit::verify::CompareModels(a, b, options);
-  line.Finish();
   if (!report.ok()) {
     std::fprintf(stderr, "gguf-compare: %s\n", std::string(report.status().message()).c_str());
     return 1;

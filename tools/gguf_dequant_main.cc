@@ -1,7 +1,5 @@
 // gguf-dequant: dequantizes a GGUF model to fp32 / f16 / bf16 (GGUF or
 // safetensors output), streaming with bounded memory. See docs/dequant.md.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -12,11 +10,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
-#include "gguf/zstd_sink.h"
-#include "gguf/zstd_source.h"
-#include "tools/lib/cli_args.h"
-#include "tools/lib/progress_line.h"
-#include "tools/stream/dequant_model.h"
+#include "ggufkit/gguf/zstd_sink.h"
+#include "ggufkit/gguf/zstd_source.h"
+#include "ggufkit/cli/cli_args.h"
+#include "ggufkit/cli/progress.h"
+#include "ggufkit/stream/dequant_model.h"
 
 namespace {
 
@@ -28,6 +26,7 @@ constexpr char kSummary[] =
     "a dense type, streaming with bounded memory. Float tensors are converted, integer tensors\n"
     "copied, metadata kept (general.file_type set to match). Output goes to a temporary file\n"
     "renamed to OUT on success; on any error OUT does not exist.";
+
 
 }  // namespace
 
@@ -78,7 +77,7 @@ int main(int argc, char** argv) {
                  args.Usage().c_str());
     return 2;
   }
-  options.to = *ggufkit::stream::ParseDenseType(to);
+  options.to = *ggufkit::stream::ParseOutputType(to);
   options.format = *ggufkit::stream::ParseOutputFormat(format);
   options.threads = static_cast<int>(threads);
   if (chunk_bytes < 4096 || chunk_bytes > (uint64_t{1} << 30)) {
@@ -93,14 +92,11 @@ int main(int argc, char** argv) {
   options.device =
       device == "cuda" ? ggufkit::stream::Device::kCuda : ggufkit::stream::Device::kCpu;
 
-  ggufkit::cli::ProgressLine line(ggufkit::cli::ProgressLine::Units::kBytes,
-                                  /*keep_final_line=*/true);
+  ggufkit::cli::ProgressLine line;
   std::function<void(const DequantProgress&)> progress;
-  if (!quiet && isatty(STDERR_FILENO)) {
+  if (ggufkit::cli::ProgressLine::Wanted(quiet)) {
     progress = [&](const DequantProgress& p) {
-      line.Update(p.bytes_done, p.bytes_total,
-                  absl::StrFormat("[%zu/%zu] %s", p.tensor_index + 1, p.tensor_count,
-                                  p.tensor_name));
+      line.Update(p.tensor_index, p.tensor_count, p.tensor_name, p.bytes_done, p.bytes_total);
     };
   }
   auto stats = ggufkit::stream::DequantizeModelFile(in_path, out_path, options, progress);
@@ -109,7 +105,7 @@ int main(int argc, char** argv) {
                  std::string(stats.status().message()).c_str());
     return 1;
   }
-  if (!quiet && isatty(STDERR_FILENO)) {
+  if (ggufkit::cli::ProgressLine::Wanted(quiet)) {
     const std::string zstd =
         options.zstd_level ? absl::StrFormat(" (zstd: %.2f GB on disk)",
                                              static_cast<double>(stats->compressed_bytes) / 1e9)

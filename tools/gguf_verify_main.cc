@@ -2,8 +2,6 @@
 // llama.cpp? Checks structure, layout, split-set consistency and the metadata
 // llama.cpp relies on, decodes every block, and prints llama.cpp gguf-hash
 // listings (--hash) or checks against one (--check). See docs/verify.md.
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -11,9 +9,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "tools/lib/cli_args.h"
-#include "tools/lib/progress_line.h"
-#include "verify/verify.h"
+#include "ggufkit/cli/cli_args.h"
+#include "ggufkit/cli/progress.h"
+#include "ggufkit/verify/verify.h"
 
 namespace {
 
@@ -108,10 +106,9 @@ int main(int argc, char** argv) {
   options.decode = !no_decode;
 
   ggufkit::cli::ProgressLine line;
-  const bool show_progress = !quiet && !json && isatty(STDERR_FILENO);
-  if (show_progress) {
+  if (ggufkit::cli::ProgressLine::Wanted(quiet || json)) {
     options.progress = [&](const ggufkit::verify::VerifyProgress& p) {
-      line.Update(p.bytes_done, p.bytes_total, p.tensor);  // "TENSOR  x/y GB ..."
+      line.Update(p.tensor_index, p.tensor_count, p.tensor, p.bytes_done, p.bytes_total);
     };
   }
   bool all_ok = true;
@@ -121,7 +118,6 @@ int main(int argc, char** argv) {
     if (seen.contains(file)) continue;  // a shard of a set already verified
     absl::StatusOr<ggufkit::verify::VerifyReport> report =
         ggufkit::verify::VerifyFile(file, options);
-    line.Finish();
     if (!report.ok()) {
       std::fprintf(stderr, "gguf-verify: %s\n", std::string(report.status().message()).c_str());
       return 2;

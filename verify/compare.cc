@@ -1,4 +1,4 @@
-#include "verify/compare.h"
+#include "ggufkit/verify/compare.h"
 
 #include <unistd.h>
 
@@ -22,15 +22,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "gguf/split.h"
-#include "quants/status_macros.h"
-#include "quants/type_traits.h"
-#include "tools/stream/dequant_model.h"
-#include "tools/stream/gguf_tensors.h"
-#include "tools/stream/name_filter.h"
-#include "tools/stream/tensor_stream.h"
-#include "verify/json_out.h"
-#include "verify/safetensors_file.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/base/status_macros.h"
+#include "ggufkit/quants/type_traits.h"
+#include "ggufkit/stream/dequant_model.h"
+#include "ggufkit/stream/gguf_tensors.h"
+#include "ggufkit/stream/name_filter.h"
+#include "ggufkit/stream/tensor_stream.h"
+#include "ggufkit/verify/json_out.h"
+#include "ggufkit/verify/safetensors_file.h"
 
 namespace ggufkit::verify {
 
@@ -250,7 +250,7 @@ class Model {
     if (t.st) return true;
     const TypeTraits& tt = GetTypeTraits(t.gguf->type);
     if (tt.kind == TypeKind::kInteger || t.gguf->type == GgmlType::kF64) return true;
-    if (stream::CanConvert(t.gguf->type, stream::DenseType::kF32)) return true;
+    if (stream::CanConvert(t.gguf->type, OutputType::kF32)) return true;
     *why = absl::StrCat(path_, ": tensor '", t.name, "': no dequantizer for type ", tt.name);
     return false;
   }
@@ -302,7 +302,7 @@ class Model {
     if (scratch->size() < kScratchBytes) scratch->resize(kScratchBytes);
     stream::GgufTensorSource source(*gguf_, info);
     return stream::internal::StreamElements(stream::LayoutOf(info, source.file()), source, first, n,
-                                            stream::DenseType::kF32, out, scratch->data(),
+                                            OutputType::kF32, out, scratch->data(),
                                             scratch->size());
   }
 
@@ -524,7 +524,8 @@ absl::StatusOr<CompareReport> CompareModels(const std::string& path_a, const std
       ++done_pairs;
       done_elements += static_cast<uint64_t>(ta.elements);
       if (options.progress) {
-        options.progress(CompareProgress{done_pairs, jobs.size(), done_elements, total_elements});
+        options.progress(
+            CompareProgress{ta.name, done_pairs, jobs.size(), done_elements, total_elements});
       }
     }
   };

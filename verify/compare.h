@@ -95,6 +95,7 @@ struct CompareReport {
 };
 
 struct CompareProgress {
+  std::string tensor;  // A's name of the pair just compared
   size_t pairs_done = 0;
   size_t pairs_total = 0;
   uint64_t elements_done = 0;

@@ -1,4 +1,4 @@
-#include "verify/hash.h"
+#include "ggufkit/verify/hash.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,18 +1,16 @@
-// A minimal streaming JSON writer for the reports of verify/ (internal; the
-// project-wide writer replaces it once it exists). Commas are inserted
-// automatically; doubles that are not finite are written as null.
+// Builds the JSON reports of verify/ (internal): objects and arrays with the
+// commas placed automatically. Strings and numbers go through base/json.h,
+// the project's one escaper (non-finite doubles become "nan", "inf", "-inf").
 #ifndef GGUFKIT_VERIFY_JSON_OUT_H_
 #define GGUFKIT_VERIFY_JSON_OUT_H_
 
-#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "tools/stream/safetensors_header.h"
+#include "ggufkit/base/json.h"
 
 namespace ggufkit::verify {
 
@@ -24,20 +22,16 @@ class JsonWriter {
   JsonWriter& EndArray() { return Close(']'); }
   JsonWriter& Key(absl::string_view k) {
     Separate();
-    out_ += stream::JsonQuote(k);
+    AppendJsonString(&out_, k);
     out_ += ':';
     after_key_ = true;
     return *this;
   }
-  JsonWriter& String(absl::string_view s) { return Raw(stream::JsonQuote(s)); }
+  JsonWriter& String(absl::string_view s) { return Raw(JsonString(s)); }
   JsonWriter& Bool(bool b) { return Raw(b ? "true" : "false"); }
   JsonWriter& Int(int64_t v) { return Raw(absl::StrCat(v)); }
   JsonWriter& Uint(uint64_t v) { return Raw(absl::StrCat(v)); }
-  // Shortest form that reads back to the same double ("%.17g").
-  JsonWriter& Double(double v) {
-    if (!std::isfinite(v)) return Raw("null");
-    return Raw(absl::StrFormat("%.17g", v));
-  }
+  JsonWriter& Double(double v) { return Raw(JsonNumber(v)); }
   std::string Take() { return std::move(out_); }
 
  private:

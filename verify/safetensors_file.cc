@@ -1,4 +1,4 @@
-#include "verify/safetensors_file.h"
+#include "ggufkit/verify/safetensors_file.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,8 +6,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "quants/half.h"
-#include "quants/status_macros.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::verify {
 namespace {

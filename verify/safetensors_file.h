@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "gguf/byte_source.h"
+#include "ggufkit/gguf/byte_source.h"
 
 namespace ggufkit::verify {
 

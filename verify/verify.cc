@@ -1,4 +1,4 @@
-#include "verify/verify.h"
+#include "ggufkit/verify/verify.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -20,14 +20,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
-#include "gguf/zstd_source.h"
-#include "quants/half_fields.h"
-#include "quants/type_traits.h"
-#include "tools/stream/dense_convert.h"
-#include "verify/hash.h"
-#include "verify/json_out.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/gguf/zstd_source.h"
+#include "ggufkit/quants/half_fields.h"
+#include "ggufkit/quants/type_traits.h"
+#include "ggufkit/stream/dense_convert.h"
+#include "ggufkit/verify/hash.h"
+#include "ggufkit/verify/json_out.h"
 
 namespace ggufkit::verify {
 namespace {
@@ -542,7 +542,7 @@ ChunkStats AnalyzeChunk(const FlatTensor& ft, uint8_t* raw, size_t bytes, bool d
     return s;
   }
   if ((ft.big_endian && tt.kind == TypeKind::kQuantized) ||
-      !stream::CanConvert(type, stream::DenseType::kF32)) {
+      !stream::CanConvert(type, OutputType::kF32)) {
     s.nonzero = std::any_of(raw, raw + bytes, [](uint8_t b) { return b != 0; });
     return s;
   }
@@ -553,7 +553,7 @@ ChunkStats AnalyzeChunk(const FlatTensor& ft, uint8_t* raw, size_t bytes, bool d
     const int64_t nb = std::min(blocks_per_step, n_blocks - b);
     const int64_t n = nb * tt.block_size;
     if (!stream::ConvertBlocks(type, raw + static_cast<size_t>(b) * esize, n,
-                               stream::DenseType::kF32, scratch.data())
+                               OutputType::kF32, scratch.data())
              .ok()) {
       return s;
     }
@@ -845,7 +845,7 @@ void Checker::CheckData() {
     }
     if (options_.progress) {
       uint64_t done = report_.data_bytes;
-      options_.progress(VerifyProgress{done, total, t.name});
+      options_.progress(VerifyProgress{it.tensor, flat.size(), t.name, done, total});
     }
   }
   stop.store(true);

@@ -86,9 +86,11 @@ struct HashLine {
 };
 
 struct VerifyProgress {
-  uint64_t bytes_done = 0;
-  uint64_t bytes_total = 0;
+  size_t tensor_index = 0;  // of the chunk just checked, among tensor_count
+  size_t tensor_count = 0;
   std::string tensor;
+  uint64_t bytes_done = 0;  // tensor data, all files
+  uint64_t bytes_total = 0;
 };
 
 struct VerifyOptions {

@@ -1,7 +1,7 @@
 // verify/hash.h against published vectors: FIPS 180-4 examples for SHA-1 and
 // SHA-256, and XXH64 values computed with the xxhash package 4.1.0 (the
 // reference implementation's Python binding) over bytes i % 251.
-#include "verify/hash.h"
+#include "ggufkit/verify/hash.h"
 
 #include <cstdint>
 #include <string>
