@@ -6,11 +6,11 @@
 //
 // A and B are GGUF files (any tensor types, single or split; not big-endian
 // or compressed: pairs are read at random) or safetensors files (as
-// gguf-dequant writes them, or as Hugging Face does). Tensors are paired by
+// gguf-dequant writes them, or as Hugging Face does, also sharded). Tensors are paired by
 // name (after the --map renames of A's names), shapes must agree (GGUF's ne
 // is safetensors' shape reversed; trailing 1s are ignored), and each pair is
 // dequantized to f32 in chunks of 64 Ki elements and reduced in double
-// precision (Eigen):
+// precision:
 //   max|a-b|, RMSE = sqrt(mean (a-b)^2), NMSE = sum (a-b)^2 / sum a^2,
 //   cosine = sum ab / sqrt(sum a^2 sum b^2), SNR dB = 10 log10(sum a^2 /
 //   sum (a-b)^2), identical = share of elements whose f32 bit patterns are
