@@ -437,6 +437,12 @@ absl::StatusOr<CompareReport> CompareModels(const std::string& path_a, const std
     for (const TensorRef& t : b->tensors()) names_b.push_back(t.name);
     GGUFKIT_RETURN_IF_ERROR(stream::MatchNames(options.tensor_regex, names_a, &select_a));
     GGUFKIT_RETURN_IF_ERROR(stream::MatchNames(options.tensor_regex, names_b, &select_b));
+    if (std::find(select_a.begin(), select_a.end(), true) == select_a.end() &&
+        std::find(select_b.begin(), select_b.end(), true) == select_b.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--tensors '", options.tensor_regex,
+                                                     "' matches no tensor of ", path_a,
+                                                     " or ", path_b));
+    }
   }
   absl::flat_hash_map<std::string, size_t> index_b;
   for (size_t i = 0; i < b->tensors().size(); ++i) index_b.emplace(b->tensors()[i].name, i);
