@@ -22,8 +22,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "ggufkit/gguf/split.h"
 #include "ggufkit/base/status_macros.h"
+#include "ggufkit/gguf/split.h"
 #include "ggufkit/quants/type_traits.h"
 #include "ggufkit/stream/dequant_model.h"
 #include "ggufkit/stream/gguf_tensors.h"
@@ -439,9 +439,8 @@ absl::StatusOr<CompareReport> CompareModels(const std::string& path_a, const std
     GGUFKIT_RETURN_IF_ERROR(stream::MatchNames(options.tensor_regex, names_b, &select_b));
     if (std::find(select_a.begin(), select_a.end(), true) == select_a.end() &&
         std::find(select_b.begin(), select_b.end(), true) == select_b.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("--tensors '", options.tensor_regex,
-                                                     "' matches no tensor of ", path_a,
-                                                     " or ", path_b));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--tensors '", options.tensor_regex, "' matches no tensor of ", path_a, " or ", path_b));
     }
   }
   absl::flat_hash_map<std::string, size_t> index_b;

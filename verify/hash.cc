@@ -84,6 +84,28 @@ constexpr uint32_t kSha256K[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
+// One SHA-1 round of group G (0: Ch, 1 and 3: Parity, 2: Maj): e gets the
+// new value and b is rotated; the caller renames the variables after it.
+template <int G>
+inline void Sha1Round(uint32_t a, uint32_t& b, uint32_t c, uint32_t d, uint32_t& e, uint32_t w) {
+  uint32_t f, k;
+  if constexpr (G == 0) {
+    f = (b & c) | (~b & d);
+    k = 0x5A827999;
+  } else if constexpr (G == 1) {
+    f = b ^ c ^ d;
+    k = 0x6ED9EBA1;
+  } else if constexpr (G == 2) {
+    f = (b & c) | (b & d) | (c & d);
+    k = 0x8F1BBCDC;
+  } else {
+    f = b ^ c ^ d;
+    k = 0xCA62C1D6;
+  }
+  e += Rotl32(a, 5) + f + k + w;
+  b = Rotl32(b, 30);
+}
+
 constexpr uint64_t kP1 = 0x9E3779B185EBCA87ULL;
 constexpr uint64_t kP2 = 0xC2B2AE3D27D4EB4FULL;
 constexpr uint64_t kP3 = 0x165667B19E3779F9ULL;
@@ -159,32 +181,43 @@ std::array<uint8_t, 32> Sha256::Final() {
 
 Sha1::Sha1() : h_{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0} {}
 
-void Sha1::Compress(const uint8_t* block) {
+// Not auto-vectorized: GCC vectorizes the message schedule (a recurrence of
+// distance 3) into stores that the next loads cannot forward from, which
+// halved the speed.
+__attribute__((optimize("no-tree-vectorize"))) void Sha1::Compress(const uint8_t* block) {
   uint32_t w[80];
   for (int i = 0; i < 16; ++i) w[i] = LoadBe32(block + 4 * i);
   for (int i = 16; i < 80; ++i) w[i] = Rotl32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
   uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
-  for (int i = 0; i < 80; ++i) {
-    uint32_t f, k;
-    if (i < 20) {
-      f = (b & c) | (~b & d);
-      k = 0x5A827999;
-    } else if (i < 40) {
-      f = b ^ c ^ d;
-      k = 0x6ED9EBA1;
-    } else if (i < 60) {
-      f = (b & c) | (b & d) | (c & d);
-      k = 0x8F1BBCDC;
-    } else {
-      f = b ^ c ^ d;
-      k = 0xCA62C1D6;
-    }
-    const uint32_t t = Rotl32(a, 5) + f + e + k + w[i];
-    e = d;
-    d = c;
-    c = Rotl32(b, 30);
-    b = a;
-    a = t;
+  // Rounds in groups of five with the roles of a..e rotated in the argument
+  // list instead of moving five values each round (FIPS 180-4 6.1.2 step 3).
+  for (int i = 0; i < 20; i += 5) {
+    Sha1Round<0>(a, b, c, d, e, w[i]);
+    Sha1Round<0>(e, a, b, c, d, w[i + 1]);
+    Sha1Round<0>(d, e, a, b, c, w[i + 2]);
+    Sha1Round<0>(c, d, e, a, b, w[i + 3]);
+    Sha1Round<0>(b, c, d, e, a, w[i + 4]);
+  }
+  for (int i = 20; i < 40; i += 5) {
+    Sha1Round<1>(a, b, c, d, e, w[i]);
+    Sha1Round<1>(e, a, b, c, d, w[i + 1]);
+    Sha1Round<1>(d, e, a, b, c, w[i + 2]);
+    Sha1Round<1>(c, d, e, a, b, w[i + 3]);
+    Sha1Round<1>(b, c, d, e, a, w[i + 4]);
+  }
+  for (int i = 40; i < 60; i += 5) {
+    Sha1Round<2>(a, b, c, d, e, w[i]);
+    Sha1Round<2>(e, a, b, c, d, w[i + 1]);
+    Sha1Round<2>(d, e, a, b, c, w[i + 2]);
+    Sha1Round<2>(c, d, e, a, b, w[i + 3]);
+    Sha1Round<2>(b, c, d, e, a, w[i + 4]);
+  }
+  for (int i = 60; i < 80; i += 5) {
+    Sha1Round<3>(a, b, c, d, e, w[i]);
+    Sha1Round<3>(e, a, b, c, d, w[i + 1]);
+    Sha1Round<3>(d, e, a, b, c, w[i + 2]);
+    Sha1Round<3>(c, d, e, a, b, w[i + 3]);
+    Sha1Round<3>(b, c, d, e, a, w[i + 4]);
   }
   h_[0] += a;
   h_[1] += b;
