@@ -46,6 +46,7 @@ __all__ = [
     "type_info",
 ]
 
+GGUFError.__module__ = "ggufkit"
 GGUFError.__doc__ = (
     "A ggufkit error: bad input (malformed file, wrong sizes, unknown type) or a failed read. "
     "A ValueError; the message names the file, tensor and offset like the CLI tools do.")

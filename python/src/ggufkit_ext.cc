@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -258,7 +259,18 @@ class Model {
     if (!model_) throw Error("the GGUF file is closed");
     return *model_;
   }
-  void Close() { model_.reset(); }
+  // Waits for reads in flight (other Python threads) before freeing the model.
+  // Waits (without the GIL) for reads in flight in other Python threads, then
+  // frees the model holding the GIL, so that no GIL-holding call
+  // (tensors(), metadata()) can see it half gone.
+  void Close() {
+    std::unique_lock<std::shared_mutex> lock(close_mu_, std::defer_lock);
+    {
+      nb::gil_scoped_release release;
+      lock.lock();
+    }
+    model_.reset();
+  }
   bool closed() const { return !model_; }
   bool forward_only() const { return forward_only_; }
 
@@ -332,6 +344,12 @@ class Model {
   // Rows [row_begin, row_end) of tensor `index` into dst as out_type.
   void ReadRows(size_t index, int out_type_id, nb::handle dst_obj, int64_t row_begin,
                 int64_t row_end, int threads) {
+    // Held (shared) for the whole read so that Close() from another thread waits.
+    std::shared_lock<std::shared_mutex> keep_open(close_mu_, std::defer_lock);
+    {
+      nb::gil_scoped_release release;
+      keep_open.lock();
+    }
     GgufModel& m = model();
     if (index >= m.tensors().size()) throw Error(absl::StrCat("no tensor ", index));
     const TensorInfo& t = m.tensors()[index];
@@ -365,7 +383,8 @@ class Model {
  private:
   std::unique_ptr<GgufModel> model_;
   bool forward_only_ = false;
-  std::mutex mu_;
+  std::mutex mu_;               // serializes reads of forward-only (compressed) models
+  std::shared_mutex close_mu_;  // reads shared, Close() exclusive
 };
 
 // Calls a Python progress callback from C++ threads; the first exception it

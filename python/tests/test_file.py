@@ -237,3 +237,26 @@ def test_quantize_file_is_a_clear_hook(sample_path, tmp_path):
         pytest.skip("this build has the gguf-quantize library")
     with pytest.raises(NotImplementedError, match="gguf-quantize"):
         ggufkit.quantize_file(sample_path, tmp_path / "q.gguf", "Q4_K")
+
+
+def test_close_while_other_threads_read(sample_path):
+    f = ggufkit.GGUFFile(sample_path)
+    errors, done = [], []
+
+    def work():
+        for _ in range(50):
+            try:
+                f.read("blk.0.weight", threads=1)
+            except ggufkit.GGUFError as e:  # closed under us: a clean error, never a crash
+                errors.append(str(e))
+                return
+        done.append(1)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    f.close()
+    for t in threads:
+        t.join()
+    assert all("closed" in e for e in errors)
+    assert len(errors) + len(done) == 3
