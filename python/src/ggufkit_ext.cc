@@ -33,7 +33,6 @@
 #include "ggufkit/dequant/dequant.h"
 #include "ggufkit/gguf/split.h"
 #include "ggufkit/kvplan/kvplan.h"
-#include "ggufkit/kvplan/model_shape.h"
 #include "ggufkit/quants/type_traits.h"
 #include "ggufkit/stream/dequant_model.h"
 #include "ggufkit/stream/gguf_tensors.h"
@@ -473,10 +472,11 @@ std::string KvPlan(const std::string& model_path, int64_t layers, int64_t kv_hea
   auto v = kvplan::ParseKvTypeList(v_types);
   if (!v.ok()) Throw(v.status());
   options.v_types = *v;
+  // Runtime: llama-server's defaults (kvplan::RuntimeOptions), the turbo layout chosen.
   if (variant == "current") {
-    options.variant = TurboVariant::kCurrent;
+    options.runtime.variant = TurboVariant::kCurrent;
   } else if (variant == "v1") {
-    options.variant = TurboVariant::kV1;
+    options.runtime.variant = TurboVariant::kV1;
   } else {
     throw Error(absl::StrCat("turbo variant '", variant, "' is not 'current' or 'v1'"));
   }
@@ -498,7 +498,7 @@ std::string KvPlan(const std::string& model_path, int64_t layers, int64_t kv_hea
     absl::StatusOr<kvplan::ModelKvShape> shape =
         model_path.empty()
             ? kvplan::UniformShape(layers, kv_heads, head_dim, head_dim_v, weights.value_or(0))
-            : kvplan::ShapeFromModelFile(model_path);
+            : kvplan::ShapeFromFile(model_path);
     if (!shape.ok()) Throw(shape.status());
     if (weights) shape->weights_bytes = *weights;
     // Sizes first (cheap), then each row measured with progress reported:
@@ -511,7 +511,7 @@ std::string KvPlan(const std::string& model_path, int64_t layers, int64_t kv_hea
         for (size_t i = 0; i < n; ++i) {
           kvplan::PlanRow& row = plan->rows[i];
           auto m = kvplan::MeasureKvResidentMemory(*shape, row.cost.ctx, row.cost.k_type,
-                                                   row.cost.v_type, options.variant);
+                                                   row.cost.v_type, options.runtime);
           if (m.ok()) {
             row.measured = *m;
           } else {
