@@ -45,7 +45,13 @@ extern "C" {
 /* Bumped when a function or struct of this header changes incompatibly. */
 #define GGUFKIT_C_API_VERSION 1
 
-typedef enum ggufkit_status {
+/* The enumerations below are int32_t typedefs with named constants rather than C
+ * enum types, so any integer a caller (or a foreign-language binding) passes is a
+ * valid value to check and reject, never undefined behaviour. */
+
+/* Every function's result. */
+typedef int32_t ggufkit_status;
+enum {
   GGUFKIT_OK = 0,
   GGUFKIT_ERR_INVALID_ARGUMENT = 1,  /* bad argument, or a malformed file */
   GGUFKIT_ERR_NOT_FOUND = 2,         /* missing file or tensor */
@@ -55,17 +61,19 @@ typedef enum ggufkit_status {
   GGUFKIT_ERR_RESOURCE_EXHAUSTED = 6,
   GGUFKIT_ERR_IO = 7,                /* permission denied, I/O error */
   GGUFKIT_ERR_INTERNAL = 8
-} ggufkit_status;
+};
 
 /* Element type of dequantized output. */
-typedef enum ggufkit_output_type {
+typedef int32_t ggufkit_output_type;
+enum {
   GGUFKIT_OUT_F32 = 0,  /* float */
   GGUFKIT_OUT_F16 = 1,  /* IEEE binary16 bits in uint16_t, round to nearest even */
   GGUFKIT_OUT_BF16 = 2  /* bfloat16 bits in uint16_t, round to nearest even */
-} ggufkit_output_type;
+};
 
 /* KV-cache row types (quants/kv_cache.h). */
-typedef enum ggufkit_kv_type {
+typedef int32_t ggufkit_kv_type;
+enum {
   GGUFKIT_KV_F16 = 0,
   GGUFKIT_KV_BF16 = 1,
   GGUFKIT_KV_Q8_0 = 2,
@@ -73,13 +81,14 @@ typedef enum ggufkit_kv_type {
   GGUFKIT_KV_TURBO2 = 4,
   GGUFKIT_KV_TURBO3 = 5,
   GGUFKIT_KV_TURBO4 = 6
-} ggufkit_kv_type;
+};
 
 /* TurboQuant block layout: current (66-byte turbo4) or the May 2026 v1 (68). */
-typedef enum ggufkit_turbo_variant {
+typedef int32_t ggufkit_turbo_variant;
+enum {
   GGUFKIT_TURBO_CURRENT = 0,
   GGUFKIT_TURBO_V1 = 1
-} ggufkit_turbo_variant;
+};
 
 /* ---------------------------------------------------------------------------
  * Version and errors

@@ -98,13 +98,14 @@ bool OutputTypeOf(ggufkit_output_type t, ggufkit::OutputType* out) {
     case GGUFKIT_OUT_BF16:
       *out = ggufkit::OutputType::kBF16;
       return true;
+    default:
+      return false;
   }
-  return false;
 }
 
 ggufkit_status BadOutputType(const char* function, ggufkit_output_type t) {
   return Fail(GGUFKIT_ERR_INVALID_ARGUMENT,
-              absl::StrCat(function, ": output type ", static_cast<int>(t),
+              absl::StrCat(function, ": output type ", t,
                            " is not GGUFKIT_OUT_F32, GGUFKIT_OUT_F16 or GGUFKIT_OUT_BF16"));
 }
 
@@ -119,8 +120,8 @@ ggufkit_status TypeOf(const char* function, uint32_t id, ggufkit::GgmlType* type
 }
 
 ggufkit_status KvTypeOf(const char* function, ggufkit_kv_type t, ggufkit::KvType* out) {
-  const int v = static_cast<int>(t);
-  if (v < 0 || v > static_cast<int>(ggufkit::KvType::kTurbo4)) {
+  const int32_t v = t;
+  if (v < GGUFKIT_KV_F16 || v > GGUFKIT_KV_TURBO4) {
     return Fail(GGUFKIT_ERR_INVALID_ARGUMENT,
                 absl::StrCat(function, ": KV type ", v, " is not a ggufkit_kv_type"));
   }
@@ -136,7 +137,7 @@ ggufkit_status VariantOf(const char* function, ggufkit_turbo_variant t,
     *out = ggufkit::TurboVariant::kV1;
   } else {
     return Fail(GGUFKIT_ERR_INVALID_ARGUMENT,
-                absl::StrCat(function, ": turbo variant ", static_cast<int>(t),
+                absl::StrCat(function, ": turbo variant ", t,
                              " is not GGUFKIT_TURBO_CURRENT or GGUFKIT_TURBO_V1"));
   }
   return GGUFKIT_OK;
@@ -205,8 +206,9 @@ const char* ggufkit_status_name(ggufkit_status status) {
       return "GGUFKIT_ERR_IO";
     case GGUFKIT_ERR_INTERNAL:
       return "GGUFKIT_ERR_INTERNAL";
+    default:
+      return "?";
   }
-  return "?";
 }
 
 const char* ggufkit_type_name(uint32_t type) {

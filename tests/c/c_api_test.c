@@ -57,6 +57,7 @@ static void TestVersionAndTypes(void) {
   CHECK(ggufkit_version() != NULL && ggufkit_version()[0] != '\0');
   CHECK(ggufkit_c_api_version() == GGUFKIT_C_API_VERSION);
   CHECK(strcmp(ggufkit_status_name(GGUFKIT_ERR_NOT_FOUND), "GGUFKIT_ERR_NOT_FOUND") == 0);
+  CHECK(strcmp(ggufkit_status_name(99), "?") == 0);
   CHECK(strcmp(ggufkit_type_name(12), "q4_K") == 0);
   CHECK(ggufkit_type_name(4) == NULL); /* removed from ggml */
   CHECK(ggufkit_type_name(1000) == NULL);
