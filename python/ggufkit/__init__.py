@@ -36,6 +36,7 @@ __all__ = [
     "GGUFFile",
     "TensorInfo",
     "DequantProgress",
+    "QuantizeProgress",
     "TypeInfo",
     "dequantize",
     "quantize",
@@ -407,20 +408,39 @@ def dequantize_file(input: Union[str, os.PathLike], output: Union[str, os.PathLi
                                  _threads(threads), zstd_level, cb)
 
 
-def quantize_file(input: Union[str, os.PathLike], output: Union[str, os.PathLike],
-                  qtype: QType, **options: Any) -> dict:
-    """What ``gguf-quantize`` does, as a function.
+class QuantizeProgress(NamedTuple):
+    """What :func:`quantize_file` reports after each piece of work."""
+    tensor_index: int
+    tensor_count: int
+    tensor_name: str
+    bytes_done: int
+    bytes_total: int
 
-    Hook: bound once the gguf-quantize library (``quantize/``, target ggufkit::quantize) is
-    part of the build (python/CMakeLists.txt then defines GGUFKIT_PY_HAVE_QUANTIZE and
-    python/src/ggufkit_ext.cc exports ``_core.quantize_file``). Until then this raises
+
+def quantize_file(input: Union[str, os.PathLike], output: Union[str, os.PathLike],
+                  ftype: str = "Q4_K_M", *, imatrix: Union[None, str, os.PathLike] = None,
+                  threads: Optional[int] = None, allow_requantize: bool = False,
+                  leave_output_tensor: bool = False, pure: bool = False,
+                  progress: Optional[Callable[[QuantizeProgress], Any]] = None) -> dict:
+    """What ``gguf-quantize`` does (llama-quantize's job, byte-identical output): ``ftype`` is
+    llama-quantize's name ("Q4_K_M", "Q8_0", ...), ``imatrix`` an importance-matrix file.
+
+    Available when the gguf-quantize library (``quantize/``, target ggufkit::quantize) is part
+    of the build: python/CMakeLists.txt then defines GGUFKIT_PY_HAVE_QUANTIZE and
+    python/src/ggufkit_ext.cc exports ``_core.quantize_file``. Otherwise this raises
     NotImplementedError.
     """
     fn = getattr(_core, "quantize_file", None)
     if fn is None:
         raise NotImplementedError("ggufkit was built without the gguf-quantize library "
                                   "(quantize/); quantize_file is not available in this build")
-    return fn(os.fspath(input), os.fspath(output), type_info(qtype).id, **options)
+    cb = None
+    if progress is not None:
+        def cb(i: int, n: int, name: str, done: int, total: int) -> None:
+            progress(QuantizeProgress(i, n, name, done, total))
+    return fn(os.fspath(input), os.fspath(output), ftype,
+              "" if imatrix is None else os.fspath(imatrix), _threads(threads),
+              bool(allow_requantize), bool(leave_output_tensor), bool(pure), cb)
 
 
 def _list_arg(value: Union[str, Sequence[Any]]) -> str:

@@ -53,3 +53,9 @@ class Model:
     def metadata(self) -> list[tuple[str, str, int, Any]]: ...
     def read_rows(self, index: int, out_type: int, out: Buffer, row_begin: int, row_end: int,
                   threads: int) -> None: ...
+
+
+# Present only in builds with the gguf-quantize library (GGUFKIT_PY_HAVE_QUANTIZE).
+def quantize_file(input: str, output: str, ftype: str, imatrix: str, threads: int,
+                  allow_requantize: bool, leave_output_tensor: bool, pure: bool,
+                  progress: Optional[Callable[[int, int, str, int, int], Any]]) -> dict[str, Any]: ...

@@ -37,6 +37,10 @@
 #include "ggufkit/stream/dequant_model.h"
 #include "ggufkit/stream/gguf_tensors.h"
 
+#ifdef GGUFKIT_PY_HAVE_QUANTIZE
+#include "ggufkit/quantize/quantize_model.h"
+#endif
+
 namespace nb = nanobind;
 
 namespace ggufkit::python {
@@ -529,6 +533,49 @@ std::string KvPlan(const std::string& model_path, int64_t layers, int64_t kv_hea
   return kvplan::FormatPlanJson(*plan);
 }
 
+
+#ifdef GGUFKIT_PY_HAVE_QUANTIZE
+// gguf-quantize as a function (python/CMakeLists.txt defines
+// GGUFKIT_PY_HAVE_QUANTIZE when the quantize/ library is in the build).
+nb::dict QuantizeFile(const std::string& in_path, const std::string& out_path,
+                      const std::string& ftype, const std::string& imatrix_path, int threads,
+                      bool allow_requantize, bool leave_output_tensor, bool pure,
+                      nb::handle progress_obj) {
+  quantize::QuantizeOptions options;
+  auto parsed = quantize::ParseFtype(ftype);
+  if (!parsed.ok()) Throw(parsed.status());
+  options.ftype = *parsed;
+  options.imatrix_path = imatrix_path;
+  options.threads = threads;
+  options.allow_requantize = allow_requantize;
+  options.leave_output_tensor = leave_output_tensor;
+  options.pure = pure;
+  ProgressCaller progress(progress_obj);
+  std::function<void(const quantize::QuantizeProgress&)> callback;
+  if (progress.enabled()) {
+    callback = [&progress](const quantize::QuantizeProgress& p) {
+      progress.Call(p.tensor_index, p.tensor_count, p.tensor_name, p.bytes_done, p.bytes_total);
+    };
+  }
+  absl::StatusOr<quantize::QuantizeStats> stats;
+  {
+    nb::gil_scoped_release release;
+    stats = quantize::QuantizeModelFile(in_path, out_path, options, callback);
+  }
+  progress.Rethrow();
+  if (!stats.ok()) Throw(stats.status());
+  nb::dict d;
+  d["tensors_written"] = stats->tensors_written;
+  d["tensors_converted"] = stats->tensors_converted;
+  d["tensors_copied"] = stats->tensors_copied;
+  d["input_data_bytes"] = stats->input_data_bytes;
+  d["output_bytes"] = stats->output_bytes;
+  d["threads"] = stats->threads;
+  d["warnings"] = stats->warnings;
+  return d;
+}
+#endif  // GGUFKIT_PY_HAVE_QUANTIZE
+
 }  // namespace
 }  // namespace ggufkit::python
 
@@ -551,6 +598,11 @@ NB_MODULE(_core, m) {
         nb::arg("head_dim"), nb::arg("head_dim_v"), nb::arg("contexts"), nb::arg("k_types"),
         nb::arg("v_types"), nb::arg("variant"), nb::arg("budget"), nb::arg("weights_bytes"),
         nb::arg("measure"), nb::arg("progress").none());
+#ifdef GGUFKIT_PY_HAVE_QUANTIZE
+  m.def("quantize_file", &py::QuantizeFile, nb::arg("input"), nb::arg("output"),
+        nb::arg("ftype"), nb::arg("imatrix"), nb::arg("threads"), nb::arg("allow_requantize"),
+        nb::arg("leave_output_tensor"), nb::arg("pure"), nb::arg("progress").none());
+#endif
   nb::class_<py::Model>(m, "Model")
       .def(nb::init<const std::string&>(), nb::arg("path"))
       .def("close", &py::Model::Close)

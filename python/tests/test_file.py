@@ -236,7 +236,7 @@ def test_quantize_file_is_a_clear_hook(sample_path, tmp_path):
     if hasattr(ggufkit._core, "quantize_file"):
         pytest.skip("this build has the gguf-quantize library")
     with pytest.raises(NotImplementedError, match="gguf-quantize"):
-        ggufkit.quantize_file(sample_path, tmp_path / "q.gguf", "Q4_K")
+        ggufkit.quantize_file(sample_path, tmp_path / "q.gguf", "Q4_K_M")
 
 
 def test_close_while_other_threads_read(sample_path):
