@@ -63,3 +63,7 @@ execute_process(COMMAND ${WORK_DIR}/build/consumer ${SAMPLE} blk.0.weight RESULT
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the consumer failed: ${rc}")
 endif()
+execute_process(COMMAND ${WORK_DIR}/build/consumer_c ${SAMPLE} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the C API consumer failed: ${rc}")
+endif()
