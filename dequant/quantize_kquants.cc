@@ -1,0 +1,30 @@
+// Per-target instantiations of the K-quant quantizers.
+#include <cstdint>
+
+#include "dequant/quantize_kernels.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dequant/quantize_kquants.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// clang-format off: the per-target headers must follow foreach_target.h.
+#include "dequant/quantize_common-inl.h"
+#include "hwy/highway.h"
+// clang-format on
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+
+quantize_internal::QuantizeFn FindKQuantQuantizerForTarget(GgmlType type, bool with_imatrix) {
+  (void)type;
+  (void)with_imatrix;
+  return nullptr;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+GGUFKIT_QUANTIZE_EXPORT_FAMILY(KQuant)
+#endif  // HWY_ONCE

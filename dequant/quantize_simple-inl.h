@@ -1,0 +1,208 @@
+// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 SIMD quantizers (per target), without an
+// importance matrix. Each block's scale comes from a reduction over its 32
+// values that is exact in any order (max of |x| ignoring NaN, min / max
+// ignoring NaN, with the reference's choice among equal values restored);
+// the codes are elementwise. Formats: quants/block_legacy.h.
+
+#if defined(GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
+#undef GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
+#else
+#define GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
+#endif
+
+#include <cfloat>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dequant/quantize_common-inl.h"
+#include "hwy/highway.h"
+#include "quants/half.h"
+#include "quants/type_traits.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+inline constexpr int kLegacyQK = 32;
+
+// Q8_0: d = max|x| / 127 with ggml's MAX macro, whose result depends on
+// where a NaN sits in the block; blocks holding a NaN go to the reference.
+inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /*imatrix*/) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const quantize_internal::QuantizeFn reference = GetReferenceCodec(GgmlType::kQ8_0).quantize;
+  for (int64_t b = 0; b < n / kLegacyQK; ++b) {
+    const float* xb = x + b * kLegacyQK;
+    uint8_t* o = out + b * 34;
+    VF amax = hn::Zero(df);
+    MF nan = hn::FirstN(df, 0);
+    for (size_t i = 0; i < kLegacyQK; i += lanes) {
+      const VF v = hn::LoadU(df, xb + i);
+      nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));  // Ne is ordered on AVX2+
+      amax = hn::Max(amax, hn::Abs(v));
+    }
+    if (!hn::AllFalse(df, nan)) {
+      reference(xb, o, kLegacyQK, nullptr);
+      continue;
+    }
+    const float d = hn::GetLane(hn::MaxOfLanes(df, amax)) / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    StoreHalf(d, o);
+    const VF vid = hn::Set(df, id);
+    const VI k255 = hn::Set(di, 0xFF);
+    for (size_t i = 0; i < kLegacyQK; i += lanes) {
+      const VI q = TruncToInt32V(RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
+      StoreLowBytes(hn::And(q, k255), o + 2 + i);
+    }
+  }
+}
+
+// The signed value of the first element of largest magnitude (NaN never
+// wins a strict >; 0 when every |x| is 0).
+HWY_INLINE float SignedAbsMax32(const float* xb) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  VF amax = hn::Zero(df);
+  for (size_t i = 0; i < kLegacyQK; i += lanes) {
+    const VF a = hn::Abs(hn::LoadU(df, xb + i));
+    amax = hn::IfThenElse(hn::Gt(a, amax), a, amax);
+  }
+  const VF all = hn::MaxOfLanes(df, amax);  // no NaN left in amax
+  if (!(hn::GetLane(all) > 0.0f)) return 0.0f;
+  for (size_t i = 0; i < kLegacyQK; i += lanes) {
+    const intptr_t j = hn::FindFirstTrue(df, hn::Eq(hn::Abs(hn::LoadU(df, xb + i)), all));
+    if (j >= 0) return xb[i + static_cast<size_t>(j)];
+  }
+  return 0.0f;  // unreachable
+}
+
+// min and max ignoring NaN (FLT_MAX / -FLT_MAX when all are NaN). Of equal
+// values the reference keeps the first; only the sign of a zero min matters
+// (a zero max is the same element as a zero min, or max - min = -min).
+HWY_INLINE void MinMax32(const float* xb, float* min_out, float* max_out) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  VF vmin = hn::Set(df, FLT_MAX);
+  VF vmax = hn::Set(df, -FLT_MAX);
+  for (size_t i = 0; i < kLegacyQK; i += lanes) {
+    const VF v = hn::LoadU(df, xb + i);
+    vmin = hn::IfThenElse(hn::Lt(v, vmin), v, vmin);
+    vmax = hn::IfThenElse(hn::Gt(v, vmax), v, vmax);
+  }
+  float min = hn::GetLane(hn::MinOfLanes(df, vmin));
+  *max_out = hn::GetLane(hn::MaxOfLanes(df, vmax));
+  if (min == 0.0f) {
+    for (int j = 0; j < kLegacyQK; ++j) {
+      if (xb[j] == 0.0f) {
+        min = xb[j];
+        break;
+      }
+    }
+  }
+  *min_out = min;
+}
+
+// Packs 32 codes (int32 lanes, low bits used): element j < 16 in the low
+// nibble of qs[j], element j + 16 in the high nibble; with kFifth, bit 4 of
+// element j to bit j of the 32-bit qh at qh_out.
+template <bool kFifth, class CodeFn>
+HWY_INLINE void PackNibbles(const CodeFn& code, uint8_t* qs, uint8_t* qh_out) {
+  const DI di;
+  const size_t lanes = hn::Lanes(di);
+  const VI k15 = hn::Set(di, 0x0F);
+  const VI k16 = hn::Set(di, 0x10);
+  const VI k255 = hn::Set(di, 0xFF);
+  uint32_t qh = 0;
+  for (size_t i = 0; i < 16; i += lanes) {
+    const VI lo = code(i);
+    const VI hi = code(i + 16);
+    if (kFifth) {
+      StoreLowBytes(hn::Or(hn::And(lo, k15), hn::ShiftLeft<4>(hn::And(hi, k15))), qs + i);
+      qh |= MaskBits(hn::Eq(hn::And(lo, k16), k16)) << i;
+      qh |= MaskBits(hn::Eq(hn::And(hi, k16), k16)) << (i + 16);
+    } else {
+      StoreLowBytes(hn::And(hn::Or(lo, hn::ShiftLeft<4>(hi)), k255), qs + i);
+    }
+  }
+  if (kFifth) {
+    for (int k = 0; k < 4; ++k) qh_out[k] = static_cast<uint8_t>(qh >> (8 * k));
+  }
+}
+
+// Q4_0 (kFifth false) and Q5_0: d = signed absmax / -nmax,
+// q = MIN(2 nmax - 1, (int8_t)(x * id + nmax + 0.5)).
+template <bool kFifth>
+inline void QuantizeSymmetric(const float* x, uint8_t* out, int64_t n) {
+  const DF df;
+  const DI di;
+  constexpr int kNmax = kFifth ? 16 : 8;
+  constexpr size_t kBlockBytes = kFifth ? 22 : 18;
+  const VF bias = hn::Set(df, kFifth ? 16.5f : 8.5f);
+  const VI top = hn::Set(di, 2 * kNmax - 1);
+  for (int64_t b = 0; b < n / kLegacyQK; ++b) {
+    const float* xb = x + b * kLegacyQK;
+    uint8_t* o = out + static_cast<size_t>(b) * kBlockBytes;
+    const float d = SignedAbsMax32(xb) / -kNmax;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    StoreHalf(d, o);
+    const VF vid = hn::Set(df, id);
+    auto code = [&](size_t i) {
+      const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
+      return hn::Min(SignExtendLowByte(TruncToInt32V(f)), top);
+    };
+    PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
+  }
+}
+
+// Q4_1 (clamped to 15) and Q5_1 (not clamped: the low byte):
+// d = (max - min) / nmax, m = min, q = (x - min) * id + 0.5 truncated.
+template <bool kFifth>
+inline void QuantizeAsymmetric(const float* x, uint8_t* out, int64_t n) {
+  const DF df;
+  const DI di;
+  constexpr size_t kBlockBytes = kFifth ? 24 : 20;
+  const VF half = hn::Set(df, 0.5f);
+  const VI k15 = hn::Set(di, 15);
+  for (int64_t b = 0; b < n / kLegacyQK; ++b) {
+    const float* xb = x + b * kLegacyQK;
+    uint8_t* o = out + static_cast<size_t>(b) * kBlockBytes;
+    float min, max;
+    MinMax32(xb, &min, &max);
+    const float d = (max - min) / (kFifth ? 31 : 15);
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    StoreHalf(d, o);
+    StoreHalf(min, o + 2);
+    const VF vid = hn::Set(df, id);
+    const VF vmin = hn::Set(df, min);
+    auto code = [&](size_t i) {
+      const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin), vid), half);
+      const VI t = TruncToInt32V(f);
+      return kFifth ? t : hn::Min(SignExtendLowByte(t), k15);
+    };
+    PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
+  }
+}
+
+inline void QuantizeQ4_0(const float* x, uint8_t* out, int64_t n, const float*) {
+  QuantizeSymmetric<false>(x, out, n);
+}
+inline void QuantizeQ5_0(const float* x, uint8_t* out, int64_t n, const float*) {
+  QuantizeSymmetric<true>(x, out, n);
+}
+inline void QuantizeQ4_1(const float* x, uint8_t* out, int64_t n, const float*) {
+  QuantizeAsymmetric<false>(x, out, n);
+}
+inline void QuantizeQ5_1(const float* x, uint8_t* out, int64_t n, const float*) {
+  QuantizeAsymmetric<true>(x, out, n);
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
