@@ -7,7 +7,7 @@
 #define HWY_TARGET_INCLUDE "dequant/quantize_kquants.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/quantize_common-inl.h"
+#include "dequant/quantize_kquants-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 
@@ -16,9 +16,15 @@ namespace ggufkit {
 namespace HWY_NAMESPACE {
 
 quantize_internal::QuantizeFn FindKQuantQuantizerForTarget(GgmlType type, bool with_imatrix) {
+#if HWY_TARGET == HWY_SCALAR
   (void)type;
   (void)with_imatrix;
   return nullptr;
+#else
+  return FindQuantizerInFamily<QuantizerEntry<GgmlType::kQ4_K, &QuantizeQ4_K, true>,
+                               QuantizerEntry<GgmlType::kQ5_K, &QuantizeQ5_K, true> >(type,
+                                                                                  with_imatrix);
+#endif
 }
 
 }  // namespace HWY_NAMESPACE

@@ -1,0 +1,270 @@
+// Q2_K, Q4_K, Q5_K, Q6_K SIMD quantizers (per target), with and without an
+// importance matrix. The per-group scale searches (the costly part) run one
+// group per lane (quantize_search-inl.h); the per-super-block steps (scale
+// quantization, packing) follow the reference in scalar code, and the final
+// re-fit of each code to the stored scales is elementwise. Formats:
+// quants/block_k.h; reference: quants/k_codecs.cc.
+
+#if defined(GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_
+#undef GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_
+#else
+#define GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dequant/quantize_search-inl.h"
+#include "hwy/highway.h"
+#include "quants/block_k.h"
+#include "quants/half.h"
+#include "quants/quant_search_internal.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+inline constexpr int kSuperQK = 256;
+// Super-blocks per pass: 8 x 256 floats; 32 or 64 groups, a whole number of
+// tiles for every lane count.
+inline constexpr int kChunkSuperBlocks = 8;
+
+// Sum of x^2 over one super-block, in element order (the reference's sigma2).
+HWY_INLINE float SumSquares256(const float* x) {
+  float s = 0;
+  for (int l = 0; l < kSuperQK; ++l) s += x[l] * x[l];
+  return s;
+}
+
+// Codes of one group of kN elements re-fitted to its stored scale:
+// L = clamp(NearestInt((x + dm) / d), lo, hi) + bias (x / d without kAddMin).
+template <int kN, bool kAddMin>
+HWY_INLINE void RefitGroup(const float* x, float d, float dm, int lo, int hi, int bias,
+                           uint8_t* L) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VF vd = hn::Set(df, d);
+  const VF vdm = hn::Set(df, dm);
+  const VI vbias = hn::Set(di, bias);
+  for (size_t i = 0; i < static_cast<size_t>(kN); i += lanes) {
+    const VF v = hn::LoadU(df, x + i);
+    const VF q = kAddMin ? hn::Div(hn::Add(v, vdm), vd) : hn::Div(v, vd);
+    StoreLowBytes(hn::Add(ClampV(NearestIntV(q), lo, hi), vbias), L + i);
+  }
+}
+
+// Per-lane values of a per-super-block quantity: lane g of tile g0 belongs
+// to super-block (g0 + g) / groups_per_sb.
+HWY_INLINE VF PerSuperBlock(const float* per_sb, size_t g0, size_t groups, int groups_per_sb) {
+  const DF df;
+  HWY_ALIGN float v[kMaxLanes] = {0};
+  for (size_t g = 0; g < groups; ++g) v[g] = per_sb[(g0 + g) / static_cast<size_t>(groups_per_sb)];
+  return hn::Load(df, v);
+}
+
+// The group searches of a chunk of super-blocks: for each group (kN
+// elements) its scale, min (qkx forms) and codes, and with an imatrix the sum
+// of its weights.
+enum class KSearch { kQ4K, kQ5K, kQ2K, kQ6K };
+
+template <KSearch kKind>
+void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float* mins, float* sw,
+                 uint8_t* L) {
+  constexpr int kN = (kKind == KSearch::kQ4K || kKind == KSearch::kQ5K) ? 32 : 16;
+  constexpr int kGroupsPerSb = kSuperQK / kN;
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  HWY_ALIGN float xt[kN * kMaxLanes];
+  HWY_ALIGN float wt[kN * kMaxLanes];
+  HWY_ALIGN float qt[kN * kMaxLanes];
+  HWY_ALIGN int32_t Lt[kN * kMaxLanes];
+  float sigma2[kChunkSuperBlocks];
+  if (qw && kKind != KSearch::kQ6K) {
+    for (int s = 0; s < n_sb; ++s) {
+      const float ss = SumSquares256(x + s * kSuperQK);
+      // Q2_K: sum / 256; Q4_K, Q5_K: 2 * sum / 256.
+      sigma2[s] = kKind == KSearch::kQ2K ? ss / kSuperQK : 2 * ss / kSuperQK;
+    }
+  }
+  const size_t groups = static_cast<size_t>(n_sb) * kGroupsPerSb;
+  for (size_t g0 = 0; g0 < groups; g0 += lanes) {
+    const size_t gn = std::min(lanes, groups - g0);
+    GatherTile<kN>(x + g0 * kN, kN, gn, xt);
+    if (qw) GatherTile<kN>(qw + g0 * kN, kN, gn, qt);
+    const float* w_tile = wt;
+    if (kKind == KSearch::kQ6K && qw) {
+      w_tile = qt;  // Q6_K weights by the imatrix alone
+    } else if (qw) {
+      const VF s2 = PerSuperBlock(sigma2, g0, gn, kGroupsPerSb);
+      VF sumw = hn::Zero(df);
+      for (int i = 0; i < kN; ++i) {
+        const VF v = hn::Load(df, xt + i * lanes);
+        const VF w = hn::Mul(hn::Load(df, qt + i * lanes), hn::Sqrt(hn::Add(s2, hn::Mul(v, v))));
+        hn::Store(w, df, wt + i * lanes);
+        sumw = hn::Add(sumw, w);
+      }
+      HWY_ALIGN float sumw_lanes[kMaxLanes];
+      hn::Store(sumw, df, sumw_lanes);
+      for (size_t g = 0; g < gn; ++g) sw[g0 + g] = sumw_lanes[g];
+    } else if constexpr (kKind == KSearch::kQ4K || kKind == KSearch::kQ5K) {
+      VF sum_x2 = hn::Zero(df);
+      for (int i = 0; i < kN; ++i) {
+        const VF v = hn::Load(df, xt + i * lanes);
+        sum_x2 = hn::Add(sum_x2, hn::Mul(v, v));
+      }
+      const VF av_x = hn::Sqrt(hn::Div(sum_x2, hn::Set(df, 32.0f)));
+      for (int i = 0; i < kN; ++i) {
+        hn::Store(hn::Add(av_x, hn::Abs(hn::Load(df, xt + i * lanes))), df, wt + i * lanes);
+      }
+    } else if constexpr (kKind == KSearch::kQ2K) {
+      for (int i = 0; i < kN; ++i) {
+        hn::Store(hn::Abs(hn::Load(df, xt + i * lanes)), df, wt + i * lanes);
+      }
+    } else {
+      w_tile = nullptr;  // Q6_K without imatrix: x^2
+    }
+    HWY_ALIGN float sc[kMaxLanes];
+    HWY_ALIGN float mn[kMaxLanes];
+    if constexpr (kKind == KSearch::kQ6K) {
+      SearchQx<kN>(xt, w_tile, 32, Lt, sc);
+    } else if (qw) {
+      constexpr int kNmax = kKind == KSearch::kQ4K ? 15 : (kKind == KSearch::kQ5K ? 31 : 3);
+      SearchQkx<kN, false, true>(xt, w_tile, kNmax, -0.9f, 0.05f, 36, Lt, sc, mn);
+    } else if constexpr (kKind == KSearch::kQ2K) {
+      SearchQkx<kN, true, false>(xt, w_tile, 3, -0.5f, 0.1f, 15, Lt, sc, mn);
+    } else if constexpr (kKind == KSearch::kQ4K) {
+      SearchQkx<kN, false, false>(xt, w_tile, 15, -1.0f, 0.1f, 20, Lt, sc, mn);
+    } else {
+      SearchQkx<kN, false, false>(xt, w_tile, 31, -0.5f, 0.1f, 15, Lt, sc, mn);
+    }
+    for (size_t g = 0; g < gn; ++g) {
+      scales[g0 + g] = sc[g];
+      if (kKind != KSearch::kQ6K) mins[g0 + g] = mn[g];
+    }
+    ScatterCodes<kN>(Lt, gn, L + g0 * kN);
+  }
+}
+
+// Packs 8 six-bit (scale, min) pairs into Q4_K/Q5_K's 12 scale bytes.
+HWY_INLINE void PackScaleMinK4(const uint8_t* ls, const uint8_t* lm, uint8_t* scales) {
+  for (int j = 0; j < 4; ++j) {
+    scales[j] = ls[j];
+    scales[j + 4] = lm[j];
+  }
+  for (int j = 4; j < 8; ++j) {
+    scales[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+    scales[j - 4] = static_cast<uint8_t>(scales[j - 4] | ((ls[j] >> 4) << 6));
+    scales[j] = static_cast<uint8_t>(scales[j] | ((lm[j] >> 4) << 6));
+  }
+}
+
+// Q4_K (kNmax 15) and Q5_K (31).
+template <int kNmax>
+void QuantizeK4(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr bool kQ5 = kNmax == 31;
+  constexpr size_t kBlockBytes = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 8], mins[kChunkSuperBlocks * 8], sw[kChunkSuperBlocks * 8];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<kQ5 ? KSearch::kQ5K : KSearch::kQ4K>(xc, qc, count, scales, mins, sw, L);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 8 * s;
+      const float* mn = mins + 8 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t ls[8], lm[8];
+      uint16_t d_half, dmin_half;
+      if (!imatrix) {
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < 8; ++j) {
+          if (sc[j] > max_scale) max_scale = sc[j];
+          if (mn[j] > max_min) max_min = mn[j];
+        }
+        const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+        const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+        for (int j = 0; j < 8; ++j) {
+          ls[j] = std::min<uint8_t>(63, static_cast<uint8_t>(internal::NearestInt(inv_scale * sc[j])));
+          lm[j] = std::min<uint8_t>(63, static_cast<uint8_t>(internal::NearestInt(inv_min * mn[j])));
+        }
+        d_half = F32ToF16(max_scale / 63.f);
+        dmin_half = F32ToF16(max_min / 63.f);
+      } else {
+        const float d_block = internal::MakeQpQuants(8, 63, sc, ls, sw + 8 * s);
+        const float m_block = internal::MakeQpQuants(8, 63, mn, lm, sw + 8 * s);
+        if (kQ5) {
+          for (int j = 0; j < 8; ++j) {
+            ls[j] = std::min<uint8_t>(63, ls[j]);
+            lm[j] = std::min<uint8_t>(63, lm[j]);
+          }
+        }
+        d_half = F32ToF16(d_block);
+        dmin_half = F32ToF16(m_block);
+      }
+      uint8_t packed[12] = {0};
+      PackScaleMinK4(ls, lm, packed);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t sc6, m6;
+        internal::UnpackScaleMinK4(j, packed, &sc6, &m6);
+        const float d = F16ToF32(d_half) * static_cast<float>(sc6);
+        if (d == 0.0f) continue;
+        const float dm = F16ToF32(dmin_half) * static_cast<float>(m6);
+        RefitGroup<32, true>(xs + 32 * j, d, dm, 0, kNmax, 0, Ls + 32 * j);
+      }
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      std::memcpy(o, &d_half, 2);
+      std::memcpy(o + 2, &dmin_half, 2);
+      std::memcpy(o + 4, packed, 12);
+      if (kQ5) {
+        uint8_t qh[32] = {0};
+        uint8_t* qs = o + 16 + 32;
+        for (int c = 0; c < 4; ++c) {
+          for (int l = 0; l < 32; ++l) {
+            int l1 = Ls[64 * c + l];
+            int l2 = Ls[64 * c + l + 32];
+            if (l1 > 15) {
+              l1 -= 16;
+              qh[l] = static_cast<uint8_t>(qh[l] | (1u << (2 * c)));
+            }
+            if (l2 > 15) {
+              l2 -= 16;
+              qh[l] = static_cast<uint8_t>(qh[l] | (2u << (2 * c)));
+            }
+            qs[32 * c + l] = static_cast<uint8_t>(l1 | (l2 << 4));
+          }
+        }
+        std::memcpy(o + 16, qh, 32);
+      } else {
+        uint8_t* qs = o + 16;
+        for (int c = 0; c < 4; ++c) {
+          for (int l = 0; l < 32; ++l) {
+            qs[32 * c + l] = static_cast<uint8_t>(Ls[64 * c + l] | (Ls[64 * c + l + 32] << 4));
+          }
+        }
+      }
+    }
+  }
+}
+
+inline void QuantizeQ4_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  QuantizeK4<15>(x, out, n, imatrix);
+}
+inline void QuantizeQ5_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  QuantizeK4<31>(x, out, n, imatrix);
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_
