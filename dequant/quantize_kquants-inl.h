@@ -262,6 +262,148 @@ inline void QuantizeQ5_K(const float* x, uint8_t* out, int64_t n, const float* i
   QuantizeK4<31>(x, out, n, imatrix);
 }
 
+
+// Q6_K: 16 groups of 16, symmetric search with nmax 32 (weights x^2, or the
+// imatrix alone), int8 sub-block scales.
+inline void QuantizeQ6_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr size_t kBlockBytes = sizeof(BlockQ6_K);
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 16];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<KSearch::kQ6K>(xc, qc, count, scales, nullptr, nullptr, L);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 16 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      float max_scale = 0, max_abs_scale = 0;
+      for (int ib = 0; ib < 16; ++ib) {
+        if (std::fabs(sc[ib]) > max_abs_scale) {
+          max_abs_scale = std::fabs(sc[ib]);
+          max_scale = sc[ib];
+        }
+      }
+      if (max_abs_scale < internal::kGroupMaxEps) {
+        std::memset(o, 0, kBlockBytes);
+        continue;
+      }
+      const float iscale = -128.f / max_scale;
+      const uint16_t d_half = F32ToF16(1 / iscale);
+      int8_t sc8[16];
+      for (int ib = 0; ib < 16; ++ib) {
+        sc8[ib] = static_cast<int8_t>(
+            static_cast<uint8_t>(std::min(127, internal::NearestInt(iscale * sc[ib]))));
+      }
+      for (int j = 0; j < 16; ++j) {
+        const float d = F16ToF32(d_half) * static_cast<float>(sc8[j]);
+        if (d == 0.0f) continue;
+        RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -32, 31, 32, Ls + 16 * j);
+      }
+      uint8_t* ql_all = o;
+      uint8_t* qh_all = o + 128;
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t* Lh = Ls + 128 * h;
+        uint8_t* ql = ql_all + 64 * h;
+        uint8_t* qh = qh_all + 32 * h;
+        for (int l = 0; l < 32; ++l) {
+          const int q1 = Lh[l], q2 = Lh[l + 32], q3 = Lh[l + 64], q4 = Lh[l + 96];
+          ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
+          ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
+          qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) |
+                                       ((q4 >> 4) << 6));
+        }
+      }
+      std::memcpy(o + 192, sc8, 16);
+      std::memcpy(o + 208, &d_half, 2);
+    }
+  }
+}
+
+// Packs 2-bit codes L[0..255] into Q2_K/Q3_K's qs: element 128h + 32j + r
+// goes to bits 2j of qs[32h + r].
+HWY_INLINE void Pack2BitCodes(const uint8_t* L, uint8_t* qs) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* Lh = L + 128 * h;
+    for (int r = 0; r < 32; ++r) {
+      qs[32 * h + r] =
+          static_cast<uint8_t>(Lh[r] | (Lh[r + 32] << 2) | (Lh[r + 64] << 4) | (Lh[r + 96] << 6));
+    }
+  }
+}
+
+// Q2_K: 16 groups of 16, asymmetric search with nmax 3 (|x| weights and
+// absolute error, or imatrix weights), 4-bit sub-block scales and mins.
+inline void QuantizeQ2_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr size_t kBlockBytes = sizeof(BlockQ2_K);
+  constexpr float kQ4Scale = 15.f;
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 16], mins[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<KSearch::kQ2K>(xc, qc, count, scales, mins, sw, L);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 16 * s;
+      const float* mn = mins + 16 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      uint8_t bscales[16];
+      uint16_t d_half, dmin_half;
+      if (!imatrix) {
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < 16; ++j) {
+          if (sc[j] > max_scale) max_scale = sc[j];
+          if (mn[j] > max_min) max_min = mn[j];
+        }
+        if (max_scale > 0) {
+          const float iscale = kQ4Scale / max_scale;
+          for (int j = 0; j < 16; ++j) {
+            bscales[j] = static_cast<uint8_t>(internal::NearestInt(iscale * sc[j]));
+          }
+          d_half = F32ToF16(max_scale / kQ4Scale);
+        } else {
+          std::memset(bscales, 0, sizeof bscales);
+          d_half = F32ToF16(0.f);
+        }
+        if (max_min > 0) {
+          const float iscale = kQ4Scale / max_min;
+          for (int j = 0; j < 16; ++j) {
+            const unsigned l = static_cast<unsigned>(internal::NearestInt(iscale * mn[j]));
+            bscales[j] = static_cast<uint8_t>(bscales[j] | (l << 4));
+          }
+          dmin_half = F32ToF16(max_min / kQ4Scale);
+        } else {
+          dmin_half = F32ToF16(0.f);
+        }
+      } else {
+        uint8_t Lsc[16], Lmn[16];
+        const float dm = internal::MakeQpQuants(16, 15, sc, Lsc, sw + 16 * s);
+        const float mm = internal::MakeQpQuants(16, 15, mn, Lmn, sw + 16 * s);
+        d_half = F32ToF16(dm);
+        dmin_half = F32ToF16(mm);
+        for (int j = 0; j < 16; ++j) bscales[j] = static_cast<uint8_t>(Lsc[j] | (Lmn[j] << 4));
+      }
+      for (int j = 0; j < 16; ++j) {
+        const float d = F16ToF32(d_half) * static_cast<float>(bscales[j] & 0xF);
+        if (d == 0.0f) continue;
+        const float dm = F16ToF32(dmin_half) * static_cast<float>(bscales[j] >> 4);
+        RefitGroup<16, true>(xs + 16 * j, d, dm, 0, 3, 0, Ls + 16 * j);
+      }
+      std::memcpy(o, bscales, 16);
+      Pack2BitCodes(Ls, o + 16);
+      std::memcpy(o + 80, &d_half, 2);
+      std::memcpy(o + 82, &dmin_half, 2);
+    }
+  }
+}
+
 #endif  // HWY_TARGET != HWY_SCALAR
 }  // namespace HWY_NAMESPACE
 }  // namespace ggufkit
