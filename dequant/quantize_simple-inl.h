@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "dequant/quantize_common-inl.h"
+#include "dequant/quantize_legacy_imatrix-inl.h"
 #include "hwy/highway.h"
 #include "quants/half.h"
 #include "quants/type_traits.h"
@@ -187,16 +188,21 @@ inline void QuantizeAsymmetric(const float* x, uint8_t* out, int64_t n) {
   }
 }
 
-inline void QuantizeQ4_0(const float* x, uint8_t* out, int64_t n, const float*) {
+// With an imatrix, x is one row (see quantize_kernels.h).
+inline void QuantizeQ4_0(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<false, false>(x, out, n, imatrix);
   QuantizeSymmetric<false>(x, out, n);
 }
-inline void QuantizeQ5_0(const float* x, uint8_t* out, int64_t n, const float*) {
+inline void QuantizeQ5_0(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<false, true>(x, out, n, imatrix);
   QuantizeSymmetric<true>(x, out, n);
 }
-inline void QuantizeQ4_1(const float* x, uint8_t* out, int64_t n, const float*) {
+inline void QuantizeQ4_1(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<true, false>(x, out, n, imatrix);
   QuantizeAsymmetric<false>(x, out, n);
 }
-inline void QuantizeQ5_1(const float* x, uint8_t* out, int64_t n, const float*) {
+inline void QuantizeQ5_1(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<true, true>(x, out, n, imatrix);
   QuantizeAsymmetric<true>(x, out, n);
 }
 

@@ -23,10 +23,10 @@ quantize_internal::QuantizeFn FindSimpleQuantizerForTarget(GgmlType type, bool w
   return nullptr;
 #else
   return FindQuantizerInFamily<QuantizerEntry<GgmlType::kQ8_0, &QuantizeQ8_0, true>,
-                               QuantizerEntry<GgmlType::kQ4_0, &QuantizeQ4_0, false>,
-                               QuantizerEntry<GgmlType::kQ4_1, &QuantizeQ4_1, false>,
-                               QuantizerEntry<GgmlType::kQ5_0, &QuantizeQ5_0, false>,
-                               QuantizerEntry<GgmlType::kQ5_1, &QuantizeQ5_1, false> >(
+                               QuantizerEntry<GgmlType::kQ4_0, &QuantizeQ4_0, true>,
+                               QuantizerEntry<GgmlType::kQ4_1, &QuantizeQ4_1, true>,
+                               QuantizerEntry<GgmlType::kQ5_0, &QuantizeQ5_0, true>,
+                               QuantizerEntry<GgmlType::kQ5_1, &QuantizeQ5_1, true> >(
       type, with_imatrix);
 #endif
 }
