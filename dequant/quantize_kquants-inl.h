@@ -71,7 +71,7 @@ HWY_INLINE VF PerSuperBlock(const float* per_sb, size_t g0, size_t groups, int g
 // The group searches of a chunk of super-blocks: for each group (kN
 // elements) its scale, min (qkx forms) and codes, and with an imatrix the sum
 // of its weights.
-enum class KSearch { kQ4K, kQ5K, kQ2K, kQ6K };
+enum class KSearch { kQ4K, kQ5K, kQ2K, kQ6K, kQ3K };
 
 template <KSearch kKind>
 void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float* mins, float* sw,
@@ -88,7 +88,7 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
   if (qw && kKind != KSearch::kQ6K) {
     for (int s = 0; s < n_sb; ++s) {
       const float ss = SumSquares256(x + s * kSuperQK);
-      // Q2_K: sum / 256; Q4_K, Q5_K: 2 * sum / 256.
+      // Q2_K: sum / 256; Q3_K, Q4_K, Q5_K: 2 * sum / 256.
       sigma2[s] = kKind == KSearch::kQ2K ? ss / kSuperQK : 2 * ss / kSuperQK;
     }
   }
@@ -133,6 +133,12 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
     HWY_ALIGN float mn[kMaxLanes];
     if constexpr (kKind == KSearch::kQ6K) {
       SearchQx<kN>(xt, w_tile, 32, Lt, sc);
+    } else if constexpr (kKind == KSearch::kQ3K) {
+      if (qw) {
+        SearchQx<kN>(xt, w_tile, 4, Lt, sc);
+      } else {
+        SearchQ3<kN>(xt, 4, Lt, sc);
+      }
     } else if (qw) {
       constexpr int kNmax = kKind == KSearch::kQ4K ? 15 : (kKind == KSearch::kQ5K ? 31 : 3);
       SearchQkx<kN, false, true>(xt, w_tile, kNmax, -0.9f, 0.05f, 36, Lt, sc, mn);
@@ -145,7 +151,7 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
     }
     for (size_t g = 0; g < gn; ++g) {
       scales[g0 + g] = sc[g];
-      if (kKind != KSearch::kQ6K) mins[g0 + g] = mn[g];
+      if (kKind != KSearch::kQ6K && kKind != KSearch::kQ3K) mins[g0 + g] = mn[g];
     }
     ScatterCodes<kN>(Lt, gn, L + g0 * kN);
   }
@@ -400,6 +406,91 @@ inline void QuantizeQ2_K(const float* x, uint8_t* out, int64_t n, const float* i
       Pack2BitCodes(Ls, o + 16);
       std::memcpy(o + 80, &d_half, 2);
       std::memcpy(o + 82, &dmin_half, 2);
+    }
+  }
+}
+
+
+// Q3_K: 16 groups of 16, symmetric 3-bit codes (MakeQ3Quants with coordinate
+// descent, or MakeQxQuants under an imatrix), 6-bit signed sub-block scales.
+inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr size_t kBlockBytes = sizeof(BlockQ3_K);
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<KSearch::kQ3K>(xc, qc, count, scales, nullptr, sw, L);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 16 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      int codes[16];
+      uint8_t packed[12] = {0};
+      uint16_t d_half;
+      bool pack = true;
+      if (!imatrix) {
+        float max_scale = 0, amax = 0;
+        for (int j = 0; j < 16; ++j) {
+          const float a = std::fabs(sc[j]);
+          if (a > amax) {
+            amax = a;
+            max_scale = sc[j];
+          }
+        }
+        if (max_scale != 0.0f) {
+          const float iscale = -32.f / max_scale;
+          for (int j = 0; j < 16; ++j) {
+            const int l =
+                static_cast<int8_t>(static_cast<uint8_t>(internal::NearestInt(iscale * sc[j])));
+            codes[j] = std::max(-32, std::min(31, l)) + 32;
+          }
+          d_half = F32ToF16(1 / iscale);
+        } else {
+          pack = false;
+          d_half = F32ToF16(0.f);
+        }
+      } else {
+        int8_t Lsc[16];
+        const float d_block = internal::MakeQxQuants(16, 32, sc, Lsc, 1, sw + 16 * s);
+        for (int j = 0; j < 16; ++j) codes[j] = Lsc[j];
+        d_half = F32ToF16(d_block);
+      }
+      if (pack) {
+        for (int j = 0; j < 16; ++j) {
+          int l = codes[j];
+          if (j < 8) {
+            packed[j] = static_cast<uint8_t>(l & 0xF);
+          } else {
+            packed[j - 8] = static_cast<uint8_t>(packed[j - 8] | ((l & 0xF) << 4));
+          }
+          l >>= 4;
+          packed[j % 4 + 8] = static_cast<uint8_t>(packed[j % 4 + 8] | (l << (2 * (j / 4))));
+        }
+      }
+      for (int j = 0; j < 16; ++j) {
+        const int sc6 = internal::UnpackScaleQ3K(j, packed) - 32;
+        const float d = F16ToF32(d_half) * static_cast<float>(sc6);
+        if (d == 0.0f) continue;
+        RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -4, 3, 4, Ls + 16 * j);
+      }
+      uint8_t hmask[32] = {0};
+      uint8_t low[kSuperQK];
+      for (int e = 0; e < kSuperQK; ++e) {
+        int l = Ls[e];
+        if (l > 3) {
+          hmask[e % 32] = static_cast<uint8_t>(hmask[e % 32] | (1u << (e / 32)));
+          l -= 4;
+        }
+        low[e] = static_cast<uint8_t>(l);
+      }
+      std::memcpy(o, hmask, 32);
+      Pack2BitCodes(low, o + 32);
+      std::memcpy(o + 96, packed, 12);
+      std::memcpy(o + 108, &d_half, 2);
     }
   }
 }

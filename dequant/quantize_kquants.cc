@@ -24,7 +24,8 @@ quantize_internal::QuantizeFn FindKQuantQuantizerForTarget(GgmlType type, bool w
   return FindQuantizerInFamily<QuantizerEntry<GgmlType::kQ4_K, &QuantizeQ4_K, true>,
                                QuantizerEntry<GgmlType::kQ5_K, &QuantizeQ5_K, true>,
                                QuantizerEntry<GgmlType::kQ6_K, &QuantizeQ6_K, true>,
-                               QuantizerEntry<GgmlType::kQ2_K, &QuantizeQ2_K, true> >(
+                               QuantizerEntry<GgmlType::kQ2_K, &QuantizeQ2_K, true>,
+                               QuantizerEntry<GgmlType::kQ3_K, &QuantizeQ3_K, true> >(
       type, with_imatrix);
 #endif
 }

@@ -217,6 +217,76 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
   hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
 }
 
+
+// MakeQ3Quants with do_rmse (quant_search.cc) per lane: weights x^2, then up
+// to 5 rounds of coordinate descent; a lane stops after its first round
+// without a change, as the reference's loop breaks. Codes (0 .. 2 nmax - 1)
+// to Lt, scale to scale_out.
+template <int kN>
+HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RESTRICT Lt,
+                         float* scale_out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VF zero = hn::Zero(df);
+  VF amax = zero, max = zero;
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VF ax = hn::Abs(x);
+    const MF gt = hn::Gt(ax, amax);
+    amax = hn::IfThenElse(gt, ax, amax);
+    max = hn::IfThenElse(gt, x, max);
+  }
+  const MF small = hn::Lt(amax, hn::Set(df, 1e-15f));
+  const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
+  VF sumlx = zero, suml2 = zero;
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
+    hn::Store(l, di, Lt + i * lanes);
+    const VF w = hn::Mul(x, x);
+    const VF fl = ToFloat(l);
+    sumlx = hn::Add(sumlx, hn::Mul(hn::Mul(w, x), fl));
+    suml2 = hn::Add(suml2, hn::Mul(hn::Mul(w, fl), fl));
+  }
+  MF active = hn::Not(small);
+  for (int itry = 0; itry < 5 && !hn::AllFalse(df, active); ++itry) {
+    MF changed = hn::FirstN(df, 0);
+    for (int i = 0; i < kN; ++i) {
+      const VF x = hn::Load(df, xt + i * lanes);
+      const VF w = hn::Mul(x, x);
+      const VI L = hn::Load(di, Lt + i * lanes);
+      const VF li = ToFloat(L);
+      VF slx = hn::Sub(sumlx, hn::Mul(hn::Mul(w, x), li));
+      const MF slx_pos = hn::And(active, hn::Gt(slx, zero));
+      if (hn::AllFalse(df, slx_pos)) continue;
+      VF sl2 = hn::Sub(suml2, hn::Mul(hn::Mul(w, li), li));
+      const VI new_l = ClampV(NearestIntV(hn::Div(hn::Mul(x, sl2), slx)), -nmax, nmax - 1);
+      const MF differs = hn::And(slx_pos, hn::RebindMask(df, hn::Not(hn::Eq(new_l, L))));
+      if (hn::AllFalse(df, differs)) continue;
+      const VF fnew = ToFloat(new_l);
+      slx = hn::Add(slx, hn::Mul(hn::Mul(w, x), fnew));
+      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fnew), fnew));
+      const MF take = hn::And(
+          differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2),
+                                                     hn::Mul(hn::Mul(sumlx, sumlx), sl2))));
+      hn::Store(hn::IfThenElse(hn::RebindMask(di, take), new_l, L), di, Lt + i * lanes);
+      sumlx = hn::IfThenElse(take, slx, sumlx);
+      suml2 = hn::IfThenElse(take, sl2, suml2);
+      changed = hn::Or(changed, take);
+    }
+    active = hn::And(active, changed);
+  }
+  const VI vnmax = hn::Set(di, nmax);
+  const MI small_i = hn::RebindMask(di, small);
+  for (int i = 0; i < kN; ++i) {
+    const VI l = hn::Add(hn::Load(di, Lt + i * lanes), vnmax);
+    hn::Store(hn::IfThenZeroElse(small_i, l), di, Lt + i * lanes);
+  }
+  const VF scale = hn::IfThenElseZero(hn::Gt(suml2, zero), hn::Div(sumlx, suml2));
+  hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
+}
+
 #endif  // HWY_TARGET != HWY_SCALAR
 }  // namespace HWY_NAMESPACE
 }  // namespace ggufkit
