@@ -68,6 +68,101 @@ HWY_INLINE VF PerSuperBlock(const float* per_sb, size_t g0, size_t groups, int g
   return hn::Load(df, v);
 }
 
+// Byte-vector packers of the super-block codes (16 bytes at a time; the
+// formats' bit layouts as in quants/k_codecs.cc).
+using D8 = hn::Full128<uint8_t>;
+
+// Q2_K / Q3_K: 2-bit codes (low 2 bits of L[e]) of element 128h + 32j + r to
+// bits 2j of qs[32h + r].
+HWY_INLINE void Pack2BitCodes(const uint8_t* L, uint8_t* qs) {
+  const D8 d8;
+  const auto k3 = hn::Set(d8, 3);
+  for (int h = 0; h < 2; ++h) {
+    for (int r0 = 0; r0 < 32; r0 += 16) {
+      const uint8_t* p = L + 128 * h + r0;
+      const auto q0 = hn::And(hn::LoadU(d8, p), k3);
+      const auto q1 = hn::And(hn::LoadU(d8, p + 32), k3);
+      const auto q2 = hn::And(hn::LoadU(d8, p + 64), k3);
+      const auto q3 = hn::And(hn::LoadU(d8, p + 96), k3);
+      const auto q = hn::Or(hn::Or(q0, hn::ShiftLeft<2>(q1)),
+                            hn::Or(hn::ShiftLeft<4>(q2), hn::ShiftLeft<6>(q3)));
+      hn::StoreU(q, d8, qs + 32 * h + r0);
+    }
+  }
+}
+
+// Q3_K's hmask: bit 2 of L[e] (codes 0..7) to bit e / 32 of hmask[e % 32].
+HWY_INLINE void PackQ3HighBits(const uint8_t* L, uint8_t* hmask) {
+  const D8 d8;
+  const auto k1 = hn::Set(d8, 1);
+  for (int r0 = 0; r0 < 32; r0 += 16) {
+    auto bit = [&](int k) { return hn::And(hn::ShiftRight<2>(hn::LoadU(d8, L + 32 * k + r0)), k1); };
+    const auto lo = hn::Or(hn::Or(bit(0), hn::ShiftLeft<1>(bit(1))),
+                           hn::Or(hn::ShiftLeft<2>(bit(2)), hn::ShiftLeft<3>(bit(3))));
+    const auto hi = hn::Or(hn::Or(hn::ShiftLeft<4>(bit(4)), hn::ShiftLeft<5>(bit(5))),
+                           hn::Or(hn::ShiftLeft<6>(bit(6)), hn::ShiftLeft<7>(bit(7))));
+    hn::StoreU(hn::Or(lo, hi), d8, hmask + r0);
+  }
+}
+
+// Q4_K (codes 0..15) and Q5_K (0..31): low nibbles of elements 64c + l and
+// 64c + 32 + l to qs[32c + l]; for Q5_K bit 4 of each to bits 2c and 2c + 1
+// of qh[l].
+template <bool kQ5>
+HWY_INLINE void PackK4Codes(const uint8_t* L, uint8_t* qs, uint8_t* qh) {
+  const D8 d8;
+  const auto k15 = hn::Set(d8, 15);
+  const auto k1 = hn::Set(d8, 1);
+  auto qh_lo = hn::Zero(d8);
+  auto qh_hi = hn::Zero(d8);
+  for (int c = 0; c < 4; ++c) {
+    for (int l0 = 0; l0 < 32; l0 += 16) {
+      const auto a = hn::LoadU(d8, L + 64 * c + l0);
+      const auto b = hn::LoadU(d8, L + 64 * c + 32 + l0);
+      hn::StoreU(hn::Or(hn::And(a, k15), hn::ShiftLeft<4>(hn::And(b, k15))), d8, qs + 32 * c + l0);
+      if (kQ5) {
+        // bit 4 -> bit 0 and bit 1, then to position 2c.
+        const auto bits = hn::Or(hn::And(hn::ShiftRight<4>(a), k1),
+                                 hn::ShiftLeft<1>(hn::And(hn::ShiftRight<4>(b), k1)));
+        auto& acc = l0 == 0 ? qh_lo : qh_hi;
+        switch (c) {
+          case 0: acc = hn::Or(acc, bits); break;
+          case 1: acc = hn::Or(acc, hn::ShiftLeft<2>(bits)); break;
+          case 2: acc = hn::Or(acc, hn::ShiftLeft<4>(bits)); break;
+          default: acc = hn::Or(acc, hn::ShiftLeft<6>(bits)); break;
+        }
+      }
+    }
+  }
+  if (kQ5) {
+    hn::StoreU(qh_lo, d8, qh);
+    hn::StoreU(qh_hi, d8, qh + 16);
+  }
+}
+
+// Q6_K (codes 0..63): per half h, ql[l] = low nibbles of elements l and
+// l + 64, ql[l + 32] = of l + 32 and l + 96, qh[l] = their top 2 bits.
+HWY_INLINE void PackQ6Codes(const uint8_t* L, uint8_t* ql_all, uint8_t* qh_all) {
+  const D8 d8;
+  const auto k15 = hn::Set(d8, 15);
+  for (int h = 0; h < 2; ++h) {
+    for (int l0 = 0; l0 < 32; l0 += 16) {
+      const uint8_t* p = L + 128 * h + l0;
+      const auto q1 = hn::LoadU(d8, p);
+      const auto q2 = hn::LoadU(d8, p + 32);
+      const auto q3 = hn::LoadU(d8, p + 64);
+      const auto q4 = hn::LoadU(d8, p + 96);
+      uint8_t* ql = ql_all + 64 * h + l0;
+      hn::StoreU(hn::Or(hn::And(q1, k15), hn::ShiftLeft<4>(hn::And(q3, k15))), d8, ql);
+      hn::StoreU(hn::Or(hn::And(q2, k15), hn::ShiftLeft<4>(hn::And(q4, k15))), d8, ql + 32);
+      const auto qh = hn::Or(hn::Or(hn::ShiftRight<4>(q1), hn::ShiftLeft<2>(hn::ShiftRight<4>(q2))),
+                             hn::Or(hn::ShiftLeft<4>(hn::ShiftRight<4>(q3)),
+                                    hn::ShiftLeft<6>(hn::ShiftRight<4>(q4))));
+      hn::StoreU(qh, d8, qh_all + 32 * h + l0);
+    }
+  }
+}
+
 // The group searches of a chunk of super-blocks: for each group (kN
 // elements) its scale, min (qkx forms) and codes, and with an imatrix the sum
 // of its weights.
@@ -230,33 +325,7 @@ void QuantizeK4(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
       std::memcpy(o, &d_half, 2);
       std::memcpy(o + 2, &dmin_half, 2);
       std::memcpy(o + 4, packed, 12);
-      if (kQ5) {
-        uint8_t qh[32] = {0};
-        uint8_t* qs = o + 16 + 32;
-        for (int c = 0; c < 4; ++c) {
-          for (int l = 0; l < 32; ++l) {
-            int l1 = Ls[64 * c + l];
-            int l2 = Ls[64 * c + l + 32];
-            if (l1 > 15) {
-              l1 -= 16;
-              qh[l] = static_cast<uint8_t>(qh[l] | (1u << (2 * c)));
-            }
-            if (l2 > 15) {
-              l2 -= 16;
-              qh[l] = static_cast<uint8_t>(qh[l] | (2u << (2 * c)));
-            }
-            qs[32 * c + l] = static_cast<uint8_t>(l1 | (l2 << 4));
-          }
-        }
-        std::memcpy(o + 16, qh, 32);
-      } else {
-        uint8_t* qs = o + 16;
-        for (int c = 0; c < 4; ++c) {
-          for (int l = 0; l < 32; ++l) {
-            qs[32 * c + l] = static_cast<uint8_t>(Ls[64 * c + l] | (Ls[64 * c + l + 32] << 4));
-          }
-        }
-      }
+      PackK4Codes<kQ5>(Ls, o + (kQ5 ? 48 : 16), o + 16);
     }
   }
 }
@@ -309,34 +378,9 @@ inline void QuantizeQ6_K(const float* x, uint8_t* out, int64_t n, const float* i
         if (d == 0.0f) continue;
         RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -32, 31, 32, Ls + 16 * j);
       }
-      uint8_t* ql_all = o;
-      uint8_t* qh_all = o + 128;
-      for (int h = 0; h < 2; ++h) {
-        const uint8_t* Lh = Ls + 128 * h;
-        uint8_t* ql = ql_all + 64 * h;
-        uint8_t* qh = qh_all + 32 * h;
-        for (int l = 0; l < 32; ++l) {
-          const int q1 = Lh[l], q2 = Lh[l + 32], q3 = Lh[l + 64], q4 = Lh[l + 96];
-          ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
-          ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
-          qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) |
-                                       ((q4 >> 4) << 6));
-        }
-      }
+      PackQ6Codes(Ls, o, o + 128);
       std::memcpy(o + 192, sc8, 16);
       std::memcpy(o + 208, &d_half, 2);
-    }
-  }
-}
-
-// Packs 2-bit codes L[0..255] into Q2_K/Q3_K's qs: element 128h + 32j + r
-// goes to bits 2j of qs[32h + r].
-HWY_INLINE void Pack2BitCodes(const uint8_t* L, uint8_t* qs) {
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* Lh = L + 128 * h;
-    for (int r = 0; r < 32; ++r) {
-      qs[32 * h + r] =
-          static_cast<uint8_t>(Lh[r] | (Lh[r + 32] << 2) | (Lh[r + 64] << 4) | (Lh[r + 96] << 6));
     }
   }
 }
@@ -477,18 +521,8 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
         if (d == 0.0f) continue;
         RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -4, 3, 4, Ls + 16 * j);
       }
-      uint8_t hmask[32] = {0};
-      uint8_t low[kSuperQK];
-      for (int e = 0; e < kSuperQK; ++e) {
-        int l = Ls[e];
-        if (l > 3) {
-          hmask[e % 32] = static_cast<uint8_t>(hmask[e % 32] | (1u << (e / 32)));
-          l -= 4;
-        }
-        low[e] = static_cast<uint8_t>(l);
-      }
-      std::memcpy(o, hmask, 32);
-      Pack2BitCodes(low, o + 32);
+      PackQ3HighBits(Ls, o);
+      Pack2BitCodes(Ls, o + 32);
       std::memcpy(o + 96, packed, 12);
       std::memcpy(o + 108, &d_half, 2);
     }
