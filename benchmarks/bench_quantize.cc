@@ -41,6 +41,7 @@ constexpr int64_t kRowLength = 4096;
 const GgmlType kTypes[] = {
     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
     GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS,
 };
 
 std::string SizeName(int64_t bytes) {

@@ -20,6 +20,7 @@ QuantizeFn FindQuantizer(GgmlType type, bool with_imatrix) {
   QuantizeFn (*const families[])(GgmlType, bool) = {
       quantize_internal::FindSimpleQuantizer,
       quantize_internal::FindKQuantQuantizer,
+      quantize_internal::FindCodebookQuantizer,
   };
   for (auto* family : families) {
     if (QuantizeFn fn = family(type, with_imatrix)) return fn;

@@ -20,7 +20,8 @@ using QuantizeFn = void (*)(const float* x, uint8_t* blocks, int64_t n, const fl
 // uses the reference codecs). `with_imatrix`: the quantizer must handle a
 // non-null imatrix (types that ignore the imatrix answer the same for both).
 QuantizeFn FindSimpleQuantizer(GgmlType type, bool with_imatrix);  // Q8_0 Q4_0 Q4_1 Q5_0 Q5_1
-QuantizeFn FindKQuantQuantizer(GgmlType type, bool with_imatrix);  // Q4_K Q5_K Q6_K ...
+QuantizeFn FindKQuantQuantizer(GgmlType type, bool with_imatrix);    // Q2_K..Q6_K
+QuantizeFn FindCodebookQuantizer(GgmlType type, bool with_imatrix);  // IQ4_NL IQ4_XS
 
 // At file scope, under HWY_ONCE, in the family's .cc: exports the per-target
 // Find<Family>QuantizerForTarget and defines the dispatching lookup.
