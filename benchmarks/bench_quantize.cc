@@ -41,7 +41,8 @@ constexpr int64_t kRowLength = 4096;
 const GgmlType kTypes[] = {
     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
     GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS,
+    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kTQ1_0, GgmlType::kTQ2_0, GgmlType::kQ1_0,
+    GgmlType::kMXFP4,
 };
 
 std::string SizeName(int64_t bytes) {
@@ -152,6 +153,8 @@ void BM_Quantize(benchmark::State& state, GgmlType type, int64_t target, bool im
 }
 
 void RegisterAll() {
+  Input();  // made before any timed row
+  Imatrix();
   std::vector<DequantTarget> targets;
   for (const DequantTarget& t : SupportedDequantTargets()) {
     if (t.name != "SCALAR") targets.push_back(t);  // HWY_SCALAR runs the reference

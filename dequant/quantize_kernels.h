@@ -19,7 +19,7 @@ using QuantizeFn = void (*)(const float* x, uint8_t* blocks, int64_t n, const fl
 // `type`, or nullptr when it has none (always nullptr on HWY_SCALAR, which
 // uses the reference codecs). `with_imatrix`: the quantizer must handle a
 // non-null imatrix (types that ignore the imatrix answer the same for both).
-QuantizeFn FindSimpleQuantizer(GgmlType type, bool with_imatrix);  // Q8_0 Q4_0 Q4_1 Q5_0 Q5_1
+QuantizeFn FindSimpleQuantizer(GgmlType type, bool with_imatrix);  // Q8_0 Q4_0..Q5_1 TQ* Q1_0 MXFP4
 QuantizeFn FindKQuantQuantizer(GgmlType type, bool with_imatrix);    // Q2_K..Q6_K
 QuantizeFn FindCodebookQuantizer(GgmlType type, bool with_imatrix);  // IQ4_NL IQ4_XS
 

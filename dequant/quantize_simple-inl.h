@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "dequant/quantize_common-inl.h"
+#include "dequant/quantize_extra-inl.h"
 #include "dequant/quantize_legacy_imatrix-inl.h"
 #include "hwy/highway.h"
 #include "quants/half.h"

@@ -1,5 +1,5 @@
 // Per-target instantiations of the simple quantizers (Q8_0, Q4_0, Q4_1,
-// Q5_0, Q5_1).
+// Q5_0, Q5_1, TQ1_0, TQ2_0, Q1_0, MXFP4).
 #include <cstdint>
 
 #include "dequant/quantize_kernels.h"
@@ -26,7 +26,11 @@ quantize_internal::QuantizeFn FindSimpleQuantizerForTarget(GgmlType type, bool w
                                QuantizerEntry<GgmlType::kQ4_0, &QuantizeQ4_0, true>,
                                QuantizerEntry<GgmlType::kQ4_1, &QuantizeQ4_1, true>,
                                QuantizerEntry<GgmlType::kQ5_0, &QuantizeQ5_0, true>,
-                               QuantizerEntry<GgmlType::kQ5_1, &QuantizeQ5_1, true> >(
+                               QuantizerEntry<GgmlType::kQ5_1, &QuantizeQ5_1, true>,
+                               QuantizerEntry<GgmlType::kTQ1_0, &QuantizeTq1_0, true>,
+                               QuantizerEntry<GgmlType::kTQ2_0, &QuantizeTq2_0, true>,
+                               QuantizerEntry<GgmlType::kQ1_0, &QuantizeQ1_0, true>,
+                               QuantizerEntry<GgmlType::kMXFP4, &QuantizeMxfp4, true> >(
       type, with_imatrix);
 #endif
 }

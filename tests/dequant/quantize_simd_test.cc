@@ -34,14 +34,16 @@ using testing::ReadFileBytes;
 const GgmlType kSimdTypes[] = {
     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
     GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ2_K, GgmlType::kQ3_K,
-    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS,
+    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kTQ1_0, GgmlType::kTQ2_0, GgmlType::kQ1_0,
+    GgmlType::kMXFP4,
 };
 // Of those, the ones whose SIMD quantizer also takes an importance matrix
 // (types whose reference ignores the imatrix count as taking it).
 const GgmlType kSimdImatrixTypes[] = {
     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
     GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ2_K, GgmlType::kQ3_K,
-    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS,
+    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kTQ1_0, GgmlType::kTQ2_0, GgmlType::kQ1_0,
+    GgmlType::kMXFP4,
 };
 
 // Types the reference can quantize, checked through QuantizeBlocks whether
