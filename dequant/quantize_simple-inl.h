@@ -11,6 +11,7 @@
 #define GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
 #endif
 
+#include <algorithm>
 #include <cfloat>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,12 @@ namespace HWY_NAMESPACE {
 
 inline constexpr int kLegacyQK = 32;
 
+// Blocks per batch of the simple quantizers: each batch first finds every
+// block's scale, then writes every block's codes, so the short serial chain
+// of one block (reduction, two divisions, f16 rounding) overlaps the next
+// block's instead of stalling the vector work.
+inline constexpr int kBatchBlocks = 8;
+
 // Q8_0: d = max|x| / 127 with ggml's MAX macro, whose result depends on
 // where a NaN sits in the block; blocks holding a NaN go to the reference.
 inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /*imatrix*/) {
@@ -37,28 +44,38 @@ inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /
   const DI di;
   const size_t lanes = hn::Lanes(df);
   const quantize_internal::QuantizeFn reference = GetReferenceCodec(GgmlType::kQ8_0).quantize;
-  for (int64_t b = 0; b < n / kLegacyQK; ++b) {
-    const float* xb = x + b * kLegacyQK;
-    uint8_t* o = out + b * 34;
-    VF amax = hn::Zero(df);
-    MF nan = hn::FirstN(df, 0);
-    for (size_t i = 0; i < kLegacyQK; i += lanes) {
-      const VF v = hn::LoadU(df, xb + i);
-      nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));  // Ne is ordered on AVX2+
-      amax = hn::Max(amax, hn::Abs(v));
+  const VI k255 = hn::Set(di, 0xFF);
+  const int64_t n_blocks = n / kLegacyQK;
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += kBatchBlocks) {
+    const int nb = static_cast<int>(std::min<int64_t>(kBatchBlocks, n_blocks - b0));
+    float ids[kBatchBlocks];
+    bool has_nan[kBatchBlocks];
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      VF amax = hn::Zero(df);
+      MF nan = hn::FirstN(df, 0);
+      for (size_t i = 0; i < kLegacyQK; i += lanes) {
+        const VF v = hn::LoadU(df, xb + i);
+        nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));  // Ne is ordered on AVX2+
+        amax = hn::Max(amax, hn::Abs(v));
+      }
+      has_nan[k] = !hn::AllFalse(df, nan);
+      const float d = hn::GetLane(hn::MaxOfLanes(df, amax)) / 127;
+      ids[k] = d != 0.0f ? 1.0f / d : 0.0f;
+      StoreHalf(d, out + (b0 + k) * 34);
     }
-    if (!hn::AllFalse(df, nan)) {
-      reference(xb, o, kLegacyQK, nullptr);
-      continue;
-    }
-    const float d = hn::GetLane(hn::MaxOfLanes(df, amax)) / 127;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    StoreHalf(d, o);
-    const VF vid = hn::Set(df, id);
-    const VI k255 = hn::Set(di, 0xFF);
-    for (size_t i = 0; i < kLegacyQK; i += lanes) {
-      const VI q = TruncToInt32V(RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
-      StoreLowBytes(hn::And(q, k255), o + 2 + i);
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      uint8_t* o = out + (b0 + k) * 34;
+      if (has_nan[k]) {
+        reference(xb, o, kLegacyQK, nullptr);
+        continue;
+      }
+      const VF vid = hn::Set(df, ids[k]);
+      for (size_t i = 0; i < kLegacyQK; i += lanes) {
+        const VI q = TruncToInt32V(RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
+        StoreLowBytes(hn::And(q, k255), o + 2 + i);
+      }
     }
   }
 }
@@ -145,18 +162,25 @@ inline void QuantizeSymmetric(const float* x, uint8_t* out, int64_t n) {
   constexpr size_t kBlockBytes = kFifth ? 22 : 18;
   const VF bias = hn::Set(df, kFifth ? 16.5f : 8.5f);
   const VI top = hn::Set(di, 2 * kNmax - 1);
-  for (int64_t b = 0; b < n / kLegacyQK; ++b) {
-    const float* xb = x + b * kLegacyQK;
-    uint8_t* o = out + static_cast<size_t>(b) * kBlockBytes;
-    const float d = SignedAbsMax32(xb) / -kNmax;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    StoreHalf(d, o);
-    const VF vid = hn::Set(df, id);
-    auto code = [&](size_t i) {
-      const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
-      return hn::Min(SignExtendLowByte(TruncToInt32V(f)), top);
-    };
-    PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
+  const int64_t n_blocks = n / kLegacyQK;
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += kBatchBlocks) {
+    const int nb = static_cast<int>(std::min<int64_t>(kBatchBlocks, n_blocks - b0));
+    float ids[kBatchBlocks];
+    for (int k = 0; k < nb; ++k) {
+      const float d = SignedAbsMax32(x + (b0 + k) * kLegacyQK) / -kNmax;
+      ids[k] = d != 0.0f ? 1.0f / d : 0.0f;
+      StoreHalf(d, out + static_cast<size_t>(b0 + k) * kBlockBytes);
+    }
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
+      const VF vid = hn::Set(df, ids[k]);
+      auto code = [&](size_t i) {
+        const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
+        return hn::Min(SignExtendLowByte(TruncToInt32V(f)), top);
+      };
+      PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
+    }
   }
 }
 
@@ -169,23 +193,32 @@ inline void QuantizeAsymmetric(const float* x, uint8_t* out, int64_t n) {
   constexpr size_t kBlockBytes = kFifth ? 24 : 20;
   const VF half = hn::Set(df, 0.5f);
   const VI k15 = hn::Set(di, 15);
-  for (int64_t b = 0; b < n / kLegacyQK; ++b) {
-    const float* xb = x + b * kLegacyQK;
-    uint8_t* o = out + static_cast<size_t>(b) * kBlockBytes;
-    float min, max;
-    MinMax32(xb, &min, &max);
-    const float d = (max - min) / (kFifth ? 31 : 15);
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    StoreHalf(d, o);
-    StoreHalf(min, o + 2);
-    const VF vid = hn::Set(df, id);
-    const VF vmin = hn::Set(df, min);
-    auto code = [&](size_t i) {
-      const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin), vid), half);
-      const VI t = TruncToInt32V(f);
-      return kFifth ? t : hn::Min(SignExtendLowByte(t), k15);
-    };
-    PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
+  const int64_t n_blocks = n / kLegacyQK;
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += kBatchBlocks) {
+    const int nb = static_cast<int>(std::min<int64_t>(kBatchBlocks, n_blocks - b0));
+    float ids[kBatchBlocks], mins[kBatchBlocks];
+    for (int k = 0; k < nb; ++k) {
+      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
+      float min, max;
+      MinMax32(x + (b0 + k) * kLegacyQK, &min, &max);
+      const float d = (max - min) / (kFifth ? 31 : 15);
+      ids[k] = d != 0.0f ? 1.0f / d : 0.0f;
+      mins[k] = min;
+      StoreHalf(d, o);
+      StoreHalf(min, o + 2);
+    }
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
+      const VF vid = hn::Set(df, ids[k]);
+      const VF vmin = hn::Set(df, mins[k]);
+      auto code = [&](size_t i) {
+        const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin), vid), half);
+        const VI t = TruncToInt32V(f);
+        return kFifth ? t : hn::Min(SignExtendLowByte(t), k15);
+      };
+      PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
+    }
   }
 }
 
