@@ -160,18 +160,18 @@ class QuantizeTargetTest : public ::testing::TestWithParam<DequantTarget> {
   void TearDown() override { scope_.reset(); }
   bool SimdTarget() const { return GetParam().name != "SCALAR"; }
 
-  // QuantizeBlocks on this target vs the reference, input and output shifted
-  // by `misalign` bytes.
+  // QuantizeBlocks on this target vs the reference: input shifted by
+  // `misalign` floats (off any vector alignment; a float* itself must stay
+  // 4-byte aligned), output by (3 * misalign) % 8 bytes.
   void ExpectSameBytes(GgmlType type, const std::vector<float>& x, int64_t n_per_row,
                        const float* imatrix, int misalign, const std::string& what) {
     const std::vector<uint8_t> want = ReferenceBytes(type, x, n_per_row, imatrix);
-    std::vector<uint8_t> in_buf(x.size() * 4 + 8);
+    std::vector<float> in_buf(x.size() + 8);
     std::memcpy(in_buf.data() + misalign, x.data(), x.size() * 4);
     std::vector<uint8_t> out_buf(want.size() + 16, 0xCD);
     const int out_misalign = (misalign * 3) % 8;
     const int64_t n_rows = static_cast<int64_t>(x.size()) / n_per_row;
-    // The float pointer is only handed on; the quantizers read it unaligned.
-    const float* in = reinterpret_cast<const float*>(in_buf.data() + misalign);
+    const float* in = in_buf.data() + misalign;
     const absl::Status status = QuantizeBlocks(type, in, n_rows, n_per_row,
                                                out_buf.data() + out_misalign, imatrix);
     ASSERT_TRUE(status.ok()) << status;
