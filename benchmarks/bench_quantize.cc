@@ -27,9 +27,9 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "dequant/dequant.h"
-#include "dequant/quantize.h"
-#include "quants/type_traits.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/dequant/quantize.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 namespace {

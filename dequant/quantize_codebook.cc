@@ -1,13 +1,13 @@
 // Per-target instantiations of the codebook quantizers (IQ4_NL, IQ4_XS).
 #include <cstdint>
 
-#include "dequant/quantize_kernels.h"
+#include "ggufkit/dequant/quantize_kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/quantize_codebook.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/quantize_codebook.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/quantize_iq4-inl.h"
+#include "ggufkit/dequant/quantize_iq4-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/output-inl.h"
-#include "dequant/quantize_kernels.h"
+#include "ggufkit/dequant/output-inl.h"
+#include "ggufkit/dequant/quantize_kernels.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();

@@ -5,11 +5,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "dequant/dequant.h"
-#include "dequant/quantize.h"
-#include "dequant/quantize_kernels.h"
-#include "quants/status_macros.h"
-#include "quants/type_traits.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/dequant/quantize.h"
+#include "ggufkit/dequant/quantize_kernels.h"
+#include "ggufkit/base/status_macros.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 namespace {

@@ -15,13 +15,13 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/quantize_common-inl.h"
+#include "ggufkit/dequant/quantize_common-inl.h"
 #include "hwy/highway.h"
-#include "quants/block_fp4.h"
-#include "quants/extra_codec_util.h"
-#include "quants/half.h"
-#include "quants/iq_tables_data.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/block_fp4.h"
+#include "ggufkit/quants/extra_codec_util.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/iq_tables_data.h"
+#include "ggufkit/quants/type_traits.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

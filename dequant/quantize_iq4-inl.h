@@ -18,11 +18,11 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/quantize_search-inl.h"
+#include "ggufkit/dequant/quantize_search-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
-#include "quants/iq_tables_data.h"
-#include "quants/quant_search_internal.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/iq_tables_data.h"
+#include "ggufkit/quants/quant_search_internal.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::quantize_internal {
 

@@ -1,13 +1,13 @@
 // Per-target instantiations of the K-quant quantizers.
 #include <cstdint>
 
-#include "dequant/quantize_kernels.h"
+#include "ggufkit/dequant/quantize_kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/quantize_kquants.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/quantize_kquants.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/quantize_kquants-inl.h"
+#include "ggufkit/dequant/quantize_kquants-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

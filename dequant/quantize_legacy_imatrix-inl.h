@@ -15,9 +15,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/quantize_search-inl.h"
+#include "ggufkit/dequant/quantize_search-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

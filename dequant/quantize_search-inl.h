@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/quantize_common-inl.h"
+#include "ggufkit/dequant/quantize_common-inl.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();

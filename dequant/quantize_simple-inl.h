@@ -17,12 +17,12 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/quantize_common-inl.h"
-#include "dequant/quantize_extra-inl.h"
-#include "dequant/quantize_legacy_imatrix-inl.h"
+#include "ggufkit/dequant/quantize_common-inl.h"
+#include "ggufkit/dequant/quantize_extra-inl.h"
+#include "ggufkit/dequant/quantize_legacy_imatrix-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/type_traits.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

@@ -2,13 +2,13 @@
 // Q5_0, Q5_1, TQ1_0, TQ2_0, Q1_0, MXFP4).
 #include <cstdint>
 
-#include "dequant/quantize_kernels.h"
+#include "ggufkit/dequant/quantize_kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/quantize_simple.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/quantize_simple.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/quantize_simple-inl.h"
+#include "ggufkit/dequant/quantize_simple-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

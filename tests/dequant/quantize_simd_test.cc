@@ -4,7 +4,7 @@
 // the golden input, random rows, zeros, constants, huge / tiny / subnormal
 // values, NaN and Inf, with and without an importance matrix, at misaligned
 // addresses; plus the entry point's error handling.
-#include "dequant/quantize.h"
+#include "ggufkit/dequant/quantize.h"
 
 #include <cmath>
 #include <cstdint>
@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "dequant/dequant.h"
+#include "ggufkit/dequant/dequant.h"
 #include "gtest/gtest.h"
-#include "quants/quants.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/quants.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -125,7 +125,7 @@ std::vector<uint8_t> ReferenceBytes(GgmlType type, const std::vector<float>& x, 
   const int64_t n_rows = static_cast<int64_t>(x.size()) / n_per_row;
   std::vector<uint8_t> out(static_cast<size_t>(row_bytes * n_rows));
   const absl::Status status =
-      Quantize(type, x, absl::MakeSpan(out),
+      reference::Quantize(type, x, absl::MakeSpan(out),
                imatrix ? absl::Span<const float>(imatrix, static_cast<size_t>(n_per_row))
                        : absl::Span<const float>());
   EXPECT_TRUE(status.ok()) << status;
