@@ -5,11 +5,15 @@
 // quantizer of the type when one exists for the active target, else the
 // scalar reference quantizer of quants/ (GetReferenceCodec). The SIMD
 // quantizers write the same bytes as the reference (and so as ggml) for every
-// input, NaN and Inf included: each block goes through the reference's
-// operations in the reference's order (tests/dequant/quantize_simd_test.cc
-// checks every compiled target with memcmp). Blocks whose result depends on
-// how a NaN travels through an order-sensitive reduction are handed to the
-// reference quantizer one block at a time.
+// input, Inf, subnormals and NaN included: each block goes through the
+// reference's operations in the reference's order
+// (tests/dequant/quantize_simd_test.cc checks every compiled target with
+// memcmp). Blocks whose result depends on how a NaN travels through an
+// order-sensitive reduction are handed to the reference quantizer one block
+// at a time. One case is defined by no source code: when two NaNs with
+// different payloads or signs meet in one addition or multiplication, IEEE
+// 754 lets either survive and the compiler's operand order decides (in
+// ggml's build as in ours); bytes that depend on that may differ.
 //
 // One call is one thread. No Highway type appears here.
 #ifndef GGUFKIT_DEQUANT_QUANTIZE_H_
