@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,11 +32,38 @@ namespace HWY_NAMESPACE {
 
 inline constexpr int kLegacyQK = 32;
 
-// Blocks per batch of the simple quantizers: each batch first finds every
-// block's scale, then writes every block's codes, so the short serial chain
-// of one block (reduction, two divisions, f16 rounding) overlaps the next
-// block's instead of stalling the vector work.
-inline constexpr int kBatchBlocks = 8;
+// The simple quantizers work in batches of Lanes blocks: first every
+// block's reduction, then the scales of the whole batch one block per lane
+// (divisions, f16 rounding), then every block's codes, so no block waits on
+// a serial chain of scalar steps.
+
+// Writes F32ToF16 of each lane k < nb of d to out + k * stride: F16C's RNE
+// conversion on AVX2 and up (identical for every non-NaN value; NaN lanes get
+// the reference's canonical 0x7E00 | sign), the scalar conversion below.
+HWY_INLINE void StoreHalves(VF d, size_t nb, uint8_t* out, size_t stride) {
+  const DF df;
+  HWY_ALIGN float dv[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(d, df, dv);
+#if HWY_TARGET <= HWY_AVX2
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  HWY_ALIGN hwy::float16_t h[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(hn::DemoteTo(dh, d), dh, h);
+  for (size_t k = 0; k < nb; ++k) {
+    uint16_t bits;
+    std::memcpy(&bits, &h[k], 2);
+    if (std::isnan(dv[k])) bits = F32ToF16(dv[k]);
+    std::memcpy(out + k * stride, &bits, 2);
+  }
+#else
+  for (size_t k = 0; k < nb; ++k) StoreHalf(dv[k], out + k * stride);
+#endif
+}
+
+// id = d != 0 ? 1 / d : 0, per lane.
+HWY_INLINE VF InverseOrZero(VF d) {
+  const DF df;
+  return hn::IfThenZeroElse(hn::Eq(d, hn::Zero(df)), hn::Div(hn::Set(df, 1.0f), d));
+}
 
 // Q8_0: d = max|x| / 127 with ggml's MAX macro, whose result depends on
 // where a NaN sits in the block; blocks holding a NaN go to the reference.
@@ -46,10 +74,12 @@ inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /
   const quantize_internal::QuantizeFn reference = GetReferenceCodec(GgmlType::kQ8_0).quantize;
   const VI k255 = hn::Set(di, 0xFF);
   const int64_t n_blocks = n / kLegacyQK;
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += kBatchBlocks) {
-    const int nb = static_cast<int>(std::min<int64_t>(kBatchBlocks, n_blocks - b0));
-    float ids[kBatchBlocks];
-    bool has_nan[kBatchBlocks];
+  const MF finite_lanes = hn::FirstN(df, lanes);
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
+    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    HWY_ALIGN float amaxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+    bool has_nan[HWY_MAX_BYTES / sizeof(float)];
     for (int k = 0; k < nb; ++k) {
       const float* xb = x + (b0 + k) * kLegacyQK;
       VF amax = hn::Zero(df);
@@ -60,10 +90,21 @@ inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /
         amax = hn::Max(amax, hn::Abs(v));
       }
       has_nan[k] = !hn::AllFalse(df, nan);
-      const float d = hn::GetLane(hn::MaxOfLanes(df, amax)) / 127;
-      ids[k] = d != 0.0f ? 1.0f / d : 0.0f;
-      StoreHalf(d, out + (b0 + k) * 34);
+      amaxs[k] = hn::GetLane(hn::MaxOfLanes(df, amax));
     }
+    // One block per lane: d = amax / 127, id, the f16 d.
+    const VF vamax = hn::Load(df, amaxs);
+    const VF d = hn::Div(vamax, hn::Set(df, 127.0f));
+    const VF vids = InverseOrZero(d);
+    hn::Store(vids, df, ids);
+    StoreHalves(d, static_cast<size_t>(nb), out + b0 * 34, 34);
+    // Finite amax and id: every |x * id| <= 127 (1 + 2^-22), so the
+    // rounded value converts without the out-of-range selects.
+    const VF inf = hn::Set(df, HUGE_VALF);
+    bool tame[HWY_MAX_BYTES / sizeof(float)];
+    const uint32_t tame_bits = MaskBits(hn::RebindMask(
+        di, hn::And(finite_lanes, hn::And(hn::Lt(vamax, inf), hn::Lt(hn::Abs(vids), inf)))));
+    for (int k = 0; k < nb; ++k) tame[k] = (tame_bits >> k) & 1;
     for (int k = 0; k < nb; ++k) {
       const float* xb = x + (b0 + k) * kLegacyQK;
       uint8_t* o = out + (b0 + k) * 34;
@@ -72,6 +113,13 @@ inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /
         continue;
       }
       const VF vid = hn::Set(df, ids[k]);
+      if (tame[k]) {
+        for (size_t i = 0; i < kLegacyQK; i += lanes) {
+          const VI q = hn::ConvertTo(di, RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
+          StoreLowBytes(hn::And(q, k255), o + 2 + i);
+        }
+        continue;
+      }
       for (size_t i = 0; i < kLegacyQK; i += lanes) {
         const VI q = TruncToInt32V(RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
         StoreLowBytes(hn::And(q, k255), o + 2 + i);
@@ -82,14 +130,19 @@ inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /
 
 // The signed value of the first element of largest magnitude (NaN never
 // wins a strict >; 0 when every |x| is 0).
-HWY_INLINE float SignedAbsMax32(const float* xb) {
+// *has_nan: whether the block holds a NaN.
+HWY_INLINE float SignedAbsMax32(const float* xb, bool* has_nan) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   VF amax = hn::Zero(df);
+  MF nan = hn::FirstN(df, 0);
   for (size_t i = 0; i < kLegacyQK; i += lanes) {
-    const VF a = hn::Abs(hn::LoadU(df, xb + i));
+    const VF v = hn::LoadU(df, xb + i);
+    const VF a = hn::Abs(v);
+    nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));
     amax = hn::IfThenElse(hn::Gt(a, amax), a, amax);
   }
+  *has_nan = !hn::AllFalse(df, nan);
   const VF all = hn::MaxOfLanes(df, amax);  // no NaN left in amax
   if (!(hn::GetLane(all) > 0.0f)) return 0.0f;
   for (size_t i = 0; i < kLegacyQK; i += lanes) {
@@ -102,16 +155,19 @@ HWY_INLINE float SignedAbsMax32(const float* xb) {
 // min and max ignoring NaN (FLT_MAX / -FLT_MAX when all are NaN). Of equal
 // values the reference keeps the first; only the sign of a zero min matters
 // (a zero max is the same element as a zero min, or max - min = -min).
-HWY_INLINE void MinMax32(const float* xb, float* min_out, float* max_out) {
+HWY_INLINE void MinMax32(const float* xb, float* min_out, float* max_out, bool* has_nan) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   VF vmin = hn::Set(df, FLT_MAX);
   VF vmax = hn::Set(df, -FLT_MAX);
+  MF nan = hn::FirstN(df, 0);
   for (size_t i = 0; i < kLegacyQK; i += lanes) {
     const VF v = hn::LoadU(df, xb + i);
+    nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));
     vmin = hn::IfThenElse(hn::Lt(v, vmin), v, vmin);
     vmax = hn::IfThenElse(hn::Gt(v, vmax), v, vmax);
   }
+  *has_nan = !hn::AllFalse(df, nan);
   float min = hn::GetLane(hn::MinOfLanes(df, vmin));
   *max_out = hn::GetLane(hn::MaxOfLanes(df, vmax));
   if (min == 0.0f) {
@@ -163,18 +219,44 @@ inline void QuantizeSymmetric(const float* x, uint8_t* out, int64_t n) {
   const VF bias = hn::Set(df, kFifth ? 16.5f : 8.5f);
   const VI top = hn::Set(di, 2 * kNmax - 1);
   const int64_t n_blocks = n / kLegacyQK;
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += kBatchBlocks) {
-    const int nb = static_cast<int>(std::min<int64_t>(kBatchBlocks, n_blocks - b0));
-    float ids[kBatchBlocks];
+  const size_t lanes = hn::Lanes(df);
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
+    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+    uint32_t nan_bits = 0;
     for (int k = 0; k < nb; ++k) {
-      const float d = SignedAbsMax32(x + (b0 + k) * kLegacyQK) / -kNmax;
-      ids[k] = d != 0.0f ? 1.0f / d : 0.0f;
-      StoreHalf(d, out + static_cast<size_t>(b0 + k) * kBlockBytes);
+      bool has_nan;
+      maxs[k] = SignedAbsMax32(x + (b0 + k) * kLegacyQK, &has_nan);
+      nan_bits |= static_cast<uint32_t>(has_nan) << k;
     }
+    // One block per lane: d = max / -nmax, id, the f16 d.
+    const VF vmax = hn::Load(df, maxs);
+    const VF d = hn::Div(vmax, hn::Set(df, static_cast<float>(-kNmax)));
+    const VF vids = InverseOrZero(d);
+    hn::Store(vids, df, ids);
+    StoreHalves(d, static_cast<size_t>(nb), out + static_cast<size_t>(b0) * kBlockBytes,
+                kBlockBytes);
+    // No NaN, finite max and id: x * id + nmax + 0.5 lies in
+    // [0.5 - eps, 2 nmax + 0.5 + eps], so truncation needs no range
+    // selects and the codes need no sign extension.
+    const VF inf = hn::Set(df, HUGE_VALF);
+    const uint32_t finite_bits = MaskBits(hn::RebindMask(
+        di, hn::And(hn::Lt(hn::Abs(vmax), inf), hn::Lt(hn::Abs(vids), inf))));
+    bool tame[HWY_MAX_BYTES / sizeof(float)];
+    for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
     for (int k = 0; k < nb; ++k) {
       const float* xb = x + (b0 + k) * kLegacyQK;
       uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
       const VF vid = hn::Set(df, ids[k]);
+      if (tame[k]) {
+        auto code = [&](size_t i) {
+          const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
+          return hn::Min(hn::ConvertTo(di, f), top);
+        };
+        PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
+        continue;
+      }
       auto code = [&](size_t i) {
         const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
         return hn::Min(SignExtendLowByte(TruncToInt32V(f)), top);
@@ -194,26 +276,50 @@ inline void QuantizeAsymmetric(const float* x, uint8_t* out, int64_t n) {
   const VF half = hn::Set(df, 0.5f);
   const VI k15 = hn::Set(di, 15);
   const int64_t n_blocks = n / kLegacyQK;
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += kBatchBlocks) {
-    const int nb = static_cast<int>(std::min<int64_t>(kBatchBlocks, n_blocks - b0));
-    float ids[kBatchBlocks], mins[kBatchBlocks];
+  const size_t lanes = hn::Lanes(df);
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
+    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    HWY_ALIGN float mins[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+    uint32_t nan_bits = 0;
     for (int k = 0; k < nb; ++k) {
-      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
-      float min, max;
-      MinMax32(x + (b0 + k) * kLegacyQK, &min, &max);
-      const float d = (max - min) / (kFifth ? 31 : 15);
-      ids[k] = d != 0.0f ? 1.0f / d : 0.0f;
-      mins[k] = min;
-      StoreHalf(d, o);
-      StoreHalf(min, o + 2);
+      bool has_nan;
+      MinMax32(x + (b0 + k) * kLegacyQK, &mins[k], &maxs[k], &has_nan);
+      nan_bits |= static_cast<uint32_t>(has_nan) << k;
     }
+    // One block per lane: d = (max - min) / nmax, id, the f16 d and m.
+    const VF vmin = hn::Load(df, mins);
+    const VF vmax = hn::Load(df, maxs);
+    const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
+    const VF vids = InverseOrZero(d);
+    hn::Store(vids, df, ids);
+    uint8_t* ob = out + static_cast<size_t>(b0) * kBlockBytes;
+    StoreHalves(d, static_cast<size_t>(nb), ob, kBlockBytes);
+    StoreHalves(vmin, static_cast<size_t>(nb), ob + 2, kBlockBytes);
+    // No NaN, finite min, max, d and id: (x - min) * id + 0.5 lies in
+    // [0.5, nmax + 0.5 + eps]: plain truncation, codes already in range.
+    const VF inf = hn::Set(df, HUGE_VALF);
+    const MF finite = hn::And(hn::And(hn::Lt(hn::Abs(vmin), inf), hn::Lt(hn::Abs(vmax), inf)),
+                              hn::And(hn::Lt(hn::Abs(d), inf), hn::Lt(hn::Abs(vids), inf)));
+    const uint32_t finite_bits = MaskBits(hn::RebindMask(di, finite));
+    bool tame[HWY_MAX_BYTES / sizeof(float)];
+    for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
     for (int k = 0; k < nb; ++k) {
       const float* xb = x + (b0 + k) * kLegacyQK;
       uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
       const VF vid = hn::Set(df, ids[k]);
-      const VF vmin = hn::Set(df, mins[k]);
+      const VF vmin_k = hn::Set(df, mins[k]);
+      if (tame[k]) {
+        auto code = [&](size_t i) {
+          const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin_k), vid), half);
+          return hn::ConvertTo(di, f);
+        };
+        PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
+        continue;
+      }
       auto code = [&](size_t i) {
-        const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin), vid), half);
+        const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin_k), vid), half);
         const VI t = TruncToInt32V(f);
         return kFifth ? t : hn::Min(SignExtendLowByte(t), k15);
       };
