@@ -99,7 +99,8 @@ HWY_INLINE void SearchQkx(const float* HWY_RESTRICT xt, const float* HWY_RESTRIC
     diff = kUseMad ? hn::Abs(diff) : hn::Mul(diff, diff);
     best_error = hn::Add(best_error, hn::Mul(w, diff));
   }
-  HWY_ALIGN int32_t Laux[kN * kMaxLanes];
+  // The trial levels, as floats (what the error loop needs).
+  HWY_ALIGN float Laux[kN * kMaxLanes];
   for (int is = 0; is <= nstep; ++is) {
     const float numerator = rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax);
     // max - min with the min of the best fit so far, as in the reference.
@@ -108,11 +109,11 @@ HWY_INLINE void SearchQkx(const float* HWY_RESTRICT xt, const float* HWY_RESTRIC
     for (int i = 0; i < kN; ++i) {
       const VF x = hn::Load(df, xt + i * lanes);
       const VF w = hn::Load(df, wt + i * lanes);
-      const VI l = ClampV(NearestIntV(hn::Mul(iscale, hn::Sub(x, min))), 0, nmax);
-      hn::Store(l, di, Laux + i * lanes);
-      const VF wl = hn::Mul(w, ToFloat(l));
+      const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, hn::Sub(x, min))), 0, nmax));
+      hn::Store(fl, df, Laux + i * lanes);
+      const VF wl = hn::Mul(w, fl);
       sum_l = hn::Add(sum_l, wl);
-      sum_l2 = hn::Add(sum_l2, hn::Mul(wl, ToFloat(l)));
+      sum_l2 = hn::Add(sum_l2, hn::Mul(wl, fl));
       sum_xl = hn::Add(sum_xl, hn::Mul(wl, x));
     }
     const VF D = hn::Sub(hn::Mul(sum_w, sum_l2), hn::Mul(sum_l, sum_l));
@@ -127,7 +128,7 @@ HWY_INLINE void SearchQkx(const float* HWY_RESTRICT xt, const float* HWY_RESTRIC
     for (int i = 0; i < kN; ++i) {
       const VF x = hn::Load(df, xt + i * lanes);
       const VF w = hn::Load(df, wt + i * lanes);
-      const VF fl = ToFloat(hn::Load(di, Laux + i * lanes));
+      const VF fl = hn::Load(df, Laux + i * lanes);
       VF diff = hn::Sub(hn::Add(hn::Mul(this_scale, fl), this_min), x);
       diff = kUseMad ? hn::Abs(diff) : hn::Mul(diff, diff);
       cur_error = hn::Add(cur_error, hn::Mul(w, diff));
@@ -137,7 +138,8 @@ HWY_INLINE void SearchQkx(const float* HWY_RESTRICT xt, const float* HWY_RESTRIC
     const MI better_i = hn::RebindMask(di, better);
     for (int i = 0; i < kN; ++i) {
       const VI old_l = hn::Load(di, Lt + i * lanes);
-      hn::Store(hn::IfThenElse(better_i, hn::Load(di, Laux + i * lanes), old_l), di, Lt + i * lanes);
+      const VI new_l = hn::ConvertTo(di, hn::Load(df, Laux + i * lanes));
+      hn::Store(hn::IfThenElse(better_i, new_l, old_l), di, Lt + i * lanes);
     }
     best_error = hn::IfThenElse(better, cur_error, best_error);
     scale = hn::IfThenElse(better, this_scale, scale);
@@ -173,17 +175,26 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
   const MF small = hn::Lt(amax, hn::Set(df, 1e-15f));
   const VI vnmax = hn::Set(di, nmax);
   HWY_ALIGN int32_t Laux[kN * kMaxLanes];
-  // One pass: codes for iscale to `codes`, and the two weighted sums.
+  // Per element, constant over the passes: w and w * x (the reference's
+  // (w * x) * l and (w * l) * l keep their order).
+  HWY_ALIGN float w_tile[kN * kMaxLanes];
+  HWY_ALIGN float wx_tile[kN * kMaxLanes];
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VF w = wt ? hn::Load(df, wt + i * lanes) : hn::Mul(x, x);
+    hn::Store(w, df, w_tile + i * lanes);
+    hn::Store(hn::Mul(w, x), df, wx_tile + i * lanes);
+  }
+  // One pass: signed levels for iscale to `codes`, and the two weighted sums.
   auto pass = [&](VF iscale, int32_t* codes, VF* sumlx, VF* suml2) {
     VF slx = zero, sl2 = zero;
     for (int i = 0; i < kN; ++i) {
       const VF x = hn::Load(df, xt + i * lanes);
-      const VF w = wt ? hn::Load(df, wt + i * lanes) : hn::Mul(x, x);
       const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
-      hn::Store(hn::Add(l, vnmax), di, codes + i * lanes);
+      hn::Store(l, di, codes + i * lanes);
       const VF fl = ToFloat(l);
-      slx = hn::Add(slx, hn::Mul(hn::Mul(w, x), fl));
-      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fl), fl));
+      slx = hn::Add(slx, hn::Mul(hn::Load(df, wx_tile + i * lanes), fl));
+      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(hn::Load(df, w_tile + i * lanes), fl), fl));
     }
     *sumlx = slx;
     *suml2 = sl2;
@@ -207,6 +218,9 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
     }
     scale = hn::IfThenElse(better, hn::Div(sumlx, suml2), scale);
     best = hn::IfThenElse(better, hn::Mul(scale, sumlx), best);
+  }
+  for (int i = 0; i < kN; ++i) {
+    hn::Store(hn::Add(hn::Load(di, Lt + i * lanes), vnmax), di, Lt + i * lanes);
   }
   if (!hn::AllFalse(df, small)) {
     const MI small_i = hn::RebindMask(di, small);
