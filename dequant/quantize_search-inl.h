@@ -253,33 +253,40 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
   }
   const MF small = hn::Lt(amax, hn::Set(df, 1e-15f));
   const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
+  // w = x^2 and w * x per element, kept for the descent.
+  HWY_ALIGN float w_tile[kN * kMaxLanes];
+  HWY_ALIGN float wx_tile[kN * kMaxLanes];
   VF sumlx = zero, suml2 = zero;
   for (int i = 0; i < kN; ++i) {
     const VF x = hn::Load(df, xt + i * lanes);
     const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
     hn::Store(l, di, Lt + i * lanes);
     const VF w = hn::Mul(x, x);
+    const VF wx = hn::Mul(w, x);
+    hn::Store(w, df, w_tile + i * lanes);
+    hn::Store(wx, df, wx_tile + i * lanes);
     const VF fl = ToFloat(l);
-    sumlx = hn::Add(sumlx, hn::Mul(hn::Mul(w, x), fl));
+    sumlx = hn::Add(sumlx, hn::Mul(wx, fl));
     suml2 = hn::Add(suml2, hn::Mul(hn::Mul(w, fl), fl));
   }
   MF active = hn::Not(small);
   for (int itry = 0; itry < 5 && !hn::AllFalse(df, active); ++itry) {
     MF changed = hn::FirstN(df, 0);
     for (int i = 0; i < kN; ++i) {
-      const VF x = hn::Load(df, xt + i * lanes);
-      const VF w = hn::Mul(x, x);
+      const VF wx = hn::Load(df, wx_tile + i * lanes);
       const VI L = hn::Load(di, Lt + i * lanes);
       const VF li = ToFloat(L);
-      VF slx = hn::Sub(sumlx, hn::Mul(hn::Mul(w, x), li));
+      VF slx = hn::Sub(sumlx, hn::Mul(wx, li));
       const MF slx_pos = hn::And(active, hn::Gt(slx, zero));
       if (hn::AllFalse(df, slx_pos)) continue;
+      const VF x = hn::Load(df, xt + i * lanes);
+      const VF w = hn::Load(df, w_tile + i * lanes);
       VF sl2 = hn::Sub(suml2, hn::Mul(hn::Mul(w, li), li));
       const VI new_l = ClampV(NearestIntV(hn::Div(hn::Mul(x, sl2), slx)), -nmax, nmax - 1);
       const MF differs = hn::And(slx_pos, hn::RebindMask(df, hn::Not(hn::Eq(new_l, L))));
       if (hn::AllFalse(df, differs)) continue;
       const VF fnew = ToFloat(new_l);
-      slx = hn::Add(slx, hn::Mul(hn::Mul(w, x), fnew));
+      slx = hn::Add(slx, hn::Mul(wx, fnew));
       sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fnew), fnew));
       const MF take = hn::And(
           differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2),
