@@ -170,7 +170,7 @@ enum class KSearch { kQ4K, kQ5K, kQ2K, kQ6K, kQ3K };
 
 template <KSearch kKind>
 void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float* mins, float* sw,
-                 uint8_t* L) {
+                 int32_t* code_tiles) {
   constexpr int kN = (kKind == KSearch::kQ4K || kKind == KSearch::kQ5K) ? 32 : 16;
   constexpr int kGroupsPerSb = kSuperQK / kN;
   const DF df;
@@ -178,7 +178,6 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
   HWY_ALIGN float xt[kN * kMaxLanes];
   HWY_ALIGN float wt[kN * kMaxLanes];
   HWY_ALIGN float qt[kN * kMaxLanes];
-  HWY_ALIGN int32_t Lt[kN * kMaxLanes];
   float sigma2[kChunkSuperBlocks];
   if (qw && kKind != KSearch::kQ6K) {
     for (int s = 0; s < n_sb; ++s) {
@@ -190,6 +189,9 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
   const size_t groups = static_cast<size_t>(n_sb) * kGroupsPerSb;
   for (size_t g0 = 0; g0 < groups; g0 += lanes) {
     const size_t gn = std::min(lanes, groups - g0);
+    // The search's codes stay in their tile: the re-fit replaces them for
+    // every group whose stored scale is not zero (TileCodes fetches the rest).
+    int32_t* Lt = code_tiles + g0 * kN;
     GatherTile<kN>(x + g0 * kN, kN, gn, xt);
     if (qw) GatherTile<kN>(qw + g0 * kN, kN, gn, qt);
     const float* w_tile = wt;
@@ -248,7 +250,17 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
       scales[g0 + g] = sc[g];
       if (kKind != KSearch::kQ6K && kKind != KSearch::kQ3K) mins[g0 + g] = mn[g];
     }
-    ScatterCodes<kN>(Lt, gn, L + g0 * kN);
+  }
+}
+
+// The search codes of group g of a chunk (kN per group), from SearchChunk's
+// tiles, as bytes.
+template <int kN>
+HWY_INLINE void TileCodes(const int32_t* code_tiles, size_t g, uint8_t* dst) {
+  const size_t lanes = hn::Lanes(DF());
+  const int32_t* tile = code_tiles + (g / lanes) * lanes * kN;
+  for (int i = 0; i < kN; ++i) {
+    dst[i] = static_cast<uint8_t>(tile[static_cast<size_t>(i) * lanes + g % lanes]);
   }
 }
 
@@ -273,11 +285,12 @@ void QuantizeK4(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
   const int64_t n_sb = n / kSuperQK;
   float scales[kChunkSuperBlocks * 8], mins[kChunkSuperBlocks * 8], sw[kChunkSuperBlocks * 8];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
     const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
     const float* xc = x + sb0 * kSuperQK;
     const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
-    SearchChunk<kQ5 ? KSearch::kQ5K : KSearch::kQ4K>(xc, qc, count, scales, mins, sw, L);
+    SearchChunk<kQ5 ? KSearch::kQ5K : KSearch::kQ4K>(xc, qc, count, scales, mins, sw, code_tiles);
     for (int s = 0; s < count; ++s) {
       const float* xs = xc + s * kSuperQK;
       const float* sc = scales + 8 * s;
@@ -317,7 +330,10 @@ void QuantizeK4(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
         uint8_t sc6, m6;
         internal::UnpackScaleMinK4(j, packed, &sc6, &m6);
         const float d = F16ToF32(d_half) * static_cast<float>(sc6);
-        if (d == 0.0f) continue;
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<32>(code_tiles, static_cast<size_t>(s * 8 + j), Ls + 32 * j);
+          continue;
+        }
         const float dm = F16ToF32(dmin_half) * static_cast<float>(m6);
         RefitGroup<32, true>(xs + 32 * j, d, dm, 0, kNmax, 0, Ls + 32 * j);
       }
@@ -345,11 +361,12 @@ inline void QuantizeQ6_K(const float* x, uint8_t* out, int64_t n, const float* i
   const int64_t n_sb = n / kSuperQK;
   float scales[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
     const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
     const float* xc = x + sb0 * kSuperQK;
     const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
-    SearchChunk<KSearch::kQ6K>(xc, qc, count, scales, nullptr, nullptr, L);
+    SearchChunk<KSearch::kQ6K>(xc, qc, count, scales, nullptr, nullptr, code_tiles);
     for (int s = 0; s < count; ++s) {
       const float* xs = xc + s * kSuperQK;
       const float* sc = scales + 16 * s;
@@ -375,7 +392,10 @@ inline void QuantizeQ6_K(const float* x, uint8_t* out, int64_t n, const float* i
       }
       for (int j = 0; j < 16; ++j) {
         const float d = F16ToF32(d_half) * static_cast<float>(sc8[j]);
-        if (d == 0.0f) continue;
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
+          continue;
+        }
         RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -32, 31, 32, Ls + 16 * j);
       }
       PackQ6Codes(Ls, o, o + 128);
@@ -393,11 +413,12 @@ inline void QuantizeQ2_K(const float* x, uint8_t* out, int64_t n, const float* i
   const int64_t n_sb = n / kSuperQK;
   float scales[kChunkSuperBlocks * 16], mins[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
     const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
     const float* xc = x + sb0 * kSuperQK;
     const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
-    SearchChunk<KSearch::kQ2K>(xc, qc, count, scales, mins, sw, L);
+    SearchChunk<KSearch::kQ2K>(xc, qc, count, scales, mins, sw, code_tiles);
     for (int s = 0; s < count; ++s) {
       const float* xs = xc + s * kSuperQK;
       const float* sc = scales + 16 * s;
@@ -442,7 +463,10 @@ inline void QuantizeQ2_K(const float* x, uint8_t* out, int64_t n, const float* i
       }
       for (int j = 0; j < 16; ++j) {
         const float d = F16ToF32(d_half) * static_cast<float>(bscales[j] & 0xF);
-        if (d == 0.0f) continue;
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
+          continue;
+        }
         const float dm = F16ToF32(dmin_half) * static_cast<float>(bscales[j] >> 4);
         RefitGroup<16, true>(xs + 16 * j, d, dm, 0, 3, 0, Ls + 16 * j);
       }
@@ -462,11 +486,12 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
   const int64_t n_sb = n / kSuperQK;
   float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
     const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
     const float* xc = x + sb0 * kSuperQK;
     const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
-    SearchChunk<KSearch::kQ3K>(xc, qc, count, scales, nullptr, sw, L);
+    SearchChunk<KSearch::kQ3K>(xc, qc, count, scales, nullptr, sw, code_tiles);
     for (int s = 0; s < count; ++s) {
       const float* xs = xc + s * kSuperQK;
       const float* sc = scales + 16 * s;
@@ -518,7 +543,10 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
       for (int j = 0; j < 16; ++j) {
         const int sc6 = internal::UnpackScaleQ3K(j, packed) - 32;
         const float d = F16ToF32(d_half) * static_cast<float>(sc6);
-        if (d == 0.0f) continue;
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
+          continue;
+        }
         RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -4, 3, 4, Ls + 16 * j);
       }
       PackQ3HighBits(Ls, o);
