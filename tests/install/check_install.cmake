@@ -15,7 +15,7 @@ file(GLOB _top RELATIVE ${_inc} ${_inc}/*)
 if(NOT _top STREQUAL "ggufkit")
   message(FATAL_ERROR "installed include/ holds '${_top}', expected only ggufkit/")
 endif()
-foreach(internal codec_registry.h quant_search_internal.h extra_codec_util.h iq_tables_data.h
+foreach(internal codec_registry.h quant_search_internal.h extra_codec_util.h iq_tables_data.h iq_search_tables.h
                  kernels.h ordered_pipeline.h group_codecs.h kernel_launch.h cli_args.h)
   file(GLOB_RECURSE _found ${_inc}/*/${internal})
   if(_found)
