@@ -44,7 +44,8 @@ struct QuantizeOptions {
 // Returns:
 //  - InvalidArgumentError if `type` is not a valid id, n_rows or n_per_row is
 //    negative, n_per_row is not a whole number of blocks, the byte count
-//    overflows, or a pointer is null while there is work;
+//    overflows, a pointer is null while there is work, or the type needs an
+//    imatrix (GetReferenceCodec(type).requires_imatrix) and none is given;
 //  - UnimplementedError if the type has neither a SIMD nor a reference
 //    quantizer;
 //  - OkStatus otherwise (zero rows or columns write nothing).

@@ -46,6 +46,9 @@ absl::Status QuantizeBlocks(GgmlType type, const float* x, int64_t n_rows, int64
                           "quantize ", traits->name, ": ", n_rows, " x ", n_per_row,
                           " overflows the byte count");
   const ReferenceCodec& codec = GetReferenceCodec(type);
+  GGUFKIT_RETURN_ERROR_IF(imatrix == nullptr && codec.requires_imatrix, "quantize ", traits->name,
+                          ": needs an importance matrix (ggml refuses to quantize ", traits->name,
+                          " without one)");
   const bool with_imatrix = imatrix != nullptr && codec.uses_imatrix;
   const bool forced = options.force_scalar || ScalarForcedByEnvironment();
   QuantizeFn fn = forced ? nullptr : FindQuantizer(type, with_imatrix);

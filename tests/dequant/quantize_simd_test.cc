@@ -207,6 +207,7 @@ TEST_P(QuantizeTargetTest, MatchesGgmlGoldenBlocks) {
   int checked = 0;
   for (GgmlType type : QuantizableTypes()) {
     const std::string name(GgmlTypeName(type));
+    if (GetReferenceCodec(type).requires_imatrix) continue;  // ggml has no imatrix-free bytes
     const std::string path = GoldenPath("ggml/" + name + ".q");
     // Types ggml's harness did not quantize (q8_1, q8_K, the imatrix-only IQ types).
     if (!std::filesystem::exists(path)) continue;
@@ -227,7 +228,7 @@ TEST_P(QuantizeTargetTest, MatchesReferenceOnHostileRows) {
   const std::vector<float> golden = testing::ReadFloats(GoldenPath("ggml/input.f32"));
   const std::vector<float> imatrix_short = Imatrix(kRowLength, 1);
   const std::vector<float> imatrix_golden = Imatrix(4096, 2);
-  for (GgmlType type : QuantizableTypes()) {
+  for (GgmlType type : kSimdTypes) {
     ExpectSameBytes(type, hostile, kRowLength, nullptr, 0, "hostile rows");
     ExpectSameBytes(type, hostile, kRowLength, nullptr, 3, "hostile rows, misaligned");
     ExpectSameBytes(type, hostile, kRowLength, imatrix_short.data(), 1, "hostile rows");
@@ -239,7 +240,7 @@ TEST_P(QuantizeTargetTest, MatchesReferenceOnHostileRows) {
 TEST_P(QuantizeTargetTest, MatchesReferenceOnRandomRows) {
   std::mt19937 rng(99);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (GgmlType type : QuantizableTypes()) {
+  for (GgmlType type : kSimdTypes) {
     const int64_t block = GetTypeTraits(type).block_size;
     for (int64_t blocks_per_row : {int64_t{1}, int64_t{3}, int64_t{17}}) {
       const int64_t n_per_row = blocks_per_row * block;
@@ -281,7 +282,7 @@ TEST_P(QuantizeTargetTest, MatchesReferenceOnRandomBitPatterns) {
     }
   }
   const std::vector<float> w = Imatrix(kRowLength, 3);
-  for (GgmlType type : QuantizableTypes()) {
+  for (GgmlType type : kSimdTypes) {
     ExpectSameBytes(type, x, kRowLength, nullptr, 0, "random bit patterns");
     ExpectSameBytes(type, x, kRowLength, w.data(), 2, "random bit patterns");
   }
@@ -308,6 +309,40 @@ TEST(QuantizeBlocksTest, RejectsBadRequests) {
       QuantizeBlocks(GgmlType::kQ8_0, x.data(), int64_t{1} << 40, int64_t{1} << 40, out.data())));
   EXPECT_TRUE(QuantizeBlocks(GgmlType::kQ8_0, nullptr, 0, 256, nullptr).ok());
   EXPECT_TRUE(absl::IsUnimplemented(QuantizeBlocks(GgmlType::kI8, x.data(), 1, 256, out.data())));
+}
+
+// Types without a SIMD quantizer go to the reference through QuantizeBlocks:
+// same bytes (with an imatrix, and without where the type allows), and the
+// reference's refusal without one where ggml refuses.
+TEST(QuantizeBlocksTest, FallbackTypesMatchTheReference) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(2 * 256);
+  for (auto& v : x) v = normal(rng);
+  x[3] = 0.0f;
+  x[300] = 1000.0f;
+  const std::vector<float> w = Imatrix(256, 9);
+  int checked = 0;
+  for (GgmlType type : QuantizableTypes()) {
+    bool simd = false;
+    for (GgmlType s : kSimdTypes) simd |= s == type;
+    if (simd || 256 % GetTypeTraits(type).block_size != 0) continue;
+    const ReferenceCodec& codec = GetReferenceCodec(type);
+    const int64_t row_bytes = RowSizeBytes(type, 256).value();
+    std::vector<uint8_t> got(static_cast<size_t>(2 * row_bytes));
+    for (const float* imatrix : {static_cast<const float*>(nullptr), w.data()}) {
+      const absl::Status status = QuantizeBlocks(type, x.data(), 2, 256, got.data(), imatrix);
+      if (imatrix == nullptr && codec.requires_imatrix) {
+        EXPECT_TRUE(absl::IsInvalidArgument(status)) << GetTypeTraits(type).name << ": " << status;
+        continue;
+      }
+      ASSERT_TRUE(status.ok()) << GetTypeTraits(type).name << ": " << status;
+      const std::vector<uint8_t> want = ReferenceBytes(type, x, 256, imatrix);
+      EXPECT_EQ(FirstDifference(type, got.data(), want, 256), "") << GetTypeTraits(type).name;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
 }
 
 TEST(QuantizeBlocksTest, ForceScalarWritesTheSameBytes) {
