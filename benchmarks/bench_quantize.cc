@@ -1,0 +1,206 @@
+// Quantization throughput, single thread: MB/s of f32 input for every type
+// with a SIMD quantizer (dequant/quantize.h), on every compiled Highway
+// target, at an in-cache size (256 KiB of input) and an out-of-cache size
+// (64 MiB), next to baselines measured in the same run:
+//   memcpy/<size>                  copying a buffer of the input size
+//   quant/<type>/scalar/<size>     the scalar reference (quants/' registered
+//                                  quantizer, byte-identical to ggml's)
+//   quant/<type>/<target>/<size>   the SIMD quantizer on that target
+//   quant_imatrix/<type>/{scalar,<best target>}/256KiB  with an imatrix
+// Each SIMD row reports MB/s, x_scalar (over the scalar reference of its type
+// and size) and x_memcpy (over memcpy of the same size). Goals
+// (docs/performance.md): the searches (Q2_K..Q6_K) >= 8 x_scalar on AVX3 and
+// >= 4 on AVX2; the simple types >= 0.5 x_memcpy in cache.
+//
+// Time is the thread's CPU time (the VM's cores are shared).
+// Short run (docs tables): bench_quantize --benchmark_min_time=0.05
+// CI smoke: bench_quantize --benchmark_filter='^(memcpy|quant/(q8_0|q4_K)/(scalar|AVX3))/256KiB'
+//   --benchmark_min_time=0.01
+#include <time.h>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/dequant/quantize.h"
+#include "ggufkit/quants/type_traits.h"
+
+namespace ggufkit {
+namespace {
+
+constexpr int64_t kInCacheBytes = 256 << 10;
+constexpr int64_t kOutOfCacheBytes = 64 << 20;
+constexpr int64_t kRowLength = 4096;
+
+const GgmlType kTypes[] = {
+    GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+    GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kTQ1_0, GgmlType::kTQ2_0, GgmlType::kQ1_0,
+    GgmlType::kMXFP4,
+};
+
+std::string SizeName(int64_t bytes) {
+  return bytes >= (1 << 20) ? std::to_string(bytes >> 20) + "MiB"
+                            : std::to_string(bytes >> 10) + "KiB";
+}
+
+double ThreadSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Weight-like input: N(0, 1) with a few outliers, made once.
+const std::vector<float>& Input() {
+  static std::vector<float>* x = [] {
+    auto* v = new std::vector<float>(static_cast<size_t>(kOutOfCacheBytes / 4));
+    std::mt19937 rng(42);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (size_t i = 0; i < v->size(); ++i) v->at(i) = normal(rng) * (i % 997 == 0 ? 20.f : 1.f);
+    return v;
+  }();
+  return *x;
+}
+const std::vector<float>& Imatrix() {
+  static std::vector<float>* w = [] {
+    auto* v = new std::vector<float>(kRowLength);
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> u(0.01f, 4.0f);
+    for (float& f : *v) f = u(rng);
+    return v;
+  }();
+  return *w;
+}
+std::vector<uint8_t>& Output() {
+  static std::vector<uint8_t>* out = new std::vector<uint8_t>(kOutOfCacheBytes + 64, 1);
+  return *out;
+}
+std::vector<uint8_t>& CopyDestination() {
+  static std::vector<uint8_t>* out = new std::vector<uint8_t>(kOutOfCacheBytes, 2);
+  return *out;
+}
+
+// MB/s of input measured earlier in this run: "memcpy/<size>" and
+// "<type>/<size>" (scalar reference, "+imatrix" with an imatrix).
+std::map<std::string, double>& Baselines() {
+  static std::map<std::string, double>* baselines = new std::map<std::string, double>();
+  return *baselines;
+}
+
+template <class Body>
+double TimeLoop(benchmark::State& state, int64_t in_bytes, Body body) {
+  int64_t iterations = 0;
+  const double start = ThreadSeconds();
+  for (auto _ : state) {
+    body();
+    benchmark::ClobberMemory();
+    ++iterations;
+  }
+  const double seconds = ThreadSeconds() - start;
+  state.SetBytesProcessed(iterations * in_bytes);
+  const double mbps = seconds > 0 ? static_cast<double>(iterations * in_bytes) / seconds / 1e6 : 0;
+  state.counters["MB/s"] = mbps;
+  return mbps;
+}
+
+void BM_Memcpy(benchmark::State& state, int64_t bytes) {
+  const uint8_t* in = reinterpret_cast<const uint8_t*>(Input().data());
+  uint8_t* out = CopyDestination().data();
+  for (const double until = ThreadSeconds() + 0.05; ThreadSeconds() < until;) {
+    std::memcpy(out, in, static_cast<size_t>(bytes));  // warm-up: page faults, clock
+    benchmark::ClobberMemory();
+  }
+  Baselines()["memcpy/" + SizeName(bytes)] =
+      TimeLoop(state, bytes, [&] { std::memcpy(out, in, static_cast<size_t>(bytes)); });
+}
+
+// target < 0: the scalar reference.
+void BM_Quantize(benchmark::State& state, GgmlType type, int64_t target, bool imatrix,
+                 int64_t bytes) {
+  std::unique_ptr<ScopedDequantTarget> scope;
+  QuantizeOptions options;
+  if (target < 0) {
+    options.force_scalar = true;
+  } else {
+    scope = std::make_unique<ScopedDequantTarget>(target);
+    if (!HasSimdQuantizer(type, imatrix)) {
+      state.SkipWithError("no SIMD quantizer on this target");
+      return;
+    }
+  }
+  const int64_t n_rows = bytes / 4 / kRowLength;
+  const float* w = imatrix ? Imatrix().data() : nullptr;
+  const double mbps = TimeLoop(state, bytes, [&] {
+    benchmark::DoNotOptimize(QuantizeBlocks(type, Input().data(), n_rows, kRowLength,
+                                            Output().data(), w, options));
+  });
+  const std::string key =
+      std::string(GgmlTypeName(type)) + (imatrix ? "+imatrix/" : "/") + SizeName(bytes);
+  if (target < 0) {
+    Baselines()[key] = mbps;
+    state.SetLabel("quants/ reference");
+  } else if (Baselines()[key] > 0) {
+    state.counters["x_scalar"] = mbps / Baselines()[key];
+  }
+  const double memcpy_mbps = Baselines()["memcpy/" + SizeName(bytes)];
+  if (memcpy_mbps > 0) state.counters["x_memcpy"] = mbps / memcpy_mbps;
+}
+
+void RegisterAll() {
+  Input();  // made before any timed row
+  Imatrix();
+  std::vector<DequantTarget> targets;
+  for (const DequantTarget& t : SupportedDequantTargets()) {
+    if (t.name != "SCALAR") targets.push_back(t);  // HWY_SCALAR runs the reference
+  }
+  for (int64_t bytes : {kInCacheBytes, kOutOfCacheBytes}) {
+    const std::string size = SizeName(bytes);
+    benchmark::RegisterBenchmark(("memcpy/" + size).c_str(), BM_Memcpy, bytes);
+    for (GgmlType type : kTypes) {
+      const std::string name(GgmlTypeName(type));
+      benchmark::RegisterBenchmark(("quant/" + name + "/scalar/" + size).c_str(), BM_Quantize,
+                                   type, int64_t{-1}, false, bytes);
+      for (const DequantTarget& t : targets) {
+        benchmark::RegisterBenchmark(("quant/" + name + "/" + t.name + "/" + size).c_str(),
+                                     BM_Quantize, type, t.id, false, bytes);
+      }
+    }
+  }
+  if (targets.empty()) return;
+  for (GgmlType type : kTypes) {
+    if (!GetReferenceCodec(type).uses_imatrix) continue;
+    const std::string name(GgmlTypeName(type));
+    benchmark::RegisterBenchmark(("quant_imatrix/" + name + "/scalar/256KiB").c_str(), BM_Quantize,
+                                 type, int64_t{-1}, true, kInCacheBytes);
+    benchmark::RegisterBenchmark(
+        ("quant_imatrix/" + name + "/" + targets.front().name + "/256KiB").c_str(), BM_Quantize,
+        type, targets.front().id, true, kInCacheBytes);
+  }
+}
+
+}  // namespace
+}  // namespace ggufkit
+
+int main(int argc, char** argv) {
+  // Default to 0.05 s per row; an explicit --benchmark_min_time wins.
+  std::vector<char*> args(argv, argv + argc);
+  bool has_min_time = false;
+  for (char* arg : args) has_min_time |= std::strncmp(arg, "--benchmark_min_time", 20) == 0;
+  static char default_min_time[] = "--benchmark_min_time=0.05";
+  if (!has_min_time) args.push_back(default_min_time);
+  argc = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  argv = args.data();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  ggufkit::RegisterAll();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

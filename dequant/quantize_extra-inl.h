@@ -1,0 +1,253 @@
+// TQ1_0, TQ2_0, Q1_0 and MXFP4 SIMD quantizers (per target; none reads an
+// imatrix). References: quants/ternary_codecs.cc, q1_q2_codecs.cc,
+// fp4_codecs.cc.
+
+#if defined(GGUFKIT_DEQUANT_QUANTIZE_EXTRA_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_QUANTIZE_EXTRA_INL_H_
+#undef GGUFKIT_DEQUANT_QUANTIZE_EXTRA_INL_H_
+#else
+#define GGUFKIT_DEQUANT_QUANTIZE_EXTRA_INL_H_
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "ggufkit/dequant/quantize_common-inl.h"
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+#include "ggufkit/quants/block_fp4.h"
+#include "ggufkit/quants/extra_codec_util.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/iq_tables_data.h"
+#include "ggufkit/quants/type_traits.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+// RoundHalfAwayToInt32: lround for |v| < 2^30, else (and for NaN) 0.
+HWY_INLINE VI RoundHalfAwayToInt32V(VF v) {
+  const DF df;
+  const DI di;
+  const MF in_range = hn::Lt(hn::Abs(v), hn::Set(df, 1073741824.0f));
+  return hn::IfThenElseZero(hn::RebindMask(di, in_range), hn::ConvertTo(di, RoundHalfAwayV(v)));
+}
+
+// The ternary blocks' d: max |x| with ggml's MAX macro (NaN-order
+// dependent: false when the block holds a NaN, which the caller hands to the
+// reference).
+HWY_INLINE bool TernaryAbsMax(const float* xb, float* d) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  VF amax = hn::Zero(df);
+  MF nan = hn::FirstN(df, 0);
+  for (size_t i = 0; i < 256; i += lanes) {
+    const VF v = hn::LoadU(df, xb + i);
+    nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));
+    amax = hn::Max(amax, hn::Abs(v));
+  }
+  if (!hn::AllFalse(df, nan)) return false;
+  *d = hn::GetLane(hn::MaxOfLanes(df, amax));
+  return true;
+}
+
+// TQ2_0: 2-bit codes round(x / d) + 1, element 128c + 32l + m at bits 2l of
+// qs[32c + m]; d after the 64 code bytes.
+inline void QuantizeTq2_0(const float* x, uint8_t* out, int64_t n, const float*) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const quantize_internal::QuantizeFn reference = GetReferenceCodec(GgmlType::kTQ2_0).quantize;
+  const VI k1 = hn::Set(di, 1);
+  const VI k3 = hn::Set(di, 3);
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const float* xb = x + b * 256;
+    uint8_t* o = out + b * 66;
+    float d;
+    if (!TernaryAbsMax(xb, &d)) {
+      reference(xb, o, 256, nullptr);
+      continue;
+    }
+    const VF vid = hn::Set(df, d != 0.0f ? 1.0f / d : 0.0f);
+    auto code = [&](size_t e) {
+      return hn::And(hn::Add(RoundHalfAwayToInt32V(hn::Mul(hn::LoadU(df, xb + e), vid)), k1), k3);
+    };
+    for (size_t c = 0; c < 2; ++c) {
+      for (size_t m = 0; m < 32; m += lanes) {
+        const size_t e = 128 * c + m;
+        const VI byte = hn::Or(hn::Or(code(e), hn::ShiftLeft<2>(code(e + 32))),
+                               hn::Or(hn::ShiftLeft<4>(code(e + 64)), hn::ShiftLeft<6>(code(e + 96))));
+        StoreLowBytes(byte, o + 32 * c + m);
+      }
+    }
+    StoreHalf(d, o + 64);
+  }
+}
+
+// TQ1_0: trits round(x / d) + 1, five per byte (base 3, uint8 arithmetic,
+// then scaled to 0..255 with (t * 256 + 242) / 243).
+HWY_INLINE VI PackTritsV(const VI* trits, int count) {
+  const DF df;
+  const DI di;
+  const VI k255 = hn::Set(di, 0xFF);
+  VI t = hn::Zero(di);
+  for (int k = 0; k < 5; ++k) {
+    t = hn::Add(t, hn::ShiftLeft<1>(t));  // t * 3
+    if (k < count) t = hn::Add(t, trits[k]);
+    t = hn::And(t, k255);
+  }
+  // (t * 256 + 242) / 243 for t in 0..255: the float quotient is at least
+  // 1/243 away from the next integer, so truncation is exact.
+  const VF num = ToFloat(hn::Add(hn::ShiftLeft<8>(t), hn::Set(di, 242)));
+  return hn::ConvertTo(di, hn::Div(num, hn::Set(df, 243.0f)));
+}
+
+inline void QuantizeTq1_0(const float* x, uint8_t* out, int64_t n, const float*) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const quantize_internal::QuantizeFn reference = GetReferenceCodec(GgmlType::kTQ1_0).quantize;
+  const VI k1 = hn::Set(di, 1);
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const float* xb = x + b * 256;
+    uint8_t* o = out + b * 54;
+    float d;
+    if (!TernaryAbsMax(xb, &d)) {
+      reference(xb, o, 256, nullptr);
+      continue;
+    }
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const VF vid = hn::Set(df, id);
+    auto trit = [&](size_t e) {
+      return hn::Add(RoundHalfAwayToInt32V(hn::Mul(hn::LoadU(df, xb + e), vid)), k1);
+    };
+    VI t[5];
+    for (size_t m = 0; m < 32; m += lanes) {
+      for (int k = 0; k < 5; ++k) t[k] = trit(32 * k + m);
+      StoreLowBytes(PackTritsV(t, 5), o + m);
+    }
+    for (size_t m = 0; m < 16; m += lanes) {
+      for (int k = 0; k < 5; ++k) t[k] = trit(160 + 16 * k + m);
+      StoreLowBytes(PackTritsV(t, 5), o + 32 + m);
+    }
+    // The last 16 elements, four per qh byte: scalar, as the reference.
+    for (int m = 0; m < 4; ++m) {
+      uint8_t tt = 0;
+      for (int k = 0; k < 4; ++k) {
+        tt = static_cast<uint8_t>(tt * 3 + internal::RoundHalfAwayToInt32(xb[240 + 4 * k + m] * id) + 1);
+      }
+      tt = static_cast<uint8_t>(tt * 3);
+      o[48 + m] = static_cast<uint8_t>((static_cast<int>(tt) * 256 + 242) / 243);
+    }
+    StoreHalf(d, o + 52);
+  }
+}
+
+// Q1_0: d = sum |x| / 128 summed in element order (one block per lane of a
+// 4-lane gather: with 8 or 16 blocks side by side the gathers outrun the
+// prefetchers out of cache), one sign bit (x >= 0) per weight.
+inline void QuantizeQ1_0(const float* x, uint8_t* out, int64_t n, const float*) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const hn::CappedTag<float, 4> d4;
+  const hn::RebindToSigned<decltype(d4)> di4;
+  constexpr int64_t kGroup = 4;  // blocks per gather
+  const int64_t n_blocks = n / 128;
+  HWY_ALIGN float sums[kGroup];
+  const auto stride = hn::ShiftLeft<7>(hn::Iota(di4, 0));  // 128 floats apart
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += kGroup) {
+    const int64_t nb = std::min<int64_t>(kGroup, n_blocks - b0);
+    const float* xb0 = x + b0 * 128;
+    if (b0 + 2 * kGroup <= n_blocks) {
+      // The next group (contiguous), ahead of its gathers.
+      const char* next = reinterpret_cast<const char*>(xb0 + kGroup * 128);
+      for (size_t off = 0; off < kGroup * 128 * sizeof(float); off += 64) {
+        hwy::Prefetch(next + off);
+      }
+    }
+    if (nb == kGroup && hn::Lanes(d4) == kGroup) {
+      auto sum = hn::Zero(d4);
+      for (int j = 0; j < 128; ++j) {
+        sum = hn::Add(sum, hn::Abs(hn::GatherIndex(d4, xb0 + j, stride)));
+      }
+      hn::Store(sum, d4, sums);
+    } else {
+      for (int64_t b = 0; b < nb; ++b) {
+        float s = 0.0f;
+        for (int j = 0; j < 128; ++j) s += std::fabs(xb0[b * 128 + j]);
+        sums[b] = s;
+      }
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* xb = xb0 + b * 128;
+      uint8_t* o = out + (b0 + b) * 18;
+      StoreHalf(sums[b] / 128, o);
+      uint8_t bits[16];
+      for (size_t j = 0; j < 128; j += lanes) {
+        uint32_t m = MaskBits(hn::RebindMask(di, hn::Ge(hn::LoadU(df, xb + j), hn::Zero(df))));
+        // Lanes bits at bit position j (Lanes divides 8 or is a multiple of 8).
+        if (lanes >= 8) {
+          std::memcpy(bits + j / 8, &m, lanes / 8);
+        } else if (j % 8 == 0) {
+          bits[j / 8] = static_cast<uint8_t>(m);
+        } else {
+          bits[j / 8] = static_cast<uint8_t>(bits[j / 8] | (m << (j % 8)));
+        }
+      }
+      std::memcpy(o + 2, bits, 16);
+    }
+  }
+}
+
+// MXFP4: shared exponent from max |x| (NaN ignored), then each code the first
+// index minimizing |v_i * h - x| over the 16 doubled E2M1 values.
+inline void QuantizeMxfp4(const float* x, uint8_t* out, int64_t n, const float*) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* xb = x + b * 32;
+    uint8_t* o = out + b * 17;
+    VF amax = hn::Zero(df);
+    for (size_t i = 0; i < 32; i += lanes) {
+      const VF a = hn::Abs(hn::LoadU(df, xb + i));
+      amax = hn::IfThenElse(hn::Lt(amax, a), a, amax);
+    }
+    const float amax_s = hn::GetLane(hn::MaxOfLanes(df, amax));
+    uint8_t e = 0;
+    if (amax_s > 0.0f) {
+      const float biased = std::floor(std::log2(amax_s)) - 2 + 127;
+      e = static_cast<uint8_t>(static_cast<uint32_t>(internal::TruncateToInt32(biased)) & 0xFFu);
+    }
+    o[0] = e;
+    const float h = internal::E8M0ToHalfScale(e);
+    auto code = [&](size_t i) {
+      const VF v = hn::LoadU(df, xb + i);
+      VI best = hn::Zero(di);
+      VF best_err = hn::Abs(hn::Sub(hn::Set(df, static_cast<float>(internal::kFp4DoubledValues[0]) * h), v));
+      for (int k = 1; k < 16; ++k) {
+        const float level = static_cast<float>(internal::kFp4DoubledValues[k]) * h;
+        const VF err = hn::Abs(hn::Sub(hn::Set(df, level), v));
+        const MF lt = hn::Lt(err, best_err);
+        best = hn::IfThenElse(hn::RebindMask(di, lt), hn::Set(di, k), best);
+        best_err = hn::IfThenElse(lt, err, best_err);
+      }
+      return best;
+    };
+    for (size_t i = 0; i < 16; i += lanes) {
+      StoreLowBytes(hn::Or(code(i), hn::ShiftLeft<4>(code(i + 16))), o + 1 + i);
+    }
+  }
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_EXTRA_INL_H_

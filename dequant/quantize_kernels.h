@@ -1,0 +1,40 @@
+// Internal: the interface between quantize_dispatch.cc and the per-target
+// quantizer families (quantize_*.cc). No Highway types.
+#ifndef GGUFKIT_DEQUANT_QUANTIZE_KERNELS_H_
+#define GGUFKIT_DEQUANT_QUANTIZE_KERNELS_H_
+
+#include <cstdint>
+
+#include "ggufkit/quants/type_traits.h"
+
+namespace ggufkit::quantize_internal {
+
+// Same contract as the reference QuantizeRowFn: quantizes n floats (whole
+// blocks) of x into `blocks`; `imatrix` is nullptr, or (for a quantizer
+// found with with_imatrix) n weights: then x is exactly one row, because the
+// imatrix quantizers use row statistics. No alignment needed.
+using QuantizeFn = void (*)(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
+
+// Each family returns the quantizer of the dispatched Highway target for
+// `type`, or nullptr when it has none (always nullptr on HWY_SCALAR, which
+// uses the reference codecs). `with_imatrix`: the quantizer must handle a
+// non-null imatrix (types that ignore the imatrix answer the same for both).
+QuantizeFn FindSimpleQuantizer(GgmlType type, bool with_imatrix);  // Q8_0 Q4_0..Q5_1 TQ* Q1_0 MXFP4
+QuantizeFn FindKQuantQuantizer(GgmlType type, bool with_imatrix);    // Q2_K..Q6_K
+QuantizeFn FindCodebookQuantizer(GgmlType type, bool with_imatrix);  // IQ4_NL IQ4_XS
+
+// At file scope, under HWY_ONCE, in the family's .cc: exports the per-target
+// Find<Family>QuantizerForTarget and defines the dispatching lookup.
+#define GGUFKIT_QUANTIZE_EXPORT_FAMILY(Family)                                      \
+  namespace ggufkit {                                                               \
+  HWY_EXPORT(Find##Family##QuantizerForTarget);                                     \
+  namespace quantize_internal {                                                     \
+  QuantizeFn Find##Family##Quantizer(GgmlType type, bool with_imatrix) {            \
+    return HWY_DYNAMIC_DISPATCH(Find##Family##QuantizerForTarget)(type, with_imatrix); \
+  }                                                                                 \
+  }                                                                                 \
+  }
+
+}  // namespace ggufkit::quantize_internal
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_KERNELS_H_

@@ -1,0 +1,565 @@
+// Q2_K, Q4_K, Q5_K, Q6_K SIMD quantizers (per target), with and without an
+// importance matrix. The per-group scale searches (the costly part) run one
+// group per lane (quantize_search-inl.h); the per-super-block steps (scale
+// quantization, packing) follow the reference in scalar code, and the final
+// re-fit of each code to the stored scales is elementwise. Formats:
+// quants/block_k.h; reference: quants/k_codecs.cc.
+
+#if defined(GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_
+#undef GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_
+#else
+#define GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "ggufkit/dequant/quantize_search-inl.h"
+#include "hwy/highway.h"
+#include "ggufkit/quants/block_k.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/quant_search_internal.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+inline constexpr int kSuperQK = 256;
+// Super-blocks per pass: 8 x 256 floats; 32 or 64 groups, a whole number of
+// tiles for every lane count.
+inline constexpr int kChunkSuperBlocks = 8;
+
+// Sum of x^2 over one super-block, in element order (the reference's sigma2).
+HWY_INLINE float SumSquares256(const float* x) {
+  float s = 0;
+  for (int l = 0; l < kSuperQK; ++l) s += x[l] * x[l];
+  return s;
+}
+
+// Codes of one group of kN elements re-fitted to its stored scale:
+// L = clamp(NearestInt((x + dm) / d), lo, hi) + bias (x / d without kAddMin).
+template <int kN, bool kAddMin>
+HWY_INLINE void RefitGroup(const float* x, float d, float dm, int lo, int hi, int bias,
+                           uint8_t* L) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VF vd = hn::Set(df, d);
+  const VF vdm = hn::Set(df, dm);
+  const VI vbias = hn::Set(di, bias);
+  for (size_t i = 0; i < static_cast<size_t>(kN); i += lanes) {
+    const VF v = hn::LoadU(df, x + i);
+    const VF q = kAddMin ? hn::Div(hn::Add(v, vdm), vd) : hn::Div(v, vd);
+    StoreLowBytes(hn::Add(ClampV(NearestIntV(q), lo, hi), vbias), L + i);
+  }
+}
+
+// Per-lane values of a per-super-block quantity: lane g of tile g0 belongs
+// to super-block (g0 + g) / groups_per_sb.
+HWY_INLINE VF PerSuperBlock(const float* per_sb, size_t g0, size_t groups, int groups_per_sb) {
+  const DF df;
+  HWY_ALIGN float v[kMaxLanes] = {0};
+  for (size_t g = 0; g < groups; ++g) v[g] = per_sb[(g0 + g) / static_cast<size_t>(groups_per_sb)];
+  return hn::Load(df, v);
+}
+
+// Byte-vector packers of the super-block codes (16 bytes at a time; the
+// formats' bit layouts as in quants/k_codecs.cc).
+using D8 = hn::Full128<uint8_t>;
+
+// Q2_K / Q3_K: 2-bit codes (low 2 bits of L[e]) of element 128h + 32j + r to
+// bits 2j of qs[32h + r].
+HWY_INLINE void Pack2BitCodes(const uint8_t* L, uint8_t* qs) {
+  const D8 d8;
+  const auto k3 = hn::Set(d8, 3);
+  for (int h = 0; h < 2; ++h) {
+    for (int r0 = 0; r0 < 32; r0 += 16) {
+      const uint8_t* p = L + 128 * h + r0;
+      const auto q0 = hn::And(hn::LoadU(d8, p), k3);
+      const auto q1 = hn::And(hn::LoadU(d8, p + 32), k3);
+      const auto q2 = hn::And(hn::LoadU(d8, p + 64), k3);
+      const auto q3 = hn::And(hn::LoadU(d8, p + 96), k3);
+      const auto q = hn::Or(hn::Or(q0, hn::ShiftLeft<2>(q1)),
+                            hn::Or(hn::ShiftLeft<4>(q2), hn::ShiftLeft<6>(q3)));
+      hn::StoreU(q, d8, qs + 32 * h + r0);
+    }
+  }
+}
+
+// Q3_K's hmask: bit 2 of L[e] (codes 0..7) to bit e / 32 of hmask[e % 32].
+HWY_INLINE void PackQ3HighBits(const uint8_t* L, uint8_t* hmask) {
+  const D8 d8;
+  const auto k1 = hn::Set(d8, 1);
+  for (int r0 = 0; r0 < 32; r0 += 16) {
+    auto bit = [&](int k) { return hn::And(hn::ShiftRight<2>(hn::LoadU(d8, L + 32 * k + r0)), k1); };
+    const auto lo = hn::Or(hn::Or(bit(0), hn::ShiftLeft<1>(bit(1))),
+                           hn::Or(hn::ShiftLeft<2>(bit(2)), hn::ShiftLeft<3>(bit(3))));
+    const auto hi = hn::Or(hn::Or(hn::ShiftLeft<4>(bit(4)), hn::ShiftLeft<5>(bit(5))),
+                           hn::Or(hn::ShiftLeft<6>(bit(6)), hn::ShiftLeft<7>(bit(7))));
+    hn::StoreU(hn::Or(lo, hi), d8, hmask + r0);
+  }
+}
+
+// Q4_K (codes 0..15) and Q5_K (0..31): low nibbles of elements 64c + l and
+// 64c + 32 + l to qs[32c + l]; for Q5_K bit 4 of each to bits 2c and 2c + 1
+// of qh[l].
+template <bool kQ5>
+HWY_INLINE void PackK4Codes(const uint8_t* L, uint8_t* qs, uint8_t* qh) {
+  const D8 d8;
+  const auto k15 = hn::Set(d8, 15);
+  const auto k1 = hn::Set(d8, 1);
+  auto qh_lo = hn::Zero(d8);
+  auto qh_hi = hn::Zero(d8);
+  for (int c = 0; c < 4; ++c) {
+    for (int l0 = 0; l0 < 32; l0 += 16) {
+      const auto a = hn::LoadU(d8, L + 64 * c + l0);
+      const auto b = hn::LoadU(d8, L + 64 * c + 32 + l0);
+      hn::StoreU(hn::Or(hn::And(a, k15), hn::ShiftLeft<4>(hn::And(b, k15))), d8, qs + 32 * c + l0);
+      if (kQ5) {
+        // bit 4 -> bit 0 and bit 1, then to position 2c.
+        const auto bits = hn::Or(hn::And(hn::ShiftRight<4>(a), k1),
+                                 hn::ShiftLeft<1>(hn::And(hn::ShiftRight<4>(b), k1)));
+        auto& acc = l0 == 0 ? qh_lo : qh_hi;
+        switch (c) {
+          case 0: acc = hn::Or(acc, bits); break;
+          case 1: acc = hn::Or(acc, hn::ShiftLeft<2>(bits)); break;
+          case 2: acc = hn::Or(acc, hn::ShiftLeft<4>(bits)); break;
+          default: acc = hn::Or(acc, hn::ShiftLeft<6>(bits)); break;
+        }
+      }
+    }
+  }
+  if (kQ5) {
+    hn::StoreU(qh_lo, d8, qh);
+    hn::StoreU(qh_hi, d8, qh + 16);
+  }
+}
+
+// Q6_K (codes 0..63): per half h, ql[l] = low nibbles of elements l and
+// l + 64, ql[l + 32] = of l + 32 and l + 96, qh[l] = their top 2 bits.
+HWY_INLINE void PackQ6Codes(const uint8_t* L, uint8_t* ql_all, uint8_t* qh_all) {
+  const D8 d8;
+  const auto k15 = hn::Set(d8, 15);
+  for (int h = 0; h < 2; ++h) {
+    for (int l0 = 0; l0 < 32; l0 += 16) {
+      const uint8_t* p = L + 128 * h + l0;
+      const auto q1 = hn::LoadU(d8, p);
+      const auto q2 = hn::LoadU(d8, p + 32);
+      const auto q3 = hn::LoadU(d8, p + 64);
+      const auto q4 = hn::LoadU(d8, p + 96);
+      uint8_t* ql = ql_all + 64 * h + l0;
+      hn::StoreU(hn::Or(hn::And(q1, k15), hn::ShiftLeft<4>(hn::And(q3, k15))), d8, ql);
+      hn::StoreU(hn::Or(hn::And(q2, k15), hn::ShiftLeft<4>(hn::And(q4, k15))), d8, ql + 32);
+      const auto qh = hn::Or(hn::Or(hn::ShiftRight<4>(q1), hn::ShiftLeft<2>(hn::ShiftRight<4>(q2))),
+                             hn::Or(hn::ShiftLeft<4>(hn::ShiftRight<4>(q3)),
+                                    hn::ShiftLeft<6>(hn::ShiftRight<4>(q4))));
+      hn::StoreU(qh, d8, qh_all + 32 * h + l0);
+    }
+  }
+}
+
+// The group searches of a chunk of super-blocks: for each group (kN
+// elements) its scale, min (qkx forms) and codes, and with an imatrix the sum
+// of its weights.
+enum class KSearch { kQ4K, kQ5K, kQ2K, kQ6K, kQ3K };
+
+template <KSearch kKind>
+void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float* mins, float* sw,
+                 int32_t* code_tiles) {
+  constexpr int kN = (kKind == KSearch::kQ4K || kKind == KSearch::kQ5K) ? 32 : 16;
+  constexpr int kGroupsPerSb = kSuperQK / kN;
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  HWY_ALIGN float xt[kN * kMaxLanes];
+  HWY_ALIGN float wt[kN * kMaxLanes];
+  HWY_ALIGN float qt[kN * kMaxLanes];
+  float sigma2[kChunkSuperBlocks];
+  if (qw && kKind != KSearch::kQ6K) {
+    for (int s = 0; s < n_sb; ++s) {
+      const float ss = SumSquares256(x + s * kSuperQK);
+      // Q2_K: sum / 256; Q3_K, Q4_K, Q5_K: 2 * sum / 256.
+      sigma2[s] = kKind == KSearch::kQ2K ? ss / kSuperQK : 2 * ss / kSuperQK;
+    }
+  }
+  const size_t groups = static_cast<size_t>(n_sb) * kGroupsPerSb;
+  for (size_t g0 = 0; g0 < groups; g0 += lanes) {
+    const size_t gn = std::min(lanes, groups - g0);
+    // The search's codes stay in their tile: the re-fit replaces them for
+    // every group whose stored scale is not zero (TileCodes fetches the rest).
+    int32_t* Lt = code_tiles + g0 * kN;
+    GatherTile<kN>(x + g0 * kN, kN, gn, xt);
+    if (qw) GatherTile<kN>(qw + g0 * kN, kN, gn, qt);
+    const float* w_tile = wt;
+    if (kKind == KSearch::kQ6K && qw) {
+      w_tile = qt;  // Q6_K weights by the imatrix alone
+    } else if (qw) {
+      const VF s2 = PerSuperBlock(sigma2, g0, gn, kGroupsPerSb);
+      VF sumw = hn::Zero(df);
+      for (int i = 0; i < kN; ++i) {
+        const VF v = hn::Load(df, xt + i * lanes);
+        const VF w = hn::Mul(hn::Load(df, qt + i * lanes), hn::Sqrt(hn::Add(s2, hn::Mul(v, v))));
+        hn::Store(w, df, wt + i * lanes);
+        sumw = hn::Add(sumw, w);
+      }
+      HWY_ALIGN float sumw_lanes[kMaxLanes];
+      hn::Store(sumw, df, sumw_lanes);
+      for (size_t g = 0; g < gn; ++g) sw[g0 + g] = sumw_lanes[g];
+    } else if constexpr (kKind == KSearch::kQ4K || kKind == KSearch::kQ5K) {
+      VF sum_x2 = hn::Zero(df);
+      for (int i = 0; i < kN; ++i) {
+        const VF v = hn::Load(df, xt + i * lanes);
+        sum_x2 = hn::Add(sum_x2, hn::Mul(v, v));
+      }
+      const VF av_x = hn::Sqrt(hn::Div(sum_x2, hn::Set(df, 32.0f)));
+      for (int i = 0; i < kN; ++i) {
+        hn::Store(hn::Add(av_x, hn::Abs(hn::Load(df, xt + i * lanes))), df, wt + i * lanes);
+      }
+    } else if constexpr (kKind == KSearch::kQ2K) {
+      for (int i = 0; i < kN; ++i) {
+        hn::Store(hn::Abs(hn::Load(df, xt + i * lanes)), df, wt + i * lanes);
+      }
+    } else {
+      w_tile = nullptr;  // Q6_K without imatrix: x^2
+    }
+    HWY_ALIGN float sc[kMaxLanes];
+    HWY_ALIGN float mn[kMaxLanes];
+    if constexpr (kKind == KSearch::kQ6K) {
+      SearchQx<kN>(xt, w_tile, 32, Lt, sc);
+    } else if constexpr (kKind == KSearch::kQ3K) {
+      if (qw) {
+        SearchQx<kN>(xt, w_tile, 4, Lt, sc);
+      } else {
+        SearchQ3<kN>(xt, 4, Lt, sc);
+      }
+    } else if (qw) {
+      constexpr int kNmax = kKind == KSearch::kQ4K ? 15 : (kKind == KSearch::kQ5K ? 31 : 3);
+      SearchQkx<kN, false, true>(xt, w_tile, kNmax, -0.9f, 0.05f, 36, Lt, sc, mn);
+    } else if constexpr (kKind == KSearch::kQ2K) {
+      SearchQkx<kN, true, false>(xt, w_tile, 3, -0.5f, 0.1f, 15, Lt, sc, mn);
+    } else if constexpr (kKind == KSearch::kQ4K) {
+      SearchQkx<kN, false, false>(xt, w_tile, 15, -1.0f, 0.1f, 20, Lt, sc, mn);
+    } else {
+      SearchQkx<kN, false, false>(xt, w_tile, 31, -0.5f, 0.1f, 15, Lt, sc, mn);
+    }
+    for (size_t g = 0; g < gn; ++g) {
+      scales[g0 + g] = sc[g];
+      if (kKind != KSearch::kQ6K && kKind != KSearch::kQ3K) mins[g0 + g] = mn[g];
+    }
+  }
+}
+
+// The search codes of group g of a chunk (kN per group), from SearchChunk's
+// tiles, as bytes.
+template <int kN>
+HWY_INLINE void TileCodes(const int32_t* code_tiles, size_t g, uint8_t* dst) {
+  const size_t lanes = hn::Lanes(DF());
+  const int32_t* tile = code_tiles + (g / lanes) * lanes * kN;
+  for (int i = 0; i < kN; ++i) {
+    dst[i] = static_cast<uint8_t>(tile[static_cast<size_t>(i) * lanes + g % lanes]);
+  }
+}
+
+// Packs 8 six-bit (scale, min) pairs into Q4_K/Q5_K's 12 scale bytes.
+HWY_INLINE void PackScaleMinK4(const uint8_t* ls, const uint8_t* lm, uint8_t* scales) {
+  for (int j = 0; j < 4; ++j) {
+    scales[j] = ls[j];
+    scales[j + 4] = lm[j];
+  }
+  for (int j = 4; j < 8; ++j) {
+    scales[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+    scales[j - 4] = static_cast<uint8_t>(scales[j - 4] | ((ls[j] >> 4) << 6));
+    scales[j] = static_cast<uint8_t>(scales[j] | ((lm[j] >> 4) << 6));
+  }
+}
+
+// Q4_K (kNmax 15) and Q5_K (31).
+template <int kNmax>
+void QuantizeK4(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr bool kQ5 = kNmax == 31;
+  constexpr size_t kBlockBytes = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 8], mins[kChunkSuperBlocks * 8], sw[kChunkSuperBlocks * 8];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<kQ5 ? KSearch::kQ5K : KSearch::kQ4K>(xc, qc, count, scales, mins, sw, code_tiles);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 8 * s;
+      const float* mn = mins + 8 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t ls[8], lm[8];
+      uint16_t d_half, dmin_half;
+      if (!imatrix) {
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < 8; ++j) {
+          if (sc[j] > max_scale) max_scale = sc[j];
+          if (mn[j] > max_min) max_min = mn[j];
+        }
+        const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+        const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+        for (int j = 0; j < 8; ++j) {
+          ls[j] = std::min<uint8_t>(63, static_cast<uint8_t>(internal::NearestInt(inv_scale * sc[j])));
+          lm[j] = std::min<uint8_t>(63, static_cast<uint8_t>(internal::NearestInt(inv_min * mn[j])));
+        }
+        d_half = F32ToF16(max_scale / 63.f);
+        dmin_half = F32ToF16(max_min / 63.f);
+      } else {
+        const float d_block = internal::MakeQpQuants(8, 63, sc, ls, sw + 8 * s);
+        const float m_block = internal::MakeQpQuants(8, 63, mn, lm, sw + 8 * s);
+        if (kQ5) {
+          for (int j = 0; j < 8; ++j) {
+            ls[j] = std::min<uint8_t>(63, ls[j]);
+            lm[j] = std::min<uint8_t>(63, lm[j]);
+          }
+        }
+        d_half = F32ToF16(d_block);
+        dmin_half = F32ToF16(m_block);
+      }
+      uint8_t packed[12] = {0};
+      PackScaleMinK4(ls, lm, packed);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t sc6, m6;
+        internal::UnpackScaleMinK4(j, packed, &sc6, &m6);
+        const float d = F16ToF32(d_half) * static_cast<float>(sc6);
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<32>(code_tiles, static_cast<size_t>(s * 8 + j), Ls + 32 * j);
+          continue;
+        }
+        const float dm = F16ToF32(dmin_half) * static_cast<float>(m6);
+        RefitGroup<32, true>(xs + 32 * j, d, dm, 0, kNmax, 0, Ls + 32 * j);
+      }
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      std::memcpy(o, &d_half, 2);
+      std::memcpy(o + 2, &dmin_half, 2);
+      std::memcpy(o + 4, packed, 12);
+      PackK4Codes<kQ5>(Ls, o + (kQ5 ? 48 : 16), o + 16);
+    }
+  }
+}
+
+inline void QuantizeQ4_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  QuantizeK4<15>(x, out, n, imatrix);
+}
+inline void QuantizeQ5_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  QuantizeK4<31>(x, out, n, imatrix);
+}
+
+
+// Q6_K: 16 groups of 16, symmetric search with nmax 32 (weights x^2, or the
+// imatrix alone), int8 sub-block scales.
+inline void QuantizeQ6_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr size_t kBlockBytes = sizeof(BlockQ6_K);
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 16];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<KSearch::kQ6K>(xc, qc, count, scales, nullptr, nullptr, code_tiles);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 16 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      float max_scale = 0, max_abs_scale = 0;
+      for (int ib = 0; ib < 16; ++ib) {
+        if (std::fabs(sc[ib]) > max_abs_scale) {
+          max_abs_scale = std::fabs(sc[ib]);
+          max_scale = sc[ib];
+        }
+      }
+      if (max_abs_scale < internal::kGroupMaxEps) {
+        std::memset(o, 0, kBlockBytes);
+        continue;
+      }
+      const float iscale = -128.f / max_scale;
+      const uint16_t d_half = F32ToF16(1 / iscale);
+      int8_t sc8[16];
+      for (int ib = 0; ib < 16; ++ib) {
+        sc8[ib] = static_cast<int8_t>(
+            static_cast<uint8_t>(std::min(127, internal::NearestInt(iscale * sc[ib]))));
+      }
+      for (int j = 0; j < 16; ++j) {
+        const float d = F16ToF32(d_half) * static_cast<float>(sc8[j]);
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
+          continue;
+        }
+        RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -32, 31, 32, Ls + 16 * j);
+      }
+      PackQ6Codes(Ls, o, o + 128);
+      std::memcpy(o + 192, sc8, 16);
+      std::memcpy(o + 208, &d_half, 2);
+    }
+  }
+}
+
+// Q2_K: 16 groups of 16, asymmetric search with nmax 3 (|x| weights and
+// absolute error, or imatrix weights), 4-bit sub-block scales and mins.
+inline void QuantizeQ2_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr size_t kBlockBytes = sizeof(BlockQ2_K);
+  constexpr float kQ4Scale = 15.f;
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 16], mins[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<KSearch::kQ2K>(xc, qc, count, scales, mins, sw, code_tiles);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 16 * s;
+      const float* mn = mins + 16 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      uint8_t bscales[16];
+      uint16_t d_half, dmin_half;
+      if (!imatrix) {
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < 16; ++j) {
+          if (sc[j] > max_scale) max_scale = sc[j];
+          if (mn[j] > max_min) max_min = mn[j];
+        }
+        if (max_scale > 0) {
+          const float iscale = kQ4Scale / max_scale;
+          for (int j = 0; j < 16; ++j) {
+            bscales[j] = static_cast<uint8_t>(internal::NearestInt(iscale * sc[j]));
+          }
+          d_half = F32ToF16(max_scale / kQ4Scale);
+        } else {
+          std::memset(bscales, 0, sizeof bscales);
+          d_half = F32ToF16(0.f);
+        }
+        if (max_min > 0) {
+          const float iscale = kQ4Scale / max_min;
+          for (int j = 0; j < 16; ++j) {
+            const unsigned l = static_cast<unsigned>(internal::NearestInt(iscale * mn[j]));
+            bscales[j] = static_cast<uint8_t>(bscales[j] | (l << 4));
+          }
+          dmin_half = F32ToF16(max_min / kQ4Scale);
+        } else {
+          dmin_half = F32ToF16(0.f);
+        }
+      } else {
+        uint8_t Lsc[16], Lmn[16];
+        const float dm = internal::MakeQpQuants(16, 15, sc, Lsc, sw + 16 * s);
+        const float mm = internal::MakeQpQuants(16, 15, mn, Lmn, sw + 16 * s);
+        d_half = F32ToF16(dm);
+        dmin_half = F32ToF16(mm);
+        for (int j = 0; j < 16; ++j) bscales[j] = static_cast<uint8_t>(Lsc[j] | (Lmn[j] << 4));
+      }
+      for (int j = 0; j < 16; ++j) {
+        const float d = F16ToF32(d_half) * static_cast<float>(bscales[j] & 0xF);
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
+          continue;
+        }
+        const float dm = F16ToF32(dmin_half) * static_cast<float>(bscales[j] >> 4);
+        RefitGroup<16, true>(xs + 16 * j, d, dm, 0, 3, 0, Ls + 16 * j);
+      }
+      std::memcpy(o, bscales, 16);
+      Pack2BitCodes(Ls, o + 16);
+      std::memcpy(o + 80, &d_half, 2);
+      std::memcpy(o + 82, &dmin_half, 2);
+    }
+  }
+}
+
+
+// Q3_K: 16 groups of 16, symmetric 3-bit codes (MakeQ3Quants with coordinate
+// descent, or MakeQxQuants under an imatrix), 6-bit signed sub-block scales.
+inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  constexpr size_t kBlockBytes = sizeof(BlockQ3_K);
+  const int64_t n_sb = n / kSuperQK;
+  float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
+  uint8_t L[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
+    SearchChunk<KSearch::kQ3K>(xc, qc, count, scales, nullptr, sw, code_tiles);
+    for (int s = 0; s < count; ++s) {
+      const float* xs = xc + s * kSuperQK;
+      const float* sc = scales + 16 * s;
+      uint8_t* Ls = L + s * kSuperQK;
+      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
+      int codes[16];
+      uint8_t packed[12] = {0};
+      uint16_t d_half;
+      bool pack = true;
+      if (!imatrix) {
+        float max_scale = 0, amax = 0;
+        for (int j = 0; j < 16; ++j) {
+          const float a = std::fabs(sc[j]);
+          if (a > amax) {
+            amax = a;
+            max_scale = sc[j];
+          }
+        }
+        if (max_scale != 0.0f) {
+          const float iscale = -32.f / max_scale;
+          for (int j = 0; j < 16; ++j) {
+            const int l =
+                static_cast<int8_t>(static_cast<uint8_t>(internal::NearestInt(iscale * sc[j])));
+            codes[j] = std::max(-32, std::min(31, l)) + 32;
+          }
+          d_half = F32ToF16(1 / iscale);
+        } else {
+          pack = false;
+          d_half = F32ToF16(0.f);
+        }
+      } else {
+        int8_t Lsc[16];
+        const float d_block = internal::MakeQxQuants(16, 32, sc, Lsc, 1, sw + 16 * s);
+        for (int j = 0; j < 16; ++j) codes[j] = Lsc[j];
+        d_half = F32ToF16(d_block);
+      }
+      if (pack) {
+        for (int j = 0; j < 16; ++j) {
+          int l = codes[j];
+          if (j < 8) {
+            packed[j] = static_cast<uint8_t>(l & 0xF);
+          } else {
+            packed[j - 8] = static_cast<uint8_t>(packed[j - 8] | ((l & 0xF) << 4));
+          }
+          l >>= 4;
+          packed[j % 4 + 8] = static_cast<uint8_t>(packed[j % 4 + 8] | (l << (2 * (j / 4))));
+        }
+      }
+      for (int j = 0; j < 16; ++j) {
+        const int sc6 = internal::UnpackScaleQ3K(j, packed) - 32;
+        const float d = F16ToF32(d_half) * static_cast<float>(sc6);
+        if (d == 0.0f) {  // the reference keeps the search's codes
+          TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
+          continue;
+        }
+        RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -4, 3, 4, Ls + 16 * j);
+      }
+      PackQ3HighBits(Ls, o);
+      Pack2BitCodes(Ls, o + 32);
+      std::memcpy(o + 96, packed, 12);
+      std::memcpy(o + 108, &d_half, 2);
+    }
+  }
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_KQUANTS_INL_H_

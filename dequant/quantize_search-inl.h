@@ -1,0 +1,316 @@
+// Per-target scale searches of the K-quant quantizers, one group (sub-block)
+// per SIMD lane: lane g runs quants/quant_search.cc's MakeQkxQuants or
+// MakeQxQuants on its own group, every float operation in the reference's
+// order, so the chosen scales and codes are the reference's bit for bit
+// (sums are accumulated per lane in element order, never reassociated;
+// conditionals become per-lane selects with the reference's comparisons,
+// which are false for NaN like C's).
+//
+// Groups are stored transposed in a tile: element i of lane g at
+// t[i * Lanes + g].
+
+#if defined(GGUFKIT_DEQUANT_QUANTIZE_SEARCH_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_QUANTIZE_SEARCH_INL_H_
+#undef GGUFKIT_DEQUANT_QUANTIZE_SEARCH_INL_H_
+#else
+#define GGUFKIT_DEQUANT_QUANTIZE_SEARCH_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "ggufkit/dequant/quantize_common-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+inline constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
+
+// Transposes `groups` (<= Lanes) groups of kN floats, group g at
+// src + g * stride, into t; lanes past `groups` get zeros.
+template <int kN>
+HWY_INLINE void GatherTile(const float* src, size_t stride, size_t groups, float* t) {
+  const size_t lanes = hn::Lanes(DF());
+  for (size_t g = 0; g < lanes; ++g) {
+    if (g < groups) {
+      const float* s = src + g * stride;
+      for (int i = 0; i < kN; ++i) t[static_cast<size_t>(i) * lanes + g] = s[i];
+    } else {
+      for (int i = 0; i < kN; ++i) t[static_cast<size_t>(i) * lanes + g] = 0.0f;
+    }
+  }
+}
+
+// Inverse of GatherTile for int32 codes: group g's kN codes to
+// dst[g * kN + i] as bytes.
+template <int kN>
+HWY_INLINE void ScatterCodes(const int32_t* t, size_t groups, uint8_t* dst) {
+  const size_t lanes = hn::Lanes(DF());
+  for (size_t g = 0; g < groups; ++g) {
+    for (int i = 0; i < kN; ++i) {
+      dst[g * kN + static_cast<size_t>(i)] = static_cast<uint8_t>(t[static_cast<size_t>(i) * lanes + g]);
+    }
+  }
+}
+
+HWY_INLINE VI ClampV(VI v, int lo, int hi) {
+  const DI di;
+  return hn::Max(hn::Set(di, lo), hn::Min(hn::Set(di, hi), v));
+}
+
+// MakeQkxQuants (quant_search.cc) per lane, weights given: xt, wt tiles of kN
+// rows; codes to Lt, results to scale_out / the_min_out (Lanes each).
+// kLeConstant: the qkx3 form (a group with max <= min is constant).
+template <int kN, bool kUseMad, bool kLeConstant>
+HWY_INLINE void SearchQkx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT wt, int nmax,
+                          float rmin, float rdelta, int nstep, int32_t* HWY_RESTRICT Lt,
+                          float* scale_out, float* the_min_out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VF zero = hn::Zero(df);
+  VF min = hn::Load(df, xt);
+  VF max = min;
+  VF sum_w = hn::Load(df, wt);
+  VF sum_x = hn::Mul(sum_w, min);
+  for (int i = 1; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VF w = hn::Load(df, wt + i * lanes);
+    min = hn::IfThenElse(hn::Lt(x, min), x, min);
+    max = hn::IfThenElse(hn::Gt(x, max), x, max);
+    sum_w = hn::Add(sum_w, w);
+    sum_x = hn::Add(sum_x, hn::Mul(w, x));
+  }
+  min = hn::IfThenElse(hn::Gt(min, zero), zero, min);
+  const MF constant = kLeConstant ? hn::Le(max, min) : hn::Eq(max, min);
+  VF iscale = hn::Div(hn::Set(df, static_cast<float>(nmax)), hn::Sub(max, min));
+  VF scale = hn::Div(hn::Set(df, 1.0f), iscale);
+  VF best_error = zero;
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VF w = hn::Load(df, wt + i * lanes);
+    const VI l = ClampV(NearestIntV(hn::Mul(iscale, hn::Sub(x, min))), 0, nmax);
+    hn::Store(l, di, Lt + i * lanes);
+    VF diff = hn::Sub(hn::Add(hn::Mul(scale, ToFloat(l)), min), x);
+    diff = kUseMad ? hn::Abs(diff) : hn::Mul(diff, diff);
+    best_error = hn::Add(best_error, hn::Mul(w, diff));
+  }
+  // The trial levels, as floats (what the error loop needs).
+  HWY_ALIGN float Laux[kN * kMaxLanes];
+  for (int is = 0; is <= nstep; ++is) {
+    const float numerator = rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax);
+    // max - min with the min of the best fit so far, as in the reference.
+    iscale = hn::Div(hn::Set(df, numerator), hn::Sub(max, min));
+    VF sum_l = zero, sum_l2 = zero, sum_xl = zero;
+    for (int i = 0; i < kN; ++i) {
+      const VF x = hn::Load(df, xt + i * lanes);
+      const VF w = hn::Load(df, wt + i * lanes);
+      const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, hn::Sub(x, min))), 0, nmax));
+      hn::Store(fl, df, Laux + i * lanes);
+      const VF wl = hn::Mul(w, fl);
+      sum_l = hn::Add(sum_l, wl);
+      sum_l2 = hn::Add(sum_l2, hn::Mul(wl, fl));
+      sum_xl = hn::Add(sum_xl, hn::Mul(wl, x));
+    }
+    const VF D = hn::Sub(hn::Mul(sum_w, sum_l2), hn::Mul(sum_l, sum_l));
+    const MF d_pos = hn::AndNot(constant, hn::Gt(D, zero));
+    if (hn::AllFalse(df, d_pos)) continue;
+    VF this_scale = hn::Div(hn::Sub(hn::Mul(sum_w, sum_xl), hn::Mul(sum_x, sum_l)), D);
+    VF this_min = hn::Div(hn::Sub(hn::Mul(sum_l2, sum_x), hn::Mul(sum_l, sum_xl)), D);
+    const MF min_pos = hn::Gt(this_min, zero);
+    this_min = hn::IfThenElse(min_pos, zero, this_min);
+    this_scale = hn::IfThenElse(min_pos, hn::Div(sum_xl, sum_l2), this_scale);
+    VF cur_error = zero;
+    for (int i = 0; i < kN; ++i) {
+      const VF x = hn::Load(df, xt + i * lanes);
+      const VF w = hn::Load(df, wt + i * lanes);
+      const VF fl = hn::Load(df, Laux + i * lanes);
+      VF diff = hn::Sub(hn::Add(hn::Mul(this_scale, fl), this_min), x);
+      diff = kUseMad ? hn::Abs(diff) : hn::Mul(diff, diff);
+      cur_error = hn::Add(cur_error, hn::Mul(w, diff));
+    }
+    const MF better = hn::And(d_pos, hn::Lt(cur_error, best_error));
+    if (hn::AllFalse(df, better)) continue;
+    const MI better_i = hn::RebindMask(di, better);
+    for (int i = 0; i < kN; ++i) {
+      const VI old_l = hn::Load(di, Lt + i * lanes);
+      const VI new_l = hn::ConvertTo(di, hn::Load(df, Laux + i * lanes));
+      hn::Store(hn::IfThenElse(better_i, new_l, old_l), di, Lt + i * lanes);
+    }
+    best_error = hn::IfThenElse(better, cur_error, best_error);
+    scale = hn::IfThenElse(better, this_scale, scale);
+    min = hn::IfThenElse(better, this_min, min);
+  }
+  const MI constant_i = hn::RebindMask(di, constant);
+  if (!hn::AllFalse(df, constant)) {
+    for (int i = 0; i < kN; ++i) {
+      hn::Store(hn::IfThenZeroElse(constant_i, hn::Load(di, Lt + i * lanes)), di, Lt + i * lanes);
+    }
+  }
+  hn::Store(hn::IfThenZeroElse(constant, scale), df, scale_out);
+  hn::Store(hn::Neg(min), df, the_min_out);
+}
+
+// MakeQxQuants with rmse_type 1 (quant_search.cc) per lane: weights wt, or
+// x^2 when wt is null. Codes (0 .. 2 nmax - 1) to Lt, scale to scale_out.
+template <int kN>
+HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT wt, int nmax,
+                         int32_t* HWY_RESTRICT Lt, float* scale_out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VF zero = hn::Zero(df);
+  VF amax = zero, max = zero;
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VF ax = hn::Abs(x);
+    const MF gt = hn::Gt(ax, amax);
+    amax = hn::IfThenElse(gt, ax, amax);
+    max = hn::IfThenElse(gt, x, max);
+  }
+  const MF small = hn::Lt(amax, hn::Set(df, 1e-15f));
+  const VI vnmax = hn::Set(di, nmax);
+  HWY_ALIGN int32_t Laux[kN * kMaxLanes];
+  // Per element, constant over the passes: w and w * x (the reference's
+  // (w * x) * l and (w * l) * l keep their order).
+  HWY_ALIGN float w_tile[kN * kMaxLanes];
+  HWY_ALIGN float wx_tile[kN * kMaxLanes];
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VF w = wt ? hn::Load(df, wt + i * lanes) : hn::Mul(x, x);
+    hn::Store(w, df, w_tile + i * lanes);
+    hn::Store(hn::Mul(w, x), df, wx_tile + i * lanes);
+  }
+  // One pass: signed levels for iscale to `codes`, and the two weighted sums.
+  auto pass = [&](VF iscale, int32_t* codes, VF* sumlx, VF* suml2) {
+    VF slx = zero, sl2 = zero;
+    for (int i = 0; i < kN; ++i) {
+      const VF x = hn::Load(df, xt + i * lanes);
+      const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
+      hn::Store(l, di, codes + i * lanes);
+      const VF fl = ToFloat(l);
+      slx = hn::Add(slx, hn::Mul(hn::Load(df, wx_tile + i * lanes), fl));
+      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(hn::Load(df, w_tile + i * lanes), fl), fl));
+    }
+    *sumlx = slx;
+    *suml2 = sl2;
+  };
+  VF sumlx, suml2;
+  pass(hn::Div(hn::Set(df, static_cast<float>(-nmax)), max), Lt, &sumlx, &suml2);
+  // suml2 != 0 (true for NaN, as in C).
+  VF scale = hn::IfThenElseZero(hn::Not(hn::Eq(suml2, zero)), hn::Div(sumlx, suml2));
+  VF best = hn::Mul(scale, sumlx);
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    const float numerator = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is));
+    pass(hn::Div(hn::Set(df, numerator), max), Laux, &sumlx, &suml2);
+    const MF better = hn::AndNot(
+        small, hn::And(hn::Gt(suml2, zero), hn::Gt(hn::Mul(sumlx, sumlx), hn::Mul(best, suml2))));
+    if (hn::AllFalse(df, better)) continue;
+    const MI better_i = hn::RebindMask(di, better);
+    for (int i = 0; i < kN; ++i) {
+      const VI old_l = hn::Load(di, Lt + i * lanes);
+      hn::Store(hn::IfThenElse(better_i, hn::Load(di, Laux + i * lanes), old_l), di, Lt + i * lanes);
+    }
+    scale = hn::IfThenElse(better, hn::Div(sumlx, suml2), scale);
+    best = hn::IfThenElse(better, hn::Mul(scale, sumlx), best);
+  }
+  for (int i = 0; i < kN; ++i) {
+    hn::Store(hn::Add(hn::Load(di, Lt + i * lanes), vnmax), di, Lt + i * lanes);
+  }
+  if (!hn::AllFalse(df, small)) {
+    const MI small_i = hn::RebindMask(di, small);
+    for (int i = 0; i < kN; ++i) {
+      hn::Store(hn::IfThenZeroElse(small_i, hn::Load(di, Lt + i * lanes)), di, Lt + i * lanes);
+    }
+  }
+  hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
+}
+
+
+// MakeQ3Quants with do_rmse (quant_search.cc) per lane: weights x^2, then up
+// to 5 rounds of coordinate descent; a lane stops after its first round
+// without a change, as the reference's loop breaks. Codes (0 .. 2 nmax - 1)
+// to Lt, scale to scale_out.
+template <int kN>
+HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RESTRICT Lt,
+                         float* scale_out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VF zero = hn::Zero(df);
+  VF amax = zero, max = zero;
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VF ax = hn::Abs(x);
+    const MF gt = hn::Gt(ax, amax);
+    amax = hn::IfThenElse(gt, ax, amax);
+    max = hn::IfThenElse(gt, x, max);
+  }
+  const MF small = hn::Lt(amax, hn::Set(df, 1e-15f));
+  const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
+  // w = x^2 and w * x per element, kept for the descent.
+  HWY_ALIGN float w_tile[kN * kMaxLanes];
+  HWY_ALIGN float wx_tile[kN * kMaxLanes];
+  VF sumlx = zero, suml2 = zero;
+  for (int i = 0; i < kN; ++i) {
+    const VF x = hn::Load(df, xt + i * lanes);
+    const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
+    hn::Store(l, di, Lt + i * lanes);
+    const VF w = hn::Mul(x, x);
+    const VF wx = hn::Mul(w, x);
+    hn::Store(w, df, w_tile + i * lanes);
+    hn::Store(wx, df, wx_tile + i * lanes);
+    const VF fl = ToFloat(l);
+    sumlx = hn::Add(sumlx, hn::Mul(wx, fl));
+    suml2 = hn::Add(suml2, hn::Mul(hn::Mul(w, fl), fl));
+  }
+  MF active = hn::Not(small);
+  for (int itry = 0; itry < 5 && !hn::AllFalse(df, active); ++itry) {
+    MF changed = hn::FirstN(df, 0);
+    for (int i = 0; i < kN; ++i) {
+      const VF wx = hn::Load(df, wx_tile + i * lanes);
+      const VI L = hn::Load(di, Lt + i * lanes);
+      const VF li = ToFloat(L);
+      VF slx = hn::Sub(sumlx, hn::Mul(wx, li));
+      const MF slx_pos = hn::And(active, hn::Gt(slx, zero));
+      if (hn::AllFalse(df, slx_pos)) continue;
+      const VF x = hn::Load(df, xt + i * lanes);
+      const VF w = hn::Load(df, w_tile + i * lanes);
+      VF sl2 = hn::Sub(suml2, hn::Mul(hn::Mul(w, li), li));
+      const VI new_l = ClampV(NearestIntV(hn::Div(hn::Mul(x, sl2), slx)), -nmax, nmax - 1);
+      const MF differs = hn::And(slx_pos, hn::RebindMask(df, hn::Not(hn::Eq(new_l, L))));
+      if (hn::AllFalse(df, differs)) continue;
+      const VF fnew = ToFloat(new_l);
+      slx = hn::Add(slx, hn::Mul(wx, fnew));
+      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fnew), fnew));
+      const MF take = hn::And(
+          differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2),
+                                                     hn::Mul(hn::Mul(sumlx, sumlx), sl2))));
+      hn::Store(hn::IfThenElse(hn::RebindMask(di, take), new_l, L), di, Lt + i * lanes);
+      sumlx = hn::IfThenElse(take, slx, sumlx);
+      suml2 = hn::IfThenElse(take, sl2, suml2);
+      changed = hn::Or(changed, take);
+    }
+    active = hn::And(active, changed);
+  }
+  const VI vnmax = hn::Set(di, nmax);
+  const MI small_i = hn::RebindMask(di, small);
+  for (int i = 0; i < kN; ++i) {
+    const VI l = hn::Add(hn::Load(di, Lt + i * lanes), vnmax);
+    hn::Store(hn::IfThenZeroElse(small_i, l), di, Lt + i * lanes);
+  }
+  const VF scale = hn::IfThenElseZero(hn::Gt(suml2, zero), hn::Div(sumlx, suml2));
+  hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_SEARCH_INL_H_

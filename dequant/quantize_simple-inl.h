@@ -1,0 +1,354 @@
+// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 SIMD quantizers (per target), without an
+// importance matrix. Each block's scale comes from a reduction over its 32
+// values that is exact in any order (max of |x| ignoring NaN, min / max
+// ignoring NaN, with the reference's choice among equal values restored);
+// the codes are elementwise. Formats: quants/block_legacy.h.
+
+#if defined(GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
+#undef GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
+#else
+#define GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_
+#endif
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "ggufkit/dequant/quantize_common-inl.h"
+#include "ggufkit/dequant/quantize_extra-inl.h"
+#include "ggufkit/dequant/quantize_legacy_imatrix-inl.h"
+#include "hwy/highway.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/type_traits.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+inline constexpr int kLegacyQK = 32;
+
+// The simple quantizers work in batches of Lanes blocks: first every
+// block's reduction, then the scales of the whole batch one block per lane
+// (divisions, f16 rounding), then every block's codes, so no block waits on
+// a serial chain of scalar steps.
+
+// Writes F32ToF16 of each lane k < nb of d to out + k * stride: F16C's RNE
+// conversion on AVX2 and up (identical for every non-NaN value; NaN lanes get
+// the reference's canonical 0x7E00 | sign), the scalar conversion below.
+HWY_INLINE void StoreHalves(VF d, size_t nb, uint8_t* out, size_t stride) {
+  const DF df;
+  HWY_ALIGN float dv[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(d, df, dv);
+#if HWY_TARGET <= HWY_AVX2
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  HWY_ALIGN hwy::float16_t h[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(hn::DemoteTo(dh, d), dh, h);
+  for (size_t k = 0; k < nb; ++k) {
+    uint16_t bits;
+    std::memcpy(&bits, &h[k], 2);
+    if (std::isnan(dv[k])) bits = F32ToF16(dv[k]);
+    std::memcpy(out + k * stride, &bits, 2);
+  }
+#else
+  for (size_t k = 0; k < nb; ++k) StoreHalf(dv[k], out + k * stride);
+#endif
+}
+
+// id = d != 0 ? 1 / d : 0, per lane.
+HWY_INLINE VF InverseOrZero(VF d) {
+  const DF df;
+  return hn::IfThenZeroElse(hn::Eq(d, hn::Zero(df)), hn::Div(hn::Set(df, 1.0f), d));
+}
+
+// Q8_0: d = max|x| / 127 with ggml's MAX macro, whose result depends on
+// where a NaN sits in the block; blocks holding a NaN go to the reference.
+inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /*imatrix*/) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const quantize_internal::QuantizeFn reference = GetReferenceCodec(GgmlType::kQ8_0).quantize;
+  const VI k255 = hn::Set(di, 0xFF);
+  const int64_t n_blocks = n / kLegacyQK;
+  const MF finite_lanes = hn::FirstN(df, lanes);
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
+    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    HWY_ALIGN float amaxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+    bool has_nan[HWY_MAX_BYTES / sizeof(float)];
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      VF amax = hn::Zero(df);
+      MF nan = hn::FirstN(df, 0);
+      for (size_t i = 0; i < kLegacyQK; i += lanes) {
+        const VF v = hn::LoadU(df, xb + i);
+        nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));  // Ne is ordered on AVX2+
+        amax = hn::Max(amax, hn::Abs(v));
+      }
+      has_nan[k] = !hn::AllFalse(df, nan);
+      amaxs[k] = hn::GetLane(hn::MaxOfLanes(df, amax));
+    }
+    // One block per lane: d = amax / 127, id, the f16 d.
+    const VF vamax = hn::Load(df, amaxs);
+    const VF d = hn::Div(vamax, hn::Set(df, 127.0f));
+    const VF vids = InverseOrZero(d);
+    hn::Store(vids, df, ids);
+    StoreHalves(d, static_cast<size_t>(nb), out + b0 * 34, 34);
+    // Finite amax and id: every |x * id| <= 127 (1 + 2^-22), so the
+    // rounded value converts without the out-of-range selects.
+    const VF inf = hn::Set(df, HUGE_VALF);
+    bool tame[HWY_MAX_BYTES / sizeof(float)];
+    const uint32_t tame_bits = MaskBits(hn::RebindMask(
+        di, hn::And(finite_lanes, hn::And(hn::Lt(vamax, inf), hn::Lt(hn::Abs(vids), inf)))));
+    for (int k = 0; k < nb; ++k) tame[k] = (tame_bits >> k) & 1;
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      uint8_t* o = out + (b0 + k) * 34;
+      if (has_nan[k]) {
+        reference(xb, o, kLegacyQK, nullptr);
+        continue;
+      }
+      const VF vid = hn::Set(df, ids[k]);
+      if (tame[k]) {
+        for (size_t i = 0; i < kLegacyQK; i += lanes) {
+          const VI q = hn::ConvertTo(di, RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
+          StoreLowBytes(hn::And(q, k255), o + 2 + i);
+        }
+        continue;
+      }
+      for (size_t i = 0; i < kLegacyQK; i += lanes) {
+        const VI q = TruncToInt32V(RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
+        StoreLowBytes(hn::And(q, k255), o + 2 + i);
+      }
+    }
+  }
+}
+
+// The signed value of the first element of largest magnitude (NaN never
+// wins a strict >; 0 when every |x| is 0).
+// *has_nan: whether the block holds a NaN.
+HWY_INLINE float SignedAbsMax32(const float* xb, bool* has_nan) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  VF amax = hn::Zero(df);
+  MF nan = hn::FirstN(df, 0);
+  for (size_t i = 0; i < kLegacyQK; i += lanes) {
+    const VF v = hn::LoadU(df, xb + i);
+    const VF a = hn::Abs(v);
+    nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));
+    amax = hn::IfThenElse(hn::Gt(a, amax), a, amax);
+  }
+  *has_nan = !hn::AllFalse(df, nan);
+  const VF all = hn::MaxOfLanes(df, amax);  // no NaN left in amax
+  if (!(hn::GetLane(all) > 0.0f)) return 0.0f;
+  for (size_t i = 0; i < kLegacyQK; i += lanes) {
+    const intptr_t j = hn::FindFirstTrue(df, hn::Eq(hn::Abs(hn::LoadU(df, xb + i)), all));
+    if (j >= 0) return xb[i + static_cast<size_t>(j)];
+  }
+  return 0.0f;  // unreachable
+}
+
+// min and max ignoring NaN (FLT_MAX / -FLT_MAX when all are NaN). Of equal
+// values the reference keeps the first; only the sign of a zero min matters
+// (a zero max is the same element as a zero min, or max - min = -min).
+HWY_INLINE void MinMax32(const float* xb, float* min_out, float* max_out, bool* has_nan) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  VF vmin = hn::Set(df, FLT_MAX);
+  VF vmax = hn::Set(df, -FLT_MAX);
+  MF nan = hn::FirstN(df, 0);
+  for (size_t i = 0; i < kLegacyQK; i += lanes) {
+    const VF v = hn::LoadU(df, xb + i);
+    nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));
+    vmin = hn::IfThenElse(hn::Lt(v, vmin), v, vmin);
+    vmax = hn::IfThenElse(hn::Gt(v, vmax), v, vmax);
+  }
+  *has_nan = !hn::AllFalse(df, nan);
+  float min = hn::GetLane(hn::MinOfLanes(df, vmin));
+  *max_out = hn::GetLane(hn::MaxOfLanes(df, vmax));
+  if (min == 0.0f) {
+    for (int j = 0; j < kLegacyQK; ++j) {
+      if (xb[j] == 0.0f) {
+        min = xb[j];
+        break;
+      }
+    }
+  }
+  *min_out = min;
+}
+
+// Packs 32 codes (int32 lanes, low bits used): element j < 16 in the low
+// nibble of qs[j], element j + 16 in the high nibble; with kFifth, bit 4 of
+// element j to bit j of the 32-bit qh at qh_out.
+template <bool kFifth, class CodeFn>
+HWY_INLINE void PackNibbles(const CodeFn& code, uint8_t* qs, uint8_t* qh_out) {
+  const DI di;
+  const size_t lanes = hn::Lanes(di);
+  const VI k15 = hn::Set(di, 0x0F);
+  const VI k16 = hn::Set(di, 0x10);
+  const VI k255 = hn::Set(di, 0xFF);
+  uint32_t qh = 0;
+  for (size_t i = 0; i < 16; i += lanes) {
+    const VI lo = code(i);
+    const VI hi = code(i + 16);
+    if (kFifth) {
+      StoreLowBytes(hn::Or(hn::And(lo, k15), hn::ShiftLeft<4>(hn::And(hi, k15))), qs + i);
+      qh |= MaskBits(hn::Eq(hn::And(lo, k16), k16)) << i;
+      qh |= MaskBits(hn::Eq(hn::And(hi, k16), k16)) << (i + 16);
+    } else {
+      StoreLowBytes(hn::And(hn::Or(lo, hn::ShiftLeft<4>(hi)), k255), qs + i);
+    }
+  }
+  if (kFifth) {
+    for (int k = 0; k < 4; ++k) qh_out[k] = static_cast<uint8_t>(qh >> (8 * k));
+  }
+}
+
+// Q4_0 (kFifth false) and Q5_0: d = signed absmax / -nmax,
+// q = MIN(2 nmax - 1, (int8_t)(x * id + nmax + 0.5)).
+template <bool kFifth>
+inline void QuantizeSymmetric(const float* x, uint8_t* out, int64_t n) {
+  const DF df;
+  const DI di;
+  constexpr int kNmax = kFifth ? 16 : 8;
+  constexpr size_t kBlockBytes = kFifth ? 22 : 18;
+  const VF bias = hn::Set(df, kFifth ? 16.5f : 8.5f);
+  const VI top = hn::Set(di, 2 * kNmax - 1);
+  const int64_t n_blocks = n / kLegacyQK;
+  const size_t lanes = hn::Lanes(df);
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
+    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+    uint32_t nan_bits = 0;
+    for (int k = 0; k < nb; ++k) {
+      bool has_nan;
+      maxs[k] = SignedAbsMax32(x + (b0 + k) * kLegacyQK, &has_nan);
+      nan_bits |= static_cast<uint32_t>(has_nan) << k;
+    }
+    // One block per lane: d = max / -nmax, id, the f16 d.
+    const VF vmax = hn::Load(df, maxs);
+    const VF d = hn::Div(vmax, hn::Set(df, static_cast<float>(-kNmax)));
+    const VF vids = InverseOrZero(d);
+    hn::Store(vids, df, ids);
+    StoreHalves(d, static_cast<size_t>(nb), out + static_cast<size_t>(b0) * kBlockBytes,
+                kBlockBytes);
+    // No NaN, finite max and id: x * id + nmax + 0.5 lies in
+    // [0.5 - eps, 2 nmax + 0.5 + eps], so truncation needs no range
+    // selects and the codes need no sign extension.
+    const VF inf = hn::Set(df, HUGE_VALF);
+    const uint32_t finite_bits = MaskBits(hn::RebindMask(
+        di, hn::And(hn::Lt(hn::Abs(vmax), inf), hn::Lt(hn::Abs(vids), inf))));
+    bool tame[HWY_MAX_BYTES / sizeof(float)];
+    for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
+      const VF vid = hn::Set(df, ids[k]);
+      if (tame[k]) {
+        auto code = [&](size_t i) {
+          const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
+          return hn::Min(hn::ConvertTo(di, f), top);
+        };
+        PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
+        continue;
+      }
+      auto code = [&](size_t i) {
+        const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
+        return hn::Min(SignExtendLowByte(TruncToInt32V(f)), top);
+      };
+      PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
+    }
+  }
+}
+
+// Q4_1 (clamped to 15) and Q5_1 (not clamped: the low byte):
+// d = (max - min) / nmax, m = min, q = (x - min) * id + 0.5 truncated.
+template <bool kFifth>
+inline void QuantizeAsymmetric(const float* x, uint8_t* out, int64_t n) {
+  const DF df;
+  const DI di;
+  constexpr size_t kBlockBytes = kFifth ? 24 : 20;
+  const VF half = hn::Set(df, 0.5f);
+  const VI k15 = hn::Set(di, 15);
+  const int64_t n_blocks = n / kLegacyQK;
+  const size_t lanes = hn::Lanes(df);
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
+    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    HWY_ALIGN float mins[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+    uint32_t nan_bits = 0;
+    for (int k = 0; k < nb; ++k) {
+      bool has_nan;
+      MinMax32(x + (b0 + k) * kLegacyQK, &mins[k], &maxs[k], &has_nan);
+      nan_bits |= static_cast<uint32_t>(has_nan) << k;
+    }
+    // One block per lane: d = (max - min) / nmax, id, the f16 d and m.
+    const VF vmin = hn::Load(df, mins);
+    const VF vmax = hn::Load(df, maxs);
+    const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
+    const VF vids = InverseOrZero(d);
+    hn::Store(vids, df, ids);
+    uint8_t* ob = out + static_cast<size_t>(b0) * kBlockBytes;
+    StoreHalves(d, static_cast<size_t>(nb), ob, kBlockBytes);
+    StoreHalves(vmin, static_cast<size_t>(nb), ob + 2, kBlockBytes);
+    // No NaN, finite min, max, d and id: (x - min) * id + 0.5 lies in
+    // [0.5, nmax + 0.5 + eps]: plain truncation, codes already in range.
+    const VF inf = hn::Set(df, HUGE_VALF);
+    const MF finite = hn::And(hn::And(hn::Lt(hn::Abs(vmin), inf), hn::Lt(hn::Abs(vmax), inf)),
+                              hn::And(hn::Lt(hn::Abs(d), inf), hn::Lt(hn::Abs(vids), inf)));
+    const uint32_t finite_bits = MaskBits(hn::RebindMask(di, finite));
+    bool tame[HWY_MAX_BYTES / sizeof(float)];
+    for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
+    for (int k = 0; k < nb; ++k) {
+      const float* xb = x + (b0 + k) * kLegacyQK;
+      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
+      const VF vid = hn::Set(df, ids[k]);
+      const VF vmin_k = hn::Set(df, mins[k]);
+      if (tame[k]) {
+        auto code = [&](size_t i) {
+          const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin_k), vid), half);
+          return hn::ConvertTo(di, f);
+        };
+        PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
+        continue;
+      }
+      auto code = [&](size_t i) {
+        const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin_k), vid), half);
+        const VI t = TruncToInt32V(f);
+        return kFifth ? t : hn::Min(SignExtendLowByte(t), k15);
+      };
+      PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
+    }
+  }
+}
+
+// With an imatrix, x is one row (see quantize_kernels.h).
+inline void QuantizeQ4_0(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<false, false>(x, out, n, imatrix);
+  QuantizeSymmetric<false>(x, out, n);
+}
+inline void QuantizeQ5_0(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<false, true>(x, out, n, imatrix);
+  QuantizeSymmetric<true>(x, out, n);
+}
+inline void QuantizeQ4_1(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<true, false>(x, out, n, imatrix);
+  QuantizeAsymmetric<false>(x, out, n);
+}
+inline void QuantizeQ5_1(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
+  if (imatrix) return QuantizeLegacyImatrix<true, true>(x, out, n, imatrix);
+  QuantizeAsymmetric<true>(x, out, n);
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_SIMPLE_INL_H_

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Renders docs/performance.md's quantizer tables from a bench_quantize JSON run
+(--benchmark_out=run.json --benchmark_out_format=json) and checks the goals of
+issue 15: searches >= 8x their scalar reference on AVX3 and >= 4x on AVX2
+(in cache), simple types >= 0.5x memcpy in cache."""
+import json
+import sys
+
+SEARCHES = ["q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "iq4_nl", "iq4_xs"]
+SIMPLE = ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "mxfp4", "q1_0"]
+
+
+def main(path):
+    with open(path) as f:
+        run = json.load(f)
+    rows = {}
+    for b in run["benchmarks"]:
+        if b.get("error_occurred"):
+            continue
+        rows[b["name"]] = b
+    targets = []
+    for name in rows:
+        parts = name.split("/")
+        if parts[0] == "quant" and parts[2] not in ("scalar",) and parts[2] not in targets:
+            targets.append(parts[2])
+    types = []
+    for name in rows:
+        parts = name.split("/")
+        if parts[0] == "quant" and parts[1] not in types:
+            types.append(parts[1])
+    print(f"Run: {run['context'].get('date', '?')}, {run['context'].get('num_cpus', '?')} CPUs.\n")
+    for size, title in (("256KiB", "In cache: 256 KiB of f32 input"),
+                        ("64MiB", "Out of cache: 64 MiB of f32 input")):
+        mc = rows.get(f"memcpy/{size}", {}).get("MB/s", 0)
+        print(f"### {title}\n")
+        print(f"memcpy {mc / 1000:.1f} GB/s.\n")
+        head = "| type | scalar MB/s | " + " | ".join(f"{t} MB/s" for t in targets[:1])
+        head += f" | {targets[0]} x memcpy | " + " | ".join(f"{t} x scalar" for t in targets) + " |"
+        print(head)
+        print("|" + "---|" * (head.count("|") - 1))
+        for t in types:
+            s = rows.get(f"quant/{t}/scalar/{size}")
+            if not s:
+                continue
+            cells = [t, f"{s['MB/s']:,.0f}"]
+            best = rows.get(f"quant/{t}/{targets[0]}/{size}")
+            cells.append(f"{best['MB/s']:,.0f}" if best else "-")
+            cells.append(f"{best.get('x_memcpy', 0):.3f}" if best else "-")
+            for tg in targets:
+                r = rows.get(f"quant/{t}/{tg}/{size}")
+                cells.append(f"{r.get('x_scalar', 0):.1f}x" if r else "-")
+            print("| " + " | ".join(cells) + " |")
+        print()
+    print("### With an importance matrix, in cache (256 KiB)\n")
+    print(f"| type | scalar MB/s | {targets[0]} MB/s | {targets[0]} x scalar |")
+    print("|---|---|---|---|")
+    for t in types:
+        s = rows.get(f"quant_imatrix/{t}/scalar/256KiB")
+        r = rows.get(f"quant_imatrix/{t}/{targets[0]}/256KiB")
+        if s and r:
+            print(f"| {t} | {s['MB/s']:,.0f} | {r['MB/s']:,.0f} | {r.get('x_scalar', 0):.1f}x |")
+    print()
+    print("### Goals of issue 15 in this run (in cache)\n")
+    for t in SEARCHES:
+        for tg, goal in (("AVX3", 8.0), ("AVX2", 4.0)):
+            r = rows.get(f"quant/{t}/{tg}/256KiB")
+            if r:
+                x = r.get("x_scalar", 0)
+                print(f"- {t} {tg}: {x:.1f}x scalar (>= {goal:.0f}): {'met' if x >= goal else 'NOT met'}")
+    for t in SIMPLE:
+        r = rows.get(f"quant/{t}/{targets[0]}/256KiB")
+        if r:
+            x = r.get("x_memcpy", 0)
+            print(f"- {t} {targets[0]}: {x:.2f}x memcpy (>= 0.5): {'met' if x >= 0.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "run.json")

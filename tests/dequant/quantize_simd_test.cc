@@ -1,0 +1,362 @@
+// Bit-exactness of the SIMD quantizers (dequant/quantize.h) on every compiled
+// Highway target: QuantizeBlocks must write the bytes of the quants/
+// reference quantizer (itself checked against ggml's golden blocks here) for
+// the golden input, random rows, zeros, constants, huge / tiny / subnormal
+// values, NaN and Inf, with and without an importance matrix, at misaligned
+// addresses; plus the entry point's error handling.
+#include "ggufkit/dequant/quantize.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "ggufkit/dequant/dequant.h"
+#include "gtest/gtest.h"
+#include "ggufkit/quants/quants.h"
+#include "ggufkit/quants/type_traits.h"
+#include "tests/common/test_data.h"
+
+namespace ggufkit {
+namespace {
+
+using testing::GoldenPath;
+using testing::ReadFileBytes;
+
+// Every type with a SIMD quantizer on every SIMD target.
+const GgmlType kSimdTypes[] = {
+    GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+    GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ2_K, GgmlType::kQ3_K,
+    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kTQ1_0, GgmlType::kTQ2_0, GgmlType::kQ1_0,
+    GgmlType::kMXFP4,
+};
+// Of those, the ones whose SIMD quantizer also takes an importance matrix
+// (types whose reference ignores the imatrix count as taking it).
+const GgmlType kSimdImatrixTypes[] = {
+    GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+    GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ2_K, GgmlType::kQ3_K,
+    GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kTQ1_0, GgmlType::kTQ2_0, GgmlType::kQ1_0,
+    GgmlType::kMXFP4,
+};
+
+// Types the reference can quantize, checked through QuantizeBlocks whether
+// or not they have a SIMD quantizer (the fallback must match too).
+std::vector<GgmlType> QuantizableTypes() {
+  std::vector<GgmlType> types;
+  for (const TypeTraits& t : AllTypeTraits()) {
+    if (t.kind == TypeKind::kQuantized && GetReferenceCodec(t.type).quantize != nullptr) {
+      types.push_back(t.type);
+    }
+  }
+  return types;
+}
+
+constexpr int64_t kRowLength = 512;  // two K-quant super-blocks, 16 legacy blocks
+
+// Rows of kRowLength covering the inputs whose bytes are easy to get wrong.
+std::vector<float> HostileRows(int64_t* n_rows) {
+  std::mt19937 rng(15);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::vector<float>> rows;
+  auto row = [&](auto gen) {
+    std::vector<float> r(kRowLength);
+    for (int64_t i = 0; i < kRowLength; ++i) r[static_cast<size_t>(i)] = gen(i);
+    rows.push_back(std::move(r));
+  };
+  for (int k = 0; k < 6; ++k) row([&](int64_t) { return normal(rng); });
+  for (float scale : {1e-3f, 1e-6f, 1e-20f, 1e-30f, 1e-38f, 1e-42f, 1e4f, 6e4f, 1e20f, 3e38f}) {
+    row([&](int64_t) { return normal(rng) * scale; });
+  }
+  row([](int64_t) { return 0.0f; });
+  row([](int64_t) { return -0.0f; });
+  row([&](int64_t i) { return (i * 7919) % 5 == 0 ? (i % 2 ? -0.0f : 0.0f) : uniform(rng); });
+  row([&](int64_t) { return (rng() % 3 == 0) ? 0.0f : normal(rng); });
+  for (float c : {0.75f, -2.0f, 1e-40f, -3e38f, 65504.0f, 1.0f}) row([c](int64_t) { return c; });
+  // Ties: +v and -v of the same magnitude, small integers, halves.
+  row([&](int64_t i) { return (i % 2 ? 1.0f : -1.0f) * static_cast<float>(1 + rng() % 4); });
+  row([&](int64_t) { return static_cast<float>(static_cast<int>(rng() % 33) - 16) * 0.5f; });
+  row([&](int64_t i) { return static_cast<float>(i % 17) - 8.0f; });
+  row([&](int64_t) { return uniform(rng) > 0 ? 1.0f : 0.0f; });
+  row([&](int64_t) { return std::fabs(normal(rng)); });
+  row([&](int64_t) { return -std::fabs(normal(rng)); });
+  row([&](int64_t i) { return i % 32 == 5 ? 1000.0f : normal(rng); });
+  // Non-finite values, alone and among normal ones.
+  row([&](int64_t i) { return i % 37 == 3 ? nan : normal(rng); });
+  row([&](int64_t i) { return i % 41 == 7 ? (i % 2 ? inf : -inf) : normal(rng); });
+  row([&](int64_t i) { return i % 29 == 0 ? -nan : (i % 31 == 0 ? inf : normal(rng)); });
+  row([&](int64_t i) { return i % 64 < 32 ? nan : normal(rng); });
+  row([&](int64_t) { return inf; });
+  row([&](int64_t i) { return i % 3 == 0 ? inf : -inf; });
+  row([&](int64_t i) { return i % 16 == 15 ? nan : 0.0f; });
+  // Subnormal-only and mixed-magnitude rows.
+  row([&](int64_t) { return std::ldexp(uniform(rng), -130); });
+  row([&](int64_t i) { return normal(rng) * std::ldexp(1.0f, static_cast<int>(i % 200) - 100); });
+  std::vector<float> flat;
+  for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+  *n_rows = static_cast<int64_t>(rows.size());
+  return flat;
+}
+
+// Importance weights: positive, with zeros and a wide range.
+std::vector<float> Imatrix(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 4.0f);
+  std::vector<float> w(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t r = rng() % 16;
+    w[static_cast<size_t>(i)] = r == 0 ? 0.0f : (r == 1 ? u(rng) * 1e4f : u(rng) * u(rng));
+  }
+  return w;
+}
+
+std::vector<uint8_t> ReferenceBytes(GgmlType type, const std::vector<float>& x, int64_t n_per_row,
+                                    const float* imatrix) {
+  const int64_t row_bytes = RowSizeBytes(type, n_per_row).value();
+  const int64_t n_rows = static_cast<int64_t>(x.size()) / n_per_row;
+  std::vector<uint8_t> out(static_cast<size_t>(row_bytes * n_rows));
+  const absl::Status status =
+      reference::Quantize(type, x, absl::MakeSpan(out),
+               imatrix ? absl::Span<const float>(imatrix, static_cast<size_t>(n_per_row))
+                       : absl::Span<const float>());
+  EXPECT_TRUE(status.ok()) << status;
+  return out;
+}
+
+// Where `got` first differs from `want`: "row r block b" or "".
+std::string FirstDifference(GgmlType type, const uint8_t* got, const std::vector<uint8_t>& want,
+                            int64_t n_per_row) {
+  const TypeTraits& t = GetTypeTraits(type);
+  const int64_t row_bytes = n_per_row / t.block_size * t.type_size;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (got[i] != want[i]) {
+      const int64_t row = static_cast<int64_t>(i) / row_bytes;
+      const int64_t block = (static_cast<int64_t>(i) % row_bytes) / t.type_size;
+      return "row " + std::to_string(row) + " block " + std::to_string(block) + " byte " +
+             std::to_string((static_cast<int64_t>(i) % row_bytes) % t.type_size);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+void PrintTo(const DequantTarget& target, std::ostream* os) { *os << target.name; }
+
+namespace {
+
+class QuantizeTargetTest : public ::testing::TestWithParam<DequantTarget> {
+ protected:
+  void SetUp() override { scope_ = std::make_unique<ScopedDequantTarget>(GetParam().id); }
+  void TearDown() override { scope_.reset(); }
+  bool SimdTarget() const { return GetParam().name != "SCALAR"; }
+
+  // QuantizeBlocks on this target vs the reference: input shifted by
+  // `misalign` floats (off any vector alignment; a float* itself must stay
+  // 4-byte aligned), output by (3 * misalign) % 8 bytes.
+  void ExpectSameBytes(GgmlType type, const std::vector<float>& x, int64_t n_per_row,
+                       const float* imatrix, int misalign, const std::string& what) {
+    const std::vector<uint8_t> want = ReferenceBytes(type, x, n_per_row, imatrix);
+    std::vector<float> in_buf(x.size() + 8);
+    std::memcpy(in_buf.data() + misalign, x.data(), x.size() * 4);
+    std::vector<uint8_t> out_buf(want.size() + 16, 0xCD);
+    const int out_misalign = (misalign * 3) % 8;
+    const int64_t n_rows = static_cast<int64_t>(x.size()) / n_per_row;
+    const float* in = in_buf.data() + misalign;
+    const absl::Status status = QuantizeBlocks(type, in, n_rows, n_per_row,
+                                               out_buf.data() + out_misalign, imatrix);
+    ASSERT_TRUE(status.ok()) << status;
+    const std::string diff =
+        FirstDifference(type, out_buf.data() + out_misalign, want, n_per_row);
+    EXPECT_EQ(diff, "") << GetTypeTraits(type).name << " " << what
+                        << (imatrix ? " with imatrix" : "") << ": differs at " << diff;
+    for (int i = 0; i < out_misalign; ++i) ASSERT_EQ(out_buf[static_cast<size_t>(i)], 0xCD);
+    for (size_t i = out_misalign + want.size(); i < out_buf.size(); ++i) {
+      ASSERT_EQ(out_buf[i], 0xCD) << GetTypeTraits(type).name << ": wrote past the end";
+    }
+  }
+
+ private:
+  std::unique_ptr<ScopedDequantTarget> scope_;
+};
+
+TEST_P(QuantizeTargetTest, EveryListedTypeHasASimdQuantizer) {
+  if (ScalarForcedByEnvironment()) GTEST_SKIP() << "GGUFKIT_FORCE_SCALAR is set";
+  for (GgmlType type : kSimdTypes) {
+    EXPECT_EQ(HasSimdQuantizer(type, false), SimdTarget()) << GetTypeTraits(type).name;
+  }
+  for (GgmlType type : kSimdImatrixTypes) {
+    EXPECT_EQ(HasSimdQuantizer(type, true), SimdTarget())
+        << GetTypeTraits(type).name << " with imatrix";
+  }
+}
+
+// The golden input (25 rows of 4096, ggml's own bytes) through QuantizeBlocks.
+TEST_P(QuantizeTargetTest, MatchesGgmlGoldenBlocks) {
+  const std::vector<float> input = testing::ReadFloats(GoldenPath("ggml/input.f32"));
+  ASSERT_EQ(input.size(), 25u * 4096u);
+  int checked = 0;
+  for (GgmlType type : QuantizableTypes()) {
+    const std::string name(GgmlTypeName(type));
+    if (GetReferenceCodec(type).requires_imatrix) continue;  // ggml has no imatrix-free bytes
+    const std::string path = GoldenPath("ggml/" + name + ".q");
+    // Types ggml's harness did not quantize (q8_1, q8_K, the imatrix-only IQ types).
+    if (!std::filesystem::exists(path)) continue;
+    const std::vector<uint8_t> want = ReadFileBytes(path);
+    ++checked;
+    std::vector<uint8_t> got(want.size(), 0xCD);
+    ASSERT_TRUE(QuantizeBlocks(type, input.data(), 25, 4096, got.data()).ok()) << name;
+    EXPECT_EQ(FirstDifference(type, got.data(), want, 4096), "") << name;
+  }
+  EXPECT_GE(checked, 18);
+}
+
+// The golden input with an imatrix, and the hostile rows with and without
+// one, at several alignments: same bytes as the reference.
+TEST_P(QuantizeTargetTest, MatchesReferenceOnHostileRows) {
+  int64_t n_rows = 0;
+  const std::vector<float> hostile = HostileRows(&n_rows);
+  const std::vector<float> golden = testing::ReadFloats(GoldenPath("ggml/input.f32"));
+  const std::vector<float> imatrix_short = Imatrix(kRowLength, 1);
+  const std::vector<float> imatrix_golden = Imatrix(4096, 2);
+  for (GgmlType type : kSimdTypes) {
+    ExpectSameBytes(type, hostile, kRowLength, nullptr, 0, "hostile rows");
+    ExpectSameBytes(type, hostile, kRowLength, nullptr, 3, "hostile rows, misaligned");
+    ExpectSameBytes(type, hostile, kRowLength, imatrix_short.data(), 1, "hostile rows");
+    ExpectSameBytes(type, golden, 4096, imatrix_golden.data(), 0, "golden input");
+  }
+}
+
+// Random rows of random lengths (whole blocks), with and without imatrix.
+TEST_P(QuantizeTargetTest, MatchesReferenceOnRandomRows) {
+  std::mt19937 rng(99);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (GgmlType type : kSimdTypes) {
+    const int64_t block = GetTypeTraits(type).block_size;
+    for (int64_t blocks_per_row : {int64_t{1}, int64_t{3}, int64_t{17}}) {
+      const int64_t n_per_row = blocks_per_row * block;
+      std::vector<float> x(static_cast<size_t>(n_per_row * 3));
+      for (auto& v : x) v = normal(rng) * std::exp(normal(rng));
+      const std::vector<float> w = Imatrix(n_per_row, static_cast<uint32_t>(blocks_per_row));
+      ExpectSameBytes(type, x, n_per_row, nullptr, 0, "random rows");
+      ExpectSameBytes(type, x, n_per_row, w.data(), 7, "random rows");
+    }
+  }
+}
+
+// Rows of random bit patterns (Inf, subnormals, huge values of every
+// exponent) alone and sprinkled into normal rows: the garbage paths of the
+// reference's conversions must be reproduced too. NaN bit patterns are
+// excluded: when two NaNs with different payloads or signs meet in an
+// addition or multiplication, which one survives is decided by the compiler's
+// operand order (IEEE 754 leaves it open), so neither the reference's source
+// nor ggml's defines those bytes. Canonical NaNs of both signs are covered by
+// the hostile rows.
+TEST_P(QuantizeTargetTest, MatchesReferenceOnRandomBitPatterns) {
+  std::mt19937 rng(2026);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  constexpr int64_t kRows = 6;
+  std::vector<float> x(static_cast<size_t>(kRows * kRowLength));
+  for (int64_t r = 0; r < kRows; ++r) {
+    for (int64_t i = 0; i < kRowLength; ++i) {
+      float v = normal(rng);
+      // Rows 0-1: all random bits; 2-3: one in 8; 4-5: one in 64.
+      const uint32_t one_in = r < 2 ? 1 : (r < 4 ? 8 : 64);
+      if (rng() % one_in == 0) {
+        uint32_t bits = static_cast<uint32_t>(rng());
+        if ((bits & 0x7F800000u) == 0x7F800000u && (bits & 0x007FFFFFu) != 0) {
+          bits &= 0xFF800000u;  // NaN -> Inf of the same sign
+        }
+        std::memcpy(&v, &bits, 4);
+      }
+      x[static_cast<size_t>(r * kRowLength + i)] = v;
+    }
+  }
+  const std::vector<float> w = Imatrix(kRowLength, 3);
+  for (GgmlType type : kSimdTypes) {
+    ExpectSameBytes(type, x, kRowLength, nullptr, 0, "random bit patterns");
+    ExpectSameBytes(type, x, kRowLength, w.data(), 2, "random bit patterns");
+  }
+}
+
+std::vector<DequantTarget> TargetsUnderTest() { return SupportedDequantTargets(); }
+
+INSTANTIATE_TEST_SUITE_P(AllTargets, QuantizeTargetTest, ::testing::ValuesIn(TargetsUnderTest()),
+                         [](const ::testing::TestParamInfo<DequantTarget>& param_info) {
+                           return param_info.param.name;
+                         });
+
+TEST(QuantizeBlocksTest, RejectsBadRequests) {
+  std::vector<float> x(256, 1.0f);
+  std::vector<uint8_t> out(1024);
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      QuantizeBlocks(static_cast<GgmlType>(4), x.data(), 1, 256, out.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      QuantizeBlocks(GgmlType::kQ4_K, x.data(), 1, 255, out.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(QuantizeBlocks(GgmlType::kQ4_K, x.data(), -1, 256, out.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(QuantizeBlocks(GgmlType::kQ4_K, nullptr, 1, 256, out.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(QuantizeBlocks(GgmlType::kQ8_0, x.data(), 1, 256, nullptr)));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      QuantizeBlocks(GgmlType::kQ8_0, x.data(), int64_t{1} << 40, int64_t{1} << 40, out.data())));
+  EXPECT_TRUE(QuantizeBlocks(GgmlType::kQ8_0, nullptr, 0, 256, nullptr).ok());
+  EXPECT_TRUE(absl::IsUnimplemented(QuantizeBlocks(GgmlType::kI8, x.data(), 1, 256, out.data())));
+}
+
+// Types without a SIMD quantizer go to the reference through QuantizeBlocks:
+// same bytes (with an imatrix, and without where the type allows), and the
+// reference's refusal without one where ggml refuses.
+TEST(QuantizeBlocksTest, FallbackTypesMatchTheReference) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(2 * 256);
+  for (auto& v : x) v = normal(rng);
+  x[3] = 0.0f;
+  x[300] = 1000.0f;
+  const std::vector<float> w = Imatrix(256, 9);
+  int checked = 0;
+  for (GgmlType type : QuantizableTypes()) {
+    bool simd = false;
+    for (GgmlType s : kSimdTypes) simd |= s == type;
+    if (simd || 256 % GetTypeTraits(type).block_size != 0) continue;
+    const ReferenceCodec& codec = GetReferenceCodec(type);
+    const int64_t row_bytes = RowSizeBytes(type, 256).value();
+    std::vector<uint8_t> got(static_cast<size_t>(2 * row_bytes));
+    for (const float* imatrix : {static_cast<const float*>(nullptr), w.data()}) {
+      const absl::Status status = QuantizeBlocks(type, x.data(), 2, 256, got.data(), imatrix);
+      if (imatrix == nullptr && codec.requires_imatrix) {
+        EXPECT_TRUE(absl::IsInvalidArgument(status)) << GetTypeTraits(type).name << ": " << status;
+        continue;
+      }
+      ASSERT_TRUE(status.ok()) << GetTypeTraits(type).name << ": " << status;
+      const std::vector<uint8_t> want = ReferenceBytes(type, x, 256, imatrix);
+      EXPECT_EQ(FirstDifference(type, got.data(), want, 256), "") << GetTypeTraits(type).name;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
+TEST(QuantizeBlocksTest, ForceScalarWritesTheSameBytes) {
+  std::vector<float> x(1024);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i));
+  for (GgmlType type : kSimdTypes) {
+    std::vector<uint8_t> a(2048), b(2048);
+    QuantizeOptions scalar;
+    scalar.force_scalar = true;
+    ASSERT_TRUE(QuantizeBlocks(type, x.data(), 4, 256, a.data()).ok());
+    ASSERT_TRUE(QuantizeBlocks(type, x.data(), 4, 256, b.data(), nullptr, scalar).ok());
+    EXPECT_EQ(a, b) << GetTypeTraits(type).name;
+  }
+}
+
+}  // namespace
+}  // namespace ggufkit
