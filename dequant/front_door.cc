@@ -1,10 +1,11 @@
 // The front door of the codecs (dequant/dequant.h): span checks, then the
-// pointer-level dispatch (SIMD kernel or reference codec).
+// pointer-level dispatch (SIMD kernel or quantizer, or the reference codec).
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "ggufkit/base/status_macros.h"
 #include "ggufkit/dequant/dequant.h"
+#include "ggufkit/dequant/quantize.h"
 #include "ggufkit/quants/quants.h"
 #include "ggufkit/quants/type_traits.h"
 
@@ -61,9 +62,15 @@ absl::Status Dequantize(GgmlType type, absl::Span<const uint8_t> in, absl::Span<
 
 absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8_t> out,
                       absl::Span<const float> imatrix) {
-  GGUFKIT_RETURN_IF_ERROR(
-      CheckEncodedSize("Quantize", type, static_cast<int64_t>(x.size()), out.size(), "the output"));
-  return reference::Quantize(type, x, out, imatrix);
+  const int64_t n = static_cast<int64_t>(x.size());
+  GGUFKIT_RETURN_IF_ERROR(CheckEncodedSize("Quantize", type, n, out.size(), "the output"));
+  if (n == 0) return absl::OkStatus();
+  if (imatrix.empty()) return QuantizeBlocks(type, x.data(), 1, n, out.data(), nullptr);
+  const int64_t row = static_cast<int64_t>(imatrix.size());
+  if (n % row != 0 || row % GetTypeTraits(type).block_size != 0) {
+    return reference::Quantize(type, x, out, imatrix);  // its error names the sizes
+  }
+  return QuantizeBlocks(type, x.data(), n / row, row, out.data(), imatrix.data());
 }
 
 }  // namespace ggufkit

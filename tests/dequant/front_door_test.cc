@@ -48,6 +48,28 @@ TEST(FrontDoorTest, DequantizeEqualsReferenceForEveryOutput) {
   }
 }
 
+TEST(FrontDoorTest, QuantizeWithImatrixEqualsReference) {
+  const int64_t row = 1536, rows = 3;
+  const std::vector<float> x = RandomFloats(static_cast<size_t>(row * rows), 5);
+  std::vector<float> imatrix = RandomFloats(static_cast<size_t>(row), 6);
+  for (float& w : imatrix) w = w * w;
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ3_K, GgmlType::kQ5_0, GgmlType::kIQ4_XS,
+                        GgmlType::kIQ2_XS}) {
+    std::vector<uint8_t> got(static_cast<size_t>(*RowSizeBytes(type, row * rows)));
+    std::vector<uint8_t> want(got.size());
+    ASSERT_TRUE(Quantize(type, x, absl::MakeSpan(got), imatrix).ok()) << GgmlTypeName(type);
+    ASSERT_TRUE(reference::Quantize(type, x, absl::MakeSpan(want), imatrix).ok());
+    EXPECT_EQ(got, want) << GgmlTypeName(type);
+  }
+  // A type that needs an importance matrix is refused without one, as ggml does.
+  std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(GgmlType::kIQ2_XS, row)));
+  EXPECT_FALSE(Quantize(GgmlType::kIQ2_XS, absl::MakeConstSpan(x).subspan(0, row), absl::MakeSpan(q)).ok());
+  // An imatrix that does not divide the input is an error.
+  std::vector<uint8_t> q4(static_cast<size_t>(*RowSizeBytes(GgmlType::kQ4_K, row * rows)));
+  EXPECT_FALSE(Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q4),
+                        absl::MakeConstSpan(imatrix).subspan(0, 256 * 5)).ok());
+}
+
 TEST(FrontDoorTest, SpanSizesAreChecked) {
   std::vector<uint8_t> q(144);  // one q4_K block
   std::vector<float> out(256);
