@@ -20,6 +20,7 @@
 #include "quantize/ftype.h"
 #include "quantize/imatrix.h"
 #include "quantize/quantize_model.h"
+#include "quantize/quantizing_writer.h"
 #include "quantize/type_selection.h"
 #include "quants/quants.h"
 #include "tests/common/test_data.h"
@@ -378,6 +379,73 @@ TEST(QuantizeModelTest, PerExpertImatrixSlices) {
     EXPECT_TRUE(std::memcmp(want.data(), got.data() + e * per_expert, per_expert) == 0)
         << "expert " << e;
   }
+}
+
+// An exporter's path: the quantizing writer, fed floats in odd chunks,
+// re-creates llama-quantize's Q4_K_M files of the golden inputs.
+TEST(QuantizingWriterTest, RecreatesGoldenFilesFromFloats) {
+  std::string skip;
+  const std::string gdir = GoldenWorkDir(&skip);
+  if (gdir.empty()) GTEST_SKIP() << skip;
+  std::map<std::string, std::string> want;
+  for (const testing::ReferenceRun& r : testing::LoadReferenceRuns()) want[r.label] = r.file_sha256;
+  TempDir dir;
+  for (const char* model_name : {"llama-8l", "qwen35moe", "deepseek2"}) {
+    for (const char* ft : {"Q4_K_M", "Q8_0"}) {
+      SCOPED_TRACE(std::string(model_name) + " " + ft);
+      auto model = GgufModel::Open(gdir + "/" + model_name + ".f16.gguf");
+      ASSERT_TRUE(model.ok()) << model.status();
+      QuantizingWriterOptions o;
+      o.ftype = *ParseFtype(ft);
+      QuantizingWriter w(o);
+      w.metadata() = (*model)->metadata();
+      std::vector<std::string> names;
+      for (const TensorInfo& t : (*model)->tensors()) names.push_back(t.name);
+      const std::vector<size_t> order = LlamaQuantizeOrder(names);
+      for (size_t i : order) {
+        const TensorInfo& t = (*model)->tensors()[i];
+        ASSERT_TRUE(w.AddTensorAuto(t.name, absl::MakeConstSpan(t.ne.data(), t.n_dims), t.type).ok());
+      }
+      const std::string out = dir.File(std::string(model_name) + ft + ".gguf");
+      ASSERT_TRUE(w.Begin(out).ok());
+      for (size_t i : order) {
+        const TensorInfo& t = (*model)->tensors()[i];
+        std::vector<uint8_t> raw(t.size_bytes);
+        ASSERT_TRUE((*model)->ReadTensorBytes(t, 0, raw.data(), raw.size()).ok());
+        std::vector<float> f(static_cast<size_t>(t.n_elements));
+        ASSERT_TRUE(Dequantize(t.type, raw, t.n_elements, f.data()).ok());
+        for (size_t k = 0; k < f.size(); k += 777) {
+          const size_t n = std::min<size_t>(777, f.size() - k);
+          absl::Status s = w.WriteValues(absl::MakeConstSpan(f.data() + k, n));
+          ASSERT_TRUE(s.ok()) << s;
+        }
+      }
+      absl::Status s = w.Finish();
+      ASSERT_TRUE(s.ok()) << s;
+      EXPECT_EQ(Sha256File(out), want[std::string(model_name) + "." + ft]);
+    }
+  }
+}
+
+TEST(QuantizingWriterTest, RefusesBadUse) {
+  QuantizingWriter w;
+  const int64_t ne[2] = {100, 2};
+  ASSERT_TRUE(w.AddTensor("a.weight", ne, GgmlType::kQ4_K).ok());
+  TempDir dir;
+  absl::Status s = w.Begin(dir.File("x.gguf"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), "not a whole number")) << s;
+  QuantizingWriter w2;
+  const int64_t ne2[2] = {32, 2};
+  ASSERT_TRUE(w2.AddTensor("a.weight", ne2, GgmlType::kQ8_0).ok());
+  ASSERT_TRUE(w2.Begin(dir.File("y.gguf")).ok());
+  std::vector<float> v(65, 0.5f);
+  EXPECT_FALSE(w2.WriteValues(v).ok());  // crosses the end
+  std::vector<float> half(40, 0.5f);
+  ASSERT_TRUE(w2.WriteValues(half).ok());
+  EXPECT_FALSE(w2.Finish().ok());  // incomplete
+  w2.Abort();
+  EXPECT_FALSE(Exists(dir.File("y.gguf")));
 }
 
 }  // namespace
