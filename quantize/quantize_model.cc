@@ -1,6 +1,7 @@
 #include "quantize/quantize_model.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -155,7 +156,15 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
   std::vector<std::string> names;
   names.reserve(inputs.size());
   for (const TensorInfo& t : inputs) names.push_back(t.name);
-  const std::vector<size_t> order = LlamaQuantizeOrder(names);
+  std::vector<size_t> order = LlamaQuantizeOrder(names);
+  if (options.keep_split) {
+    // llama-quantize sorts by (shard, offset) for --keep-split.
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if (inputs[a].shard != inputs[b].shard) return inputs[a].shard < inputs[b].shard;
+      return inputs[a].offset < inputs[b].offset;
+    });
+    plan.n_split = static_cast<uint32_t>(model.shard_count());
+  }
   std::vector<std::string> ordered_names;
   for (size_t i : order) ordered_names.push_back(names[i]);
   GGUFKIT_ASSIGN_OR_RETURN(TypeSelector selector,
@@ -178,6 +187,7 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
     p.manual_override = ch.manual_override;
     p.fallback_from = ch.fallback_from;
     p.input_index = i;
+    p.shard = options.keep_split ? in.shard : 0;
     if (ch.fallback_from) {
       plan.warnings.push_back(absl::StrFormat(
           "%s: ncols %d not divisible by %d (required for type %s) -> falling back to %s",
@@ -296,7 +306,24 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
                 MetadataValue::U32(static_cast<uint32_t>(plan.imatrix.chunk_count)));
     }
   }
+  if (plan.n_split > 1) {
+    SetAppend(plan.metadata, kSplitNoKey, MetadataValue::U16(0));
+    SetAppend(plan.metadata, kSplitCountKey, MetadataValue::U16(static_cast<uint16_t>(plan.n_split)));
+    SetAppend(plan.metadata, kSplitTensorsCountKey,
+              MetadataValue::I32(static_cast<int32_t>(plan.tensors.size())));
+  }
   return plan;
+}
+
+std::vector<std::string> OutputPaths(const std::string& out_path, bool keep_split,
+                                     uint32_t n_split) {
+  if (!keep_split) return {out_path};
+  std::string prefix = out_path;
+  // llama-quantize: drop 5 characters when ".gguf" occurs anywhere.
+  if (prefix.find(".gguf") != std::string::npos) prefix = prefix.substr(0, prefix.size() - 5);
+  std::vector<std::string> paths;
+  for (uint32_t i = 0; i < n_split; ++i) paths.push_back(SplitShardPath(prefix, i, n_split));
+  return paths;
 }
 
 absl::StatusOr<QuantizePlan> PlanModelFile(const std::string& in_path,
@@ -332,8 +359,12 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
     const std::string& in_path, const std::string& out_path, const QuantizeOptions& options,
     const std::function<void(const QuantizeProgress&)>& progress) {
   GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufModel> model, GgufModel::Open(in_path));
-  GGUFKIT_RETURN_IF_ERROR(CheckNotOverwritingInput(*model, out_path));
   GGUFKIT_ASSIGN_OR_RETURN(QuantizePlan plan, PlanQuantization(*model, options, false));
+  const std::vector<std::string> out_paths =
+      OutputPaths(out_path, options.keep_split, plan.n_split);
+  for (const std::string& p : out_paths) {
+    GGUFKIT_RETURN_IF_ERROR(CheckNotOverwritingInput(*model, p));
+  }
 
   const std::vector<TensorInfo>& inputs = model->tensors();
   bool forward_only = false;
@@ -385,13 +416,36 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
     }
   }
 
-  GgufWriter writer;
-  writer.metadata() = plan.metadata;
-  for (const PlannedTensor& p : plan.tensors) {
-    GGUFKIT_RETURN_IF_ERROR(writer.AddTensor(
-        p.name, p.to, absl::MakeConstSpan(p.ne.data(), static_cast<size_t>(p.n_dims))));
+  // One writer per output shard, opened in turn (all committed at the end).
+  std::vector<std::unique_ptr<GgufWriter>> writers;
+  for (uint32_t sh = 0; sh < plan.n_split; ++sh) {
+    auto w = std::make_unique<GgufWriter>();
+    if (sh == 0) {
+      w->metadata() = plan.metadata;
+    } else {
+      GGUFKIT_RETURN_IF_ERROR(w->metadata().Add(kSplitNoKey, MetadataValue::U16(static_cast<uint16_t>(sh))));
+      GGUFKIT_RETURN_IF_ERROR(w->metadata().Add(
+          kSplitCountKey, MetadataValue::U16(static_cast<uint16_t>(plan.n_split))));
+      GGUFKIT_RETURN_IF_ERROR(w->metadata().Add(
+          kSplitTensorsCountKey, MetadataValue::I32(static_cast<int32_t>(plan.tensors.size()))));
+    }
+    for (const PlannedTensor& p : plan.tensors) {
+      if (p.shard != sh) continue;
+      GGUFKIT_RETURN_IF_ERROR(w->AddTensor(
+          p.name, p.to, absl::MakeConstSpan(p.ne.data(), static_cast<size_t>(p.n_dims))));
+    }
+    writers.push_back(std::move(w));
   }
-  GGUFKIT_RETURN_IF_ERROR(writer.Begin(out_path));
+  uint32_t current_shard = 0;
+  GGUFKIT_RETURN_IF_ERROR(writers[0]->Begin(out_paths[0]));
+  // Shards finished but not yet renamed into place would need a two-phase
+  // commit; instead earlier shards are removed again when a later one fails.
+  std::vector<std::string> committed;
+  auto fail = [&](absl::Status s) {
+    for (auto& w : writers) w->Abort();
+    for (const std::string& c : committed) unlink(c.c_str());
+    return s;
+  };
 
   const size_t n_slots = static_cast<size_t>(threads) + 2;
   std::vector<Slot> slots(n_slots);
@@ -467,9 +521,16 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
       cv.wait(lock, [&] { return slot.filled == j; });
     }
     result = slot.status;
-    if (result.ok()) result = writer.WriteTensorData(slot.data.data(), slot.size);
-    if (!result.ok()) break;
     const Item& it = items[static_cast<size_t>(j)];
+    const uint32_t shard = plan.tensors[it.tensor].shard;
+    while (result.ok() && shard != current_shard) {
+      result = writers[current_shard]->Finish();
+      if (result.ok()) committed.push_back(out_paths[current_shard]);
+      ++current_shard;
+      if (result.ok()) result = writers[current_shard]->Begin(out_paths[current_shard]);
+    }
+    if (result.ok()) result = writers[current_shard]->WriteTensorData(slot.data.data(), slot.size);
+    if (!result.ok()) break;
     prog.bytes_done += slot.size;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -488,11 +549,18 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
   }
   cv.notify_all();
   for (std::thread& t : pool) t.join();
-  if (!result.ok()) {
-    writer.Abort();
-    return result;
+  if (!result.ok()) return fail(result);
+  // Shards without tensors still get their file.
+  while (current_shard + 1 < plan.n_split) {
+    absl::Status s = writers[current_shard]->Finish();
+    if (!s.ok()) return fail(s);
+    committed.push_back(out_paths[current_shard]);
+    ++current_shard;
+    s = writers[current_shard]->Begin(out_paths[current_shard]);
+    if (!s.ok()) return fail(s);
   }
-  GGUFKIT_RETURN_IF_ERROR(writer.Finish());
+  absl::Status finished = writers[current_shard]->Finish();
+  if (!finished.ok()) return fail(finished);
 
   QuantizeStats stats;
   stats.tensors_written = plan.tensors.size();
@@ -500,7 +568,7 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
     (p.convert ? stats.tensors_converted : stats.tensors_copied)++;
   }
   stats.input_data_bytes = plan.in_bytes;
-  stats.output_bytes = writer.total_size();
+  for (const auto& w : writers) stats.output_bytes += w->total_size();
   stats.threads = threads;
   stats.warnings = plan.warnings;
   return stats;

@@ -56,6 +56,9 @@ struct QuantizeOptions {
   std::optional<GgmlType> token_embedding_type;  // --token-embedding-type
   std::vector<TensorTypeOverride> tensor_types;  // --tensor-type
   std::vector<KvOverride> kv_overrides;          // --override-kv
+  // --keep-split: one output shard per input shard, tensors in each shard's
+  // file order; OUT (".gguf" suffix dropped) becomes OUT-0000i-of-0000n.gguf.
+  bool keep_split = false;
   int threads = 0;                               // 0: all cores
   size_t chunk_bytes = size_t{4} << 20;          // f32 bytes of input rows per work item
 };
@@ -74,12 +77,14 @@ struct PlannedTensor {
   std::optional<GgmlType> fallback_from;
   const std::vector<float>* imatrix = nullptr;  // weights used (null: none)
   size_t input_index = 0;          // index in the model's tensors()
+  uint32_t shard = 0;              // output shard (--keep-split)
 };
 
 struct QuantizePlan {
   Ftype ftype = Ftype::kQ4_K_M;         // written to general.file_type
   std::vector<PlannedTensor> tensors;  // output order
-  Metadata metadata;                   // output metadata, in order
+  Metadata metadata;                   // output metadata, in order (first shard)
+  uint32_t n_split = 1;                // output shards (--keep-split)
   uint64_t in_bytes = 0;
   uint64_t out_bytes = 0;              // tensor data bytes (no padding)
   int64_t n_elements = 0;
@@ -95,6 +100,12 @@ struct QuantizePlan {
 // quantizer here are allowed.
 absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOptions& options,
                                               bool for_dry_run);
+
+// The output files of a run: OUT, or with keep_split the shard names
+// llama-quantize uses (OUT with a ".gguf" suffix dropped, then
+// -0000i-of-0000n.gguf).
+std::vector<std::string> OutputPaths(const std::string& out_path, bool keep_split,
+                                     uint32_t n_split);
 
 // Opens `in_path` and plans (gguf-quantize --dry-run).
 absl::StatusOr<QuantizePlan> PlanModelFile(const std::string& in_path,

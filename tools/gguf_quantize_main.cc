@@ -42,7 +42,7 @@ constexpr char kUsage[] =
     "  --token-embedding-type T    ggml type for token_embd.weight\n"
     "  --tensor-type REGEX=T       type for tensors matching REGEX (repeatable)\n"
     "  --override-kv KEY=TYPE:VAL  set metadata (TYPE int|float|bool|str; repeatable)\n"
-    "  --keep-split                (accepted; the output is one file, see docs/quantize.md)\n"
+    "  --keep-split                one output shard per input shard (OUT-0000i-of-0000n.gguf)\n"
     "  --dry-run                   per-tensor types and sizes; reads metadata only, writes nothing\n"
     "options (ggufkit's):\n"
     "  --threads N                 worker threads (default: THREADS, else all cores)\n"
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
     } else if (a == "--pure") {
       options.pure = true;
     } else if (a == "--keep-split") {
-      // Accepted for script compatibility; see docs/quantize.md.
+      options.keep_split = true;
     } else if (a == "--dry-run") {
       dry_run = true;
     } else if (a == "--json") {
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
   if (ftype.ok()) {
     const size_t slash = in_path.find_last_of('/');
     out_path = (slash == std::string::npos ? "" : in_path.substr(0, slash + 1)) + "ggml-model-" +
-               std::string(ftype->name) + ".gguf";
+               std::string(ftype->name) + (options.keep_split ? "" : ".gguf");
     ++k;
   } else {
     out_path = positional[k++];

@@ -448,5 +448,59 @@ TEST(QuantizingWriterTest, RefusesBadUse) {
   EXPECT_FALSE(Exists(dir.File("y.gguf")));
 }
 
+// --keep-split: one output shard per input shard, each a valid shard of a
+// split model; the tensors equal those of the unsplit run (llama-8l's
+// counters advance in the same layer order either way).
+TEST(QuantizeModelTest, KeepSplitWritesOneShardPerInputShard) {
+  std::string skip;
+  const std::string gdir = GoldenWorkDir(&skip);
+  if (gdir.empty()) GTEST_SKIP() << skip;
+  TempDir dir;
+  auto src = GgufModel::Open(gdir + "/llama-8l.f16.gguf");
+  ASSERT_TRUE(src.ok());
+  SplitOptions so;
+  so.max_tensors_per_shard = 100;
+  GgufSplitWriter split(so);
+  for (const MetadataEntry& e : (*src)->metadata().entries()) {
+    ASSERT_TRUE(split.metadata().Set(e.key, e.value).ok());
+  }
+  for (const TensorInfo& t : (*src)->tensors()) {
+    ASSERT_TRUE(split.AddTensor(t.name, t.type, absl::MakeConstSpan(t.ne.data(), t.n_dims)).ok());
+  }
+  ASSERT_TRUE(split.Begin(dir.File("in")).ok());
+  std::vector<uint8_t> buf;
+  for (const TensorInfo& t : (*src)->tensors()) {
+    buf.resize(t.size_bytes);
+    ASSERT_TRUE((*src)->ReadTensorBytes(t, 0, buf.data(), buf.size()).ok());
+    ASSERT_TRUE(split.WriteTensorData(buf.data(), buf.size()).ok());
+  }
+  ASSERT_TRUE(split.Finish().ok());
+  QuantizeOptions o = Q4KM();
+  o.keep_split = true;
+  auto r = QuantizeModelFile(dir.File("in-00002-of-00003.gguf"), dir.File("out.gguf"), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (const char* f : {"out-00001-of-00003.gguf", "out-00002-of-00003.gguf", "out-00003-of-00003.gguf"}) {
+    EXPECT_TRUE(Exists(dir.File(f))) << f;
+  }
+  auto q = GgufModel::Open(dir.File("out-00001-of-00003.gguf"));
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ((*q)->shard_count(), 3u);
+  o.keep_split = false;
+  auto r1 = QuantizeModelFile(gdir + "/llama-8l.f16.gguf", dir.File("one.gguf"), o);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  auto one = GgufModel::Open(dir.File("one.gguf"));
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ((*q)->tensors().size(), (*one)->tensors().size());
+  for (const TensorInfo& t : (*one)->tensors()) {
+    const TensorInfo* u = (*q)->FindTensor(t.name);
+    ASSERT_NE(u, nullptr) << t.name;
+    EXPECT_EQ(u->type, t.type) << t.name;
+    std::vector<uint8_t> a(t.size_bytes), b(u->size_bytes);
+    ASSERT_TRUE((*one)->ReadTensorBytes(t, 0, a.data(), a.size()).ok());
+    ASSERT_TRUE((*q)->ReadTensorBytes(*u, 0, b.data(), b.size()).ok());
+    EXPECT_TRUE(a == b) << t.name;
+  }
+}
+
 }  // namespace
 }  // namespace ggufkit::quantize
