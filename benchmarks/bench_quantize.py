@@ -96,11 +96,20 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workdir", default="/tmp/ggufkit-bench-quantize")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--generate-only", default="", help=argparse.SUPPRESS)
+    if "--generate-only" in sys.argv:
+        i = sys.argv.index("--generate-only")
+        write_model(sys.argv[i + 1], int(sys.argv[i + 2]))
+        return
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     model = os.path.join(args.workdir, f"tinyllama-{args.layers}l-f32.gguf")
     if not os.path.exists(model):
-        write_model(model, args.layers)
+        # In a child process: a child's ru_maxrss starts from its parent's
+        # resident size at fork, so this process must stay small.
+        import subprocess
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--generate-only", model,
+                        str(args.layers)], check=True)
     in_mb = os.path.getsize(model) / 1e6
     print(f"model: {model} ({in_mb:.0f} MB F32, {args.layers} layers), threads {args.threads}, "
           f"cores {os.cpu_count()}")
@@ -123,9 +132,10 @@ def main():
                 [args.llama_quantize, model, out, "Q4_K_M", str(args.threads)]))
             outs["llama-quantize"] = os.path.getsize(out)
             os.remove(out)
-    print("| tool | wall | CPU | peak RSS | output | input MB/s | wall / gguf-dequant |")
-    print("|---|---|---|---|---|---|---|")
+    print("| tool | wall | CPU | peak RSS | output | input MB/s | wall / gguf-dequant | CPU / gguf-dequant |")
+    print("|---|---|---|---|---|---|---|---|")
     base = statistics.median(r[0] for r in runs["gguf-dequant"])
+    base_cpu = statistics.median(r[1] for r in runs["gguf-dequant"])
     for tool, rs in runs.items():
         if not rs:
             continue
@@ -133,7 +143,7 @@ def main():
         c = statistics.median(r[1] for r in rs)
         rss = max(r[2] for r in rs)
         print(f"| {tool} | {w:.2f} s | {c:.2f} s | {rss:.1f} MiB | {outs[tool] / 1e6:.0f} MB "
-              f"| {in_mb / w:.0f} | {w / base:.2f} |")
+              f"| {in_mb / w:.0f} | {w / base:.2f} | {c / base_cpu:.1f} |")
     if not args.keep:
         os.remove(model)
 
