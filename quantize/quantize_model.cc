@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gguf/writer.h"
+#include "gguf/zstd_source.h"
 #include "quants/quants.h"
 #include "quants/status_macros.h"
 
@@ -366,7 +368,6 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
     GGUFKIT_RETURN_IF_ERROR(CheckNotOverwritingInput(*model, p));
   }
 
-  const std::vector<TensorInfo>& inputs = model->tensors();
   bool forward_only = false;
   for (size_t i = 0; i < model->shard_count(); ++i) {
     forward_only = forward_only || model->shard(i).source().forward_only();
@@ -374,18 +375,44 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
   int threads = options.threads > 0 ? options.threads
                                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (forward_only) {
-    threads = 1;
-    for (size_t i = 1; i < plan.tensors.size(); ++i) {
-      const TensorInfo& a = inputs[plan.tensors[i - 1].input_index];
-      const TensorInfo& b = inputs[plan.tensors[i].input_index];
-      if (b.shard < a.shard || (b.shard == a.shard && b.absolute_offset < a.absolute_offset)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            model->shard(b.shard).name(),
-            " is a zstd stream and llama-quantize's tensor order ('", a.name, "' before '", b.name,
-            "') is not its file order: decompress it first with `zstd -d`"));
+    // A .gguf.zst stream reads front to back only, and llama-quantize's
+    // order is not the file order: decompress it once into an unlinked
+    // temp file beside OUT (disk, not memory), then read that.
+    if (model->shard_count() != 1 || !model->shard(0).source().size()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          model->name(), " is a split or size-less zstd stream: decompress it first with `zstd -d`"));
+    }
+    GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> z, OpenZstdSource(in_path));
+    const size_t slash = out_path.find_last_of('/');
+    std::string tmpl = (slash == std::string::npos ? std::string(".") : out_path.substr(0, slash)) +
+                       "/.gguf-quantize-input.XXXXXX";
+    const int fd = mkstemp(tmpl.data());
+    if (fd < 0) {
+      return absl::InternalError(absl::StrCat("cannot create a temporary file beside ", out_path,
+                                              ": ", std::strerror(errno)));
+    }
+    absl::Status copied = absl::OkStatus();
+    {
+      const uint64_t size = *z->size();
+      std::vector<uint8_t> buf(size_t{4} << 20);
+      for (uint64_t off = 0; off < size && copied.ok();) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
+        copied = z->ReadAt(off, buf.data(), n);
+        if (copied.ok() && write(fd, buf.data(), n) != static_cast<ssize_t>(n)) {
+          copied = absl::InternalError(absl::StrCat(tmpl, ": write failed: ", std::strerror(errno)));
+        }
+        off += n;
       }
     }
+    close(fd);
+    absl::StatusOr<std::unique_ptr<GgufModel>> plain =
+        copied.ok() ? GgufModel::Open(tmpl) : absl::StatusOr<std::unique_ptr<GgufModel>>(copied);
+    unlink(tmpl.c_str());  // the open descriptor keeps it readable
+    if (!plain.ok()) return plain.status();
+    model = std::move(*plain);
+    GGUFKIT_ASSIGN_OR_RETURN(plan, PlanQuantization(*model, options, false));
   }
+  const std::vector<TensorInfo>& inputs = model->tensors();
 
   // Work items: f32 bytes per item bounded so that the ring and the worker
   // scratch stay within ~48 MiB whatever the thread count.

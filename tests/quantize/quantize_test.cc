@@ -502,5 +502,25 @@ TEST(QuantizeModelTest, KeepSplitWritesOneShardPerInputShard) {
   }
 }
 
+// A .gguf.zst input (forward-only) gives the same bytes as the plain file.
+TEST(QuantizeModelTest, ZstdInputGivesTheSameBytes) {
+  std::string skip;
+  const std::string gdir = GoldenWorkDir(&skip);
+  if (gdir.empty()) GTEST_SKIP() << skip;
+  TempDir dir;
+  const std::string zst = dir.File("deepseek2.f16.gguf.zst");
+  ASSERT_EQ(::ggufkit::testing::RunCommand("zstd -q -3 -c '" + gdir + "/deepseek2.f16.gguf' > '" +
+                                               zst + "'"),
+            0);
+  auto a = QuantizeModelFile(zst, dir.File("a.gguf"), Q4KM());
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = QuantizeModelFile(gdir + "/deepseek2.f16.gguf", dir.File("b.gguf"), Q4KM());
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(Sha256File(dir.File("a.gguf")), Sha256File(dir.File("b.gguf")));
+  std::string listing;
+  ::ggufkit::testing::RunCommand("ls -a '" + dir.path() + "'", &listing);
+  EXPECT_FALSE(absl::StrContains(listing, "gguf-quantize-input")) << listing;
+}
+
 }  // namespace
 }  // namespace ggufkit::quantize
