@@ -1,4 +1,4 @@
-#include "gguf/output_sink.h"
+#include "ggufkit/gguf/output_sink.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,12 +1,12 @@
-#include "quants/half_fields.h"
+#include "ggufkit/quants/half_fields.h"
 
 #include <cstddef>
 
-#include "quants/block_iq.h"
-#include "quants/block_k.h"
-#include "quants/block_legacy.h"
-#include "quants/block_q1_q2.h"
-#include "quants/block_ternary.h"
+#include "ggufkit/quants/block_iq.h"
+#include "ggufkit/quants/block_k.h"
+#include "ggufkit/quants/block_legacy.h"
+#include "ggufkit/quants/block_q1_q2.h"
+#include "ggufkit/quants/block_ternary.h"
 
 namespace ggufkit {
 namespace {

@@ -1,4 +1,4 @@
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 #include <array>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "quants/codec_registry.h"
+#include "ggufkit/quants/codec_registry.h"
 
 namespace ggufkit {
 namespace {
