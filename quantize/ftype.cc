@@ -1,4 +1,4 @@
-#include "quantize/ftype.h"
+#include "ggufkit/quantize/ftype.h"
 
 #include <cctype>
 

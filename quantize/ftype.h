@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::quantize {
 

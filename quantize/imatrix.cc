@@ -1,4 +1,4 @@
-#include "quantize/imatrix.h"
+#include "ggufkit/quantize/imatrix.h"
 
 #include <cmath>
 #include <cstring>
@@ -7,9 +7,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "gguf/byte_source.h"
-#include "gguf/reader.h"
-#include "quants/status_macros.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::quantize {
 namespace {

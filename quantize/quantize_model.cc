@@ -1,4 +1,4 @@
-#include "quantize/quantize_model.h"
+#include "ggufkit/quantize/quantize_model.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,10 +20,10 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "gguf/writer.h"
-#include "gguf/zstd_source.h"
-#include "quants/quants.h"
-#include "quants/status_macros.h"
+#include "ggufkit/gguf/writer.h"
+#include "ggufkit/gguf/zstd_source.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::quantize {
 namespace {
@@ -81,14 +81,15 @@ absl::Status CheckNotOverwritingInput(const GgufModel& model, const std::string&
   return absl::OkStatus();
 }
 
-// The one call into the f32 decoders: exact for F16/BF16 and every
-// quantized type (llama-quantize's to_float).
+// The one call into the f32 decoders (the front door: SIMD when available,
+// bit-exact): exact for F16/BF16 and every quantized type (llama-quantize's
+// to_float).
 absl::Status ToF32(GgmlType type, const uint8_t* in, size_t in_bytes, int64_t n, float* out) {
   if (type == GgmlType::kF32) {
     std::memcpy(out, in, static_cast<size_t>(n) * 4);
     return absl::OkStatus();
   }
-  return Dequantize(type, absl::MakeConstSpan(in, in_bytes), n, out);
+  return Dequantize(type, absl::MakeConstSpan(in, in_bytes), absl::MakeSpan(out, static_cast<size_t>(n)));
 }
 
 }  // namespace

@@ -26,12 +26,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "gguf/metadata.h"
-#include "gguf/split.h"
-#include "quantize/ftype.h"
-#include "quantize/imatrix.h"
-#include "quantize/type_selection.h"
-#include "quants/type_traits.h"
+#include "ggufkit/gguf/metadata.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/quantize/ftype.h"
+#include "ggufkit/quantize/imatrix.h"
+#include "ggufkit/quantize/type_selection.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::quantize {
 

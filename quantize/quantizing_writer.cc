@@ -1,12 +1,12 @@
-#include "quantize/quantizing_writer.h"
+#include "ggufkit/quantize/quantizing_writer.h"
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "quants/quants.h"
-#include "quants/status_macros.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::quantize {
 

@@ -28,12 +28,12 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "gguf/metadata.h"
-#include "gguf/output_sink.h"
-#include "gguf/writer.h"
-#include "quantize/ftype.h"
-#include "quantize/type_selection.h"
-#include "quants/type_traits.h"
+#include "ggufkit/gguf/metadata.h"
+#include "ggufkit/gguf/output_sink.h"
+#include "ggufkit/gguf/writer.h"
+#include "ggufkit/quantize/ftype.h"
+#include "ggufkit/quantize/type_selection.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::quantize {
 

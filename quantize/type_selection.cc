@@ -1,4 +1,4 @@
-#include "quantize/type_selection.h"
+#include "ggufkit/quantize/type_selection.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::quantize {
 namespace {

@@ -23,9 +23,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "gguf/metadata.h"
-#include "quantize/ftype.h"
-#include "quants/type_traits.h"
+#include "ggufkit/gguf/metadata.h"
+#include "ggufkit/quantize/ftype.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::quantize {
 

@@ -2,9 +2,7 @@
 // bounded memory. See docs/quantize.md.
 //
 //   gguf-quantize [options] IN.gguf [OUT.gguf] TYPE [THREADS]
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -17,8 +15,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "quantize/ftype.h"
-#include "quantize/quantize_model.h"
+#include "ggufkit/base/json.h"
+#include "ggufkit/cli/progress.h"
+#include "ggufkit/quantize/ftype.h"
+#include "ggufkit/quantize/quantize_model.h"
 
 namespace {
 
@@ -70,25 +70,6 @@ int Usage(const std::string& error) {
   return 2;
 }
 
-std::string JsonEscape(absl::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 std::string ShapeOf(const q::PlannedTensor& p, bool json) {
   std::string s = "[";
   for (int i = 0; i < p.n_dims; ++i) absl::StrAppend(&s, i ? (json ? "," : ", ") : "", p.ne[i]);
@@ -98,12 +79,12 @@ std::string ShapeOf(const q::PlannedTensor& p, bool json) {
 void PrintDryRun(const q::QuantizePlan& plan, const std::string& in, absl::string_view type_name,
                  bool json) {
   if (json) {
-    std::string s = absl::StrCat("{\"input\":\"", JsonEscape(in), "\",\"type\":\"", type_name,
-                                 "\",\"file_type\":", static_cast<uint32_t>(plan.ftype),
+    std::string s = absl::StrCat("{\"input\":", ggufkit::JsonString(in), ",\"type\":", ggufkit::JsonString(type_name),
+                                 ",\"file_type\":", static_cast<uint32_t>(plan.ftype),
                                  ",\"tensors\":[");
     for (size_t i = 0; i < plan.tensors.size(); ++i) {
       const q::PlannedTensor& p = plan.tensors[i];
-      absl::StrAppend(&s, i ? "," : "", "{\"name\":\"", JsonEscape(p.name), "\",\"shape\":",
+      absl::StrAppend(&s, i ? "," : "", "{\"name\":", ggufkit::JsonString(p.name), ",\"shape\":",
                       ShapeOf(p, true), ",\"from\":\"", ggufkit::GgmlTypeName(p.from),
                       "\",\"to\":\"", ggufkit::GgmlTypeName(p.to), "\",\"in_bytes\":", p.in_bytes,
                       ",\"out_bytes\":", p.out_bytes);
@@ -118,7 +99,7 @@ void PrintDryRun(const q::QuantizePlan& plan, const std::string& in, absl::strin
                     ",\"imatrix_needed\":", plan.imatrix_needed ? "true" : "false",
                     ",\"warnings\":[");
     for (size_t i = 0; i < plan.warnings.size(); ++i) {
-      absl::StrAppend(&s, i ? "," : "", "\"", JsonEscape(plan.warnings[i]), "\"");
+      absl::StrAppend(&s, i ? "," : "", ggufkit::JsonString(plan.warnings[i]));
     }
     absl::StrAppend(&s, "]}\n");
     std::fputs(s.c_str(), stdout);
@@ -145,27 +126,6 @@ void PrintDryRun(const q::QuantizePlan& plan, const std::string& in, absl::strin
     std::printf("WARNING: the real run of this quantization will require an imatrix\n");
   }
 }
-
-class ProgressLine {
- public:
-  void Update(const q::QuantizeProgress& p) {
-    const auto now = std::chrono::steady_clock::now();
-    const bool last = p.bytes_done == p.bytes_total;
-    if (!last && now - last_print_ < std::chrono::milliseconds(100)) return;
-    last_print_ = now;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    const double rate = seconds > 0 ? static_cast<double>(p.bytes_done) / seconds : 0;
-    std::fprintf(stderr, "\r\033[K[%zu/%zu] %s  %.2f/%.2f GB  %.0f MB/s", p.tensor_index + 1,
-                 p.tensor_count, p.tensor_name.c_str(), static_cast<double>(p.bytes_done) / 1e9,
-                 static_cast<double>(p.bytes_total) / 1e9, rate / 1e6);
-    if (last) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_print_;
-};
 
 }  // namespace
 
@@ -312,10 +272,14 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  const bool show = !quiet && isatty(STDERR_FILENO);
-  ProgressLine line;
+  const bool show = ggufkit::cli::ProgressLine::Wanted(quiet);
+  ggufkit::cli::ProgressLine line;
   std::function<void(const q::QuantizeProgress&)> progress;
-  if (show) progress = [&](const q::QuantizeProgress& p) { line.Update(p); };
+  if (show) {
+    progress = [&](const q::QuantizeProgress& p) {
+      line.Update(p.tensor_index, p.tensor_count, p.tensor_name, p.bytes_done, p.bytes_total);
+    };
+  }
   auto stats = q::QuantizeModelFile(in_path, out_path, options, progress);
   if (!stats.ok()) {
     std::fprintf(stderr, "%sgguf-quantize: %s\n", show ? "\n" : "",

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/reader.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
 #include "gtest/gtest.h"
-#include "quantize/ftype.h"
-#include "quantize/quantize_model.h"
+#include "ggufkit/quantize/ftype.h"
+#include "ggufkit/quantize/quantize_model.h"
 #include "tests/common/test_data.h"
 #include "tests/malformed/child_process.h"
 

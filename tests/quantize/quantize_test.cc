@@ -13,16 +13,16 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/gguf/writer.h"
 #include "gtest/gtest.h"
-#include "quantize/ftype.h"
-#include "quantize/imatrix.h"
-#include "quantize/quantize_model.h"
-#include "quantize/quantizing_writer.h"
-#include "quantize/type_selection.h"
-#include "quants/quants.h"
+#include "ggufkit/quantize/ftype.h"
+#include "ggufkit/quantize/imatrix.h"
+#include "ggufkit/quantize/quantize_model.h"
+#include "ggufkit/quantize/quantizing_writer.h"
+#include "ggufkit/quantize/type_selection.h"
+#include "ggufkit/dequant/dequant.h"
 #include "tests/common/test_data.h"
 #include "tests/quantize/quantize_test_util.h"
 
@@ -367,7 +367,7 @@ TEST(QuantizeModelTest, PerExpertImatrixSlices) {
   std::vector<uint8_t> raw(t->size_bytes);
   ASSERT_TRUE((*model)->ReadTensorBytes(*t, 0, raw.data(), raw.size()).ok());
   std::vector<float> f(static_cast<size_t>(t->n_elements));
-  ASSERT_TRUE(Dequantize(t->type, raw, t->n_elements, f.data()).ok());
+  ASSERT_TRUE(Dequantize(t->type, raw, absl::MakeSpan(f)).ok());
   const size_t per_expert = got.size() / static_cast<size_t>(ne2);
   for (int64_t e = 0; e < ne2; ++e) {
     std::vector<uint8_t> want(per_expert);
@@ -413,7 +413,7 @@ TEST(QuantizingWriterTest, RecreatesGoldenFilesFromFloats) {
         std::vector<uint8_t> raw(t.size_bytes);
         ASSERT_TRUE((*model)->ReadTensorBytes(t, 0, raw.data(), raw.size()).ok());
         std::vector<float> f(static_cast<size_t>(t.n_elements));
-        ASSERT_TRUE(Dequantize(t.type, raw, t.n_elements, f.data()).ok());
+        ASSERT_TRUE(Dequantize(t.type, raw, absl::MakeSpan(f)).ok());
         for (size_t k = 0; k < f.size(); k += 777) {
           const size_t n = std::min<size_t>(777, f.size() - k);
           absl::Status s = w.WriteValues(absl::MakeConstSpan(f.data() + k, n));

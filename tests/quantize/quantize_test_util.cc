@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "gguf/byte_source.h"
-#include "gguf/reader.h"
-#include "quants/quants.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/dequant/dequant.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::quantize::testing {
