@@ -124,5 +124,42 @@ std::string RunName(const ::testing::TestParamInfo<ReferenceRun>& info) {
 INSTANTIATE_TEST_SUITE_P(LlamaQuantize, GoldenRunTest, ::testing::ValuesIn(LoadReferenceRuns()),
                          RunName);
 
+// llama-quantize's command-line conventions.
+TEST(ToolCliTest, CommandLineAsLlamaQuantize) {
+  std::string skip;
+  const std::string dir = GoldenWorkDir(&skip);
+  if (dir.empty()) GTEST_SKIP() << skip;
+  std::string want;
+  for (const ReferenceRun& r : LoadReferenceRuns()) {
+    if (r.label == "deepseek2.Q8_0") want = r.file_sha256;
+  }
+  // IN TYPE [THREADS]: the output is ggml-model-TYPE.gguf beside IN.
+  const std::string auto_out = dir + "/ggml-model-Q8_0.gguf";
+  unlink(auto_out.c_str());
+  ChildResult r = RunTool(dir, {"--quiet", "deepseek2.f16.gguf", "q8_0", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Sha256File(auto_out), want);
+  unlink(auto_out.c_str());
+  // Numeric TYPE, --threads overriding THREADS.
+  r = RunTool(dir, {"--quiet", "--threads", "3", "deepseek2.f16.gguf", "num.gguf", "7", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Sha256File(dir + "/num.gguf"), want);
+  unlink((dir + "/num.gguf").c_str());
+  // --dry-run --json: one JSON object on stdout, nothing written.
+  r = RunTool(dir, {"--dry-run", "--json", "deepseek2.f16.gguf", "dry.gguf", "Q4_K_M"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, "{\"input\":")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"fallback_from\":\"q4_K\"")) << r.out;
+  EXPECT_FALSE(Exists(dir + "/dry.gguf"));
+  // Errors: unknown option (usage, 2), bad TYPE (1), IN == OUT (1).
+  EXPECT_EQ(RunTool(dir, {"--frobnicate", "deepseek2.f16.gguf", "x.gguf", "Q4_K_M"}).exit_code, 2);
+  r = RunTool(dir, {"deepseek2.f16.gguf", "x.gguf", "Q9_Z"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "invalid ftype")) << r.err;
+  r = RunTool(dir, {"deepseek2.f16.gguf", "deepseek2.f16.gguf", "Q4_K_M"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "same")) << r.err;
+}
+
 }  // namespace
 }  // namespace ggufkit::quantize::testing
