@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -502,6 +503,16 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
     const size_t n = static_cast<size_t>(rows * ne0);
     if (f32.size() < n) f32.resize(n);
     GGUFKIT_RETURN_IF_ERROR(ToF32(p.from, in_buf.data(), in_bytes, static_cast<int64_t>(n), f32.data()));
+    // llama-quantize validates what it wrote (ggml_validate_row_data) and
+    // fails on NaN/Inf; a non-finite input value is what produces them.
+    for (size_t k = 0; k < n; ++k) {
+      if (!std::isfinite(f32[k])) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "tensor ", p.name, ": non-finite value ", f32[k], " at element ",
+            static_cast<uint64_t>(it.row_begin) * static_cast<uint64_t>(ne0) + k,
+            " (llama-quantize fails too: quantized data validation failed)"));
+      }
+    }
     absl::Span<const float> weights;
     if (p.imatrix != nullptr) {
       const int64_t expert = it.row_begin / p.ne[1];

@@ -1,6 +1,7 @@
 #include "ggufkit/quantize/quantizing_writer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -146,6 +147,12 @@ absl::Status QuantizingWriter::EmitRows(const float* rows, int64_t n_rows) {
     const int64_t rows_left_in_expert = ne1 - row_ % ne1;
     const int64_t take = std::min({n_rows, rows_left_in_expert,
                                    std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(1, row_bytes))});
+    for (int64_t k = 0; k < take * ne0; ++k) {
+      if (!std::isfinite(rows[k])) {
+        return absl::InvalidArgumentError(absl::StrCat("tensor ", d.name, ": non-finite value ",
+                                                       rows[k], " at element ", row_ * ne0 + k));
+      }
+    }
     out_.resize(static_cast<size_t>(row_bytes * take));
     absl::Span<const float> w;
     if (!d.imatrix.empty()) w = absl::MakeConstSpan(d.imatrix.data() + expert * ne0, static_cast<size_t>(ne0));

@@ -522,5 +522,34 @@ TEST(QuantizeModelTest, ZstdInputGivesTheSameBytes) {
   EXPECT_FALSE(absl::StrContains(listing, "gguf-quantize-input")) << listing;
 }
 
+// A NaN or Inf in a tensor that is converted is refused (llama-quantize's
+// row validation fails on what it produces); the same value in a copied
+// tensor is copied.
+TEST(QuantizeModelTest, NonFiniteInputOfAConvertedTensorIsAnError) {
+  TempDir dir;
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    GgufWriter w;
+    ASSERT_TRUE(w.metadata().Add("general.architecture", MetadataValue::String("llama")).ok());
+    ASSERT_TRUE(w.metadata().Add("llama.block_count", MetadataValue::U32(1)).ok());
+    const int64_t ne[2] = {256, 4};
+    const int64_t ne1[1] = {256};
+    ASSERT_TRUE(w.AddTensor("blk.0.attn_norm.weight", GgmlType::kF32, ne1).ok());
+    ASSERT_TRUE(w.AddTensor("blk.0.attn_q.weight", GgmlType::kF32, ne).ok());
+    const std::string in = dir.File("nan.gguf");
+    ASSERT_TRUE(w.Begin(in).ok());
+    std::vector<float> norm(256, 1.0f), q(1024, 0.01f);
+    norm[5] = bad;
+    q[700] = bad;
+    ASSERT_TRUE(w.WriteTensorData(norm.data(), norm.size() * 4).ok());
+    ASSERT_TRUE(w.WriteTensorData(q.data(), q.size() * 4).ok());
+    ASSERT_TRUE(w.Finish().ok());
+    auto r = QuantizeModelFile(in, dir.File("out.gguf"), Q4KM());
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "blk.0.attn_q.weight")) << r.status();
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "element 700")) << r.status();
+    EXPECT_FALSE(Exists(dir.File("out.gguf")));
+  }
+}
+
 }  // namespace
 }  // namespace ggufkit::quantize
