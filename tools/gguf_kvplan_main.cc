@@ -1,6 +1,7 @@
 // gguf-kvplan: what a KV cache costs before a runtime is launched.
 //
 //   gguf-kvplan MODEL.gguf --ctx 2048,8192,32768,65536 --ctk f16,q8_0,turbo4 --ctv f16,turbo3
+//   gguf-kvplan MODEL.gguf --ctx 32K --parallel 1 --swa-full --ubatch 1024
 //   gguf-kvplan --layers 40 --kv-heads 8 --head-dim 128 --ctk turbo4 --ctv turbo4
 //               --turbo-variant v1 --budget 4GiB --json                       (one line)
 //
@@ -13,8 +14,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "ggufkit/base/byte_size.h"
-#include "ggufkit/gguf/reader.h"
-#include "ggufkit/gguf/split.h"
 #include "ggufkit/cli/cli_args.h"
 #include "ggufkit/kvplan/kvplan.h"
 
@@ -22,80 +21,21 @@ namespace ggufkit {
 namespace {
 
 constexpr char kSummary[] =
-    "Plan a KV cache: K / V / total MiB per context length and cache type, next to the\n"
-    "weights; which contexts fit a memory budget; optionally measured for real.\n"
-    "The model comes from MODEL.gguf (its metadata and tensor sizes) or from --layers,\n"
-    "--kv-heads and --head-dim (flags override the file's values).\n"
-    "Cache types: f16 bf16 q8_0 q4_0 turbo2 turbo3 turbo4.";
-
-// GGUF metadata seen through the planner's lookup interface.
-class GgufMetadataLookup : public kvplan::KvMetadataLookup {
- public:
-  explicit GgufMetadataLookup(const Metadata& md) : md_(md) {}
-
-  absl::StatusOr<absl::optional<std::string>> String(absl::string_view key) const override {
-    if (md_.Find(key) == nullptr) return absl::optional<std::string>();
-    auto s = md_.GetString(key);
-    if (!s.ok()) return s.status();
-    return absl::optional<std::string>(*std::move(s));
-  }
-
-  absl::StatusOr<absl::optional<std::vector<int64_t>>> Integers(
-      absl::string_view key) const override {
-    const MetadataValue* v = md_.Find(key);
-    if (v == nullptr) return absl::optional<std::vector<int64_t>>();
-    const GgufValueType t = v->element_type();
-    const bool integer =
-        t == GgufValueType::kU8 || t == GgufValueType::kI8 || t == GgufValueType::kU16 ||
-        t == GgufValueType::kI16 || t == GgufValueType::kU32 || t == GgufValueType::kI32 ||
-        t == GgufValueType::kU64 || t == GgufValueType::kI64 || t == GgufValueType::kBool;
-    if (!integer) {
-      return absl::InvalidArgumentError(absl::StrCat(md_.source_name(), ": metadata key '", key,
-                                                     "' is ", GgufValueTypeName(v->type()),
-                                                     ", expected an integer"));
-    }
-    if (!v->is_array()) {
-      auto x = md_.GetInteger(key);
-      if (!x.ok()) {
-        if (t != GgufValueType::kBool) return x.status();
-        return absl::optional<std::vector<int64_t>>(std::vector<int64_t>{v->boolean() ? 1 : 0});
-      }
-      return absl::optional<std::vector<int64_t>>(std::vector<int64_t>{*x});
-    }
-    // Arrays: the element count is bounded by the file size (the reader
-    // checked it), and per-layer arrays are small.
-    if (v->size() > 100000) {
-      return absl::InvalidArgumentError(absl::StrCat(md_.source_name(), ": metadata key '", key,
-                                                     "' has ", v->size(),
-                                                     " elements, more than any layer count"));
-    }
-    std::vector<int64_t> out(static_cast<size_t>(v->size()));
-    for (uint64_t i = 0; i < v->size(); ++i) out[i] = v->int_at(i);
-    return absl::optional<std::vector<int64_t>>(std::move(out));
-  }
-
- private:
-  const Metadata& md_;
-};
-
-// A split model is opened as one model (all shards validated, weights summed
-// over every shard), like gguf-inspect and gguf-dequant do.
-absl::StatusOr<kvplan::ModelKvShape> ShapeFromFile(const std::string& path) {
-  auto model = GgufModel::Open(path);
-  if (!model.ok()) return model.status();
-  int64_t weights = 0;
-  for (const TensorInfo& t : (*model)->tensors()) {
-    weights += static_cast<int64_t>(t.size_bytes);  // each bounded by its shard's size
-  }
-  GgufMetadataLookup lookup((*model)->metadata());
-  return kvplan::ShapeFromMetadata(lookup, path, weights);
-}
+    "Plan the memory llama.cpp allocates for a model: K / V caches and recurrent state\n"
+    "per context length and cache type, next to the weights, with llama.cpp's rules for\n"
+    "the model's architecture (sliding windows, hybrid and recurrent models, MLA, the\n"
+    "TurboQuant fork's turbo rules); which contexts fit a memory budget; optionally\n"
+    "measured for real. The model comes from MODEL.gguf (its metadata and tensor sizes)\n"
+    "or from --layers, --kv-heads and --head-dim (flags override the file's values).\n"
+    "Runtime defaults are llama-server's: 4 slots sharing one unified cache, ubatch 512,\n"
+    "flash attention auto. Cache types: f16 bf16 q8_0 q4_0 turbo2 turbo3 turbo4.";
 
 int Main(int argc, char** argv) {
   cli::ArgParser args("gguf-kvplan", kSummary);
-  std::string model_path, variant = "current";
-  int64_t layers = 0, kv_heads = 0, head_dim = 0, head_dim_v = 0;
-  bool json = false;
+  std::string model_path, variant = "current", flash_attn = "auto";
+  int64_t layers = 0, kv_heads = 0, heads = 0, head_dim = 0, head_dim_v = 0;
+  int64_t parallel = 4, ubatch = 512, batch = 2048, layer_adaptive = -1;
+  bool json = false, kv_unified = true, swa_full = false, gqa_rule = true;
   kvplan::PlanOptions plan_options;
   plan_options.contexts = {2048, 8192, 32768, 65536};
   plan_options.k_types = {KvType::kF16};
@@ -125,10 +65,31 @@ int Main(int argc, char** argv) {
                    plan_options.v_types = *list;
                    return absl::OkStatus();
                  });
+  args.AddInt("parallel", "N",
+              "sequences / server slots (default: llama-server's auto, 4 with a unified cache)",
+              &parallel, 1, 256);
+  args.AddBool("kv-unified",
+               "one cache shared by all sequences (default: on unless --parallel is given)",
+               &kv_unified);
+  args.AddBool("swa-full", "full-size sliding-window cache (llama.cpp --swa-full)", &swa_full);
+  args.AddInt("ubatch", "N", "micro-batch size (default 512)", &ubatch, 1, int64_t{1} << 24);
+  args.AddInt("batch", "N", "batch size (default 2048)", &batch, 1, int64_t{1} << 24);
+  args.AddChoice("flash-attn", "MODE", "flash attention auto|on|off (off: V stored transposed)",
+                 {"auto", "on", "off"}, &flash_attn);
   args.AddChoice("turbo-variant", "V", "turbo block layout (current: 66-byte turbo4; v1: 68)",
                  {"current", "v1"}, &variant);
-  args.AddInt("layers", "N", "number of layers", &layers, 1, 100000);
+  args.AddBool("turbo-gqa-rule",
+               "the fork's rule: turbo K as q8_0 when K and V share a turbo type and the GQA "
+               "ratio is >= 6 (default on; --no-turbo-gqa-rule = TURBO_AUTO_ASYMMETRIC=0)",
+               &gqa_rule);
+  args.AddInt("turbo-layer-adaptive", "MODE",
+              "the fork's TURBO_LAYER_ADAPTIVE (0 off, 1, 2, 5, 6, 7; default: 7 for turbo2 V "
+              "on 8+ layers)",
+              &layer_adaptive, -1, 7);
+  args.AddInt("layers", "N", "number of layers", &layers, 1, 4096);
   args.AddInt("kv-heads", "N", "KV heads per layer", &kv_heads, 1, 65536);
+  args.AddInt("heads", "N", "query heads (GQA ratio for the turbo rule; default = --kv-heads)",
+              &heads, 1, 65536);
   args.AddInt("head-dim", "N", "K head size (and V unless --head-dim-v)", &head_dim, 1, 65536);
   args.AddInt("head-dim-v", "N", "V head size", &head_dim_v, 1, 65536);
   args.AddCustom("weights-bytes", "SIZE", absl::StrCat("weights size: ", kByteSizeHelp),
@@ -140,7 +101,8 @@ int Main(int argc, char** argv) {
                  });
   args.AddCustom("budget", "SIZE",
                  absl::StrCat("memory budget: marks what fits and prints the largest context that "
-                              "fits per (K, V) pair; ", kByteSizeHelp),
+                              "fits per (K, V) pair; ",
+                              kByteSizeHelp),
                  [&](absl::string_view v) -> absl::Status {
                    auto n = ParseByteSize(v);
                    if (!n.ok()) return n.status();
@@ -148,7 +110,9 @@ int Main(int argc, char** argv) {
                    return absl::OkStatus();
                  });
   args.AddBool("json", "print JSON", &json);
-  args.AddBool("measure", "allocate and fill each cache through the codecs; report resident memory",
+  args.AddBool("measure",
+               "allocate and fill every buffer (K, V through the codecs, recurrent state); report "
+               "resident memory",
                &plan_options.measure);
 
   const absl::Status parsed = args.Parse(argc, argv);
@@ -160,7 +124,25 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "gguf-kvplan: %s\n", std::string(parsed.message()).c_str());
     return 2;
   }
-  plan_options.variant = variant == "v1" ? TurboVariant::kV1 : TurboVariant::kCurrent;
+  if (args.WasSet("turbo-layer-adaptive") &&
+      (layer_adaptive == 3 || layer_adaptive == 4 || layer_adaptive < 0)) {
+    std::fprintf(stderr, "gguf-kvplan: --turbo-layer-adaptive: must be 0, 1, 2, 5, 6 or 7\n");
+    return 2;
+  }
+  kvplan::RuntimeOptions& runtime = plan_options.runtime;
+  runtime.variant = variant == "v1" ? TurboVariant::kV1 : TurboVariant::kCurrent;
+  runtime.n_seq = parallel;
+  // llama-server: --parallel auto means 4 slots and a unified cache; an
+  // explicit --parallel keeps one stream per slot unless --kv-unified.
+  runtime.kv_unified = args.WasSet("kv-unified") ? kv_unified : !args.WasSet("parallel");
+  runtime.swa_full = swa_full;
+  runtime.n_ubatch = ubatch;
+  runtime.n_batch = batch;
+  runtime.flash_attn = flash_attn == "on"    ? kvplan::FlashAttn::kOn
+                       : flash_attn == "off" ? kvplan::FlashAttn::kOff
+                                             : kvplan::FlashAttn::kAuto;
+  runtime.turbo_auto_asymmetric = gqa_rule;
+  runtime.turbo_layer_adaptive = static_cast<int>(layer_adaptive);
   const bool explicit_shape = args.WasSet("layers") || args.WasSet("kv-heads") ||
                               args.WasSet("head-dim") || args.WasSet("head-dim-v");
   if (model_path.empty()) {
@@ -177,7 +159,7 @@ int Main(int argc, char** argv) {
 
   kvplan::ModelKvShape shape;
   if (!model_path.empty()) {
-    auto s = ShapeFromFile(model_path);
+    auto s = kvplan::ShapeFromFile(model_path);
     if (!s.ok()) {
       std::fprintf(stderr, "gguf-kvplan: %s\n", std::string(s.status().message()).c_str());
       return 1;
@@ -187,6 +169,7 @@ int Main(int argc, char** argv) {
     if (explicit_shape) {
       for (kvplan::LayerKvShape& l : shape.layers) {
         if (args.WasSet("kv-heads") && l.n_kv_heads > 0) l.n_kv_heads = kv_heads;
+        if (args.WasSet("heads") && l.n_head > 0) l.n_head = heads;
         if (args.WasSet("head-dim")) l.head_dim_k = l.head_dim_v = head_dim;
         if (args.WasSet("head-dim-v")) l.head_dim_v = head_dim_v;
       }
@@ -198,7 +181,7 @@ int Main(int argc, char** argv) {
   } else {
     auto s = kvplan::UniformShape(layers, kv_heads, head_dim,
                                   args.WasSet("head-dim-v") ? head_dim_v : head_dim,
-                                  weights_bytes.value_or(0));
+                                  weights_bytes.value_or(0), heads);
     if (!s.ok()) {
       std::fprintf(stderr, "gguf-kvplan: %s\n", std::string(s.status().message()).c_str());
       return 2;

@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
   // KV planner library.
   auto shape = ggufkit::kvplan::UniformShape(32, 8, 128, 128, 0);
   if (!shape.ok()) return Fail(shape.status());
-  auto cost = ggufkit::kvplan::ComputeKvCost(*shape, 4096, ggufkit::KvType::kF16,
-                                             ggufkit::KvType::kF16, ggufkit::TurboVariant::kCurrent);
+  auto cost =
+      ggufkit::kvplan::ComputeKvCost(*shape, 4096, ggufkit::KvType::kF16, ggufkit::KvType::kF16,
+                                     ggufkit::kvplan::RuntimeOptions());
   if (!cost.ok()) return Fail(cost.status());
   if (cost->kv_bytes() != int64_t{512} << 20) return 1;  // 32 x 2 x 4096 x 8 x 128 x 2 bytes
 
