@@ -67,75 +67,130 @@ absl::string_view FtypeName(Ftype ftype) {
 
 std::optional<GgmlType> FtypeDefaultType(Ftype ftype) {
   switch (ftype) {
-    case Ftype::kAllF32: return GgmlType::kF32;
-    case Ftype::kF16: return GgmlType::kF16;
-    case Ftype::kBF16: return GgmlType::kBF16;
-    case Ftype::kQ4_0: return GgmlType::kQ4_0;
-    case Ftype::kQ4_1: return GgmlType::kQ4_1;
-    case Ftype::kQ5_0: return GgmlType::kQ5_0;
-    case Ftype::kQ5_1: return GgmlType::kQ5_1;
-    case Ftype::kQ8_0: return GgmlType::kQ8_0;
-    case Ftype::kQ1_0: return GgmlType::kQ1_0;
-    case Ftype::kMXFP4_MOE: return GgmlType::kMXFP4;
+    case Ftype::kAllF32:
+      return GgmlType::kF32;
+    case Ftype::kF16:
+      return GgmlType::kF16;
+    case Ftype::kBF16:
+      return GgmlType::kBF16;
+    case Ftype::kQ4_0:
+      return GgmlType::kQ4_0;
+    case Ftype::kQ4_1:
+      return GgmlType::kQ4_1;
+    case Ftype::kQ5_0:
+      return GgmlType::kQ5_0;
+    case Ftype::kQ5_1:
+      return GgmlType::kQ5_1;
+    case Ftype::kQ8_0:
+      return GgmlType::kQ8_0;
+    case Ftype::kQ1_0:
+      return GgmlType::kQ1_0;
+    case Ftype::kMXFP4_MOE:
+      return GgmlType::kMXFP4;
     case Ftype::kQ2_K:
-    case Ftype::kQ2_K_S: return GgmlType::kQ2_K;
-    case Ftype::kIQ3_XS: return GgmlType::kIQ3_S;
+    case Ftype::kQ2_K_S:
+      return GgmlType::kQ2_K;
+    case Ftype::kIQ3_XS:
+      return GgmlType::kIQ3_S;
     case Ftype::kQ3_K_S:
     case Ftype::kQ3_K_M:
-    case Ftype::kQ3_K_L: return GgmlType::kQ3_K;
+    case Ftype::kQ3_K_L:
+      return GgmlType::kQ3_K;
     case Ftype::kQ4_K_S:
-    case Ftype::kQ4_K_M: return GgmlType::kQ4_K;
+    case Ftype::kQ4_K_M:
+      return GgmlType::kQ4_K;
     case Ftype::kQ5_K_S:
-    case Ftype::kQ5_K_M: return GgmlType::kQ5_K;
-    case Ftype::kQ6_K: return GgmlType::kQ6_K;
-    case Ftype::kTQ1_0: return GgmlType::kTQ1_0;
-    case Ftype::kTQ2_0: return GgmlType::kTQ2_0;
-    case Ftype::kIQ2_XXS: return GgmlType::kIQ2_XXS;
+    case Ftype::kQ5_K_M:
+      return GgmlType::kQ5_K;
+    case Ftype::kQ6_K:
+      return GgmlType::kQ6_K;
+    case Ftype::kTQ1_0:
+      return GgmlType::kTQ1_0;
+    case Ftype::kTQ2_0:
+      return GgmlType::kTQ2_0;
+    case Ftype::kIQ2_XXS:
+      return GgmlType::kIQ2_XXS;
     case Ftype::kIQ2_XS:
-    case Ftype::kIQ2_S: return GgmlType::kIQ2_XS;
-    case Ftype::kIQ2_M: return GgmlType::kIQ2_S;
-    case Ftype::kIQ3_XXS: return GgmlType::kIQ3_XXS;
-    case Ftype::kIQ1_S: return GgmlType::kIQ1_S;
-    case Ftype::kIQ1_M: return GgmlType::kIQ1_M;
-    case Ftype::kIQ4_NL: return GgmlType::kIQ4_NL;
-    case Ftype::kIQ4_XS: return GgmlType::kIQ4_XS;
+    case Ftype::kIQ2_S:
+      return GgmlType::kIQ2_XS;
+    case Ftype::kIQ2_M:
+      return GgmlType::kIQ2_S;
+    case Ftype::kIQ3_XXS:
+      return GgmlType::kIQ3_XXS;
+    case Ftype::kIQ1_S:
+      return GgmlType::kIQ1_S;
+    case Ftype::kIQ1_M:
+      return GgmlType::kIQ1_M;
+    case Ftype::kIQ4_NL:
+      return GgmlType::kIQ4_NL;
+    case Ftype::kIQ4_XS:
+      return GgmlType::kIQ4_XS;
     case Ftype::kIQ3_S:
-    case Ftype::kIQ3_M: return GgmlType::kIQ3_S;
+    case Ftype::kIQ3_M:
+      return GgmlType::kIQ3_S;
     case Ftype::kTQ3_1S:
-    case Ftype::kTQ4_1S: return std::nullopt;
+    case Ftype::kTQ4_1S:
+      return std::nullopt;
   }
   return std::nullopt;
 }
 
 std::optional<Ftype> FtypeOfMostlyType(GgmlType type) {
   switch (type) {
-    case GgmlType::kF32: return Ftype::kAllF32;
-    case GgmlType::kF16: return Ftype::kF16;
-    case GgmlType::kBF16: return Ftype::kBF16;
-    case GgmlType::kQ4_0: return Ftype::kQ4_0;
-    case GgmlType::kQ4_1: return Ftype::kQ4_1;
-    case GgmlType::kQ5_0: return Ftype::kQ5_0;
-    case GgmlType::kQ5_1: return Ftype::kQ5_1;
-    case GgmlType::kQ8_0: return Ftype::kQ8_0;
-    case GgmlType::kQ2_K: return Ftype::kQ2_K;
-    case GgmlType::kQ3_K: return Ftype::kQ3_K_M;
-    case GgmlType::kQ4_K: return Ftype::kQ4_K_M;
-    case GgmlType::kQ5_K: return Ftype::kQ5_K_M;
-    case GgmlType::kQ6_K: return Ftype::kQ6_K;
-    case GgmlType::kTQ1_0: return Ftype::kTQ1_0;
-    case GgmlType::kTQ2_0: return Ftype::kTQ2_0;
-    case GgmlType::kIQ2_XXS: return Ftype::kIQ2_XXS;
-    case GgmlType::kIQ2_XS: return Ftype::kIQ2_XS;
-    case GgmlType::kIQ2_S: return Ftype::kIQ2_S;
-    case GgmlType::kIQ3_XXS: return Ftype::kIQ3_XXS;
-    case GgmlType::kIQ1_S: return Ftype::kIQ1_S;
-    case GgmlType::kIQ1_M: return Ftype::kIQ1_M;
-    case GgmlType::kIQ4_NL: return Ftype::kIQ4_NL;
-    case GgmlType::kIQ4_XS: return Ftype::kIQ4_XS;
-    case GgmlType::kIQ3_S: return Ftype::kIQ3_S;
-    case GgmlType::kMXFP4: return Ftype::kMXFP4_MOE;
-    case GgmlType::kQ1_0: return Ftype::kQ1_0;
-    default: return std::nullopt;
+    case GgmlType::kF32:
+      return Ftype::kAllF32;
+    case GgmlType::kF16:
+      return Ftype::kF16;
+    case GgmlType::kBF16:
+      return Ftype::kBF16;
+    case GgmlType::kQ4_0:
+      return Ftype::kQ4_0;
+    case GgmlType::kQ4_1:
+      return Ftype::kQ4_1;
+    case GgmlType::kQ5_0:
+      return Ftype::kQ5_0;
+    case GgmlType::kQ5_1:
+      return Ftype::kQ5_1;
+    case GgmlType::kQ8_0:
+      return Ftype::kQ8_0;
+    case GgmlType::kQ2_K:
+      return Ftype::kQ2_K;
+    case GgmlType::kQ3_K:
+      return Ftype::kQ3_K_M;
+    case GgmlType::kQ4_K:
+      return Ftype::kQ4_K_M;
+    case GgmlType::kQ5_K:
+      return Ftype::kQ5_K_M;
+    case GgmlType::kQ6_K:
+      return Ftype::kQ6_K;
+    case GgmlType::kTQ1_0:
+      return Ftype::kTQ1_0;
+    case GgmlType::kTQ2_0:
+      return Ftype::kTQ2_0;
+    case GgmlType::kIQ2_XXS:
+      return Ftype::kIQ2_XXS;
+    case GgmlType::kIQ2_XS:
+      return Ftype::kIQ2_XS;
+    case GgmlType::kIQ2_S:
+      return Ftype::kIQ2_S;
+    case GgmlType::kIQ3_XXS:
+      return Ftype::kIQ3_XXS;
+    case GgmlType::kIQ1_S:
+      return Ftype::kIQ1_S;
+    case GgmlType::kIQ1_M:
+      return Ftype::kIQ1_M;
+    case GgmlType::kIQ4_NL:
+      return Ftype::kIQ4_NL;
+    case GgmlType::kIQ4_XS:
+      return Ftype::kIQ4_XS;
+    case GgmlType::kIQ3_S:
+      return Ftype::kIQ3_S;
+    case GgmlType::kMXFP4:
+      return Ftype::kMXFP4_MOE;
+    case GgmlType::kQ1_0:
+      return Ftype::kQ1_0;
+    default:
+      return std::nullopt;
   }
 }
 

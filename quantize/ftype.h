@@ -58,7 +58,7 @@ enum class Ftype : uint32_t {
 struct FtypeInfo {
   absl::string_view name;  // llama-quantize's spelling ("Q4_K_M", "COPY")
   Ftype ftype;
-  bool copy_only;          // COPY: no tensor is quantized
+  bool copy_only;  // COPY: no tensor is quantized
 };
 
 // The accepted names in llama-quantize's order (aliases Q3_K, Q4_K, Q5_K and

@@ -7,9 +7,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "ggufkit/base/status_macros.h"
 #include "ggufkit/gguf/byte_source.h"
 #include "ggufkit/gguf/reader.h"
-#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::quantize {
 namespace {
@@ -80,7 +80,8 @@ absl::StatusOr<Imatrix> LoadGguf(std::unique_ptr<ByteSource> src, const std::str
   Imatrix im;
   const Metadata& md = r->metadata();
   for (absl::string_view key : {"imatrix.datasets", "imatrix.chunk_count", "imatrix.chunk_size"}) {
-    if (!md.Contains(key)) return Bad(path, absl::StrCat("missing imatrix metadata key '", key, "'"));
+    if (!md.Contains(key))
+      return Bad(path, absl::StrCat("missing imatrix metadata key '", key, "'"));
   }
   GGUFKIT_ASSIGN_OR_RETURN(uint32_t chunks, md.GetU32("imatrix.chunk_count"));
   GGUFKIT_RETURN_IF_ERROR(md.GetU32("imatrix.chunk_size").status());
@@ -132,8 +133,8 @@ absl::StatusOr<Imatrix> LoadImatrix(const std::string& path) {
   const uint64_t size = src->size().value_or(0);
   char magic[4] = {0, 0, 0, 0};
   if (size >= 4) GGUFKIT_RETURN_IF_ERROR(src->ReadAt(0, magic, 4));
-  absl::StatusOr<Imatrix> im = std::memcmp(magic, "GGUF", 4) == 0 ? LoadGguf(std::move(src), path)
-                                                                 : LoadLegacy(*src, path);
+  absl::StatusOr<Imatrix> im =
+      std::memcmp(magic, "GGUF", 4) == 0 ? LoadGguf(std::move(src), path) : LoadLegacy(*src, path);
   if (!im.ok()) return im.status();
   if (im->entries.empty()) return Bad(path, "no entries");
   return im;

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
-#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -18,13 +18,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "ggufkit/base/status_macros.h"
+#include "ggufkit/dequant/dequant.h"
 #include "ggufkit/gguf/writer.h"
 #include "ggufkit/gguf/zstd_source.h"
-#include "ggufkit/dequant/dequant.h"
-#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::quantize {
 namespace {
@@ -90,7 +90,8 @@ absl::Status ToF32(GgmlType type, const uint8_t* in, size_t in_bytes, int64_t n,
     std::memcpy(out, in, static_cast<size_t>(n) * 4);
     return absl::OkStatus();
   }
-  return Dequantize(type, absl::MakeConstSpan(in, in_bytes), absl::MakeSpan(out, static_cast<size_t>(n)));
+  return Dequantize(type, absl::MakeConstSpan(in, in_bytes),
+                    absl::MakeSpan(out, static_cast<size_t>(n)));
 }
 
 }  // namespace
@@ -105,8 +106,8 @@ absl::StatusOr<KvOverride> ParseKvOverride(absl::string_view text) {
   absl::string_view v = text.substr(eq + 1);
   if (absl::ConsumePrefix(&v, "int:")) {
     const long n = std::atol(std::string(v).c_str());  // llama.cpp: atol, stored as u32(|n|)
-    o.value = MetadataValue::U32(static_cast<uint32_t>(n < 0 ? -static_cast<uint64_t>(n)
-                                                             : static_cast<uint64_t>(n)));
+    o.value = MetadataValue::U32(
+        static_cast<uint32_t>(n < 0 ? -static_cast<uint64_t>(n) : static_cast<uint64_t>(n)));
   } else if (absl::ConsumePrefix(&v, "float:")) {
     o.value = MetadataValue::F32(static_cast<float>(std::atof(std::string(v).c_str())));
   } else if (absl::ConsumePrefix(&v, "bool:")) {
@@ -171,8 +172,7 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
   }
   std::vector<std::string> ordered_names;
   for (size_t i : order) ordered_names.push_back(names[i]);
-  GGUFKIT_ASSIGN_OR_RETURN(TypeSelector selector,
-                           TypeSelector::Create(params, sel, ordered_names));
+  GGUFKIT_ASSIGN_OR_RETURN(TypeSelector selector, TypeSelector::Create(params, sel, ordered_names));
 
   // Preliminary pass: types (and llama-quantize's early refusals).
   for (size_t i : order) {
@@ -194,17 +194,17 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
     p.shard = options.keep_split ? in.shard : 0;
     if (ch.fallback_from) {
       plan.warnings.push_back(absl::StrFormat(
-          "%s: ncols %d not divisible by %d (required for type %s) -> falling back to %s",
-          in.name, in.ne[0], GetTypeTraits(*ch.fallback_from).block_size,
-          GgmlTypeName(*ch.fallback_from), GgmlTypeName(ch.type)));
+          "%s: ncols %d not divisible by %d (required for type %s) -> falling back to %s", in.name,
+          in.ne[0], GetTypeTraits(*ch.fallback_from).block_size, GgmlTypeName(*ch.fallback_from),
+          GgmlTypeName(ch.type)));
     }
     if (ch.quantizable && ch.requires_imatrix && !has_imatrix) {
       if (for_dry_run) {
         plan.imatrix_needed = true;
       } else {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "this quantization requires an imatrix! (tensor ", in.name, ", target type ",
-            GgmlTypeName(ch.type), ")"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("this quantization requires an imatrix! (tensor ", in.name,
+                         ", target type ", GgmlTypeName(ch.type), ")"));
       }
     }
     if (p.convert) {
@@ -241,12 +241,12 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
           p.imatrix = &it->second;
         } else if (p.name == "token_embd.weight" || p.name == "per_layer_token_embd.weight") {
           plan.warnings.push_back(absl::StrCat("imatrix size ", it->second.size(),
-                                               " is different from tensor size ",
-                                               p.ne[0] * p.ne[2], " for ", p.name, ": ignored"));
+                                               " is different from tensor size ", p.ne[0] * p.ne[2],
+                                               " for ", p.name, ": ignored"));
         } else {
-          return absl::InvalidArgumentError(absl::StrCat(
-              options.imatrix_path, ": imatrix size ", it->second.size(),
-              " is different from tensor size ", p.ne[0] * p.ne[2], " for ", p.name));
+          return absl::InvalidArgumentError(
+              absl::StrCat(options.imatrix_path, ": imatrix size ", it->second.size(),
+                           " is different from tensor size ", p.ne[0] * p.ne[2], " for ", p.name));
         }
       }
       if (p.imatrix == nullptr && p.requires_imatrix) {
@@ -259,9 +259,8 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
               absl::StrCat("requantizing from type ", GgmlTypeName(p.from), " is disabled"));
         }
         if (GetReferenceCodec(p.from).dequantize == nullptr) {
-          return absl::UnimplementedError(absl::StrCat("tensor ", p.name, ": type ",
-                                                       GgmlTypeName(p.from),
-                                                       " has no dequantizer"));
+          return absl::UnimplementedError(absl::StrCat(
+              "tensor ", p.name, ": type ", GgmlTypeName(p.from), " has no dequantizer"));
         }
       } else if (p.from != GgmlType::kF32 && p.from != GgmlType::kF16 &&
                  p.from != GgmlType::kBF16) {
@@ -269,9 +268,9 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
             "tensor ", p.name, ": cannot dequantize/convert tensor type ", GgmlTypeName(p.from)));
       }
       if (GetReferenceCodec(p.to).quantize == nullptr) {
-        return absl::UnimplementedError(absl::StrCat(
-            "tensor ", p.name, ": quantizing to ", GgmlTypeName(p.to),
-            " is not supported yet (no quantizer registered for this type)"));
+        return absl::UnimplementedError(
+            absl::StrCat("tensor ", p.name, ": quantizing to ", GgmlTypeName(p.to),
+                         " is not supported yet (no quantizer registered for this type)"));
       }
       if (p.ne[3] > 1) {
         return absl::UnimplementedError(absl::StrCat(
@@ -288,7 +287,8 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
   for (const MetadataEntry& e : model.metadata().entries()) {
     GGUFKIT_RETURN_IF_ERROR(plan.metadata.Add(e.key, e.value));
   }
-  SetAppend(plan.metadata, "general.quantization_version", MetadataValue::U32(kQuantizationVersion));
+  SetAppend(plan.metadata, "general.quantization_version",
+            MetadataValue::U32(kQuantizationVersion));
   SetAppend(plan.metadata, "general.file_type",
             MetadataValue::U32(static_cast<uint32_t>(plan.ftype)));
   plan.metadata.Remove(kSplitNoKey);
@@ -296,8 +296,9 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
   plan.metadata.Remove(kSplitTensorsCountKey);
   for (const KvOverride& o : options.kv_overrides) SetAppend(plan.metadata, o.key, o.value);
   if (has_imatrix) {
-    SetAppend(plan.metadata, "quantize.imatrix.file",
-              MetadataValue::String(absl::string_view(options.imatrix_path).substr(0, kMaxKvString)));
+    SetAppend(
+        plan.metadata, "quantize.imatrix.file",
+        MetadataValue::String(absl::string_view(options.imatrix_path).substr(0, kMaxKvString)));
     if (!plan.imatrix.datasets.empty()) {
       SetAppend(plan.metadata, "quantize.imatrix.dataset",
                 MetadataValue::String(
@@ -312,7 +313,8 @@ absl::StatusOr<QuantizePlan> PlanQuantization(GgufModel& model, const QuantizeOp
   }
   if (plan.n_split > 1) {
     SetAppend(plan.metadata, kSplitNoKey, MetadataValue::U16(0));
-    SetAppend(plan.metadata, kSplitCountKey, MetadataValue::U16(static_cast<uint16_t>(plan.n_split)));
+    SetAppend(plan.metadata, kSplitCountKey,
+              MetadataValue::U16(static_cast<uint16_t>(plan.n_split)));
     SetAppend(plan.metadata, kSplitTensorsCountKey,
               MetadataValue::I32(static_cast<int32_t>(plan.tensors.size())));
   }
@@ -350,7 +352,7 @@ struct Item {
 };
 
 struct Slot {
-  int64_t expect;   // the item this slot may hold next
+  int64_t expect;  // the item this slot may hold next
   int64_t filled = -1;
   absl::Status status;
   std::vector<uint8_t> data;
@@ -374,15 +376,17 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
   for (size_t i = 0; i < model->shard_count(); ++i) {
     forward_only = forward_only || model->shard(i).source().forward_only();
   }
-  int threads = options.threads > 0 ? options.threads
-                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  int threads = options.threads > 0
+                    ? options.threads
+                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (forward_only) {
     // A .gguf.zst stream reads front to back only, and llama-quantize's
     // order is not the file order: decompress it once into an unlinked
     // temp file beside OUT (disk, not memory), then read that.
     if (model->shard_count() != 1 || !model->shard(0).source().size()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          model->name(), " is a split or size-less zstd stream: decompress it first with `zstd -d`"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(model->name(),
+                       " is a split or size-less zstd stream: decompress it first with `zstd -d`"));
     }
     GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> z, OpenZstdSource(in_path));
     const size_t slash = out_path.find_last_of('/');
@@ -401,7 +405,8 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
         const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
         copied = z->ReadAt(off, buf.data(), n);
         if (copied.ok() && write(fd, buf.data(), n) != static_cast<ssize_t>(n)) {
-          copied = absl::InternalError(absl::StrCat(tmpl, ": write failed: ", std::strerror(errno)));
+          copied =
+              absl::InternalError(absl::StrCat(tmpl, ": write failed: ", std::strerror(errno)));
         }
         off += n;
       }
@@ -452,7 +457,8 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
     if (sh == 0) {
       w->metadata() = plan.metadata;
     } else {
-      GGUFKIT_RETURN_IF_ERROR(w->metadata().Add(kSplitNoKey, MetadataValue::U16(static_cast<uint16_t>(sh))));
+      GGUFKIT_RETURN_IF_ERROR(
+          w->metadata().Add(kSplitNoKey, MetadataValue::U16(static_cast<uint16_t>(sh))));
       GGUFKIT_RETURN_IF_ERROR(w->metadata().Add(
           kSplitCountKey, MetadataValue::U16(static_cast<uint16_t>(plan.n_split))));
       GGUFKIT_RETURN_IF_ERROR(w->metadata().Add(
@@ -502,15 +508,16 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
         in, in.row_bytes * static_cast<uint64_t>(it.row_begin), in_buf.data(), in_bytes));
     const size_t n = static_cast<size_t>(rows * ne0);
     if (f32.size() < n) f32.resize(n);
-    GGUFKIT_RETURN_IF_ERROR(ToF32(p.from, in_buf.data(), in_bytes, static_cast<int64_t>(n), f32.data()));
+    GGUFKIT_RETURN_IF_ERROR(
+        ToF32(p.from, in_buf.data(), in_bytes, static_cast<int64_t>(n), f32.data()));
     // llama-quantize validates what it wrote (ggml_validate_row_data) and
     // fails on NaN/Inf; a non-finite input value is what produces them.
     for (size_t k = 0; k < n; ++k) {
       if (!std::isfinite(f32[k])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "tensor ", p.name, ": non-finite value ", f32[k], " at element ",
-            static_cast<uint64_t>(it.row_begin) * static_cast<uint64_t>(ne0) + k,
-            " (llama-quantize fails too: quantized data validation failed)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensor ", p.name, ": non-finite value ", f32[k], " at element ",
+                         static_cast<uint64_t>(it.row_begin) * static_cast<uint64_t>(ne0) + k,
+                         " (llama-quantize fails too: quantized data validation failed)"));
       }
     }
     absl::Span<const float> weights;

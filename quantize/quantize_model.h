@@ -46,10 +46,10 @@ absl::StatusOr<KvOverride> ParseKvOverride(absl::string_view text);
 
 struct QuantizeOptions {
   FtypeInfo ftype = {"Q4_K_M", Ftype::kQ4_K_M, false};
-  bool allow_requantize = false;     // --allow-requantize
-  bool leave_output_tensor = false;  // --leave-output-tensor
-  bool pure = false;                 // --pure
-  std::string imatrix_path;          // --imatrix (stored as typed in quantize.imatrix.file)
+  bool allow_requantize = false;             // --allow-requantize
+  bool leave_output_tensor = false;          // --leave-output-tensor
+  bool pure = false;                         // --pure
+  std::string imatrix_path;                  // --imatrix (stored as typed in quantize.imatrix.file)
   std::vector<std::string> include_weights;  // --include-weights
   std::vector<std::string> exclude_weights;  // --exclude-weights
   std::optional<GgmlType> output_tensor_type;    // --output-tensor-type
@@ -59,8 +59,8 @@ struct QuantizeOptions {
   // --keep-split: one output shard per input shard, tensors in each shard's
   // file order; OUT (".gguf" suffix dropped) becomes OUT-0000i-of-0000n.gguf.
   bool keep_split = false;
-  int threads = 0;                               // 0: all cores
-  size_t chunk_bytes = size_t{4} << 20;          // f32 bytes of input rows per work item
+  int threads = 0;                       // 0: all cores
+  size_t chunk_bytes = size_t{4} << 20;  // f32 bytes of input rows per work item
 };
 
 struct PlannedTensor {
@@ -71,27 +71,27 @@ struct PlannedTensor {
   GgmlType to = GgmlType::kF32;
   uint64_t in_bytes = 0;
   uint64_t out_bytes = 0;
-  bool convert = false;            // from != to: converted; else copied
+  bool convert = false;  // from != to: converted; else copied
   bool requires_imatrix = false;
   bool manual_override = false;
   std::optional<GgmlType> fallback_from;
   const std::vector<float>* imatrix = nullptr;  // weights used (null: none)
-  size_t input_index = 0;          // index in the model's tensors()
-  uint32_t shard = 0;              // output shard (--keep-split)
+  size_t input_index = 0;                       // index in the model's tensors()
+  uint32_t shard = 0;                           // output shard (--keep-split)
 };
 
 struct QuantizePlan {
-  Ftype ftype = Ftype::kQ4_K_M;         // written to general.file_type
+  Ftype ftype = Ftype::kQ4_K_M;        // written to general.file_type
   std::vector<PlannedTensor> tensors;  // output order
   Metadata metadata;                   // output metadata, in order (first shard)
   uint32_t n_split = 1;                // output shards (--keep-split)
   uint64_t in_bytes = 0;
-  uint64_t out_bytes = 0;              // tensor data bytes (no padding)
+  uint64_t out_bytes = 0;  // tensor data bytes (no padding)
   int64_t n_elements = 0;
   int n_fallback = 0;
-  bool imatrix_needed = false;         // some tensor requires an imatrix that is absent
-  std::vector<std::string> warnings;   // what llama-quantize logs as warnings
-  Imatrix imatrix;                     // the filtered imatrix in use
+  bool imatrix_needed = false;        // some tensor requires an imatrix that is absent
+  std::vector<std::string> warnings;  // what llama-quantize logs as warnings
+  Imatrix imatrix;                    // the filtered imatrix in use
 };
 
 // Plans the run from the model's metadata and tensor infos only (the dry

@@ -6,12 +6,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ggufkit/dequant/dequant.h"
 #include "ggufkit/base/status_macros.h"
+#include "ggufkit/dequant/dequant.h"
 
 namespace ggufkit::quantize {
 
-QuantizingWriter::QuantizingWriter(QuantizingWriterOptions options) : options_(std::move(options)) {}
+QuantizingWriter::QuantizingWriter(QuantizingWriterOptions options)
+    : options_(std::move(options)) {}
 QuantizingWriter::~QuantizingWriter() = default;
 
 absl::Status QuantizingWriter::Declare(absl::string_view name, absl::Span<const int64_t> ne,
@@ -30,11 +31,12 @@ absl::Status QuantizingWriter::Declare(absl::string_view name, absl::Span<const 
   }
   const int64_t experts = ne.size() > 2 ? ne[2] : 1;
   if (ne.size() > 3 && ne[3] > 1) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor ", name, ": 4-D tensors are not supported"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor ", name, ": 4-D tensors are not supported"));
   }
   if (!imatrix.empty() && static_cast<int64_t>(imatrix.size()) != ne[0] * experts) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor ", name, ": imatrix has ", imatrix.size(),
-                                                   " values, expected ", ne[0] * experts));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor ", name, ": imatrix has ", imatrix.size(), " values, expected ", ne[0] * experts));
   }
   if (automatic && type != GgmlType::kF32 && type != GgmlType::kF16 && type != GgmlType::kBF16) {
     return absl::InvalidArgumentError(
@@ -51,7 +53,8 @@ absl::Status QuantizingWriter::AddTensor(absl::string_view name, absl::Span<cons
 }
 
 absl::Status QuantizingWriter::AddTensorAuto(absl::string_view name, absl::Span<const int64_t> ne,
-                                             GgmlType source_type, absl::Span<const float> imatrix) {
+                                             GgmlType source_type,
+                                             absl::Span<const float> imatrix) {
   return Declare(name, ne, source_type, true, imatrix);
 }
 
@@ -94,9 +97,9 @@ absl::Status QuantizingWriter::Begin(std::unique_ptr<OutputSink> sink) {
       GGUFKIT_ASSIGN_OR_RETURN(TensorChoice ch, selector.Choose(shape));
       if (!d.automatic) continue;
       if (ch.quantizable && ch.requires_imatrix && d.imatrix.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "this quantization requires an imatrix! (tensor ", d.name, ", target type ",
-            GgmlTypeName(ch.type), ")"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("this quantization requires an imatrix! (tensor ", d.name,
+                         ", target type ", GgmlTypeName(ch.type), ")"));
       }
       d.type = ch.type;
     }
@@ -109,9 +112,9 @@ absl::Status QuantizingWriter::Begin(std::unique_ptr<OutputSink> sink) {
                                                    "for this type)"));
     }
     if (d.ne[0] % GetTypeTraits(d.type).block_size != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor ", d.name, ": rows of ", d.ne[0], " elements are not a whole number of ",
-          GgmlTypeName(d.type), " blocks"));
+      return absl::InvalidArgumentError(absl::StrCat("tensor ", d.name, ": rows of ", d.ne[0],
+                                                     " elements are not a whole number of ",
+                                                     GgmlTypeName(d.type), " blocks"));
     }
   }
   if (options_.set_file_type_keys && !options_.ftype.copy_only) {
@@ -126,7 +129,8 @@ absl::Status QuantizingWriter::Begin(std::unique_ptr<OutputSink> sink) {
     // GGUF stores ggml_n_dims: trailing 1s dropped.
     size_t n_dims = d.ne.size();
     while (n_dims > 1 && d.ne[n_dims - 1] == 1) --n_dims;
-    GGUFKIT_RETURN_IF_ERROR(writer_.AddTensor(d.name, d.type, absl::MakeConstSpan(d.ne.data(), n_dims)));
+    GGUFKIT_RETURN_IF_ERROR(
+        writer_.AddTensor(d.name, d.type, absl::MakeConstSpan(d.ne.data(), n_dims)));
   }
   GGUFKIT_RETURN_IF_ERROR(writer_.Begin(std::move(sink)));
   current_ = 0;
@@ -145,8 +149,9 @@ absl::Status QuantizingWriter::EmitRows(const float* rows, int64_t n_rows) {
   while (n_rows > 0) {
     const int64_t expert = row_ / ne1;
     const int64_t rows_left_in_expert = ne1 - row_ % ne1;
-    const int64_t take = std::min({n_rows, rows_left_in_expert,
-                                   std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(1, row_bytes))});
+    const int64_t take =
+        std::min({n_rows, rows_left_in_expert,
+                  std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(1, row_bytes))});
     for (int64_t k = 0; k < take * ne0; ++k) {
       if (!std::isfinite(rows[k])) {
         return absl::InvalidArgumentError(absl::StrCat("tensor ", d.name, ": non-finite value ",
@@ -155,7 +160,8 @@ absl::Status QuantizingWriter::EmitRows(const float* rows, int64_t n_rows) {
     }
     out_.resize(static_cast<size_t>(row_bytes * take));
     absl::Span<const float> w;
-    if (!d.imatrix.empty()) w = absl::MakeConstSpan(d.imatrix.data() + expert * ne0, static_cast<size_t>(ne0));
+    if (!d.imatrix.empty())
+      w = absl::MakeConstSpan(d.imatrix.data() + expert * ne0, static_cast<size_t>(ne0));
     absl::Status s = Quantize(d.type, absl::MakeConstSpan(rows, static_cast<size_t>(take * ne0)),
                               absl::MakeSpan(out_), w);
     if (!s.ok()) return absl::Status(s.code(), absl::StrCat("tensor ", d.name, ": ", s.message()));
@@ -180,9 +186,9 @@ absl::Status QuantizingWriter::WriteValues(absl::Span<const float> values) {
     const int64_t total_rows = d.n_elements / ne0;
     const size_t remaining = static_cast<size_t>((total_rows - row_) * ne0) - pending_.size();
     if (left > remaining) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "QuantizingWriter: a chunk crosses the end of tensor ", d.name, " (", remaining,
-          " values remain)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("QuantizingWriter: a chunk crosses the end of tensor ", d.name, " (",
+                       remaining, " values remain)"));
     }
     // Complete a partial row first, then whole rows straight from the
     // caller's memory, then keep the tail.

@@ -5,9 +5,9 @@
 // block row needs the whole row), never a whole tensor.
 //
 //   QuantizingWriter w({.ftype = *ParseFtype("Q4_K_M")});
-//   w.metadata() = ...;                               // general.architecture, <arch>.block_count, ...
-//   w.AddTensorAuto("token_embd.weight", {2048, 32000});
-//   w.AddTensor("blk.0.attn_norm.weight", {2048}, GgmlType::kF32);
+//   w.metadata() = ...;                               // general.architecture, <arch>.block_count,
+//   ... w.AddTensorAuto("token_embd.weight", {2048, 32000}); w.AddTensor("blk.0.attn_norm.weight",
+//   {2048}, GgmlType::kF32);
 //   ...
 //   w.Begin("model-Q4_K_M.gguf");                      // types chosen, header written
 //   w.WriteValues(chunk);                              // any sizes, tensor after tensor

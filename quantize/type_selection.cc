@@ -40,10 +40,14 @@ Cat CategoryOf(absl::string_view n) {
   if (n == "output.weight") return kOutput;
   if (IsTokenEmbd(n)) return kTokenEmbd;
   static constexpr std::pair<absl::string_view, Cat> kBySubstring[] = {
-      {"attn_qkv.weight", kAttnQkv},  {"attn_kv_b.weight", kAttnKvB},
-      {"attn_v.weight", kAttnV},      {"attn_k.weight", kAttnK},
-      {"attn_q.weight", kAttnQ},      {"attn_output.weight", kAttnOutput},
-      {"ffn_up", kFfnUp},             {"ffn_gate", kFfnGate},
+      {"attn_qkv.weight", kAttnQkv},
+      {"attn_kv_b.weight", kAttnKvB},
+      {"attn_v.weight", kAttnV},
+      {"attn_k.weight", kAttnK},
+      {"attn_q.weight", kAttnQ},
+      {"attn_output.weight", kAttnOutput},
+      {"ffn_up", kFfnUp},
+      {"ffn_gate", kFfnGate},
       {"ffn_down", kFfnDown},
   };
   for (const auto& [sub, cat] : kBySubstring) {
@@ -72,7 +76,7 @@ struct Ctx {
   Ftype ftype;
   bool has_imatrix;
   bool falcon;
-  int i_layer;   // layer of an ffn tensor
+  int i_layer;  // layer of an ffn tensor
   int n_layer;
   int i_attn_v;  // attn_v counter before this tensor
   int n_attn_v;
@@ -163,17 +167,20 @@ const Rule kMixRules[] = {
      [](const Ctx& c) { return FirstEighth(c) || (c.experts8() && MoreBits(c)); }, T::kQ4_K},
     {kFfnDown, F({Fx::kQ3_K_L}), [](const Ctx& c) { return c.falcon; }, T::kQ4_K},
     {kFfnDown, F({Fx::kQ3_K_L}), Always, T::kQ5_K},
-    {kFfnDown, F({Fx::kQ4_K_M}), [](const Ctx& c) { return c.falcon && c.i_layer < c.n_layer / 16; },
-     T::kQ6_K},
+    {kFfnDown, F({Fx::kQ4_K_M}),
+     [](const Ctx& c) { return c.falcon && c.i_layer < c.n_layer / 16; }, T::kQ6_K},
     {kFfnDown, F({Fx::kQ4_K_M}), [](const Ctx& c) { return c.falcon && MoreBits(c); }, T::kQ5_K},
     {kFfnDown, F({Fx::kQ4_K_M}), [](const Ctx& c) { return c.falcon; }, T::kQ4_K},
     {kFfnDown, F({Fx::kQ4_K_M}), MoreBits, T::kQ6_K},
     {kFfnDown, F({Fx::kIQ4_NL, Fx::kIQ4_XS}),
      [](const Ctx& c) { return FirstEighth(c) && !c.has_imatrix; }, T::kQ5_K},
     {kFfnDown, F({Fx::kQ5_K_M}), MoreBits, T::kQ6_K},
-    {kFfnDown, F({Fx::kQ4_K_S}), [](const Ctx& c) { return !c.falcon && FirstEighth(c); }, T::kQ5_K},
-    {kFfnDown, F({Fx::kQ4_0}), [](const Ctx& c) { return c.has_imatrix && FirstEighth(c); }, T::kQ4_1},
-    {kFfnDown, F({Fx::kQ5_0}), [](const Ctx& c) { return c.has_imatrix && FirstEighth(c); }, T::kQ5_1},
+    {kFfnDown, F({Fx::kQ4_K_S}), [](const Ctx& c) { return !c.falcon && FirstEighth(c); },
+     T::kQ5_K},
+    {kFfnDown, F({Fx::kQ4_0}), [](const Ctx& c) { return c.has_imatrix && FirstEighth(c); },
+     T::kQ4_1},
+    {kFfnDown, F({Fx::kQ5_0}), [](const Ctx& c) { return c.has_imatrix && FirstEighth(c); },
+     T::kQ5_1},
     // attn_output
     {kAttnOutput,
      F({Fx::kQ2_K, Fx::kIQ3_XS, Fx::kIQ3_XXS, Fx::kQ3_K_S, Fx::kQ3_K_M, Fx::kIQ4_NL, Fx::kQ4_K_S,
@@ -186,10 +193,10 @@ const Rule kMixRules[] = {
     {kAttnOutput, F({Fx::kIQ3_M}), NotFalconNot8, T::kQ4_K},
     {kAttnOutput, F({Fx::kQ3_K_L}), [](const Ctx& c) { return c.falcon; }, T::kQ4_K},
     // ffn_gate / ffn_up
-    {kFfnGate, F({Fx::kIQ3_XS}), [](const Ctx& c) { return !FirstEighth(c) && c.i_layer < 7 * c.n_layer / 8; },
-     T::kIQ3_XXS},
-    {kFfnUp, F({Fx::kIQ3_XS}), [](const Ctx& c) { return !FirstEighth(c) && c.i_layer < 7 * c.n_layer / 8; },
-     T::kIQ3_XXS},
+    {kFfnGate, F({Fx::kIQ3_XS}),
+     [](const Ctx& c) { return !FirstEighth(c) && c.i_layer < 7 * c.n_layer / 8; }, T::kIQ3_XXS},
+    {kFfnUp, F({Fx::kIQ3_XS}),
+     [](const Ctx& c) { return !FirstEighth(c) && c.i_layer < 7 * c.n_layer / 8; }, T::kIQ3_XXS},
 };
 
 // token_embd when it is not tied to the output.
@@ -199,8 +206,8 @@ const Rule kTokenEmbdRules[] = {
     {kTokenEmbd, F({Fx::kTQ1_0, Fx::kTQ2_0}), Always, T::kQ4_K},
 };
 
-constexpr FtypeSet kOutputQ5K = F({Fx::kIQ2_XXS, Fx::kIQ2_XS, Fx::kIQ3_XXS, Fx::kIQ1_S, Fx::kIQ2_S,
-                                   Fx::kIQ2_M, Fx::kIQ1_M});
+constexpr FtypeSet kOutputQ5K =
+    F({Fx::kIQ2_XXS, Fx::kIQ2_XS, Fx::kIQ3_XXS, Fx::kIQ1_S, Fx::kIQ2_S, Fx::kIQ2_M, Fx::kIQ1_M});
 
 // The fallback when a row is not a whole number of blocks.
 struct FallbackRule {
@@ -261,13 +268,14 @@ absl::StatusOr<ModelParams> ModelParamsFromMetadata(const Metadata& md) {
   auto n = md.GetInteger(block_count);
   if (!n.ok()) return n.status();
   if (*n < 0 || *n > (1 << 20)) {
-    return absl::InvalidArgumentError(absl::StrCat(md.source_name(), ": metadata key '", block_count,
-                                                   "' = ", *n, " is out of range"));
+    return absl::InvalidArgumentError(absl::StrCat(md.source_name(), ": metadata key '",
+                                                   block_count, "' = ", *n, " is out of range"));
   }
   p.n_layer = static_cast<int>(*n);
   bool found = false;
   p.n_expert = std::max(0, ParamInt(md, p.arch + ".expert_count", 0, &found));
-  p.n_head = static_cast<uint32_t>(std::max(0, ParamInt(md, p.arch + ".attention.head_count", 0, &found)));
+  p.n_head =
+      static_cast<uint32_t>(std::max(0, ParamInt(md, p.arch + ".attention.head_count", 0, &found)));
   const int kv = ParamInt(md, p.arch + ".attention.head_count_kv", p.n_head, &found);
   p.n_head_kv = static_cast<uint32_t>(std::max(0, kv));
   // llama.cpp's LLM_TYPE_70B, the only model size the rules read.
@@ -277,8 +285,8 @@ absl::StatusOr<ModelParams> ModelParamsFromMetadata(const Metadata& md) {
     bool needs_gqa;
   };
   static constexpr SeventyB k70B[] = {
-      {"llama", 80, true}, {"deci", 80, false}, {"qwen2", 80, false}, {"olmo", 80, false},
-      {"jais2", 68, false},
+      {"llama", 80, true}, {"deci", 80, false},  {"qwen2", 80, false},
+      {"olmo", 80, false}, {"jais2", 68, false},
   };
   for (const SeventyB& e : k70B) {
     if (p.arch == e.arch && p.n_layer == e.n_layer && (!e.needs_gqa || p.n_head != p.n_head_kv) &&
@@ -305,13 +313,35 @@ bool TensorAllowsQuantization(const TensorShape& t, bool quantize_output_tensor,
   // for every 5-character name (npos == size_t(-1)); kept for identical output.
   bool q = name.size() >= 6 ? absl::EndsWith(name, "weight") : name.size() == 5;
   static constexpr absl::string_view kNever[] = {
-      "_norm.weight", "ffn_gate_inp.weight", "altup", "laurel", "per_layer_model_proj",
-      "ssm_conv1d", "shortconv.conv.weight", "time_mix_first.weight", "time_mix_w0.weight",
-      "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_v0.weight", "time_mix_v1.weight",
-      "time_mix_v2.weight", "time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight",
-      "time_mix_g1.weight", "time_mix_g2.weight", "time_mix_decay_w1.weight",
-      "time_mix_decay_w2.weight", "time_mix_lerp_fused.weight", "attn_rel_b.weight",
-      ".position_embd", "sam.pos_embd", "sam.neck.", "sam.net_", ".rel_pos", ".patch_embd",
+      "_norm.weight",
+      "ffn_gate_inp.weight",
+      "altup",
+      "laurel",
+      "per_layer_model_proj",
+      "ssm_conv1d",
+      "shortconv.conv.weight",
+      "time_mix_first.weight",
+      "time_mix_w0.weight",
+      "time_mix_w1.weight",
+      "time_mix_w2.weight",
+      "time_mix_v0.weight",
+      "time_mix_v1.weight",
+      "time_mix_v2.weight",
+      "time_mix_a0.weight",
+      "time_mix_a1.weight",
+      "time_mix_a2.weight",
+      "time_mix_g1.weight",
+      "time_mix_g2.weight",
+      "time_mix_decay_w1.weight",
+      "time_mix_decay_w2.weight",
+      "time_mix_lerp_fused.weight",
+      "attn_rel_b.weight",
+      ".position_embd",
+      "sam.pos_embd",
+      "sam.neck.",
+      "sam.net_",
+      ".rel_pos",
+      ".patch_embd",
       ".patch_merger",
   };
   for (absl::string_view s : kNever) q = q && !absl::StrContains(name, s);
@@ -364,11 +394,12 @@ absl::StatusOr<TypeSelector> TypeSelector::Create(const ModelParams& params,
   return s;
 }
 
-absl::StatusOr<GgmlType> TypeSelector::MixType(const TensorShape& t, GgmlType new_type, int category) {
+absl::StatusOr<GgmlType> TypeSelector::MixType(const TensorShape& t, GgmlType new_type,
+                                               int category) {
   const Cat cat = static_cast<Cat>(category);
   const Ftype ftype = options_.ftype;
-  Ctx c{&params_, ftype, options_.has_imatrix, params_.arch == "falcon", 0, params_.n_layer,
-        i_attention_wv_, n_attention_wv_};
+  Ctx c{&params_, ftype,           options_.has_imatrix, params_.arch == "falcon",
+        0,        params_.n_layer, i_attention_wv_,      n_attention_wv_};
 
   // output.weight, and token_embd.weight when the model has no output.weight.
   if (cat == kOutput || (has_tied_embeddings_ && cat == kTokenEmbd)) {
@@ -392,19 +423,20 @@ absl::StatusOr<GgmlType> TypeSelector::MixType(const TensorShape& t, GgmlType ne
     return r;
   }
   // ffn_* layer: the tensor's counter, or (MoE) the layer in its name.
-  int* counter = rule_cat == kFfnDown ? &i_ffn_down_
+  int* counter = rule_cat == kFfnDown   ? &i_ffn_down_
                  : rule_cat == kFfnGate ? &i_ffn_gate_
-                 : rule_cat == kFfnUp ? &i_ffn_up_
-                                      : nullptr;
+                 : rule_cat == kFfnUp   ? &i_ffn_up_
+                                        : nullptr;
   if (counter != nullptr) {
     c.i_layer = *counter;
     if (std::max(1, params_.n_expert) > 1) {
       if (!ParseBlockLayer(t.name, &c.i_layer)) {
-        return absl::InvalidArgumentError(absl::StrCat("Failed to determine layer for tensor ", t.name));
+        return absl::InvalidArgumentError(
+            absl::StrCat("Failed to determine layer for tensor ", t.name));
       }
       if (c.i_layer < 0 || c.i_layer >= c.n_layer) {
-        return absl::InvalidArgumentError(absl::StrCat("Bad layer ", c.i_layer, " for tensor ", t.name,
-                                                       ". Must be in [0, ", c.n_layer, ")"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Bad layer ", c.i_layer, " for tensor ", t.name, ". Must be in [0, ", c.n_layer, ")"));
       }
     }
   }
@@ -430,9 +462,9 @@ absl::StatusOr<GgmlType> TypeSelector::Fallback(const TensorShape& t, GgmlType t
       return ncols % GetTypeTraits(f.to).block_size == 0 ? f.to : T::kF16;
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("no tensor type fallback is defined for type ", GgmlTypeName(type), " (tensor ",
-                   t.name, ": ncols ", ncols, " not divisible by ", GetTypeTraits(type).block_size, ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "no tensor type fallback is defined for type ", GgmlTypeName(type), " (tensor ", t.name,
+      ": ncols ", ncols, " not divisible by ", GetTypeTraits(type).block_size, ")"));
 }
 
 absl::StatusOr<TensorChoice> TypeSelector::Choose(const TensorShape& t) {
@@ -475,9 +507,14 @@ absl::StatusOr<TensorChoice> TypeSelector::Choose(const TensorShape& t) {
       case T::kIQ2_XS:
       case T::kIQ2_S:
       case T::kIQ1_M:
-      case T::kIQ1_S: ch.requires_imatrix = true; break;
-      case T::kQ2_K: ch.requires_imatrix = options_.ftype == Fx::kQ2_K_S; break;
-      default: break;
+      case T::kIQ1_S:
+        ch.requires_imatrix = true;
+        break;
+      case T::kQ2_K:
+        ch.requires_imatrix = options_.ftype == Fx::kQ2_K_S;
+        break;
+      default:
+        break;
     }
   }
   return ch;

@@ -31,12 +31,12 @@ namespace ggufkit::quantize {
 
 // The hyper-parameters the rules read.
 struct ModelParams {
-  std::string arch;       // general.architecture
-  int n_layer = 0;        // <arch>.block_count
-  int n_expert = 0;       // <arch>.expert_count (0 when absent)
-  uint32_t n_head = 0;    // <arch>.attention.head_count (layer 0 of an array)
-  uint32_t n_head_kv = 0; // <arch>.attention.head_count_kv (default n_head)
-  bool is_70b = false;    // llama.cpp's LLM_TYPE_70B (see ModelParamsFromMetadata)
+  std::string arch;        // general.architecture
+  int n_layer = 0;         // <arch>.block_count
+  int n_expert = 0;        // <arch>.expert_count (0 when absent)
+  uint32_t n_head = 0;     // <arch>.attention.head_count (layer 0 of an array)
+  uint32_t n_head_kv = 0;  // <arch>.attention.head_count_kv (default n_head)
+  bool is_70b = false;     // llama.cpp's LLM_TYPE_70B (see ModelParamsFromMetadata)
   uint32_t n_gqa() const { return n_head_kv == 0 ? 0 : n_head / n_head_kv; }
 };
 
@@ -53,13 +53,13 @@ struct TensorTypeOverride {
 
 struct SelectionOptions {
   Ftype ftype = Ftype::kQ4_K_M;
-  bool copy_only = false;              // COPY
-  bool pure = false;                   // --pure
-  bool quantize_output_tensor = true;  // false: --leave-output-tensor
+  bool copy_only = false;                        // COPY
+  bool pure = false;                             // --pure
+  bool quantize_output_tensor = true;            // false: --leave-output-tensor
   std::optional<GgmlType> output_tensor_type;    // --output-tensor-type
   std::optional<GgmlType> token_embedding_type;  // --token-embedding-type
   std::vector<TensorTypeOverride> tensor_types;  // --tensor-type, in order
-  bool has_imatrix = false;            // an importance matrix is in use
+  bool has_imatrix = false;                      // an importance matrix is in use
 };
 
 struct TensorShape {

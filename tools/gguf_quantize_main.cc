@@ -43,7 +43,8 @@ constexpr char kUsage[] =
     "  --tensor-type REGEX=T       type for tensors matching REGEX (repeatable)\n"
     "  --override-kv KEY=TYPE:VAL  set metadata (TYPE int|float|bool|str; repeatable)\n"
     "  --keep-split                one output shard per input shard (OUT-0000i-of-0000n.gguf)\n"
-    "  --dry-run                   per-tensor types and sizes; reads metadata only, writes nothing\n"
+    "  --dry-run                   per-tensor types and sizes; reads metadata only, writes "
+    "nothing\n"
     "options (ggufkit's):\n"
     "  --threads N                 worker threads (default: THREADS, else all cores)\n"
     "  --json                      dry run as JSON on stdout\n"
@@ -79,15 +80,15 @@ std::string ShapeOf(const q::PlannedTensor& p, bool json) {
 void PrintDryRun(const q::QuantizePlan& plan, const std::string& in, absl::string_view type_name,
                  bool json) {
   if (json) {
-    std::string s = absl::StrCat("{\"input\":", ggufkit::JsonString(in), ",\"type\":", ggufkit::JsonString(type_name),
-                                 ",\"file_type\":", static_cast<uint32_t>(plan.ftype),
-                                 ",\"tensors\":[");
+    std::string s = absl::StrCat(
+        "{\"input\":", ggufkit::JsonString(in), ",\"type\":", ggufkit::JsonString(type_name),
+        ",\"file_type\":", static_cast<uint32_t>(plan.ftype), ",\"tensors\":[");
     for (size_t i = 0; i < plan.tensors.size(); ++i) {
       const q::PlannedTensor& p = plan.tensors[i];
-      absl::StrAppend(&s, i ? "," : "", "{\"name\":", ggufkit::JsonString(p.name), ",\"shape\":",
-                      ShapeOf(p, true), ",\"from\":\"", ggufkit::GgmlTypeName(p.from),
-                      "\",\"to\":\"", ggufkit::GgmlTypeName(p.to), "\",\"in_bytes\":", p.in_bytes,
-                      ",\"out_bytes\":", p.out_bytes);
+      absl::StrAppend(&s, i ? "," : "", "{\"name\":", ggufkit::JsonString(p.name),
+                      ",\"shape\":", ShapeOf(p, true), ",\"from\":\"",
+                      ggufkit::GgmlTypeName(p.from), "\",\"to\":\"", ggufkit::GgmlTypeName(p.to),
+                      "\",\"in_bytes\":", p.in_bytes, ",\"out_bytes\":", p.out_bytes);
       if (p.fallback_from) {
         absl::StrAppend(&s, ",\"fallback_from\":\"", ggufkit::GgmlTypeName(*p.fallback_from), "\"");
       }
@@ -108,17 +109,20 @@ void PrintDryRun(const q::QuantizePlan& plan, const std::string& in, absl::strin
   const size_t n = plan.tensors.size();
   for (size_t i = 0; i < n; ++i) {
     const q::PlannedTensor& p = plan.tensors[i];
-    std::string line = absl::StrFormat("[%4zu/%4zu] %-36s %-22s %6s -> %-7s %10.3f MiB -> %10.3f MiB",
-                                       i + 1, n, p.name, ShapeOf(p, false),
-                                       ggufkit::GgmlTypeName(p.from), ggufkit::GgmlTypeName(p.to),
-                                       p.in_bytes / 1048576.0, p.out_bytes / 1048576.0);
-    if (p.fallback_from) absl::StrAppend(&line, "  (fallback from ", ggufkit::GgmlTypeName(*p.fallback_from), ")");
+    std::string line = absl::StrFormat(
+        "[%4zu/%4zu] %-36s %-22s %6s -> %-7s %10.3f MiB -> %10.3f MiB", i + 1, n, p.name,
+        ShapeOf(p, false), ggufkit::GgmlTypeName(p.from), ggufkit::GgmlTypeName(p.to),
+        p.in_bytes / 1048576.0, p.out_bytes / 1048576.0);
+    if (p.fallback_from)
+      absl::StrAppend(&line, "  (fallback from ", ggufkit::GgmlTypeName(*p.fallback_from), ")");
     if (p.manual_override) absl::StrAppend(&line, "  (--tensor-type)");
     std::printf("%s\n", line.c_str());
   }
   const double ne = plan.n_elements > 0 ? static_cast<double>(plan.n_elements) : 1.0;
-  std::printf("model size = %10.2f MiB (%.2f BPW)\n", plan.in_bytes / 1048576.0, plan.in_bytes * 8.0 / ne);
-  std::printf("quant size = %10.2f MiB (%.2f BPW)\n", plan.out_bytes / 1048576.0, plan.out_bytes * 8.0 / ne);
+  std::printf("model size = %10.2f MiB (%.2f BPW)\n", plan.in_bytes / 1048576.0,
+              plan.in_bytes * 8.0 / ne);
+  std::printf("quant size = %10.2f MiB (%.2f BPW)\n", plan.out_bytes / 1048576.0,
+              plan.out_bytes * 8.0 / ne);
   if (plan.n_fallback > 0) {
     std::printf("%d of %zu tensor(s) required fallback quantization\n", plan.n_fallback, n);
   }
@@ -213,7 +217,8 @@ int main(int argc, char** argv) {
       options.kv_overrides.push_back(std::move(*o));
     } else if (a == "--threads") {
       std::string v;
-      if (!value(&v) || !absl::SimpleAtoi(v, &threads_flag) || threads_flag < 1 || threads_flag > 1024) {
+      if (!value(&v) || !absl::SimpleAtoi(v, &threads_flag) || threads_flag < 1 ||
+          threads_flag > 1024) {
         return Usage("--threads needs a number in [1, 1024]");
       }
     } else {
@@ -259,7 +264,8 @@ int main(int argc, char** argv) {
     options.threads = n;
     ++k;
   }
-  if (k < positional.size()) return Usage(absl::StrCat("unexpected argument '", positional[k], "'"));
+  if (k < positional.size())
+    return Usage(absl::StrCat("unexpected argument '", positional[k], "'"));
   if (threads_flag > 0) options.threads = threads_flag;
 
   if (dry_run || json) {

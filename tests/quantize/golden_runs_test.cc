@@ -80,7 +80,8 @@ TEST_P(GoldenRunTest, SameBytesOrSameRefusal) {
     if (!reason.empty()) GTEST_SKIP() << reason;
   }
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Sha256File(out), run.file_sha256) << run.label << ": bytes differ from llama-quantize's";
+  EXPECT_EQ(Sha256File(out), run.file_sha256)
+      << run.label << ": bytes differ from llama-quantize's";
   if (run.output() != "llama-8l.Q8_0.gguf") unlink(out.c_str());
 }
 
@@ -105,7 +106,8 @@ TEST_P(GoldenRunTest, DryRunTypesMatch) {
   std::vector<std::pair<std::string, std::string>> got;
   for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
     if (!absl::StartsWith(line, "[")) continue;
-    std::vector<std::string> w = absl::StrSplit(line.substr(line.find(']') + 1), ' ', absl::SkipEmpty());
+    std::vector<std::string> w =
+        absl::StrSplit(line.substr(line.find(']') + 1), ' ', absl::SkipEmpty());
     auto arrow = std::find(w.begin(), w.end(), "->");
     ASSERT_TRUE(arrow != w.end() && arrow + 1 != w.end()) << line;
     got.emplace_back(w[0], *(arrow + 1));

@@ -10,9 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "ggufkit/gguf/reader.h"
 #include "ggufkit/gguf/writer.h"
-#include "gtest/gtest.h"
 #include "ggufkit/quantize/ftype.h"
 #include "ggufkit/quantize/quantize_model.h"
+#include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/malformed/child_process.h"
 
@@ -32,14 +32,19 @@ struct T {
 // (~455 MB of weights).
 std::vector<T> LargeLlama() {
   const int64_t e = 1024, ff = 2816, kv = 256, vocab = 8000;
-  std::vector<T> t = {{"token_embd.weight", {e, vocab}}, {"output_norm.weight", {e}},
+  std::vector<T> t = {{"token_embd.weight", {e, vocab}},
+                      {"output_norm.weight", {e}},
                       {"output.weight", {e, vocab}}};
   for (int l = 0; l < 9; ++l) {
     const std::string p = absl::StrCat("blk.", l, ".");
-    for (const T& x : std::vector<T>{{p + "attn_norm.weight", {e}}, {p + "attn_q.weight", {e, e}},
-                                     {p + "attn_k.weight", {e, kv}}, {p + "attn_v.weight", {e, kv}},
-                                     {p + "attn_output.weight", {e, e}}, {p + "ffn_norm.weight", {e}},
-                                     {p + "ffn_gate.weight", {e, ff}}, {p + "ffn_up.weight", {e, ff}},
+    for (const T& x : std::vector<T>{{p + "attn_norm.weight", {e}},
+                                     {p + "attn_q.weight", {e, e}},
+                                     {p + "attn_k.weight", {e, kv}},
+                                     {p + "attn_v.weight", {e, kv}},
+                                     {p + "attn_output.weight", {e, e}},
+                                     {p + "ffn_norm.weight", {e}},
+                                     {p + "ffn_gate.weight", {e, ff}},
+                                     {p + "ffn_up.weight", {e, ff}},
                                      {p + "ffn_down.weight", {ff, e}}}) {
       t.push_back(x);
     }
@@ -107,10 +112,10 @@ TEST(LargeModelRssTest, QuantizeQ4KMStaysUnder128MiB) {
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_GE(bytes, uint64_t{400} << 20);
   const std::string out = dir.File("large-q4km.gguf");
-  ::ggufkit::testing::ChildResult r = ::ggufkit::testing::RunChild(
-      {::ggufkit::testing::ToolsDir() + "/gguf-quantize", "--quiet", "--threads", "2", in, out,
-       "Q4_K_M"},
-      dir.path(), 600);
+  ::ggufkit::testing::ChildResult r =
+      ::ggufkit::testing::RunChild({::ggufkit::testing::ToolsDir() + "/gguf-quantize", "--quiet",
+                                    "--threads", "2", in, out, "Q4_K_M"},
+                                   dir.path(), 600);
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.err;
   EXPECT_LT(r.max_rss_bytes, kRssBudgetBytes) << "peak RSS " << (r.max_rss_bytes >> 20) << " MiB";
   RecordProperty("peak_rss_kib", static_cast<int>(r.max_rss_bytes / 1024));

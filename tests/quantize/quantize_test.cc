@@ -13,16 +13,16 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "ggufkit/dequant/dequant.h"
 #include "ggufkit/gguf/reader.h"
 #include "ggufkit/gguf/split.h"
 #include "ggufkit/gguf/writer.h"
-#include "gtest/gtest.h"
 #include "ggufkit/quantize/ftype.h"
 #include "ggufkit/quantize/imatrix.h"
 #include "ggufkit/quantize/quantize_model.h"
 #include "ggufkit/quantize/quantizing_writer.h"
 #include "ggufkit/quantize/type_selection.h"
-#include "ggufkit/dequant/dequant.h"
+#include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/quantize/quantize_test_util.h"
 
@@ -66,13 +66,14 @@ TEST(KvOverrideTest, LlamaQuantizeTypes) {
 }
 
 TEST(OrderTest, LayerNumberThenBytes) {
-  const std::vector<std::string> names = {"blk.10.a", "token_embd.weight", "blk.2.b", "blk.2.a",
-                                          "output_norm.weight", "output.weight", "rope_freqs.weight"};
+  const std::vector<std::string> names = {"blk.10.a",         "token_embd.weight",  "blk.2.b",
+                                          "blk.2.a",          "output_norm.weight", "output.weight",
+                                          "rope_freqs.weight"};
   std::vector<std::string> got;
   for (size_t i : LlamaQuantizeOrder(names)) got.push_back(names[i]);
-  EXPECT_EQ(got, (std::vector<std::string>{"output.weight", "output_norm.weight",
-                                           "rope_freqs.weight", "token_embd.weight", "blk.2.a",
-                                           "blk.2.b", "blk.10.a"}));
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"output.weight", "output_norm.weight", "rope_freqs.weight",
+                                      "token_embd.weight", "blk.2.a", "blk.2.b", "blk.10.a"}));
 }
 
 // tinyllama22.tsv: llama-quantize --dry-run's choices for the 22-layer
@@ -266,7 +267,8 @@ TEST(ImatrixTest, ThroughTheModelAsLlamaQuantize) {
   r = QuantizeModelFile(in, out, o);
   ASSERT_TRUE(r.ok()) << r.status();
   bool warned = false;
-  for (const std::string& w : r->warnings) warned = warned || absl::StrContains(w, "token_embd.weight");
+  for (const std::string& w : r->warnings)
+    warned = warned || absl::StrContains(w, "token_embd.weight");
   EXPECT_TRUE(warned);
   unlink(out.c_str());
   // A NaN: refused before anything is written.
@@ -294,8 +296,8 @@ TEST(QuantizeModelTest, BytesIndependentOfThreadsAndChunkSize) {
     int threads;
     size_t chunk;
   };
-  for (const Config& c : {Config{1, size_t{64} << 10}, Config{3, size_t{4} << 20},
-                          Config{2, size_t{200} << 10}}) {
+  for (const Config& c :
+       {Config{1, size_t{64} << 10}, Config{3, size_t{4} << 20}, Config{2, size_t{200} << 10}}) {
     for (const char* ft : {"Q4_K_M", "IQ4_XS"}) {
       QuantizeOptions o;
       o.ftype = *ParseFtype(ft);
@@ -348,7 +350,8 @@ TEST(QuantizeModelTest, PerExpertImatrixSlices) {
   ASSERT_NE(t, nullptr);
   const int64_t ne0 = t->ne[0], ne1 = t->ne[1], ne2 = t->ne[2];
   std::vector<float> weights(static_cast<size_t>(ne0 * ne2));
-  for (size_t i = 0; i < weights.size(); ++i) weights[i] = 0.5f + static_cast<float>((i * 7919) % 101) / 10.0f;
+  for (size_t i = 0; i < weights.size(); ++i)
+    weights[i] = 0.5f + static_cast<float>((i * 7919) % 101) / 10.0f;
   TempDir dir;
   QuantizeOptions o;
   o.ftype = *ParseFtype("Q4_K_S");
@@ -371,11 +374,12 @@ TEST(QuantizeModelTest, PerExpertImatrixSlices) {
   const size_t per_expert = got.size() / static_cast<size_t>(ne2);
   for (int64_t e = 0; e < ne2; ++e) {
     std::vector<uint8_t> want(per_expert);
-    ASSERT_TRUE(Quantize(qt->type,
-                         absl::MakeConstSpan(f.data() + e * ne0 * ne1, static_cast<size_t>(ne0 * ne1)),
-                         absl::MakeSpan(want),
-                         absl::MakeConstSpan(weights.data() + e * ne0, static_cast<size_t>(ne0)))
-                    .ok());
+    ASSERT_TRUE(
+        Quantize(qt->type,
+                 absl::MakeConstSpan(f.data() + e * ne0 * ne1, static_cast<size_t>(ne0 * ne1)),
+                 absl::MakeSpan(want),
+                 absl::MakeConstSpan(weights.data() + e * ne0, static_cast<size_t>(ne0)))
+            .ok());
     EXPECT_TRUE(std::memcmp(want.data(), got.data() + e * per_expert, per_expert) == 0)
         << "expert " << e;
   }
@@ -404,7 +408,8 @@ TEST(QuantizingWriterTest, RecreatesGoldenFilesFromFloats) {
       const std::vector<size_t> order = LlamaQuantizeOrder(names);
       for (size_t i : order) {
         const TensorInfo& t = (*model)->tensors()[i];
-        ASSERT_TRUE(w.AddTensorAuto(t.name, absl::MakeConstSpan(t.ne.data(), t.n_dims), t.type).ok());
+        ASSERT_TRUE(
+            w.AddTensorAuto(t.name, absl::MakeConstSpan(t.ne.data(), t.n_dims), t.type).ok());
       }
       const std::string out = dir.File(std::string(model_name) + ft + ".gguf");
       ASSERT_TRUE(w.Begin(out).ok());
@@ -479,7 +484,8 @@ TEST(QuantizeModelTest, KeepSplitWritesOneShardPerInputShard) {
   o.keep_split = true;
   auto r = QuantizeModelFile(dir.File("in-00002-of-00003.gguf"), dir.File("out.gguf"), o);
   ASSERT_TRUE(r.ok()) << r.status();
-  for (const char* f : {"out-00001-of-00003.gguf", "out-00002-of-00003.gguf", "out-00003-of-00003.gguf"}) {
+  for (const char* f :
+       {"out-00001-of-00003.gguf", "out-00002-of-00003.gguf", "out-00003-of-00003.gguf"}) {
     EXPECT_TRUE(Exists(dir.File(f))) << f;
   }
   auto q = GgufModel::Open(dir.File("out-00001-of-00003.gguf"));
@@ -510,7 +516,7 @@ TEST(QuantizeModelTest, ZstdInputGivesTheSameBytes) {
   TempDir dir;
   const std::string zst = dir.File("deepseek2.f16.gguf.zst");
   ASSERT_EQ(::ggufkit::testing::RunCommand("zstd -q -3 -c '" + gdir + "/deepseek2.f16.gguf' > '" +
-                                               zst + "'"),
+                                           zst + "'"),
             0);
   auto a = QuantizeModelFile(zst, dir.File("a.gguf"), Q4KM());
   ASSERT_TRUE(a.ok()) << a.status();
@@ -527,7 +533,8 @@ TEST(QuantizeModelTest, ZstdInputGivesTheSameBytes) {
 // tensor is copied.
 TEST(QuantizeModelTest, NonFiniteInputOfAConvertedTensorIsAnError) {
   TempDir dir;
-  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     GgufWriter w;
     ASSERT_TRUE(w.metadata().Add("general.architecture", MetadataValue::String("llama")).ok());
     ASSERT_TRUE(w.metadata().Add("llama.block_count", MetadataValue::U32(1)).ok());

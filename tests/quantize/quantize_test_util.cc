@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "ggufkit/dequant/dequant.h"
 #include "ggufkit/gguf/byte_source.h"
 #include "ggufkit/gguf/reader.h"
-#include "ggufkit/dequant/dequant.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit::quantize::testing {
@@ -87,9 +87,10 @@ class Sha256 {
     uint32_t a = h_[0], bb = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6],
              hh = h_[7];
     for (int i = 0; i < 64; ++i) {
-      const uint32_t t1 = hh + (Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25)) + ((e & f) ^ (~e & g)) +
-                          k[i] + w[i];
-      const uint32_t t2 = (Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22)) + ((a & bb) ^ (a & c) ^ (bb & c));
+      const uint32_t t1 =
+          hh + (Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      const uint32_t t2 =
+          (Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22)) + ((a & bb) ^ (a & c) ^ (bb & c));
       hh = g;
       g = f;
       f = e;
@@ -133,7 +134,8 @@ std::string ReadText(const std::string& path) {
 // golden harness drew it.
 absl::Status Regenerate(const std::string& name, uint64_t size, const std::string& sha,
                         const std::string& out_path, std::string* skip) {
-  auto header = ReadZstFile(QuantizeDataDir() + "/" + name.substr(0, name.size() - 5) + ".header.zst");
+  auto header =
+      ReadZstFile(QuantizeDataDir() + "/" + name.substr(0, name.size() - 5) + ".header.zst");
   if (!header.ok()) return header.status();
   std::vector<uint8_t> file(size, 0);
   std::memcpy(file.data(), header->data(), std::min<size_t>(header->size(), file.size()));
@@ -156,8 +158,8 @@ absl::Status Regenerate(const std::string& name, uint64_t size, const std::strin
   }
   const std::string got = Sha256Hex(file.data(), file.size());
   if (got != sha) {
-    *skip = absl::StrCat("cannot regenerate ", name, " on this platform (sha256 ", got,
-                         " != ", sha, "): its std::normal_distribution / std::hash differ from "
+    *skip = absl::StrCat("cannot regenerate ", name, " on this platform (sha256 ", got, " != ", sha,
+                         "): its std::normal_distribution / std::hash differ from "
                          "libstdc++'s, which drew the golden inputs");
     return absl::OkStatus();
   }
@@ -212,9 +214,13 @@ std::string ReferenceRun::input() const {
   std::vector<std::string> pos;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i].rfind("--", 0) == 0) {
-      static const char* kWithValue[] = {"--imatrix", "--include-weights", "--exclude-weights",
-                                         "--output-tensor-type", "--token-embedding-type",
-                                         "--tensor-type", "--override-kv"};
+      static const char* kWithValue[] = {"--imatrix",
+                                         "--include-weights",
+                                         "--exclude-weights",
+                                         "--output-tensor-type",
+                                         "--token-embedding-type",
+                                         "--tensor-type",
+                                         "--override-kv"};
       for (const char* f : kWithValue) {
         if (args[i] == f) ++i;
       }
