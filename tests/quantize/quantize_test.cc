@@ -128,6 +128,84 @@ TEST(TypeSelectionTest, TinyLlama22EqualsLlamaQuantizeForEveryFtype) {
   }
 }
 
+// Rules the golden models do not reach (70B, 8 experts, falcon), from
+// llama_tensor_get_type_impl as read at the fork's 69d8e4be.
+std::vector<std::string> ChooseAll(const ModelParams& p, Ftype ftype,
+                                   const std::vector<TensorShape>& shapes) {
+  std::vector<std::string> names;
+  for (const TensorShape& t : shapes) names.push_back(t.name);
+  SelectionOptions o;
+  o.ftype = ftype;
+  auto sel = TypeSelector::Create(p, o, names);
+  std::vector<std::string> out;
+  for (const TensorShape& t : shapes) {
+    auto ch = sel->Choose(t);
+    out.push_back(ch.ok() ? std::string(GgmlTypeName(ch->type))
+                          : std::string(ch.status().message()));
+  }
+  return out;
+}
+
+TensorShape W(const std::string& name, int64_t ne0, int64_t ne1, int64_t ne2 = 1) {
+  TensorShape t;
+  t.name = name;
+  t.type = GgmlType::kF16;
+  t.n_dims = ne2 > 1 ? 3 : 2;
+  t.ne = {ne0, ne1, ne2, 1};
+  return t;
+}
+
+TEST(TypeSelectionTest, SeventyBEightExpertsAndFalcon) {
+  Metadata md;
+  ASSERT_TRUE(md.Add("general.architecture", MetadataValue::String("llama")).ok());
+  ASSERT_TRUE(md.Add("llama.block_count", MetadataValue::U32(80)).ok());
+  ASSERT_TRUE(md.Add("llama.attention.head_count", MetadataValue::U32(64)).ok());
+  ASSERT_TRUE(md.Add("llama.attention.head_count_kv", MetadataValue::U32(8)).ok());
+  auto p70 = ModelParamsFromMetadata(md);
+  ASSERT_TRUE(p70.ok());
+  EXPECT_TRUE(p70->is_70b);
+  // attn_v of layer 10 of 80 (not use_more_bits): q4_K bumped to q5_K.
+  std::vector<TensorShape> v;
+  for (int i = 0; i < 80; ++i)
+    v.push_back(W("blk." + std::to_string(i) + ".attn_v.weight", 8192, 1024));
+  auto got = ChooseAll(*p70, Ftype::kQ4_K_M, v);
+  EXPECT_EQ(got[0], "q6_K");   // i < n/8
+  EXPECT_EQ(got[10], "q5_K");  // 70B bump
+  // Mixtral-like: 8 experts.
+  ModelParams moe = *p70;
+  moe.is_70b = false;
+  moe.n_layer = 32;
+  moe.n_expert = 8;
+  got = ChooseAll(
+      moe, Ftype::kQ4_K_M,
+      {W("blk.0.attn_k.weight", 4096, 1024), W("blk.0.attn_v.weight", 4096, 1024),
+       W("blk.0.attn_output.weight", 4096, 4096), W("blk.5.ffn_down_exps.weight", 14336, 4096, 8),
+       W("blk.x.ffn_down_exps.weight", 14336, 4096, 8)});
+  EXPECT_EQ(got[0], "q8_0");
+  EXPECT_EQ(got[1], "q8_0");
+  EXPECT_EQ(got[2], "q5_K");
+  // ffn_down layer from the name: 5 of 32 -> (5 - 4) % 3 != 2 -> stays q4_K,
+  // but 14336 % 256 == 0 so no fallback.
+  EXPECT_EQ(got[3], "q4_K");
+  EXPECT_EQ(got[4], "Failed to determine layer for tensor blk.x.ffn_down_exps.weight");
+  // Falcon Q4_K_M ffn_down: i < n/16 -> q6_K; else q4_K unless more bits.
+  ModelParams falcon;
+  falcon.arch = "falcon";
+  falcon.n_layer = 32;
+  falcon.n_head = 71;
+  falcon.n_head_kv = 1;
+  std::vector<TensorShape> f;
+  for (int i = 0; i < 6; ++i)
+    f.push_back(W("blk." + std::to_string(i) + ".ffn_down.weight", 4608, 4096));
+  f.push_back(W("output.weight", 4096, 65024));
+  got = ChooseAll(falcon, Ftype::kQ4_K_M, f);
+  EXPECT_EQ(got[0], "q6_K");
+  EXPECT_EQ(got[1], "q6_K");
+  EXPECT_EQ(got[2], "q5_K");  // use_more_bits(2, 32): 2 < 4
+  EXPECT_EQ(got[5], "q4_K");  // (5 - 4) % 3 == 1
+  EXPECT_EQ(got[6], "q8_0");  // falcon output
+}
+
 // ---------------------------------------------------------------------------
 // Importance matrices.
 // ---------------------------------------------------------------------------
