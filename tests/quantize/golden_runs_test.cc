@@ -163,5 +163,24 @@ TEST(ToolCliTest, CommandLineAsLlamaQuantize) {
   EXPECT_TRUE(absl::StrContains(r.err, "same")) << r.err;
 }
 
+// A full disk, simulated as gguf-dequant's test does: RLIMIT_FSIZE makes
+// writes past 1 MiB fail (EFBIG, like ENOSPC); exit 1, no file left.
+TEST(ToolCliTest, DiskFullIsAnErrorAndLeavesNoOutput) {
+  std::string skip;
+  const std::string dir = GoldenWorkDir(&skip);
+  if (dir.empty()) GTEST_SKIP() << skip;
+  ::ggufkit::testing::TempDir out;
+  std::string output;
+  const int rc = ::ggufkit::testing::RunCommand(
+      absl::StrCat("cd '", dir, "' && trap '' XFSZ; ulimit -f 1024; exec ", Tool(),
+                   " --quiet llama-8l.f16.gguf '", out.File("out.gguf"), "' Q8_0 2"),
+      &output);
+  EXPECT_EQ(rc, 1) << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  std::string listing;
+  ::ggufkit::testing::RunCommand("ls -A '" + out.path() + "'", &listing);
+  EXPECT_TRUE(listing.empty()) << "left: " << listing;
+}
+
 }  // namespace
 }  // namespace ggufkit::quantize::testing
