@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <climits>
+#include <cstring>
+#include <fstream>
 #include <initializer_list>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ggufkit/base/status_macros.h"
@@ -258,6 +262,40 @@ int ParamInt(const Metadata& md, const std::string& key, int64_t def, bool* foun
 }
 
 }  // namespace
+
+absl::StatusOr<TensorTypeOverride> ParseTensorTypeOverride(absl::string_view text) {
+  const size_t eq = text.find('=');
+  if (eq == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed tensor type '", text, "'"));
+  }
+  if (eq == 0)
+    return absl::InvalidArgumentError("missing tensor name in '" + std::string(text) + "'");
+  if (eq + 1 == text.size()) {
+    return absl::InvalidArgumentError("missing quantization type in '" + std::string(text) + "'");
+  }
+  auto t = ParseGgmlType(text.substr(eq + 1));
+  if (!t.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid quantization type '", text.substr(eq + 1), "'"));
+  }
+  return TensorTypeOverride{absl::AsciiStrToLower(text.substr(0, eq)), *t};
+}
+
+absl::StatusOr<std::vector<TensorTypeOverride>> ReadTensorTypeFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("failed to open file '", path, "': ", std::strerror(errno)));
+  }
+  std::vector<TensorTypeOverride> out;
+  std::string word;
+  while (in >> word) {
+    auto o = ParseTensorTypeOverride(word);
+    if (!o.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", o.status().message()));
+    out.push_back(std::move(*o));
+  }
+  return out;
+}
 
 absl::StatusOr<ModelParams> ModelParamsFromMetadata(const Metadata& md) {
   ModelParams p;

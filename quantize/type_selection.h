@@ -51,6 +51,12 @@ struct TensorTypeOverride {
   GgmlType type;
 };
 
+// Parses one "NAME=TYPE" (llama-quantize's --tensor-type): NAME lower-cased,
+// TYPE a ggml type name in any case. InvalidArgument naming the problem.
+absl::StatusOr<TensorTypeOverride> ParseTensorTypeOverride(absl::string_view text);
+// --tensor-type-file: NAME=TYPE entries separated by spaces or newlines.
+absl::StatusOr<std::vector<TensorTypeOverride>> ReadTensorTypeFile(const std::string& path);
+
 struct SelectionOptions {
   Ftype ftype = Ftype::kQ4_K_M;
   bool copy_only = false;                        // COPY

@@ -41,6 +41,7 @@ constexpr char kUsage[] =
     "  --output-tensor-type T      ggml type for output.weight\n"
     "  --token-embedding-type T    ggml type for token_embd.weight\n"
     "  --tensor-type REGEX=T       type for tensors matching REGEX (repeatable)\n"
+    "  --tensor-type-file FILE     REGEX=T entries separated by spaces or newlines\n"
     "  --override-kv KEY=TYPE:VAL  set metadata (TYPE int|float|bool|str; repeatable)\n"
     "  --keep-split                one output shard per input shard (OUT-0000i-of-0000n.gguf)\n"
     "  --dry-run                   per-tensor types and sizes; reads metadata only, writes "
@@ -202,13 +203,15 @@ int main(int argc, char** argv) {
     } else if (a == "--tensor-type") {
       std::string v;
       if (!value(&v)) return Usage("--tensor-type needs NAME=TYPE");
-      const size_t eq = v.find('=');
-      if (eq == std::string::npos) return Usage(absl::StrCat("malformed tensor type '", v, "'"));
-      if (eq == 0) return Usage("--tensor-type: missing tensor name");
-      if (eq + 1 == v.size()) return Usage("--tensor-type: missing quantization type");
-      auto t = ggufkit::ParseGgmlType(v.substr(eq + 1));
-      if (!t.ok()) return Usage(absl::StrCat("invalid quantization type '", v.substr(eq + 1), "'"));
-      options.tensor_types.push_back({absl::AsciiStrToLower(v.substr(0, eq)), *t});
+      auto o = q::ParseTensorTypeOverride(v);
+      if (!o.ok()) return Usage(absl::StrCat("--tensor-type: ", o.status().message()));
+      options.tensor_types.push_back(std::move(*o));
+    } else if (a == "--tensor-type-file") {
+      std::string v;
+      if (!value(&v)) return Usage("--tensor-type-file needs a file");
+      auto list = q::ReadTensorTypeFile(v);
+      if (!list.ok()) return Usage(absl::StrCat("--tensor-type-file: ", list.status().message()));
+      options.tensor_types.insert(options.tensor_types.end(), list->begin(), list->end());
     } else if (a == "--override-kv") {
       std::string v;
       if (!value(&v)) return Usage("--override-kv needs KEY=TYPE:VALUE");

@@ -153,6 +153,20 @@ TEST(ToolCliTest, CommandLineAsLlamaQuantize) {
   EXPECT_TRUE(absl::StartsWith(r.out, "{\"input\":")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "\"fallback_from\":\"q4_K\"")) << r.out;
   EXPECT_FALSE(Exists(dir + "/dry.gguf"));
+  // --tensor-type-file gives what the golden --tensor-type run gives.
+  {
+    std::string want_tt;
+    for (const ReferenceRun& x : LoadReferenceRuns()) {
+      if (x.label == "llama-8l.Q4_K_M.tt_attn_v_q8_0.ffn_down_q5_K") want_tt = x.file_sha256;
+    }
+    ASSERT_TRUE(
+        ::ggufkit::testing::WriteFileBytes(dir + "/tt.txt", "attn_v=q8_0\n ffn_down=Q5_K\n", 27));
+    r = RunTool(
+        dir, {"--quiet", "--tensor-type-file", "tt.txt", "llama-8l.f16.gguf", "tt.gguf", "Q4_K_M"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(Sha256File(dir + "/tt.gguf"), want_tt);
+    unlink((dir + "/tt.gguf").c_str());
+  }
   // Errors: unknown option (usage, 2), bad TYPE (1), IN == OUT (1).
   EXPECT_EQ(RunTool(dir, {"--frobnicate", "deepseek2.f16.gguf", "x.gguf", "Q4_K_M"}).exit_code, 2);
   r = RunTool(dir, {"deepseek2.f16.gguf", "x.gguf", "Q9_Z"});
