@@ -25,6 +25,7 @@
 #include "ggufkit/dequant/dequant.h"
 #include "ggufkit/gguf/writer.h"
 #include "ggufkit/gguf/zstd_source.h"
+#include "zstd.h"
 
 namespace ggufkit::quantize {
 namespace {
@@ -92,6 +93,40 @@ absl::Status ToF32(GgmlType type, const uint8_t* in, size_t in_bytes, int64_t n,
   }
   return Dequantize(type, absl::MakeConstSpan(in, in_bytes),
                     absl::MakeSpan(out, static_cast<size_t>(n)));
+}
+
+// Streams the zstd file `in_path` (any frames, with or without content
+// sizes; windows up to 128 MiB, the project's decoder limit) into `fd`.
+absl::Status DecompressZstdFile(const std::string& in_path, int fd, const std::string& fd_name) {
+  FILE* in = std::fopen(in_path.c_str(), "rb");
+  if (in == nullptr) {
+    return absl::NotFoundError(absl::StrCat(in_path, ": ", std::strerror(errno)));
+  }
+  std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> ds(ZSTD_createDStream(),
+                                                              ZSTD_freeDStream);
+  ZSTD_DCtx_setParameter(ds.get(), ZSTD_d_windowLogMax, kZstdDefaultWindowLogMax);
+  std::vector<uint8_t> ibuf(ZSTD_DStreamInSize()), obuf(size_t{1} << 20);
+  absl::Status status;
+  size_t last = 0;
+  size_t got;
+  while (status.ok() && (got = std::fread(ibuf.data(), 1, ibuf.size(), in)) > 0) {
+    ZSTD_inBuffer zin{ibuf.data(), got, 0};
+    while (status.ok() && zin.pos < zin.size) {
+      ZSTD_outBuffer zout{obuf.data(), obuf.size(), 0};
+      last = ZSTD_decompressStream(ds.get(), &zout, &zin);
+      if (ZSTD_isError(last)) {
+        status = absl::DataLossError(absl::StrCat(in_path, ": zstd: ", ZSTD_getErrorName(last)));
+      } else if (zout.pos > 0 &&
+                 write(fd, obuf.data(), zout.pos) != static_cast<ssize_t>(zout.pos)) {
+        status =
+            absl::InternalError(absl::StrCat(fd_name, ": write failed: ", std::strerror(errno)));
+      }
+    }
+  }
+  if (status.ok() && std::ferror(in)) status = absl::DataLossError(in_path + ": read error");
+  if (status.ok() && last != 0) status = absl::DataLossError(in_path + ": truncated zstd stream");
+  std::fclose(in);
+  return status;
 }
 
 }  // namespace
@@ -383,12 +418,10 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
     // A .gguf.zst stream reads front to back only, and llama-quantize's
     // order is not the file order: decompress it once into an unlinked
     // temp file beside OUT (disk, not memory), then read that.
-    if (model->shard_count() != 1 || !model->shard(0).source().size()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(model->name(),
-                       " is a split or size-less zstd stream: decompress it first with `zstd -d`"));
+    if (model->shard_count() != 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          model->name(), " is a split zstd-compressed model: decompress it first with `zstd -d`"));
     }
-    GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> z, OpenZstdSource(in_path));
     const size_t slash = out_path.find_last_of('/');
     std::string tmpl = (slash == std::string::npos ? std::string(".") : out_path.substr(0, slash)) +
                        "/.gguf-quantize-input.XXXXXX";
@@ -397,20 +430,7 @@ absl::StatusOr<QuantizeStats> QuantizeModelFile(
       return absl::InternalError(absl::StrCat("cannot create a temporary file beside ", out_path,
                                               ": ", std::strerror(errno)));
     }
-    absl::Status copied = absl::OkStatus();
-    {
-      const uint64_t size = *z->size();
-      std::vector<uint8_t> buf(size_t{4} << 20);
-      for (uint64_t off = 0; off < size && copied.ok();) {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
-        copied = z->ReadAt(off, buf.data(), n);
-        if (copied.ok() && write(fd, buf.data(), n) != static_cast<ssize_t>(n)) {
-          copied =
-              absl::InternalError(absl::StrCat(tmpl, ": write failed: ", std::strerror(errno)));
-        }
-        off += n;
-      }
-    }
+    absl::Status copied = DecompressZstdFile(in_path, fd, tmpl);
     close(fd);
     absl::StatusOr<std::unique_ptr<GgufModel>> plain =
         copied.ok() ? GgufModel::Open(tmpl) : absl::StatusOr<std::unique_ptr<GgufModel>>(copied);

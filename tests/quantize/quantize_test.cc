@@ -593,7 +593,7 @@ TEST(QuantizeModelTest, ZstdInputGivesTheSameBytes) {
   if (gdir.empty()) GTEST_SKIP() << skip;
   TempDir dir;
   const std::string zst = dir.File("deepseek2.f16.gguf.zst");
-  ASSERT_EQ(::ggufkit::testing::RunCommand("zstd -q -3 -c '" + gdir + "/deepseek2.f16.gguf' > '" +
+  ASSERT_EQ(::ggufkit::testing::RunCommand("zstd -q -3 -c < '" + gdir + "/deepseek2.f16.gguf' > '" +
                                            zst + "'"),
             0);
   auto a = QuantizeModelFile(zst, dir.File("a.gguf"), Q4KM());

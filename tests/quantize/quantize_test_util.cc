@@ -1,5 +1,7 @@
 #include "tests/quantize/quantize_test_util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <cstdio>
@@ -273,12 +275,32 @@ std::string GoldenWorkDir(std::string* skip) {
   static bool done = false;
   if (!done) {
     done = true;
+    // Regenerated once per build tree (ctest runs every test in its own
+    // process): <build>/testdata/llama-quantize-inputs/<file>, written to a
+    // temp name and renamed, with a "<file>.sha256" stamp once verified;
+    // each process links them into its own work folder.
+    const std::string cache = ggufkit::testing::GoldenDir() + "/../llama-quantize-inputs";
+    mkdir(cache.c_str(), 0755);
     for (const std::string& line : ReadLines(ReadText(QuantizeDataDir() + "/inputs.tsv"))) {
       std::vector<std::string> f = absl::StrSplit(line, '\t');
       if (f.size() != 4) continue;
-      absl::Status s = Regenerate(f[0], std::stoull(f[1]), f[2], dir.File(f[0]), &skip_reason);
-      if (!s.ok()) skip_reason = std::string(s.message());
-      if (!skip_reason.empty()) break;
+      const std::string cached = cache + "/" + f[0];
+      const std::string stamp = cached + ".sha256";
+      if (ReadText(stamp) != f[2] || access(cached.c_str(), R_OK) != 0) {
+        const std::string tmp = absl::StrCat(cached, ".tmp.", getpid());
+        absl::Status s = Regenerate(f[0], std::stoull(f[1]), f[2], tmp, &skip_reason);
+        if (!s.ok()) skip_reason = std::string(s.message());
+        if (!skip_reason.empty()) break;
+        if (rename(tmp.c_str(), cached.c_str()) != 0 ||
+            !ggufkit::testing::WriteFileBytes(stamp, f[2].data(), f[2].size())) {
+          skip_reason = "cannot write " + cached;
+          break;
+        }
+      }
+      if (symlink(cached.c_str(), dir.File(f[0]).c_str()) != 0) {
+        skip_reason = "cannot link " + cached;
+        break;
+      }
     }
     for (const char* name : {"llama-8l.imatrix.gguf", "llama-8l.imatrix.dat"}) {
       auto bytes = ReadZstFile(QuantizeDataDir() + "/" + name + ".zst");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct ReferenceRun {
   std::string input() const;      // IN (the first positional)
   std::string output() const;     // OUT
 };
+// gtest prints a run as its label.
+inline void PrintTo(const ReferenceRun& run, std::ostream* os) { *os << run.label; }
 std::vector<ReferenceRun> LoadReferenceRuns();
 // label -> [(tensor, type)] in output order, for every successful run.
 std::map<std::string, std::vector<std::pair<std::string, std::string>>> LoadReferenceTypes();
