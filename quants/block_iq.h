@@ -2,6 +2,9 @@
 // types IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, whose blocks
 // store indices into fixed grids of 4 or 8 values (quants/iq_tables_data.h,
 // generated from ggml by scripts/gen_iq_tables.py).
+// Quantizers: IQ4_* in iq_codecs.cc; the codebook types in iq_quantizers.cc
+// (ggml's searches, byte-identical; IQ2_XXS, IQ2_XS and IQ1_S need an
+// importance matrix), with the search tables of iq_search_tables.h.
 //
 // Conventions used by the formulas below:
 //   d       = float(half d) of the block
@@ -146,6 +149,9 @@ static_assert(sizeof(BlockIq3Xxs) == 98, "IQ3_XXS block must be 98 bytes");
 //   Scale nibble: scales[b/2] low nibble for even b, high nibble for odd b.
 //
 //   db = d * float(1 + 2 * nibble);   y = (db * grid[j]) * s_j
+// ggml's quantizer skips an all-zero sub-block without advancing its idx_lo /
+// signs write position: the next sub-blocks' idx_lo and signs land 8 and 4
+// bytes early (qh does not move). Ours does the same, for identical bytes.
 struct BlockIq3S {
   uint16_t d;
   uint8_t qs[64];
@@ -206,12 +212,19 @@ void QuantizeRowIq4Nl(const float* x, uint8_t* blocks, int64_t n, const float* i
 void DequantizeRowIq4Xs(const uint8_t* blocks, float* out, int64_t n);
 void QuantizeRowIq4Xs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq2Xxs(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq2Xxs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq2Xs(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq2Xs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq2S(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq2S(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq3Xxs(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq3Xxs(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq3S(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq3S(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq1S(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq1S(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 void DequantizeRowIq1M(const uint8_t* blocks, float* out, int64_t n);
+void QuantizeRowIq1M(const float* x, uint8_t* blocks, int64_t n, const float* imatrix);
 
 }  // namespace internal
 }  // namespace ggufkit

@@ -12,8 +12,10 @@ namespace ggufkit::internal {
 using CodecTable = std::array<ReferenceCodec, kGgmlTypeIdLimit>;
 
 inline void Register(CodecTable& table, GgmlType type, DequantizeRowFn dequantize,
-                     QuantizeRowFn quantize = nullptr, bool uses_imatrix = false) {
-  table[static_cast<uint32_t>(type)] = ReferenceCodec{dequantize, quantize, uses_imatrix};
+                     QuantizeRowFn quantize = nullptr, bool uses_imatrix = false,
+                     bool requires_imatrix = false) {
+  table[static_cast<uint32_t>(type)] =
+      ReferenceCodec{dequantize, quantize, uses_imatrix, requires_imatrix};
 }
 
 // Floats, integers, legacy (Q4_0..Q8_1) and K-quants: quants/codecs_basic.cc.

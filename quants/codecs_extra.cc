@@ -10,8 +10,8 @@ namespace ggufkit::internal {
 
 void RegisterExtraCodecs(CodecTable& table) {
   // Quantizers reproduce ggml_quantize_chunk(type, ..., imatrix) byte for
-  // byte. Only IQ4_NL / IQ4_XS read an importance matrix; ggml accepts one
-  // for the others and ignores it, and so do we.
+  // byte. The IQ types read an importance matrix; ggml accepts one for the
+  // others and ignores it, and so do we.
   Register(table, GgmlType::kQ1_0, &DequantizeRowQ1_0, &QuantizeRowQ1_0);
   Register(table, GgmlType::kQ2_0, &DequantizeRowQ2_0, &QuantizeRowQ2_0);
   Register(table, GgmlType::kIQ4_NL, &DequantizeRowIq4Nl, &QuantizeRowIq4Nl,
@@ -22,15 +22,19 @@ void RegisterExtraCodecs(CodecTable& table) {
   Register(table, GgmlType::kNVFP4, &DequantizeRowNvfp4, &QuantizeRowNvfp4);
   Register(table, GgmlType::kTQ1_0, &DequantizeRowTq1_0, &QuantizeRowTq1_0);
   Register(table, GgmlType::kTQ2_0, &DequantizeRowTq2_0, &QuantizeRowTq2_0);
-  // Codebook types: dequantize only (ggml's quantizers need an importance
-  // matrix and a grid neighbour search).
-  Register(table, GgmlType::kIQ2_XXS, &DequantizeRowIq2Xxs);
-  Register(table, GgmlType::kIQ2_XS, &DequantizeRowIq2Xs);
-  Register(table, GgmlType::kIQ2_S, &DequantizeRowIq2S);
-  Register(table, GgmlType::kIQ3_XXS, &DequantizeRowIq3Xxs);
-  Register(table, GgmlType::kIQ3_S, &DequantizeRowIq3S);
-  Register(table, GgmlType::kIQ1_S, &DequantizeRowIq1S);
-  Register(table, GgmlType::kIQ1_M, &DequantizeRowIq1M);
+  // Codebook types (quants/iq_quantizers.cc). ggml refuses IQ2_XXS, IQ2_XS
+  // and IQ1_S without an importance matrix; so does Quantize().
+  Register(table, GgmlType::kIQ2_XXS, &DequantizeRowIq2Xxs, &QuantizeRowIq2Xxs,
+           /*uses_imatrix=*/true, /*requires_imatrix=*/true);
+  Register(table, GgmlType::kIQ2_XS, &DequantizeRowIq2Xs, &QuantizeRowIq2Xs,
+           /*uses_imatrix=*/true, /*requires_imatrix=*/true);
+  Register(table, GgmlType::kIQ2_S, &DequantizeRowIq2S, &QuantizeRowIq2S, /*uses_imatrix=*/true);
+  Register(table, GgmlType::kIQ3_XXS, &DequantizeRowIq3Xxs, &QuantizeRowIq3Xxs,
+           /*uses_imatrix=*/true);
+  Register(table, GgmlType::kIQ3_S, &DequantizeRowIq3S, &QuantizeRowIq3S, /*uses_imatrix=*/true);
+  Register(table, GgmlType::kIQ1_S, &DequantizeRowIq1S, &QuantizeRowIq1S,
+           /*uses_imatrix=*/true, /*requires_imatrix=*/true);
+  Register(table, GgmlType::kIQ1_M, &DequantizeRowIq1M, &QuantizeRowIq1M, /*uses_imatrix=*/true);
 }
 
 }  // namespace ggufkit::internal

@@ -103,6 +103,11 @@ absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8
     return absl::UnimplementedError(
         absl::StrCat("no quantizer for type ", t.name, " (id ", static_cast<uint32_t>(type), ")"));
   }
+  if (imatrix.empty() && codec.requires_imatrix) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(t.name, " needs an importance matrix (ggml refuses to quantize ", t.name,
+                     " without one)"));
+  }
   if (n == 0) return absl::OkStatus();
   if (imatrix.empty() || !codec.uses_imatrix) {
     // Without importance weights every quantizer works block by block, so

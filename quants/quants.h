@@ -47,6 +47,8 @@ absl::Status DequantizeToBF16(GgmlType type, absl::Span<const uint8_t> blocks, i
 // must be a whole number of blocks and divide x.size()). Types whose ggml
 // quantizer uses an importance matrix (Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K,
 // and those of codecs_extra) use it; others ignore it, as ggml does.
+// IQ2_XXS, IQ2_XS and IQ1_S need an importance matrix: without one the call
+// fails (InvalidArgument), as ggml refuses them (ggml_quantize_requires_imatrix).
 // Errors: bad sizes (InvalidArgument), no quantizer for the type
 // (Unimplemented, "no quantizer for type X").
 absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8_t> out,

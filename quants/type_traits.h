@@ -110,6 +110,9 @@ struct ReferenceCodec {
   DequantizeRowFn dequantize = nullptr;  // nullptr: no dequantizer
   QuantizeRowFn quantize = nullptr;      // nullptr: no quantizer
   bool uses_imatrix = false;             // quantize reads imatrix when non-null
+  // ggml refuses to quantize without an importance matrix (IQ2_XXS, IQ2_XS,
+  // IQ1_S: ggml_quantize_requires_imatrix); Quantize() does too.
+  bool requires_imatrix = false;
 };
 
 // The registered reference codec of `type` (entries may be null).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds (Release) and runs the main job on the bundled sample model.
+# Sets up, builds (Release) and runs the main job on the bundled sample model,
+# then installs the Python package into .venv and runs its example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -12,3 +13,7 @@ if [ -x build/release/tools/gguf-dequant ]; then
 else
   build/release/tools/gguf-inspect "$sample"
 fi
+echo "quickstart: installing the Python package (pip install . into .venv)"
+CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-${GGUFKIT_JOBS:-$(nproc)}}" \
+  .venv/bin/python -m pip install --disable-pip-version-check -q .
+.venv/bin/python python/examples/quickstart.py "$sample"

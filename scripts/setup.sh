@@ -31,7 +31,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import gguf, numpy, safetensors' 2>/dev/null; then
+if ! .venv/bin/python -c 'import gguf, numpy, safetensors, pytest' 2>/dev/null; then
   echo "setup: installing Python reference packages into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements.txt
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, then a Release build and an
-# AddressSanitizer + UndefinedBehaviorSanitizer build, each running every test,
-# then a bounded libFuzzer run of every fuzz target (ASan + UBSan, clang).
+# AddressSanitizer + UndefinedBehaviorSanitizer build, each running every test
+# (after the Release tests: the Python package, built and tested by
+# scripts/test_python.sh), then a bounded libFuzzer run of every fuzz target (ASan + UBSan, clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -16,6 +17,10 @@ for flavour in release asan; do
   scripts/build.sh "$flavour"
   stage "$flavour tests"
   ctest --test-dir "build/$flavour" --output-on-failure -j "$jobs"
+  if [ "$flavour" = release ]; then
+    stage "python package (pip install . into .venv, pytest python/tests)"
+    CMAKE_BUILD_PARALLEL_LEVEL="$jobs" scripts/test_python.sh
+  fi
 done
 stage "fuzz (libFuzzer, ASan + UBSan, ${GGUFKIT_FUZZ_SECONDS:-30} s per target)"
 scripts/fuzz.sh "${GGUFKIT_FUZZ_SECONDS:-30}"

@@ -24,7 +24,16 @@ TEST_P(CodecContractTest, RegisteredAsDocumented) {
     if (t.type != type) continue;
     EXPECT_NE(codec.dequantize, nullptr);
     EXPECT_EQ(codec.quantize != nullptr, t.has_quantizer);
-    EXPECT_EQ(codec.uses_imatrix, type == GgmlType::kIQ4_NL || type == GgmlType::kIQ4_XS);
+    // The i-quants read the importance matrix; ggml ignores it for the others.
+    const bool iq = type == GgmlType::kIQ4_NL || type == GgmlType::kIQ4_XS ||
+                    type == GgmlType::kIQ2_XXS || type == GgmlType::kIQ2_XS ||
+                    type == GgmlType::kIQ2_S || type == GgmlType::kIQ3_XXS ||
+                    type == GgmlType::kIQ3_S || type == GgmlType::kIQ1_S ||
+                    type == GgmlType::kIQ1_M;
+    EXPECT_EQ(codec.uses_imatrix, iq);
+    // ggml_quantize_requires_imatrix: IQ2_XXS, IQ2_XS, IQ1_S.
+    EXPECT_EQ(codec.requires_imatrix, type == GgmlType::kIQ2_XXS ||
+                                          type == GgmlType::kIQ2_XS || type == GgmlType::kIQ1_S);
   }
 }
 
@@ -138,6 +147,13 @@ TEST_P(QuantizerContractTest, QuantizeThenDequantizeIsClose) {
   if (type == GgmlType::kQ2_0) bound = 0.75;
   // Ternary scales by the block max: most N(0,1) weights round to 0.
   if (type == GgmlType::kTQ1_0 || type == GgmlType::kTQ2_0) bound = 0.85;
+  // Codebook types, here called without an importance matrix (unit weights
+  // where ggml requires one).
+  if (type == GgmlType::kIQ3_XXS || type == GgmlType::kIQ3_S) bound = 0.3;
+  if (type == GgmlType::kIQ2_XXS || type == GgmlType::kIQ2_XS || type == GgmlType::kIQ2_S) {
+    bound = 0.5;
+  }
+  if (type == GgmlType::kIQ1_S || type == GgmlType::kIQ1_M) bound = 0.75;
   EXPECT_LT(relative_rmse, bound) << GgmlTypeName(type);
 }
 

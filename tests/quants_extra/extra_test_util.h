@@ -35,13 +35,13 @@ inline const std::vector<ExtraType>& ExtraTypes() {
       {GgmlType::kTQ2_0, "TQ2_0", true, true},
       {GgmlType::kMXFP4, "MXFP4", true, true},
       {GgmlType::kNVFP4, "NVFP4", true, true},
-      {GgmlType::kIQ2_XXS, "IQ2_XXS", false, false},
-      {GgmlType::kIQ2_XS, "IQ2_XS", false, false},
-      {GgmlType::kIQ2_S, "IQ2_S", false, false},
-      {GgmlType::kIQ3_XXS, "IQ3_XXS", false, false},
-      {GgmlType::kIQ3_S, "IQ3_S", false, false},
-      {GgmlType::kIQ1_S, "IQ1_S", false, false},
-      {GgmlType::kIQ1_M, "IQ1_M", false, false},
+      {GgmlType::kIQ2_XXS, "IQ2_XXS", true, false},
+      {GgmlType::kIQ2_XS, "IQ2_XS", true, false},
+      {GgmlType::kIQ2_S, "IQ2_S", true, false},
+      {GgmlType::kIQ3_XXS, "IQ3_XXS", true, false},
+      {GgmlType::kIQ3_S, "IQ3_S", true, false},
+      {GgmlType::kIQ1_S, "IQ1_S", true, false},
+      {GgmlType::kIQ1_M, "IQ1_M", true, false},
   };
   return types;
 }

@@ -6,8 +6,10 @@
 // bytes, every grid index, finite fp16 scales, every MXFP4/NVFP4 scale byte
 // including e = 255 (inf) — and quantize_<type>(imatrix = NULL) on
 // StressInput(256 * 1024, 2024): magnitudes from 2^-140 to 2^40, exact powers
-// of two and their predecessors, zeros of both signs. Output bytes are
-// compared through their 64-bit FNV-1a hash.
+// of two and their predecessors, zeros of both signs; for the IQ1/IQ2/IQ3
+// codebook types also quantize_<type> with importance matrix W1 (one row of
+// 256 * 1024; tests/data/iq_quants/README.md). Output bytes are compared
+// through their 64-bit FNV-1a hash.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,7 +24,9 @@ namespace {
 struct GgmlHashes {
   uint32_t type_id;
   uint64_t dequantized;  // FNV-1a of the f32 output on RandomBlocks
-  uint64_t quantized;    // FNV-1a of the blocks from StressInput (0: no quantizer)
+  uint64_t quantized;    // FNV-1a of the blocks from StressInput (0: no quantizer, or
+                         // refused without an importance matrix)
+  uint64_t quantized_w1 = 0;  // the same with importance matrix W1 (0: not produced)
 };
 
 constexpr GgmlHashes kGgmlHashes[] = {
@@ -34,13 +38,13 @@ constexpr GgmlHashes kGgmlHashes[] = {
     {35, 0x0ab66b4d1024eb41ull, 0xf0fa160c0b4558aaull},  // tq2_0
     {39, 0xf66ba696ac9ba5e8ull, 0x6ddd42b52c3d8398ull},  // mxfp4
     {40, 0x78fde209dea1468bull, 0x551ddb0b85e7761cull},  // nvfp4
-    {16, 0x76e8241ee73331a4ull, 0},                      // iq2_xxs
-    {17, 0xae475446b1316b84ull, 0},                      // iq2_xs
-    {22, 0x2c32181bb78c2e81ull, 0},                      // iq2_s
-    {18, 0x7c181b9576f6fdb5ull, 0},                      // iq3_xxs
-    {21, 0xf8fd235f9fba0f90ull, 0},                      // iq3_s
-    {19, 0xae50674922ebdfc0ull, 0},                      // iq1_s
-    {29, 0x82a1194ce877893bull, 0},                      // iq1_m
+    {16, 0x76e8241ee73331a4ull, 0, 0x20e55bea8ecbd986ull},                      // iq2_xxs
+    {17, 0xae475446b1316b84ull, 0, 0xf1bab50517bd02eeull},                      // iq2_xs
+    {22, 0x2c32181bb78c2e81ull, 0x217d01af65452aa9ull, 0x16004c63df5754e2ull},  // iq2_s
+    {18, 0x7c181b9576f6fdb5ull, 0xf084c42843003b28ull, 0x1e4f0f7428aba445ull},  // iq3_xxs
+    {21, 0xf8fd235f9fba0f90ull, 0x499438bf835c846bull, 0xf074837aa59bb553ull},  // iq3_s
+    {19, 0xae50674922ebdfc0ull, 0, 0x92191b0762aa89b8ull},                      // iq1_s
+    {29, 0x82a1194ce877893bull, 0xa4448ed650372d70ull, 0x9254e3a005193a5bull},  // iq1_m
 };
 
 class GgmlHashTest : public ::testing::TestWithParam<GgmlHashes> {};
@@ -58,13 +62,26 @@ TEST_P(GgmlHashTest, DequantizeRandomBlocksLikeGgml) {
 TEST_P(GgmlHashTest, QuantizeStressInputLikeGgml) {
   const GgmlType type = static_cast<GgmlType>(GetParam().type_id);
   const ReferenceCodec& codec = GetReferenceCodec(type);
-  ASSERT_EQ(codec.quantize != nullptr, GetParam().quantized != 0) << GgmlTypeName(type);
+  ASSERT_EQ(codec.quantize != nullptr, GetParam().quantized != 0 || codec.requires_imatrix)
+      << GgmlTypeName(type);
   if (codec.quantize == nullptr) return;  // dequantize-only type: nothing more to compare
   constexpr int64_t kN = 256 * 1024;
   const std::vector<float> x = StressInput(kN, 2024u);
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type, kN)));
-  codec.quantize(x.data(), q.data(), kN, nullptr);
-  EXPECT_EQ(Fnv1a64(q.data(), q.size()), GetParam().quantized) << GgmlTypeName(type);
+  if (GetParam().quantized != 0) {
+    codec.quantize(x.data(), q.data(), kN, nullptr);
+    EXPECT_EQ(Fnv1a64(q.data(), q.size()), GetParam().quantized) << GgmlTypeName(type);
+  }
+  if (GetParam().quantized_w1 != 0) {
+    // One row of kN with W1 of tests/quants/iq_quant_cases.h:
+    // w[j] = 0.25 + ((j * 7919) mod 1000) * 0.004.
+    std::vector<float> w(static_cast<size_t>(kN));
+    for (int64_t j = 0; j < kN; ++j) {
+      w[j] = 0.25f + static_cast<float>(static_cast<uint64_t>(j) * 7919u % 1000u) * 0.004f;
+    }
+    codec.quantize(x.data(), q.data(), kN, w.data());
+    EXPECT_EQ(Fnv1a64(q.data(), q.size()), GetParam().quantized_w1) << GgmlTypeName(type);
+  }
 }
 
 std::string HashParamName(const ::testing::TestParamInfo<GgmlHashes>& param_info) {
