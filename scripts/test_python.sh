@@ -6,7 +6,7 @@
 #   PYTHON=/path/to/python scripts/test_python.sh     (default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python="${PYTHON:-.venv/bin/python}"
+python="${PYTHON:-$PWD/.venv/bin/python}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-${GGUFKIT_JOBS:-$(nproc)}}"
 "$python" -m pip install --disable-pip-version-check -q .
 # Run from outside the source tree so `import ggufkit` is the installed package.
