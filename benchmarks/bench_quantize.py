@@ -115,11 +115,22 @@ def main():
           f"cores {os.cpu_count()}")
     runs = {"gguf-quantize": [], "gguf-dequant": [], "llama-quantize": []}
     outs = {}
+    digests = {}
+
+    def digest(path):
+        import hashlib
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
     for _ in range(args.repeat):
         out = os.path.join(args.workdir, "q4km.gguf")
         runs["gguf-quantize"].append(run_measured(
             [args.tool, "--quiet", "--threads", str(args.threads), model, out, "Q4_K_M"]))
         outs["gguf-quantize"] = os.path.getsize(out)
+        digests["gguf-quantize"] = digest(out)
         os.remove(out)
         out = os.path.join(args.workdir, "dequant.gguf")
         runs["gguf-dequant"].append(run_measured(
@@ -131,6 +142,7 @@ def main():
             runs["llama-quantize"].append(run_measured(
                 [args.llama_quantize, model, out, "Q4_K_M", str(args.threads)]))
             outs["llama-quantize"] = os.path.getsize(out)
+            digests["llama-quantize"] = digest(out)
             os.remove(out)
     print("| tool | wall | CPU | peak RSS | output | input MB/s | wall / gguf-dequant | CPU / gguf-dequant |")
     print("|---|---|---|---|---|---|---|---|")
@@ -144,6 +156,12 @@ def main():
         rss = max(r[2] for r in rs)
         print(f"| {tool} | {w:.2f} s | {c:.2f} s | {rss:.1f} MiB | {outs[tool] / 1e6:.0f} MB "
               f"| {in_mb / w:.0f} | {w / base:.2f} | {c / base_cpu:.1f} |")
+    if runs["llama-quantize"]:
+        ratio = (statistics.median(r[0] for r in runs["gguf-quantize"]) /
+                 statistics.median(r[0] for r in runs["llama-quantize"]))
+        same = digests["gguf-quantize"] == digests["llama-quantize"]
+        print(f"gguf-quantize wall / llama-quantize wall: {ratio:.2f}; "
+              f"outputs byte-identical: {'yes' if same else 'NO'} (sha256 {digests['gguf-quantize'][:16]})")
     if not args.keep:
         os.remove(model)
 
