@@ -66,6 +66,7 @@ TEST(InspectTest, LongArraysSummarizedUnlessFull) {
 }
 
 TEST(InspectTest, JsonParsesInPython) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf");
   TempDir dir;
   for (const std::string& file :
        {GoldenPath("ggml/q4_K.gguf"), GoldenPath("ggml/all_types_align64.gguf"),
