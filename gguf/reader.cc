@@ -536,7 +536,13 @@ absl::Status GgufReader::ReadTensorBytes(const TensorInfo& tensor, uint64_t offs
                                               " bytes at byte ", offset_in_tensor,
                                               " passes its end (", own->size_bytes, " bytes)"));
   }
-  absl::Status s = source_->ReadAt(own->absolute_offset + offset_in_tensor, dst, n);
+  absl::Status s;
+  if (source_->forward_only()) {
+    std::lock_guard<std::mutex> lock(forward_only_mu_);
+    s = source_->ReadAt(own->absolute_offset + offset_in_tensor, dst, n);
+  } else {
+    s = source_->ReadAt(own->absolute_offset + offset_in_tensor, dst, n);
+  }
   if (!s.ok()) {
     return absl::Status(
         s.code(), absl::StrCat("tensor '", own->name, "' (", own->size_bytes, " bytes at offset ",

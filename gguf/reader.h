@@ -26,6 +26,13 @@
 // file" check happens at Open when the size is known, otherwise when the
 // data is read (an early end is a clean OutOfRange naming the tensor). Read
 // tensors in file order (TensorsInFileOrder()) on such sources.
+//
+// Threads: ReadTensorBytes may be called from several threads at once. On a
+// random-access source (pread, mmap, memory) the reads run in parallel; on a
+// forward-only source (a .gguf.zst stream) they are serialized by the reader,
+// and a read that starts before the end of the previous one (whichever thread
+// made it) fails with FailedPrecondition naming the file: an error, never a
+// data race or wrong bytes.
 #ifndef GGUFKIT_GGUF_READER_H_
 #define GGUFKIT_GGUF_READER_H_
 
@@ -33,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,6 +134,7 @@ class GgufReader {
   // into dst (raw bytes as stored; see the big-endian note above). `tensor`
   // must come from this reader. Errors name the file and tensor:
   // OutOfRange when the range passes the tensor's end or the file ends early.
+  // Thread-safe (see "Threads" above).
   absl::Status ReadTensorBytes(const TensorInfo& tensor, uint64_t offset_in_tensor, void* dst,
                                size_t n);
   // Drops a consumed range of a tensor from memory (mmap sources); no-op
@@ -140,6 +149,9 @@ class GgufReader {
   explicit GgufReader(std::unique_ptr<ByteSource> source);
 
   std::unique_ptr<ByteSource> source_;
+  // Serializes ReadTensorBytes on forward-only sources (whose ReadAt keeps a
+  // position and is not thread-safe).
+  std::mutex forward_only_mu_;
   uint32_t version_ = 3;
   Endianness endianness_ = Endianness::kLittle;
   uint32_t alignment_ = kGgufDefaultAlignment;

@@ -10,7 +10,11 @@
 // Heap: at most kMaxScratchBytes (1 MiB) per call on top of the caller's
 // buffer; the quantized bytes are read chunk by chunk with pread (no mapping
 // is held). Errors name the tensor and the file. Calls on one model may run
-// concurrently from several threads (pread sources allow it).
+// concurrently from several threads: in parallel on plain files; on a
+// .gguf.zst model (a forward-only stream) the reads are serialized and must
+// move forward through the file, so a call whose reads fall behind another's
+// fails with FailedPrecondition ("needs random access"), never with a race or
+// wrong values.
 #ifndef GGUFKIT_TOOLS_STREAM_GGUF_TENSORS_H_
 #define GGUFKIT_TOOLS_STREAM_GGUF_TENSORS_H_
 
