@@ -120,6 +120,19 @@ class GgufReader {
   uint64_t header_size() const { return header_size_; }
   // Source size if known (std::nullopt for some forward-only sources).
   std::optional<uint64_t> file_size() const { return source_->size(); }
+  // Where ggml expects the data section to end: the end of the last tensor's
+  // data rounded up to the alignment (ggml reads the data section as the sum
+  // of the padded tensor sizes). data_offset() when there are no tensors.
+  uint64_t padded_data_end() const { return padded_data_end_; }
+  // Bytes of that final alignment padding missing at the end of the file: the
+  // file ends after the last tensor's data but before padded_data_end().
+  // Such files read fine here, but ggml's gguf reader and llama.cpp refuse
+  // them ("failed to read tensor data"); gguf-inspect warns. 0 when the file
+  // is complete, has no tensors, or its size is unknown.
+  uint64_t missing_final_padding() const {
+    const std::optional<uint64_t> size = file_size();
+    return size && !tensors_.empty() && *size < padded_data_end_ ? padded_data_end_ - *size : 0;
+  }
 
   const Metadata& metadata() const { return metadata_; }
   // In tensor-info order (the order of the file's info records).
@@ -157,6 +170,7 @@ class GgufReader {
   uint32_t alignment_ = kGgufDefaultAlignment;
   uint64_t header_size_ = 0;
   uint64_t data_offset_ = 0;
+  uint64_t padded_data_end_ = 0;
   Metadata metadata_;
   std::vector<TensorInfo> tensors_;
   absl::flat_hash_map<std::string, size_t> tensor_index_;

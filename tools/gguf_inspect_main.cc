@@ -2,7 +2,8 @@
 //
 // Prints a GGUF file's (or split model's) version, endianness, alignment,
 // all metadata (arrays longer than 8 elements summarized unless --full), the
-// tensor table (name, type, shape, offset, bytes) and totals by type. Reads
+// tensor table (name, type, shape, offset, bytes) and totals by type, with a
+// warning line for what ggml would refuse (missing final padding). Reads
 // only the header: tensor data is never loaded. Bad input or bad flags give
 // one line on stderr and a non-zero exit (1: the file, 2: the command line).
 #include <cmath>
@@ -138,6 +139,28 @@ std::string WithCommas(uint64_t v) {
   return out;
 }
 
+// Bytes of final alignment padding missing, over all shards.
+uint64_t MissingFinalPadding(const GgufModel& model) {
+  uint64_t missing = 0;
+  for (size_t i = 0; i < model.shard_count(); ++i) missing += model.shard(i).missing_final_padding();
+  return missing;
+}
+
+// What a file has that ggml / llama.cpp would refuse, one line each.
+std::vector<std::string> Warnings(const GgufModel& model) {
+  std::vector<std::string> warnings;
+  for (size_t i = 0; i < model.shard_count(); ++i) {
+    const GgufReader& shard = model.shard(i);
+    if (const uint64_t missing = shard.missing_final_padding()) {
+      warnings.push_back(absl::StrFormat(
+          "%s ends %d bytes before the padded end of its data section (offset %d): the final "
+          "alignment padding is missing, so ggml and llama.cpp refuse to load it",
+          shard.name(), missing, shard.padded_data_end()));
+    }
+  }
+  return warnings;
+}
+
 std::string RenderText(const GgufModel& model, bool full) {
   std::string out;
   absl::StrAppendFormat(&out, "file:        %s\n", model.name());
@@ -153,6 +176,7 @@ std::string RenderText(const GgufModel& model, bool full) {
   if (auto size = model.shard(0).file_size()) {
     absl::StrAppendFormat(&out, "file size:   %s bytes\n", WithCommas(*size));
   }
+  for (const std::string& w : Warnings(model)) absl::StrAppend(&out, "warning:     ", w, "\n");
   const Metadata& md = model.metadata();
   absl::StrAppendFormat(&out, "\nmetadata (%d keys):\n", md.size());
   size_t key_width = 0;
@@ -209,6 +233,14 @@ std::string RenderJson(const GgufModel& model, bool full) {
   if (auto size = model.shard(0).file_size()) {
     absl::StrAppendFormat(&out, ",\n  \"file_size\": %d", *size);
   }
+  absl::StrAppendFormat(&out, ",\n  \"missing_final_padding\": %d", MissingFinalPadding(model));
+  out += ",\n  \"warnings\": [";
+  const std::vector<std::string> warnings = Warnings(model);
+  for (size_t i = 0; i < warnings.size(); ++i) {
+    out += i ? ", " : "";
+    AppendJsonString(&out, warnings[i]);
+  }
+  out += "]";
   out += ",\n  \"metadata\": [";
   const Metadata& md = model.metadata();
   for (size_t k = 0; k < md.size(); ++k) {
