@@ -464,9 +464,9 @@ absl::Status GgufParser::CheckLayout() {
     }
     const uint64_t end = t.absolute_offset + t.size_bytes;
     const uint64_t pad = (a - end % a) % a;
-    const uint64_t padded =
-        end > std::numeric_limits<uint64_t>::max() - pad ? std::numeric_limits<uint64_t>::max()
-                                                         : end + pad;
+    const uint64_t padded = end > std::numeric_limits<uint64_t>::max() - pad
+                                ? std::numeric_limits<uint64_t>::max()
+                                : end + pad;
     r_->padded_data_end_ = std::max(r_->padded_data_end_, padded);
   }
   if (options_.reject_overlaps && r_->tensors_.size() > 1) {

@@ -142,7 +142,8 @@ std::string WithCommas(uint64_t v) {
 // Bytes of final alignment padding missing, over all shards.
 uint64_t MissingFinalPadding(const GgufModel& model) {
   uint64_t missing = 0;
-  for (size_t i = 0; i < model.shard_count(); ++i) missing += model.shard(i).missing_final_padding();
+  for (size_t i = 0; i < model.shard_count(); ++i)
+    missing += model.shard(i).missing_final_padding();
   return missing;
 }
 

@@ -70,17 +70,17 @@ int RunCommand(const std::string& command, std::string* output = nullptr);
 // In a test body: skips the test, saying why, when PythonPath() cannot
 // import `modules` (a plain `cmake && ctest` without the reference packages),
 // or fails it when PythonRefsRequired().
-#define GGUFKIT_REQUIRE_PYTHON_MODULES(modules)                                         \
-  do {                                                                                  \
-    std::string ggufkit_python_why_;                                                    \
-    if (!::ggufkit::testing::PythonCanImport(modules, &ggufkit_python_why_)) {          \
-      if (::ggufkit::testing::PythonRefsRequired()) {                                   \
+#define GGUFKIT_REQUIRE_PYTHON_MODULES(modules)                                          \
+  do {                                                                                   \
+    std::string ggufkit_python_why_;                                                     \
+    if (!::ggufkit::testing::PythonCanImport(modules, &ggufkit_python_why_)) {           \
+      if (::ggufkit::testing::PythonRefsRequired()) {                                    \
         FAIL() << ggufkit_python_why_ << " (GGUFKIT_REQUIRE_PYTHON_REFS=1 requires it)"; \
-      }                                                                                 \
-      GTEST_SKIP() << ggufkit_python_why_                                               \
-                   << " (install them with scripts/setup.sh, or point "                 \
-                      "GGUFKIT_TEST_PYTHON at a Python that has them)";                 \
-    }                                                                                   \
+      }                                                                                  \
+      GTEST_SKIP() << ggufkit_python_why_                                                \
+                   << " (install them with scripts/setup.sh, or point "                  \
+                      "GGUFKIT_TEST_PYTHON at a Python that has them)";                  \
+    }                                                                                    \
   } while (0)
 
 #endif  // GGUFKIT_TESTS_COMMON_TEST_DATA_H_
