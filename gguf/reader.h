@@ -20,7 +20,7 @@
 // little-endian) have their header, metadata and tensor infos byte-swapped
 // while parsing; tensor DATA is returned raw, exactly as stored: callers that
 // decode a big-endian file must swap the multi-byte fields of each block
-// themselves (type-specific; see specs/formats.md).
+// (ByteSwapBlocks in quants/block_fields.h; the streaming layer does).
 //
 // Forward-only sources: parsing works unchanged; the "tensor fits in the
 // file" check happens at Open when the size is known, otherwise when the

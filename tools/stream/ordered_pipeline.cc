@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "quants/block_fields.h"
 #include "quants/status_macros.h"
 
 namespace ggufkit::stream {
@@ -132,6 +133,13 @@ absl::Status RunOrderedPipeline(
       } else if (pt.copy_raw) {
         status = pt.source->ReadTensorBytes(static_cast<uint64_t>(item.first), out,
                                             static_cast<size_t>(item.count));
+        if (status.ok() && pt.layout.big_endian) {
+          // Raw copies go out little-endian too (whole elements: chunks are
+          // multiples of 256 bytes).
+          ByteSwapBlocks(pt.layout.type, out,
+                         static_cast<size_t>(item.count) /
+                             static_cast<size_t>(GetTypeTraits(pt.layout.type).type_size));
+        }
         if (!status.ok()) {
           status = absl::Status(status.code(), absl::StrCat("tensor '", pt.layout.name, "' in '",
                                                             pt.layout.file,
