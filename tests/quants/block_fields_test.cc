@@ -29,12 +29,13 @@ std::vector<FieldRun> MultiByteRuns(GgmlType type) {
 }
 
 // Every type of the type table has fields, in order, covering its block
-// exactly: a format added to kTypeTable without a field entry fails here.
+// exactly (also a static_assert in quants/type_traits.cc: a kTypeTable row
+// without its field table does not compile).
 TEST(BlockFieldsTest, EveryTypeIsDescribedByteForByte) {
   for (const TypeTraits& t : AllTypeTraits()) {
     SCOPED_TRACE(t.name);
     const absl::Span<const BlockField> fields = BlockFields(t.type);
-    ASSERT_FALSE(fields.empty()) << "no entry in BlockFields (quants/block_fields.cc)";
+    ASSERT_FALSE(fields.empty()) << "no field table in its kTypeTable row";
     int64_t at = 0;
     for (const BlockField& f : fields) {
       EXPECT_EQ(f.offset, at);
@@ -151,7 +152,7 @@ TEST(BlockFieldsTest, RandomBlocksOfEveryFormatDecodeToFiniteValues) {
     for (size_t i = 0; i < out.size(); ++i) {
       ASSERT_TRUE(std::isfinite(out[i]))
           << t.name << " block " << i / static_cast<size_t>(t.block_size) << " decodes to "
-          << out[i] << ": an fp16 field missing from BlockFields (quants/block_fields.cc)?";
+          << out[i] << ": an fp16 scale missing from its field table (kBlock<X>Fields beside the block struct)?";
     }
   }
 }
