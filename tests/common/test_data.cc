@@ -34,7 +34,9 @@ bool PythonCanImport(const std::string& modules, std::string* why) {
   auto it = cache->find(key);
   if (it == cache->end()) {
     std::string output;
-    const int rc = RunCommand("'" + python + "' -c 'import " + modules + "'", &output);
+    // From "/": `python -c` puts the current folder first on sys.path, and a
+    // source tree's gguf/ folder would pass for the gguf package.
+    const int rc = RunCommand("cd / && '" + python + "' -c 'import " + modules + "'", &output);
     std::string problem;
     if (rc != 0) {
       // The last line of the traceback names the module
