@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "kernels/cuda/cuda_codecs.h"
-#include "kernels/cuda/host_dequantizer.h"
-#include "quants/type_traits.h"
+#include "ggufkit/kernels/cuda/cuda_codecs.h"
+#include "ggufkit/kernels/cuda/host_dequantizer.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::cuda {
 namespace {
@@ -67,7 +67,7 @@ void BM_Memcpy(benchmark::State& state) {
 }
 
 void BM_Dequantize(benchmark::State& state, GgmlType type, OutputType out_type) {
-  const int64_t n = kOutputBytes / OutputTypeBytes(out_type);
+  const int64_t n = kOutputBytes / OutputElementBytes(out_type);
   absl::Status status;
   TimeWithEvents(state, kOutputBytes, [&] {
     if (status.ok()) status = DequantizeOnDevice(type, g_in, n, out_type, g_out);
@@ -76,7 +76,7 @@ void BM_Dequantize(benchmark::State& state, GgmlType type, OutputType out_type) 
 }
 
 void BM_DequantizeKv(benchmark::State& state, KvFormat format, OutputType out_type) {
-  const int64_t n = kOutputBytes / OutputTypeBytes(out_type);
+  const int64_t n = kOutputBytes / OutputElementBytes(out_type);
   absl::Status status;
   TimeWithEvents(state, kOutputBytes, [&] {
     if (status.ok()) status = DequantizeKvOnDevice(format, g_in, n, out_type, g_out);
@@ -205,11 +205,11 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  const std::pair<KvFormat, const char*> kv[] = {{{KvCacheType::kQ8_0}, "q8_0"},
-                                                 {{KvCacheType::kQ4_0}, "q4_0"},
-                                                 {{KvCacheType::kTurbo2}, "turbo2"},
-                                                 {{KvCacheType::kTurbo3}, "turbo3"},
-                                                 {{KvCacheType::kTurbo4}, "turbo4"}};
+  const std::pair<KvFormat, const char*> kv[] = {{{KvType::kQ8_0}, "q8_0"},
+                                                 {{KvType::kQ4_0}, "q4_0"},
+                                                 {{KvType::kTurbo2}, "turbo2"},
+                                                 {{KvType::kTurbo3}, "turbo3"},
+                                                 {{KvType::kTurbo4}, "turbo4"}};
   for (const auto& [format, name] : kv) {
     benchmark::RegisterBenchmark((std::string("kv_dequantize/") + name + "/f16").c_str(),
                                  BM_DequantizeKv, format, OutputType::kF16)

@@ -31,10 +31,10 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "dequant/dequant.h"
-#include "dequant/turbo.h"
-#include "quants/half_fields.h"
-#include "quants/type_traits.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/dequant/turbo.h"
+#include "ggufkit/quants/half_fields.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 namespace {

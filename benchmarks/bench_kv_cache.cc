@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "quants/kv_cache.h"
+#include "ggufkit/dequant/kv_rows.h"
+#include "ggufkit/quants/kv_cache.h"
 
 namespace ggufkit {
 namespace {

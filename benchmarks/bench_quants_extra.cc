@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 namespace {

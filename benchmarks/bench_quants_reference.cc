@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "quants/quants.h"
+#include "ggufkit/quants/quants.h"
 
 namespace ggufkit {
 namespace {
@@ -25,13 +25,13 @@ std::vector<float> Gaussian(int64_t n) {
 void BM_Dequantize(benchmark::State& state, GgmlType type) {
   const std::vector<float> x = Gaussian(kElements);
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type, kElements)));
-  if (!Quantize(type, x, absl::MakeSpan(q)).ok()) {
+  if (!reference::Quantize(type, x, absl::MakeSpan(q)).ok()) {
     state.SkipWithError("quantize failed");
     return;
   }
   std::vector<float> y(static_cast<size_t>(kElements));
   for (auto _ : state) {
-    benchmark::DoNotOptimize(Dequantize(type, q, kElements, y.data()));
+    benchmark::DoNotOptimize(reference::Dequantize(type, q, kElements, y.data()));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * kElements);
@@ -42,7 +42,7 @@ void BM_Quantize(benchmark::State& state, GgmlType type) {
   const std::vector<float> x = Gaussian(kElements);
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type, kElements)));
   for (auto _ : state) {
-    benchmark::DoNotOptimize(Quantize(type, x, absl::MakeSpan(q)));
+    benchmark::DoNotOptimize(reference::Quantize(type, x, absl::MakeSpan(q)));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * kElements);

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/output-inl.h"
+#include "ggufkit/dequant/output-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

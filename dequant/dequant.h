@@ -21,21 +21,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "quants/type_traits.h"
+#include "absl/types/span.h"
+#include "ggufkit/quants/output_type.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 
 // Element type written to the output buffer.
-enum class OutputType : uint8_t {
-  kF32,   // IEEE binary32
-  kF16,   // IEEE binary16 bits (uint16_t), round to nearest even (quants/half.h)
-  kBF16,  // bfloat16 bits (uint16_t), round to nearest even, NaN kept quiet
-};
-
-// Bytes of one output element: 4 for kF32, 2 for kF16 and kBF16.
-size_t OutputElementBytes(OutputType type);
-// "f32", "f16", "bf16".
-const char* OutputTypeName(OutputType type);
+// OutputType (f32 / f16 / bf16): quants/output_type.h.
 
 // How output is written (f32, f16 and bf16 alike; SSE4/SSSE3 kernels write
 // f16/bf16 with cached stores in every mode).
@@ -64,8 +57,37 @@ struct DequantOptions {
   StoreMode store_mode = StoreMode::kAuto;
 };
 
+// ---------------------------------------------------------------------------
+// The front door: one obvious way to (de)quantize a buffer. Each call runs
+// the fastest bit-exact path this CPU has (a Highway SIMD codec when there is
+// one, else the quants/ reference, ggufkit::reference::), on the calling
+// thread, and checks both spans: the element count is out's (Dequantize) or
+// x's (Quantize), and the other span must hold exactly RowSizeBytes(type, n)
+// bytes; n must be a whole number of blocks. Errors are InvalidArgument
+// naming the sizes, or Unimplemented for a type without a codec.
+// ---------------------------------------------------------------------------
+
+// `in` -> f32.
+absl::Status Dequantize(GgmlType type, absl::Span<const uint8_t> in, absl::Span<float> out,
+                        const DequantOptions& options = DequantOptions());
+// `in` -> f16 or bf16 bits (out_type kF16 or kBF16).
+absl::Status Dequantize(GgmlType type, absl::Span<const uint8_t> in, absl::Span<uint16_t> out,
+                        OutputType out_type, const DequantOptions& options = DequantOptions());
+// `in` -> out_type elements in raw bytes (out.size() = n * OutputElementBytes);
+// for bindings that hold untyped buffers.
+absl::Status Dequantize(GgmlType type, absl::Span<const uint8_t> in, absl::Span<uint8_t> out,
+                        OutputType out_type, const DequantOptions& options = DequantOptions());
+
+// x (a whole number of blocks) -> exactly RowSizeBytes(type, x.size()) bytes.
+// `imatrix`: as reference::Quantize (quants/quants.h): empty, or per-column
+// importance weights for rows of imatrix.size() elements. Bytes identical to
+// ggml's quantizer whichever path runs.
+absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8_t> out,
+                      absl::Span<const float> imatrix = {});
+
 // Dequantizes `n_elements` elements of `type`, stored as consecutive blocks at
-// `blocks`, into out[0 .. n_elements) as `out_type` elements.
+// `blocks`, into out[0 .. n_elements) as `out_type` elements. (The pointer
+// form of Dequantize, for callers that already checked their sizes.)
 // No alignment is required of either pointer; the ranges must not overlap.
 // Returns:
 //  - InvalidArgumentError if `type` is not a valid id, is an integer type

@@ -11,14 +11,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "dequant/dequant.h"
-#include "dequant/kernels.h"
-#include "quants/half.h"
-#include "quants/status_macros.h"
-#include "quants/type_traits.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/dequant/kernels.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/base/status_macros.h"
+#include "ggufkit/quants/type_traits.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/dispatch.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/dispatch.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
 #include "hwy/cache_control.h"
@@ -110,19 +110,6 @@ bool ReadForceScalarEnvironment() {
 
 }  // namespace
 
-size_t OutputElementBytes(OutputType type) { return type == OutputType::kF32 ? 4 : 2; }
-
-const char* OutputTypeName(OutputType type) {
-  switch (type) {
-    case OutputType::kF32:
-      return "f32";
-    case OutputType::kF16:
-      return "f16";
-    case OutputType::kBF16:
-      return "bf16";
-  }
-  return "invalid";
-}
 
 bool ScalarForcedByEnvironment() {
   static const bool forced = ReadForceScalarEnvironment();

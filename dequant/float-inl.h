@@ -12,9 +12,9 @@
 #include <cstring>
 #include <type_traits>
 
-#include "dequant/output-inl.h"
+#include "ggufkit/dequant/output-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

@@ -1,6 +1,6 @@
 // Q5_K, Q2_K, Q3_K, TQ2_0 SIMD dequantizers (per target).
 // Q4_KScaleProducts and KQuantScaleBatch (shared with Q5_K) live in q4_k-inl.h.
-#include "dequant/q4_k-inl.h"
+#include "ggufkit/dequant/q4_k-inl.h"
 
 #if defined(GGUFKIT_DEQUANT_K_QUANTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef GGUFKIT_DEQUANT_K_QUANTS_INL_H_
@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/output-inl.h"
+#include "ggufkit/dequant/output-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

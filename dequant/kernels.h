@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "dequant/dequant.h"
-#include "quants/type_traits.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::dequant_internal {
 

@@ -3,13 +3,13 @@
 // small.
 #include <cstdint>
 
-#include "dequant/kernels.h"
+#include "ggufkit/dequant/kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/kernels_codebook.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/kernels_codebook.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/codebook-inl.h"
+#include "ggufkit/dequant/codebook-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

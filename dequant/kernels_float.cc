@@ -1,13 +1,13 @@
 // Per-target instantiations of the float conversions: F32, F16, BF16 input.
 #include <cstdint>
 
-#include "dequant/kernels.h"
+#include "ggufkit/dequant/kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/kernels_float.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/kernels_float.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/float-inl.h"
+#include "ggufkit/dequant/float-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

@@ -3,13 +3,13 @@
 // stays small.
 #include <cstdint>
 
-#include "dequant/kernels.h"
+#include "ggufkit/dequant/kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/kernels_kquants.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/kernels_kquants.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/k_quants-inl.h"
+#include "ggufkit/dequant/k_quants-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

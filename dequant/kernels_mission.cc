@@ -3,16 +3,16 @@
 // translation unit (compiled once per Highway target) stays small.
 #include <cstdint>
 
-#include "dequant/kernels.h"
+#include "ggufkit/dequant/kernels.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/kernels_mission.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/kernels_mission.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/q1_0-inl.h"
-#include "dequant/q4_k-inl.h"
-#include "dequant/q6_k-inl.h"
-#include "dequant/q8_0-inl.h"
+#include "ggufkit/dequant/q1_0-inl.h"
+#include "ggufkit/dequant/q4_k-inl.h"
+#include "ggufkit/dequant/q6_k-inl.h"
+#include "ggufkit/dequant/q8_0-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

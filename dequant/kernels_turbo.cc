@@ -4,16 +4,16 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "dequant/dequant.h"
-#include "dequant/turbo.h"
-#include "quants/status_macros.h"
-#include "quants/turbo.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/dequant/turbo.h"
+#include "ggufkit/base/status_macros.h"
+#include "ggufkit/quants/turbo.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "dequant/kernels_turbo.cc"
+#define HWY_TARGET_INCLUDE "ggufkit/dequant/kernels_turbo.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // clang-format off: the per-target headers must follow foreach_target.h.
-#include "dequant/turbo-inl.h"
+#include "ggufkit/dequant/turbo-inl.h"
 #include "hwy/highway.h"
 // clang-format on
 

@@ -19,9 +19,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/kernels.h"
+#include "ggufkit/dequant/kernels.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

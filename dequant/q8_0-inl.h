@@ -1,4 +1,4 @@
-// Q8_0 SIMD dequantizer (per target). Format: quants/ and specs/formats.md.
+// Q8_0 SIMD dequantizer (per target). Format: quants/block_*.h and docs/types.md.
 
 #if defined(GGUFKIT_DEQUANT_Q8_0_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef GGUFKIT_DEQUANT_Q8_0_INL_H_
@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/output-inl.h"
+#include "ggufkit/dequant/output-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

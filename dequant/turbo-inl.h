@@ -14,10 +14,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dequant/output-inl.h"
+#include "ggufkit/dequant/output-inl.h"
 #include "hwy/highway.h"
-#include "quants/half.h"
-#include "quants/turbo.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/turbo.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {

@@ -19,8 +19,8 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "dequant/dequant.h"
-#include "quants/turbo.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/quants/turbo.h"
 
 namespace ggufkit {
 
@@ -37,10 +37,7 @@ absl::Status QuantizeTurboGroups(TurboFormat format, TurboVariant variant, const
                                  int64_t n_groups, uint8_t* blocks,
                                  const DequantOptions& options = DequantOptions());
 
-enum class RotationDirection : uint8_t {
-  kForward,  // WhtForward128: what the quantizer applies (and a runtime to Q)
-  kInverse,  // WhtInverse128: dequantized turbo values back to the original domain
-};
+// (RotationDirection: quants/turbo.h.)
 
 // Rotates x[0 .. 128 * n_groups) in place, group by group.
 absl::Status RotateTurboGroups(float* x, int64_t n_groups, RotationDirection direction,

@@ -1,4 +1,4 @@
-#include "gguf/byte_source.h"
+#include "ggufkit/gguf/byte_source.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {

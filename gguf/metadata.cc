@@ -1,4 +1,4 @@
-#include "gguf/metadata.h"
+#include "ggufkit/gguf/metadata.h"
 
 #include <cmath>
 #include <cstring>

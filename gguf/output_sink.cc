@@ -1,4 +1,4 @@
-#include "gguf/output_sink.h"
+#include "ggufkit/gguf/output_sink.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {

@@ -1,4 +1,4 @@
-#include "gguf/reader.h"
+#include "ggufkit/gguf/reader.h"
 
 #include <algorithm>
 #include <cstring>
@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "gguf/zstd_source.h"
-#include "quants/status_macros.h"
+#include "ggufkit/gguf/zstd_source.h"
+#include "ggufkit/base/status_macros.h"
 
 // Metadata values are stored and compared in host order, and the parser
 // swaps only for big-endian files: a little-endian host is assumed.

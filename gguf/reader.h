@@ -2,7 +2,7 @@
 //
 // Open() parses the header, the metadata and the tensor infos, reading the
 // source strictly front to back, and validates everything against the bad-
-// input checklist of specs/gguf-container.md: every error is an absl::Status
+// input checklist of docs/security.md: every error is an absl::Status
 // naming the file, the byte offset and the problem. Nothing is allocated from
 // a count read from the file before the count is checked against the bytes
 // that remain, so parsing memory is bounded by the file size plus a constant.
@@ -49,9 +49,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "gguf/byte_source.h"
-#include "gguf/metadata.h"
-#include "quants/type_traits.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/metadata.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 

@@ -1,4 +1,4 @@
-#include "gguf/split.h"
+#include "ggufkit/gguf/split.h"
 
 #include <unistd.h>
 
@@ -10,8 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "gguf/zstd_source.h"
-#include "quants/status_macros.h"
+#include "ggufkit/gguf/zstd_source.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {

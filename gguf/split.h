@@ -20,9 +20,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "gguf/output_sink.h"
-#include "gguf/reader.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/output_sink.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
 
 namespace ggufkit {
 

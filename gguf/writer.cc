@@ -1,4 +1,4 @@
-#include "gguf/writer.h"
+#include "ggufkit/gguf/writer.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {

@@ -33,10 +33,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "gguf/metadata.h"
-#include "gguf/output_sink.h"
-#include "gguf/reader.h"
-#include "quants/type_traits.h"
+#include "ggufkit/gguf/metadata.h"
+#include "ggufkit/gguf/output_sink.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 

@@ -1,4 +1,4 @@
-#include "gguf/zstd_sink.h"
+#include "ggufkit/gguf/zstd_sink.h"
 
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_estimateCStreamSize
 #include <zstd.h>
@@ -10,7 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {

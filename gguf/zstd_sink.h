@@ -29,7 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "gguf/output_sink.h"
+#include "ggufkit/gguf/output_sink.h"
 
 namespace ggufkit {
 

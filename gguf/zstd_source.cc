@@ -1,5 +1,5 @@
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader, ZSTD_frameHeader
-#include "gguf/zstd_source.h"
+#include "ggufkit/gguf/zstd_source.h"
 
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {

@@ -56,7 +56,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "gguf/byte_source.h"
+#include "ggufkit/gguf/byte_source.h"
 
 namespace ggufkit {
 

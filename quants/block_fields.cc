@@ -1,9 +1,9 @@
-#include "quants/block_fields.h"
+#include "ggufkit/quants/block_fields.h"
 
 #include <array>
 #include <vector>
 
-#include "quants/half_fields.h"
+#include "ggufkit/quants/half_fields.h"
 
 namespace ggufkit {
 namespace {

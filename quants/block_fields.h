@@ -28,7 +28,7 @@
 #include <cstdint>
 
 #include "absl/types/span.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 

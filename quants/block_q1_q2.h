@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "quants/block_fields.h"
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit {
 

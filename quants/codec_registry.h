@@ -5,7 +5,7 @@
 
 #include <array>
 
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::internal {
 

@@ -1,9 +1,9 @@
 // Registration of the basic reference codecs: floats, integers, the legacy
 // 32-weight formats and the K-quants.
-#include "quants/block_k.h"
-#include "quants/block_legacy.h"
-#include "quants/codec_registry.h"
-#include "quants/float_formats.h"
+#include "ggufkit/quants/block_k.h"
+#include "ggufkit/quants/block_legacy.h"
+#include "ggufkit/quants/codec_registry.h"
+#include "ggufkit/quants/float_formats.h"
 
 namespace ggufkit::internal {
 

@@ -1,10 +1,10 @@
 // Registers the reference codecs of the i-quants, ternary, FP4 and Q1_0/Q2_0
 // families (quants/block_iq.h, block_ternary.h, block_fp4.h, block_q1_q2.h).
-#include "quants/block_fp4.h"
-#include "quants/block_iq.h"
-#include "quants/block_q1_q2.h"
-#include "quants/block_ternary.h"
-#include "quants/codec_registry.h"
+#include "ggufkit/quants/block_fp4.h"
+#include "ggufkit/quants/block_iq.h"
+#include "ggufkit/quants/block_q1_q2.h"
+#include "ggufkit/quants/block_ternary.h"
+#include "ggufkit/quants/codec_registry.h"
 
 namespace ggufkit::internal {
 

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <limits>
 
-#include "quants/float_formats.h"
-#include "quants/half.h"
+#include "ggufkit/quants/float_formats.h"
+#include "ggufkit/quants/half.h"
 
 namespace ggufkit::internal {
 namespace {

@@ -2,10 +2,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "quants/block_fp4.h"
-#include "quants/extra_codec_util.h"
-#include "quants/half.h"
-#include "quants/iq_tables_data.h"
+#include "ggufkit/quants/block_fp4.h"
+#include "ggufkit/quants/extra_codec_util.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/iq_tables_data.h"
 
 namespace ggufkit::internal {
 namespace {

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quants/block_k.h"
-#include "quants/half.h"
-#include "quants/quant_search_internal.h"
+#include "ggufkit/quants/block_k.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/quant_search_internal.h"
 
 namespace ggufkit::internal {
 namespace {

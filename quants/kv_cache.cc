@@ -1,4 +1,4 @@
-#include "quants/kv_cache.h"
+#include "ggufkit/quants/kv_cache.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,9 +7,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "quants/half.h"
-#include "quants/status_macros.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/base/status_macros.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
 namespace {
@@ -163,6 +163,8 @@ absl::StatusOr<int64_t> KvRowFloats(KvType type, int64_t n_kv_heads, int64_t hea
   return CheckedMul(n_kv_heads, padded, "row floats");
 }
 
+namespace reference {
+
 absl::Status QuantizeKvRows(KvType type, int64_t n_rows, int64_t n_kv_heads, int64_t head_dim,
                             const float* x, uint8_t* out, TurboVariant variant) {
   GGUFKIT_ASSIGN_OR_RETURN(const RowGeometry g,
@@ -300,4 +302,5 @@ absl::Status UnrotateKvRows(int64_t n_rows, int64_t n_kv_heads, int64_t head_dim
   return absl::OkStatus();
 }
 
+}  // namespace reference
 }  // namespace ggufkit

@@ -41,7 +41,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "quants/turbo.h"
+#include "ggufkit/quants/turbo.h"
 
 namespace ggufkit {
 
@@ -71,6 +71,12 @@ absl::StatusOr<int64_t> KvRowBytes(KvType type, int64_t n_kv_heads, int64_t head
 // Floats of one dequantized row: n_kv_heads * KvPaddedHeadDim(type, head_dim).
 absl::StatusOr<int64_t> KvRowFloats(KvType type, int64_t n_kv_heads, int64_t head_dim);
 
+// The row codecs below are the scalar references, under their explicit name.
+// Users call the front door of the same name in dequant/kv_rows.h, which
+// runs the SIMD turbo codecs and WHT (bit-exact with these) when the CPU has
+// them.
+namespace reference {
+
 // Quantizes n_rows rows of n_kv_heads * head_dim floats (x, contiguous) into
 // n_rows * KvRowBytes bytes at out. n_rows may be 0.
 absl::Status QuantizeKvRows(KvType type, int64_t n_rows, int64_t n_kv_heads, int64_t head_dim,
@@ -92,6 +98,8 @@ absl::Status RotateKvRows(int64_t n_rows, int64_t n_kv_heads, int64_t head_dim, 
                           float* out);
 absl::Status UnrotateKvRows(int64_t n_rows, int64_t n_kv_heads, int64_t head_dim, const float* in,
                             float* out);
+
+}  // namespace reference
 
 }  // namespace ggufkit
 

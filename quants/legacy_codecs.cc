@@ -5,9 +5,9 @@
 #include <cstring>
 #include <limits>
 
-#include "quants/block_legacy.h"
-#include "quants/half.h"
-#include "quants/quant_search_internal.h"
+#include "ggufkit/quants/block_legacy.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/quant_search_internal.h"
 
 namespace ggufkit::internal {
 namespace {

@@ -2,9 +2,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "quants/block_q1_q2.h"
-#include "quants/extra_codec_util.h"
-#include "quants/half.h"
+#include "ggufkit/quants/block_q1_q2.h"
+#include "ggufkit/quants/extra_codec_util.h"
+#include "ggufkit/quants/half.h"
 
 namespace ggufkit::internal {
 

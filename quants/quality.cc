@@ -1,11 +1,11 @@
-#include "quants/quality.h"
+#include "ggufkit/quants/quality.h"
 
 #include <cmath>
 #include <limits>
 
 #include "Eigen/Core"
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 

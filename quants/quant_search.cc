@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "quants/quant_search_internal.h"
+#include "ggufkit/quants/quant_search_internal.h"
 
 namespace ggufkit::internal {
 

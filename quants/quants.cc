@@ -1,11 +1,11 @@
-#include "quants/quants.h"
+#include "ggufkit/quants/quants.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "quants/half.h"
-#include "quants/status_macros.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {
@@ -69,6 +69,8 @@ absl::Status DequantizeToHalf(GgmlType type, GgmlType identity_type,
 
 }  // namespace
 
+namespace reference {
+
 absl::Status Dequantize(GgmlType type, absl::Span<const uint8_t> blocks, int64_t n_elements,
                         float* out) {
   GGUFKIT_RETURN_IF_ERROR(CheckBlocks(type, blocks, n_elements, out));
@@ -120,4 +122,5 @@ absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8
   return absl::OkStatus();
 }
 
+}  // namespace reference
 }  // namespace ggufkit

@@ -1,12 +1,14 @@
-// Public entry points of the reference codecs: whole rows of blocks <-> float,
-// writing straight into caller memory. Nothing here allocates.
+// The scalar reference codecs, under their explicit name: whole rows of
+// blocks <-> float, writing straight into caller memory. Nothing here
+// allocates.
 //
 //   float row[4096];
-//   GGUFKIT_RETURN_IF_ERROR(Dequantize(GgmlType::kQ4_K, bytes, 4096, row));
+//   GGUFKIT_RETURN_IF_ERROR(reference::Dequantize(GgmlType::kQ4_K, bytes, 4096, row));
 //
-// These are the scalar references (plain C++, bit-exact with ggml's
-// reference code). The SIMD (dequant/) and CUDA (kernels/cuda/) unpackers
-// are tested against them.
+// These are plain C++, bit-exact with ggml's reference code; the SIMD
+// (dequant/) and CUDA (kernels/cuda/) codecs are tested against them. Users
+// call the front door instead, ggufkit::Dequantize / ggufkit::Quantize
+// (dequant/dequant.h), which runs the fastest bit-exact path.
 #ifndef GGUFKIT_QUANTS_QUANTS_H_
 #define GGUFKIT_QUANTS_QUANTS_H_
 
@@ -14,9 +16,9 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
-namespace ggufkit {
+namespace ggufkit::reference {
 
 // Decodes the first n_elements of `blocks` into out[0, n_elements).
 // Errors (InvalidArgument) when n_elements is negative or not a whole number
@@ -50,6 +52,6 @@ absl::Status DequantizeToBF16(GgmlType type, absl::Span<const uint8_t> blocks, i
 absl::Status Quantize(GgmlType type, absl::Span<const float> x, absl::Span<uint8_t> out,
                       absl::Span<const float> imatrix = {});
 
-}  // namespace ggufkit
+}  // namespace ggufkit::reference
 
 #endif  // GGUFKIT_QUANTS_QUANTS_H_

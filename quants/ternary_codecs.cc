@@ -1,9 +1,9 @@
 // Scalar reference codecs of TQ1_0 and TQ2_0 (layouts in block_ternary.h).
 #include <cmath>
 
-#include "quants/block_ternary.h"
-#include "quants/extra_codec_util.h"
-#include "quants/half.h"
+#include "ggufkit/quants/block_ternary.h"
+#include "ggufkit/quants/extra_codec_util.h"
+#include "ggufkit/quants/half.h"
 
 namespace ggufkit::internal {
 namespace {

@@ -1,9 +1,9 @@
-#include "quants/turbo.h"
+#include "ggufkit/quants/turbo.h"
 
 #include <cmath>
 #include <cstring>
 
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 namespace ggufkit {
 namespace {

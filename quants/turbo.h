@@ -61,6 +61,12 @@ enum class TurboVariant : uint8_t {
   kV1,       // May 2026 snapshot: old tables, 68-byte turbo4
 };
 
+// The two directions of the 128-point rotation, for the CPU and CUDA codecs.
+enum class RotationDirection : uint8_t {
+  kForward,  // WhtForward128: what the quantizer applies (and a runtime to Q)
+  kInverse,  // WhtInverse128: dequantized turbo values back to the original domain
+};
+
 // Bits per index: turbo2 = 2, turbo3 = 3, turbo4 = 4.
 enum class TurboFormat : uint8_t { kTurbo2 = 2, kTurbo3 = 3, kTurbo4 = 4 };
 

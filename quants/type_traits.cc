@@ -1,4 +1,4 @@
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 #include <array>
 #include <cctype>
@@ -6,14 +6,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "quants/block_fields.h"
-#include "quants/block_fp4.h"
-#include "quants/block_iq.h"
-#include "quants/block_k.h"
-#include "quants/block_legacy.h"
-#include "quants/block_q1_q2.h"
-#include "quants/block_ternary.h"
-#include "quants/codec_registry.h"
+#include "ggufkit/quants/block_fields.h"
+#include "ggufkit/quants/block_fp4.h"
+#include "ggufkit/quants/block_iq.h"
+#include "ggufkit/quants/block_k.h"
+#include "ggufkit/quants/block_legacy.h"
+#include "ggufkit/quants/block_q1_q2.h"
+#include "ggufkit/quants/block_ternary.h"
+#include "ggufkit/quants/codec_registry.h"
 
 namespace ggufkit {
 namespace {

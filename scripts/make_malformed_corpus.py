@@ -3,7 +3,7 @@
 
 Every file is built from scratch, byte by byte, so the corpus is deterministic
 (running this script twice gives identical files) and owes nothing to any
-other parser. Each file breaks ONE rule of specs/gguf-container.md's bad-input
+other parser. Each file breaks ONE rule of the bad-input checklist (docs/security.md)'s
 checklist and is named after what is wrong. MANIFEST.tsv lists, per file, a
 word or phrase that the one-line error of every tool must contain
 (case-insensitive; "a|b" means a or b) and which tools must name it ("all";

@@ -1,8 +1,5 @@
 // gguf-dequant: dequantizes a GGUF model to fp32 / f16 / bf16 (GGUF or
 // safetensors output), streaming with bounded memory. See docs/dequant.md.
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -13,10 +10,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
-#include "gguf/zstd_sink.h"
-#include "gguf/zstd_source.h"
-#include "tools/lib/cli_args.h"
-#include "tools/stream/dequant_model.h"
+#include "ggufkit/gguf/zstd_sink.h"
+#include "ggufkit/gguf/zstd_source.h"
+#include "ggufkit/cli/cli_args.h"
+#include "ggufkit/cli/progress.h"
+#include "ggufkit/stream/dequant_model.h"
 
 namespace {
 
@@ -29,29 +27,6 @@ constexpr char kSummary[] =
     "copied, metadata kept (general.file_type set to match). Output goes to a temporary file\n"
     "renamed to OUT on success; on any error OUT does not exist.";
 
-class ProgressLine {
- public:
-  void Update(const DequantProgress& p) {
-    const auto now = std::chrono::steady_clock::now();
-    const bool last = p.bytes_done == p.bytes_total;
-    if (!last && now - last_print_ < std::chrono::milliseconds(100)) return;
-    last_print_ = now;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    const double rate = seconds > 0 ? static_cast<double>(p.bytes_done) / seconds : 0;
-    const double eta =
-        rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate : 0;
-    std::fprintf(stderr, "\r\033[K[%zu/%zu] %s  %.2f/%.2f GB  %.0f MB/s  ETA %.0fs",
-                 p.tensor_index + 1, p.tensor_count, p.tensor_name.c_str(),
-                 static_cast<double>(p.bytes_done) / 1e9,
-                 static_cast<double>(p.bytes_total) / 1e9, rate / 1e6, eta);
-    if (last) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_print_;
-};
 
 }  // namespace
 
@@ -102,7 +77,7 @@ int main(int argc, char** argv) {
                  args.Usage().c_str());
     return 2;
   }
-  options.to = *ggufkit::stream::ParseDenseType(to);
+  options.to = *ggufkit::stream::ParseOutputType(to);
   options.format = *ggufkit::stream::ParseOutputFormat(format);
   options.threads = static_cast<int>(threads);
   if (chunk_bytes < 4096 || chunk_bytes > (uint64_t{1} << 30)) {
@@ -117,10 +92,12 @@ int main(int argc, char** argv) {
   options.device =
       device == "cuda" ? ggufkit::stream::Device::kCuda : ggufkit::stream::Device::kCpu;
 
-  ProgressLine line;
+  ggufkit::cli::ProgressLine line;
   std::function<void(const DequantProgress&)> progress;
-  if (!quiet && isatty(STDERR_FILENO)) {
-    progress = [&](const DequantProgress& p) { line.Update(p); };
+  if (ggufkit::cli::ProgressLine::Wanted(quiet)) {
+    progress = [&](const DequantProgress& p) {
+      line.Update(p.tensor_index, p.tensor_count, p.tensor_name, p.bytes_done, p.bytes_total);
+    };
   }
   auto stats = ggufkit::stream::DequantizeModelFile(in_path, out_path, options, progress);
   if (!stats.ok()) {
@@ -128,7 +105,7 @@ int main(int argc, char** argv) {
                  std::string(stats.status().message()).c_str());
     return 1;
   }
-  if (!quiet && isatty(STDERR_FILENO)) {
+  if (ggufkit::cli::ProgressLine::Wanted(quiet)) {
     const std::string zstd =
         options.zstd_level ? absl::StrFormat(" (zstd: %.2f GB on disk)",
                                              static_cast<double>(stats->compressed_bytes) / 1e9)

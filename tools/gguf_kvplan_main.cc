@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
-#include "tools/lib/cli_args.h"
-#include "tools/lib/kvplan.h"
+#include "ggufkit/base/byte_size.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/cli/cli_args.h"
+#include "ggufkit/kvplan/kvplan.h"
 
 namespace ggufkit {
 namespace {
@@ -130,20 +131,20 @@ int Main(int argc, char** argv) {
   args.AddInt("kv-heads", "N", "KV heads per layer", &kv_heads, 1, 65536);
   args.AddInt("head-dim", "N", "K head size (and V unless --head-dim-v)", &head_dim, 1, 65536);
   args.AddInt("head-dim-v", "N", "V head size", &head_dim_v, 1, 65536);
-  args.AddCustom("weights-bytes", "SIZE", "weights size (4GiB, 4.5GB, 123456789)",
+  args.AddCustom("weights-bytes", "SIZE", absl::StrCat("weights size: ", kByteSizeHelp),
                  [&](absl::string_view v) -> absl::Status {
-                   auto n = kvplan::ParseByteSize(v);
+                   auto n = ParseByteSize(v);
                    if (!n.ok()) return n.status();
-                   weights_bytes = *n;
+                   weights_bytes = static_cast<int64_t>(*n);
                    return absl::OkStatus();
                  });
   args.AddCustom("budget", "SIZE",
-                 "memory budget (4GiB, 512MiB, 8GB): marks what fits and prints the largest "
-                 "context that fits per (K, V) pair",
+                 absl::StrCat("memory budget: marks what fits and prints the largest context that "
+                              "fits per (K, V) pair; ", kByteSizeHelp),
                  [&](absl::string_view v) -> absl::Status {
-                   auto n = kvplan::ParseByteSize(v);
+                   auto n = ParseByteSize(v);
                    if (!n.ok()) return n.status();
-                   plan_options.budget_bytes = *n;
+                   plan_options.budget_bytes = static_cast<int64_t>(*n);
                    return absl::OkStatus();
                  });
   args.AddBool("json", "print JSON", &json);

@@ -1,7 +1,7 @@
 // Host side of ggufkit::cuda: argument checks, device checks, and the launch
 // of the kernels in kernels.cu. Compiled by the host C++ compiler (Abseil is
 // never parsed by nvcc).
-#include "kernels/cuda/cuda_codecs.h"
+#include "ggufkit/kernels/cuda/cuda_codecs.h"
 
 #include <cuda_runtime_api.h>
 
@@ -10,16 +10,15 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cuda/group_codecs.h"
-#include "kernels/cuda/kernel_launch.h"
-#include "quants/status_macros.h"
+#include "ggufkit/kernels/cuda/group_codecs.h"
+#include "ggufkit/kernels/cuda/kernel_launch.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::cuda {
 namespace {
 
 using internal::DecodeTable;
 using internal::DeviceFormat;
-using internal::OutKind;
 using internal::TurboTables;
 
 std::string CudaErrorText(cudaError_t error) {
@@ -98,18 +97,6 @@ absl::Status Launched(const char* function, cudaError_t error) {
       absl::StrCat(function, ": kernel launch failed: ", CudaErrorText(error)));
 }
 
-OutKind ToOutKind(OutputType type) {
-  switch (type) {
-    case OutputType::kF32:
-      return OutKind::kF32;
-    case OutputType::kF16:
-      return OutKind::kF16;
-    case OutputType::kBF16:
-      return OutKind::kBF16;
-  }
-  return OutKind::kF32;
-}
-
 bool ValidOutputType(OutputType type) {
   return type == OutputType::kF32 || type == OutputType::kF16 || type == OutputType::kBF16;
 }
@@ -154,20 +141,20 @@ bool FormatForGgmlType(GgmlType type, FormatChoice* choice) {
 }
 
 bool ValidKvFormat(KvFormat format) {
-  const bool type_ok = format.type == KvCacheType::kQ8_0 || format.type == KvCacheType::kQ4_0 ||
-                       format.type == KvCacheType::kTurbo2 || format.type == KvCacheType::kTurbo3 ||
-                       format.type == KvCacheType::kTurbo4;
+  const bool type_ok = format.type == KvType::kQ8_0 || format.type == KvType::kQ4_0 ||
+                       format.type == KvType::kTurbo2 || format.type == KvType::kTurbo3 ||
+                       format.type == KvType::kTurbo4;
   const bool version_ok =
-      format.version == TurboVersion::kCurrent || format.version == TurboVersion::kV1;
+      format.variant == TurboVariant::kCurrent || format.variant == TurboVariant::kV1;
   return type_ok && version_ok;
 }
 
 const TurboTables& TurboTablesOf(KvFormat format) {
-  const bool v1 = format.version == TurboVersion::kV1;
+  const bool v1 = format.variant == TurboVariant::kV1;
   switch (format.type) {
-    case KvCacheType::kTurbo3:
+    case KvType::kTurbo3:
       return v1 ? internal::kTurbo3V1Tables : internal::kTurbo3Tables;
-    case KvCacheType::kTurbo4:
+    case KvType::kTurbo4:
       return v1 ? internal::kTurbo4V1Tables : internal::kTurbo4Tables;
     default:
       return internal::kTurbo2Tables;
@@ -177,20 +164,22 @@ const TurboTables& TurboTablesOf(KvFormat format) {
 FormatChoice FormatForKv(KvFormat format) {
   FormatChoice choice{DeviceFormat::kQ8_0, internal::kNoTable};
   switch (format.type) {
-    case KvCacheType::kQ8_0:
-      return choice;
-    case KvCacheType::kQ4_0:
+    case KvType::kF16:
+    case KvType::kBF16:
+    case KvType::kQ8_0:
+      return choice;  // f16 / bf16 are refused by ValidKvFormat before this
+    case KvType::kQ4_0:
       choice.format = DeviceFormat::kQ4_0;
       return choice;
-    case KvCacheType::kTurbo2:
+    case KvType::kTurbo2:
       choice.format = DeviceFormat::kTurbo2;
       break;
-    case KvCacheType::kTurbo3:
+    case KvType::kTurbo3:
       choice.format = DeviceFormat::kTurbo3;
       break;
-    case KvCacheType::kTurbo4:
+    case KvType::kTurbo4:
       choice.format =
-          format.version == TurboVersion::kV1 ? DeviceFormat::kTurbo4V1 : DeviceFormat::kTurbo4;
+          format.variant == TurboVariant::kV1 ? DeviceFormat::kTurbo4V1 : DeviceFormat::kTurbo4;
       break;
   }
   const TurboTables& tables = TurboTablesOf(format);
@@ -207,19 +196,18 @@ absl::Status Dequantize(const char* function, const FormatChoice& choice, const 
   GGUFKIT_RETURN_IF_ERROR(CheckCount(function, n_elements, block_elements, "quantized"));
   if (n_elements == 0) return absl::OkStatus();
   GGUFKIT_RETURN_IF_ERROR(CheckPointer(function, "blocks", device_blocks, 1));
-  GGUFKIT_RETURN_IF_ERROR(CheckPointer(function, "output", device_out, OutputTypeBytes(out_type)));
+  GGUFKIT_RETURN_IF_ERROR(CheckPointer(function, "output", device_out, OutputElementBytes(out_type)));
   GGUFKIT_RETURN_IF_ERROR(DeviceAvailable());
   GGUFKIT_RETURN_IF_ERROR(CheckDeviceAccessible(function, "blocks", device_blocks));
   GGUFKIT_RETURN_IF_ERROR(CheckDeviceAccessible(function, "output", device_out));
   return Launched(function,
-                  internal::LaunchDequantize(choice.format, choice.table, ToOutKind(out_type),
+                  internal::LaunchDequantize(choice.format, choice.table, out_type,
                                              device_blocks, device_out, n_elements / block_elements,
                                              static_cast<cudaStream_t>(stream)));
 }
 
 }  // namespace
 
-int OutputTypeBytes(OutputType type) { return type == OutputType::kF32 ? 4 : 2; }
 
 absl::Status DeviceAvailable() {
   int count = 0;
@@ -264,16 +252,16 @@ absl::Status DequantizeOnDevice(GgmlType type, const void* device_blocks, int64_
 }
 
 int64_t KvBlockElements(KvFormat format) {
-  return format.type == KvCacheType::kQ8_0 || format.type == KvCacheType::kQ4_0
+  return format.type == KvType::kQ8_0 || format.type == KvType::kQ4_0
              ? 32
              : internal::kTurboGroup;
 }
 
 int64_t KvBlockBytes(KvFormat format) {
   switch (format.type) {
-    case KvCacheType::kQ8_0:
+    case KvType::kQ8_0:
       return 34;
-    case KvCacheType::kQ4_0:
+    case KvType::kQ4_0:
       return 18;
     default:
       return TurboTablesOf(format).block_bytes;
@@ -285,7 +273,7 @@ absl::Status QuantizeKvOnDevice(KvFormat format, const float* device_x, int64_t 
   constexpr const char* kFunction = "QuantizeKvOnDevice";
   GGUFKIT_RETURN_ERROR_IF(!ValidKvFormat(format), kFunction, ": invalid KV format (type ",
                           static_cast<int>(format.type), ", version ",
-                          static_cast<int>(format.version), ")");
+                          static_cast<int>(format.variant), ")");
   const int64_t block_elements = KvBlockElements(format);
   GGUFKIT_RETURN_IF_ERROR(CheckCount(kFunction, n_elements, block_elements, "KV"));
   if (n_elements == 0) return absl::OkStatus();
@@ -297,10 +285,10 @@ absl::Status QuantizeKvOnDevice(KvFormat format, const float* device_x, int64_t 
   const int64_t n_blocks = n_elements / block_elements;
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   switch (format.type) {
-    case KvCacheType::kQ8_0:
+    case KvType::kQ8_0:
       return Launched(kFunction,
                       internal::LaunchQuantizeQ8_0(device_x, device_blocks, n_blocks, cuda_stream));
-    case KvCacheType::kQ4_0:
+    case KvType::kQ4_0:
       return Launched(kFunction,
                       internal::LaunchQuantizeQ4_0(device_x, device_blocks, n_blocks, cuda_stream));
     default:
@@ -315,7 +303,7 @@ absl::Status DequantizeKvOnDevice(KvFormat format, const void* device_blocks, in
   constexpr const char* kFunction = "DequantizeKvOnDevice";
   GGUFKIT_RETURN_ERROR_IF(!ValidKvFormat(format), kFunction, ": invalid KV format (type ",
                           static_cast<int>(format.type), ", version ",
-                          static_cast<int>(format.version), ")");
+                          static_cast<int>(format.variant), ")");
   return Dequantize(kFunction, FormatForKv(format), device_blocks, n_elements, out_type, device_out,
                     stream);
 }

@@ -27,17 +27,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/kv_cache.h"
+#include "ggufkit/quants/output_type.h"
+#include "ggufkit/quants/turbo.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::cuda {
 
 // A cudaStream_t as void*; nullptr = the default stream.
 using Stream = void*;
 
-// Element type written by the dequantizers. f16 and bf16 are rounded to
-// nearest even from the f32 value (quants/half.h: F32ToF16 / F32ToBF16).
-enum class OutputType { kF32, kF16, kBF16 };
-int OutputTypeBytes(OutputType type);
+// The element type written by the dequantizers is ggufkit::OutputType
+// (quants/output_type.h), the same enum the CPU kernels take.
 
 // Ok when a CUDA device can be used; otherwise Unavailable with the reason
 // (no driver, no device, driver too old for this runtime, ...).
@@ -63,17 +64,13 @@ absl::Status DequantizeOnDevice(GgmlType type, const void* device_blocks, int64_
 // ---------------------------------------------------------------------------
 // KV cache: q8_0, q4_0 (ggml) and TurboQuant turbo2 / turbo3 / turbo4.
 // ---------------------------------------------------------------------------
-enum class KvCacheType { kQ8_0, kQ4_0, kTurbo2, kTurbo3, kTurbo4 };
-
-// Which TurboQuant tables and turbo4 layout (formats.md): kCurrent is the
-// fork after its June 2026 fix (66-byte turbo4); kV1 the May 2026 snapshot
-// (old 3- and 4-bit tables, 68-byte turbo4 with a zero rnorm). q8_0 / q4_0
-// and turbo2 are the same in both.
-enum class TurboVersion { kCurrent, kV1 };
-
+// The KV type and TurboQuant layout are the CPU's enums (quants/kv_cache.h,
+// quants/turbo.h): KvType::kQ8_0, kQ4_0, kTurbo2, kTurbo3, kTurbo4 (f16 and
+// bf16 caches need no codec: InvalidArgument here), TurboVariant::kCurrent or
+// kV1 (q8_0 / q4_0 and turbo2 are the same in both).
 struct KvFormat {
-  KvCacheType type = KvCacheType::kQ8_0;
-  TurboVersion version = TurboVersion::kCurrent;
+  KvType type = KvType::kQ8_0;
+  TurboVariant variant = TurboVariant::kCurrent;
 };
 
 // Elements per block (32 for q8_0 / q4_0, 128 for turbo) and bytes per block.
@@ -97,7 +94,7 @@ absl::Status DequantizeKvOnDevice(KvFormat format, const void* device_blocks, in
 // normalising), inverse with s1 and s2 swapped (the fork's
 // turbo_cpu_fwht_inverse). n_elements must be a multiple of 128. In place
 // (device_in == device_out) is allowed; partial overlap is not.
-enum class RotationDirection { kForward, kInverse };
+// (RotationDirection: quants/turbo.h.)
 absl::Status RotateOnDevice(RotationDirection direction, const float* device_in, float* device_out,
                             int64_t n_elements, Stream stream = nullptr);
 

@@ -30,7 +30,7 @@
 //   turbo3 50 B: as turbo2, then [34..49] bit 2 of each index, 8 per byte
 //   turbo4 66 B: [0..1] half norm [2..65] 4-bit indices, even element low
 //   turbo4 v1 68 B: [0..1] norm [2..3] rnorm (written 0) [4..67] as above
-// Formulas and evaluation order: /work/shared/specs/formats.md ("formats.md").
+// Formulas and evaluation order: the quants/ reference codecs (quants/turbo.h, block_*.h).
 #ifndef GGUFKIT_KERNELS_CUDA_GROUP_CODECS_H_
 #define GGUFKIT_KERNELS_CUDA_GROUP_CODECS_H_
 
@@ -44,7 +44,8 @@
 #define GGUFKIT_HD inline
 #endif
 
-#include "quants/turbo.h"  // centroid and threshold tables (plain constexpr data)
+#include "ggufkit/quants/output_type.h"
+#include "ggufkit/quants/turbo.h"  // centroid and threshold tables (plain constexpr data)
 
 #if defined(__CUDA_ARCH__)
 #include <cuda_fp16.h>
@@ -66,8 +67,7 @@
 
 namespace ggufkit::cuda::internal {
 
-// Element type a dequantizer writes.
-enum class OutKind : int { kF32 = 0, kF16 = 1, kBF16 = 2 };
+// Output element types: ggufkit::OutputType (quants/output_type.h).
 
 // Output elements produced by one decoder call.
 inline constexpr int kGroupElems = 8;

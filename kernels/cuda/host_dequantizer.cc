@@ -1,4 +1,4 @@
-#include "kernels/cuda/host_dequantizer.h"
+#include "ggufkit/kernels/cuda/host_dequantizer.h"
 
 #include <cuda_runtime_api.h>
 
@@ -7,7 +7,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
-#include "quants/status_macros.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::cuda {
 namespace {
@@ -117,7 +117,7 @@ absl::Status HostDequantizer::Dequantize(GgmlType type, const void* host_blocks,
   GGUFKIT_RETURN_ERROR_IF(host_blocks == nullptr || host_out == nullptr, kFunction,
                           ": null buffer");
   const TypeTraits& traits = GetTypeTraits(type);
-  const int64_t out_bytes_per_element = OutputTypeBytes(out_type);
+  const int64_t out_bytes_per_element = OutputElementBytes(out_type);
   GGUFKIT_RETURN_ERROR_IF(n_elements > (int64_t{1} << 60) / out_bytes_per_element, kFunction,
                           ": n_elements = ", n_elements, " is too large");
   const int64_t blocks_per_chunk =

@@ -18,8 +18,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "kernels/cuda/cuda_codecs.h"
-#include "quants/type_traits.h"
+#include "ggufkit/kernels/cuda/cuda_codecs.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::cuda {
 

@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "kernels/cuda/group_codecs.h"
+#include "ggufkit/kernels/cuda/group_codecs.h"
 
 namespace ggufkit::cuda::internal {
 
@@ -36,7 +36,7 @@ int DeviceFormatBlockBytes(DeviceFormat format);
 // Dequantizes n_blocks blocks of `format` at `blocks` (any alignment) into
 // `out` (aligned to its element size). `table`: the format's lookup table
 // (turbo centroids, iq4_nl / mxfp4 values; ignored by the others).
-cudaError_t LaunchDequantize(DeviceFormat format, const DecodeTable& table, OutKind out_kind,
+cudaError_t LaunchDequantize(DeviceFormat format, const DecodeTable& table, OutputType out_kind,
                              const void* blocks, void* out, int64_t n_blocks, cudaStream_t stream);
 
 // ggml's q8_0 / q4_0 reference quantizers, one 32-block per thread.

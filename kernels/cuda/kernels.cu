@@ -9,8 +9,8 @@
 
 #include <cstdint>
 
-#include "kernels/cuda/group_codecs.h"
-#include "kernels/cuda/kernel_launch.h"
+#include "ggufkit/kernels/cuda/group_codecs.h"
+#include "ggufkit/kernels/cuda/kernel_launch.h"
 
 namespace ggufkit::cuda::internal {
 namespace {
@@ -43,9 +43,9 @@ struct WarpBarrier {
 // Writes the 8 values of group `gi`. With a 16-byte aligned output every group
 // starts 16-byte aligned, so the whole group goes out in one (f16/bf16) or two
 // (f32) 16-byte stores; otherwise element by element.
-template <OutKind kOut, bool kVector>
+template <OutputType kOut, bool kVector>
 __device__ __forceinline__ void StoreGroup(void* out, int64_t gi, const float* v) {
-  if constexpr (kOut == OutKind::kF32) {
+  if constexpr (kOut == OutputType::kF32) {
     if constexpr (kVector) {
       float4* p = reinterpret_cast<float4*>(out) + 2 * gi;
       p[0] = make_float4(v[0], v[1], v[2], v[3]);
@@ -59,7 +59,7 @@ __device__ __forceinline__ void StoreGroup(void* out, int64_t gi, const float* v
     uint16_t h[kGroupElems];
     GGUFKIT_UNROLL
     for (int k = 0; k < kGroupElems; ++k) {
-      h[k] = kOut == OutKind::kF16 ? FloatToHalf(v[k]) : FloatToBfloat16(v[k]);
+      h[k] = kOut == OutputType::kF16 ? FloatToHalf(v[k]) : FloatToBfloat16(v[k]);
     }
     if constexpr (kVector) {
       uint4* p = reinterpret_cast<uint4*>(out) + gi;
@@ -76,7 +76,7 @@ __device__ __forceinline__ void StoreGroup(void* out, int64_t gi, const float* v
 // One thread per group of 8 outputs; consecutive threads write consecutive
 // groups (coalesced stores), and the few threads sharing a block re-read its
 // header from L1.
-template <class Decoder, OutKind kOut, bool kVector>
+template <class Decoder, OutputType kOut, bool kVector>
 __global__ void __launch_bounds__(kThreadsPerBlock)
     DequantizeKernel(const uint8_t* __restrict__ blocks, void* __restrict__ out, int64_t n_groups,
                      DecodeTable table) {
@@ -95,7 +95,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   }
 }
 
-template <class Decoder, OutKind kOut>
+template <class Decoder, OutputType kOut>
 cudaError_t LaunchDecoderOut(const DecodeTable& table, const void* blocks, void* out,
                              int64_t n_blocks, cudaStream_t stream) {
   const int64_t n_groups = n_blocks * (Decoder::kBlockElems / kGroupElems);
@@ -113,15 +113,15 @@ cudaError_t LaunchDecoderOut(const DecodeTable& table, const void* blocks, void*
 }
 
 template <class Decoder>
-cudaError_t LaunchDecoder(const DecodeTable& table, OutKind out_kind, const void* blocks, void* out,
+cudaError_t LaunchDecoder(const DecodeTable& table, OutputType out_kind, const void* blocks, void* out,
                           int64_t n_blocks, cudaStream_t stream) {
   switch (out_kind) {
-    case OutKind::kF32:
-      return LaunchDecoderOut<Decoder, OutKind::kF32>(table, blocks, out, n_blocks, stream);
-    case OutKind::kF16:
-      return LaunchDecoderOut<Decoder, OutKind::kF16>(table, blocks, out, n_blocks, stream);
-    case OutKind::kBF16:
-      return LaunchDecoderOut<Decoder, OutKind::kBF16>(table, blocks, out, n_blocks, stream);
+    case OutputType::kF32:
+      return LaunchDecoderOut<Decoder, OutputType::kF32>(table, blocks, out, n_blocks, stream);
+    case OutputType::kF16:
+      return LaunchDecoderOut<Decoder, OutputType::kF16>(table, blocks, out, n_blocks, stream);
+    case OutputType::kBF16:
+      return LaunchDecoderOut<Decoder, OutputType::kBF16>(table, blocks, out, n_blocks, stream);
   }
   return cudaErrorInvalidValue;
 }
@@ -260,7 +260,7 @@ int DeviceFormatBlockBytes(DeviceFormat format) {
   return 0;
 }
 
-cudaError_t LaunchDequantize(DeviceFormat format, const DecodeTable& table, OutKind out_kind,
+cudaError_t LaunchDequantize(DeviceFormat format, const DecodeTable& table, OutputType out_kind,
                              const void* blocks, void* out, int64_t n_blocks, cudaStream_t stream) {
   switch (format) {
     case DeviceFormat::kQ8_0:

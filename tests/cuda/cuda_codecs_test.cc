@@ -3,7 +3,7 @@
 // the kernels' own math (group_codecs.h) on random and hostile inputs.
 // Argument errors are checked without a GPU; everything else skips cleanly
 // when no CUDA device is present.
-#include "kernels/cuda/cuda_codecs.h"
+#include "ggufkit/kernels/cuda/cuda_codecs.h"
 
 #include <cuda_runtime_api.h>
 
@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "kernels/cuda/group_codecs.h"
-#include "kernels/cuda/host_dequantizer.h"
-#include "quants/half.h"
-#include "quants/turbo.h"
-#include "quants/type_traits.h"
+#include "ggufkit/kernels/cuda/group_codecs.h"
+#include "ggufkit/kernels/cuda/host_dequantizer.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/turbo.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/hostile_groups.h"
 #include "tests/common/test_data.h"
 
@@ -78,21 +78,21 @@ TEST(CudaArgumentsTest, DequantizeRejectsBadCountsAndPointers) {
 }
 
 TEST(CudaArgumentsTest, KvAndRotationRejectBadArguments) {
-  const KvFormat turbo3{KvCacheType::kTurbo3, TurboVersion::kCurrent};
+  const KvFormat turbo3{KvType::kTurbo3, TurboVariant::kCurrent};
   float* x = FakePointer<float>(0x10000);
   void* blocks = FakePointer(0x20000);
   EXPECT_EQ(QuantizeKvOnDevice(turbo3, x, 64, blocks).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(QuantizeKvOnDevice({KvCacheType::kQ8_0}, x, 48, blocks).code(),
+  EXPECT_EQ(QuantizeKvOnDevice({KvType::kQ8_0}, x, 48, blocks).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(QuantizeKvOnDevice(turbo3, FakePointer<float>(0x10002), 128, blocks).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(QuantizeKvOnDevice(turbo3, nullptr, 128, blocks).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(QuantizeKvOnDevice({static_cast<KvCacheType>(17)}, x, 128, blocks).code(),
+  EXPECT_EQ(QuantizeKvOnDevice({static_cast<KvType>(17)}, x, 128, blocks).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DequantizeKvOnDevice(turbo3, blocks, 100, OutputType::kF32, x).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DequantizeKvOnDevice({KvCacheType::kTurbo4, static_cast<TurboVersion>(5)}, blocks, 128,
+  EXPECT_EQ(DequantizeKvOnDevice({KvType::kTurbo4, static_cast<TurboVariant>(5)}, blocks, 128,
                                  OutputType::kF32, x)
                 .code(),
             absl::StatusCode::kInvalidArgument);
@@ -103,12 +103,12 @@ TEST(CudaArgumentsTest, KvAndRotationRejectBadArguments) {
   EXPECT_EQ(RotateOnDevice(static_cast<RotationDirection>(3), x, x, 128).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(HostDequantizer::Create(1000).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(KvBlockBytes({KvCacheType::kTurbo4, TurboVersion::kV1}), 68);
-  EXPECT_EQ(KvBlockBytes({KvCacheType::kTurbo4}), 66);
-  EXPECT_EQ(KvBlockBytes({KvCacheType::kTurbo3}), 50);
-  EXPECT_EQ(KvBlockBytes({KvCacheType::kTurbo2}), 34);
-  EXPECT_EQ(KvBlockBytes({KvCacheType::kQ4_0}), 18);
-  EXPECT_EQ(KvBlockElements({KvCacheType::kQ8_0}), 32);
+  EXPECT_EQ(KvBlockBytes({KvType::kTurbo4, TurboVariant::kV1}), 68);
+  EXPECT_EQ(KvBlockBytes({KvType::kTurbo4}), 66);
+  EXPECT_EQ(KvBlockBytes({KvType::kTurbo3}), 50);
+  EXPECT_EQ(KvBlockBytes({KvType::kTurbo2}), 34);
+  EXPECT_EQ(KvBlockBytes({KvType::kQ4_0}), 18);
+  EXPECT_EQ(KvBlockElements({KvType::kQ8_0}), 32);
 }
 
 // Valid sizes but pointers no kernel may touch: an error, never a crash. With
@@ -125,7 +125,7 @@ TEST(CudaArgumentsTest, BogusPointersAreErrorsNotCrashes) {
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   }
   EXPECT_FALSE(
-      QuantizeKvOnDevice({KvCacheType::kTurbo2}, host_out.data(), 128, host_blocks.data()).ok());
+      QuantizeKvOnDevice({KvType::kTurbo2}, host_out.data(), 128, host_blocks.data()).ok());
   EXPECT_FALSE(
       RotateOnDevice(RotationDirection::kInverse, host_out.data(), host_out.data(), 128).ok());
 }
@@ -259,7 +259,7 @@ TEST_F(CudaDeviceTest, DequantizeMatchesGgmlGolden) {
       out.Fill(0xCD);
       ASSERT_TRUE(
           DequantizeOnDevice(c.type, in.bytes(), kGoldenElements, out_type, out.bytes()).ok());
-      std::vector<uint8_t> got(want.size() * OutputTypeBytes(out_type));
+      std::vector<uint8_t> got(want.size() * OutputElementBytes(out_type));
       out.Download(got.data(), got.size());
       ExpectOutputs(c.name, out_type, got.data(), want);
     }
@@ -288,12 +288,12 @@ TEST_F(CudaDeviceTest, DequantizeUnalignedStartsAndOddCounts) {
             const std::vector<float> want(all.begin() + first_block * traits.block_size,
                                           all.begin() + first_block * traits.block_size + n);
             for (OutputType out_type : kAllOutputs) {
-              const size_t out_offset = out_shift * OutputTypeBytes(out_type);
+              const size_t out_offset = out_shift * OutputElementBytes(out_type);
               ASSERT_TRUE(DequantizeOnDevice(c.type, in.bytes() + in_shift, n, out_type,
                                              out.bytes() + out_offset, stream)
                               .ok());
               ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
-              std::vector<uint8_t> got(static_cast<size_t>(n) * OutputTypeBytes(out_type));
+              std::vector<uint8_t> got(static_cast<size_t>(n) * OutputElementBytes(out_type));
               out.Download(got.data(), got.size(), out_offset);
               ExpectOutputs(std::string(c.name) + " block " + std::to_string(first_block) + " x" +
                                 std::to_string(n_blocks) + " shift " + std::to_string(in_shift),
@@ -371,7 +371,7 @@ TEST_F(CudaDeviceTest, DequantizeRandomBlocksMatchesReferenceAndHost) {
     }
     for (OutputType out_type : kAllOutputs) {
       ASSERT_TRUE(DequantizeOnDevice(c.type, in.bytes(), n, out_type, out.bytes()).ok());
-      std::vector<uint8_t> got(static_cast<size_t>(n) * OutputTypeBytes(out_type));
+      std::vector<uint8_t> got(static_cast<size_t>(n) * OutputElementBytes(out_type));
       out.Download(got.data(), got.size());
       ExpectOutputs(std::string(c.name) + " random vs host decoder", out_type, got.data(), host);
       if (reference.dequantize != nullptr) {
@@ -390,14 +390,14 @@ struct KvCase {
   const char* deq_path;  // golden dequantized output
 };
 constexpr KvCase kKvCases[] = {
-    {{KvCacheType::kQ8_0}, "ggml/q8_0.q", "ggml/q8_0.deq.f32"},
-    {{KvCacheType::kQ4_0}, "ggml/q4_0.q", "ggml/q4_0.deq.f32"},
-    {{KvCacheType::kTurbo2}, "turbo/current/turbo2.q", "turbo/current/turbo2.deq.f32"},
-    {{KvCacheType::kTurbo3}, "turbo/current/turbo3.q", "turbo/current/turbo3.deq.f32"},
-    {{KvCacheType::kTurbo4}, "turbo/current/turbo4.q", "turbo/current/turbo4.deq.f32"},
-    {{KvCacheType::kTurbo2, TurboVersion::kV1}, "turbo/v1/turbo2.q", "turbo/v1/turbo2.deq.f32"},
-    {{KvCacheType::kTurbo3, TurboVersion::kV1}, "turbo/v1/turbo3.q", "turbo/v1/turbo3.deq.f32"},
-    {{KvCacheType::kTurbo4, TurboVersion::kV1}, "turbo/v1/turbo4.q", "turbo/v1/turbo4.deq.f32"},
+    {{KvType::kQ8_0}, "ggml/q8_0.q", "ggml/q8_0.deq.f32"},
+    {{KvType::kQ4_0}, "ggml/q4_0.q", "ggml/q4_0.deq.f32"},
+    {{KvType::kTurbo2}, "turbo/current/turbo2.q", "turbo/current/turbo2.deq.f32"},
+    {{KvType::kTurbo3}, "turbo/current/turbo3.q", "turbo/current/turbo3.deq.f32"},
+    {{KvType::kTurbo4}, "turbo/current/turbo4.q", "turbo/current/turbo4.deq.f32"},
+    {{KvType::kTurbo2, TurboVariant::kV1}, "turbo/v1/turbo2.q", "turbo/v1/turbo2.deq.f32"},
+    {{KvType::kTurbo3, TurboVariant::kV1}, "turbo/v1/turbo3.q", "turbo/v1/turbo3.deq.f32"},
+    {{KvType::kTurbo4, TurboVariant::kV1}, "turbo/v1/turbo4.q", "turbo/v1/turbo4.deq.f32"},
 };
 
 void ExpectBytes(const std::string& label, const std::vector<uint8_t>& got,
@@ -441,7 +441,7 @@ TEST_F(CudaDeviceTest, KvQuantizeAndDequantizeMatchGolden) {
       ASSERT_TRUE(
           DequantizeKvOnDevice(c.format, blocks.bytes(), kGoldenElements, out_type, out.bytes())
               .ok());
-      std::vector<uint8_t> got(x.size() * OutputTypeBytes(out_type));
+      std::vector<uint8_t> got(x.size() * OutputElementBytes(out_type));
       out.Download(got.data(), got.size());
       ExpectOutputs(c.deq_path, out_type, got.data(), want_deq);
     }
@@ -482,7 +482,7 @@ TEST_F(CudaDeviceTest, KvQuantizeUnalignedAndOddCounts) {
         for (OutputType out_type : kAllOutputs) {
           ASSERT_TRUE(
               DequantizeKvOnDevice(c.format, blocks.bytes() + 3, n, out_type, dx.bytes() + 4).ok());
-          std::vector<uint8_t> deq(static_cast<size_t>(n) * OutputTypeBytes(out_type));
+          std::vector<uint8_t> deq(static_cast<size_t>(n) * OutputElementBytes(out_type));
           dx.Download(deq.data(), deq.size(), 4);
           ExpectOutputs(std::string(c.deq_path) + " unaligned", out_type, deq.data(),
                         {want_deq.begin() + first_block * block_elements,
@@ -507,19 +507,19 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
     const int64_t block_bytes = KvBlockBytes(c.format);
     const int64_t n_blocks = n / KvBlockElements(c.format);
     std::vector<uint8_t> host(static_cast<size_t>(n_blocks * block_bytes));
-    if (c.format.type == KvCacheType::kQ8_0 || c.format.type == KvCacheType::kQ4_0) {
+    if (c.format.type == KvType::kQ8_0 || c.format.type == KvType::kQ4_0) {
       for (int64_t b = 0; b < n_blocks; ++b) {
-        if (c.format.type == KvCacheType::kQ8_0) {
+        if (c.format.type == KvType::kQ8_0) {
           internal::QuantizeBlockQ8_0(x.data() + 32 * b, host.data() + b * block_bytes);
         } else {
           internal::QuantizeBlockQ4_0(x.data() + 32 * b, host.data() + b * block_bytes);
         }
       }
     } else {
-      const bool v1 = c.format.version == TurboVersion::kV1;
+      const bool v1 = c.format.variant == TurboVariant::kV1;
       const internal::TurboTables& t =
-          c.format.type == KvCacheType::kTurbo2 ? internal::kTurbo2Tables
-          : c.format.type == KvCacheType::kTurbo3
+          c.format.type == KvType::kTurbo2 ? internal::kTurbo2Tables
+          : c.format.type == KvType::kTurbo3
               ? (v1 ? internal::kTurbo3V1Tables : internal::kTurbo3Tables)
               : (v1 ? internal::kTurbo4V1Tables : internal::kTurbo4Tables);
       float u[128];
@@ -536,14 +536,14 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
     std::vector<uint8_t> got(host.size());
     blocks.Download(got.data(), got.size());
     ExpectBytes(std::string(c.q_path) + " hostile input vs host", got, host, block_bytes);
-    if (c.format.type != KvCacheType::kQ8_0 && c.format.type != KvCacheType::kQ4_0) {
+    if (c.format.type != KvType::kQ8_0 && c.format.type != KvType::kQ4_0) {
       // The scalar TurboQuant reference of quants/turbo.h.
-      const TurboFormat turbo_format = c.format.type == KvCacheType::kTurbo2 ? TurboFormat::kTurbo2
-                                       : c.format.type == KvCacheType::kTurbo3
+      const TurboFormat turbo_format = c.format.type == KvType::kTurbo2 ? TurboFormat::kTurbo2
+                                       : c.format.type == KvType::kTurbo3
                                            ? TurboFormat::kTurbo3
                                            : TurboFormat::kTurbo4;
       const TurboVariant variant =
-          c.format.version == TurboVersion::kV1 ? TurboVariant::kV1 : TurboVariant::kCurrent;
+          c.format.variant == TurboVariant::kV1 ? TurboVariant::kV1 : TurboVariant::kCurrent;
       std::vector<uint8_t> cpu(host.size());
       for (int64_t g = 0; g < n_blocks; ++g) {
         QuantizeTurboGroup(turbo_format, variant, x.data() + g * 128, cpu.data() + g * block_bytes);
@@ -551,8 +551,8 @@ TEST_F(CudaDeviceTest, KvQuantizeHostileInputMatchesHostAndReference) {
       ExpectBytes(std::string(c.q_path) + " hostile input vs quants/turbo.h", got, cpu,
                   block_bytes);
     }
-    const GgmlType ggml = c.format.type == KvCacheType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0;
-    if (c.format.type == KvCacheType::kQ8_0 || c.format.type == KvCacheType::kQ4_0) {
+    const GgmlType ggml = c.format.type == KvType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0;
+    if (c.format.type == KvType::kQ8_0 || c.format.type == KvType::kQ4_0) {
       const ReferenceCodec& reference = GetReferenceCodec(ggml);
       if (reference.quantize != nullptr) {
         // Blocks where the reference converts inf or NaN to int8 (undefined

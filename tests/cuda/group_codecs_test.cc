@@ -2,7 +2,7 @@
 // against ggml's and the TurboQuant fork's golden vectors. The device kernels
 // call exactly these functions, so this proves their arithmetic on machines
 // without a GPU; cuda_codecs_test.cc then proves the device build equal.
-#include "kernels/cuda/group_codecs.h"
+#include "ggufkit/kernels/cuda/group_codecs.h"
 
 #include <cmath>
 #include <condition_variable>
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
-#include "quants/turbo.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/turbo.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/hostile_groups.h"
 #include "tests/common/test_data.h"
 

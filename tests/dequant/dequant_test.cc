@@ -3,7 +3,7 @@
 // registered codec, itself checked against ggml's golden output here) for
 // random blocks at misaligned addresses and odd block counts, for all three
 // output types; plus the entry point's error handling.
-#include "dequant/dequant.h"
+#include "ggufkit/dequant/dequant.h"
 
 #include <unistd.h>
 
@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
-#include "quants/half_fields.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/half_fields.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {

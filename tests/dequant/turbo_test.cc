@@ -1,7 +1,7 @@
 // The SIMD turbo2/3/4 codecs and rotation (dequant/turbo.h) against the
 // scalar reference of quants/turbo.h and the fork's golden vectors, on every
 // compiled Highway target.
-#include "dequant/turbo.h"
+#include "ggufkit/dequant/turbo.h"
 
 #include <cmath>
 #include <cstdint>
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "dequant/dequant.h"
+#include "ggufkit/dequant/dequant.h"
 #include "gtest/gtest.h"
-#include "quants/half.h"
-#include "quants/turbo.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/turbo.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {

@@ -14,9 +14,9 @@
 #include <cstring>
 #include <vector>
 
-#include "dequant/dequant.h"
-#include "quants/half.h"
-#include "quants/type_traits.h"
+#include "ggufkit/dequant/dequant.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/fuzz/fuzz_common.h"
 
 namespace ggufkit {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_common.h"
-#include "tools/stream/dequant_model.h"
+#include "ggufkit/stream/dequant_model.h"
 
 namespace ggufkit {
 namespace {
@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fclose(f);
 
   stream::DequantModelOptions options;
-  options.to = static_cast<stream::DenseType>(choice % 3);
+  options.to = static_cast<OutputType>(choice % 3);
   options.format = (choice & 4) ? stream::OutputFormat::kSafetensors : stream::OutputFormat::kGguf;
   options.threads = 1;
   options.chunk_bytes = (choice & 8) ? 4096 : (size_t{1} << 20);

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <vector>
 
-#include "quants/kv_cache.h"
+#include "ggufkit/quants/kv_cache.h"
 #include "tests/fuzz/fuzz_common.h"
 
 namespace ggufkit {
@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // A head size the type cannot take: every entry point must refuse it.
     std::vector<float> x(static_cast<size_t>(heads * head_dim), 0.0f);
     std::vector<uint8_t> q(1 << 16);
-    FUZZ_CHECK(!QuantizeKvRows(type, 1, heads, head_dim, x.data(), q.data(), variant).ok(),
+    FUZZ_CHECK(!reference::QuantizeKvRows(type, 1, heads, head_dim, x.data(), q.data(), variant).ok(),
                "quantize accepted a head size KvRowBytes refused");
     return 0;
   }
@@ -57,9 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   std::vector<uint8_t> q(static_cast<size_t>(rows * *row_bytes));
   std::vector<float> y(static_cast<size_t>(rows * *row_floats));
-  absl::Status s = QuantizeKvRows(type, rows, heads, head_dim, x.data(), q.data(), variant);
+  absl::Status s = reference::QuantizeKvRows(type, rows, heads, head_dim, x.data(), q.data(), variant);
   FUZZ_CHECK(s.ok(), "quantize failed: %s", std::string(s.message()).c_str());
-  s = DequantizeKvRows(type, rows, heads, head_dim, q.data(), y.data(), variant);
+  s = reference::DequantizeKvRows(type, rows, heads, head_dim, q.data(), y.data(), variant);
   FUZZ_CHECK(s.ok(), "dequantize failed: %s", std::string(s.message()).c_str());
   if (type == KvType::kF16) {
     for (size_t i = 0; i < n_in; ++i) {
@@ -71,15 +71,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Raw bytes as a stored cache row (what a corrupted cache file would give).
   std::vector<uint8_t> raw(q.size());
   for (size_t i = 0; i < raw.size() && size > 0; ++i) raw[i] = data[i % size];
-  s = DequantizeKvRows(type, rows, heads, head_dim, raw.data(), y.data(), variant);
+  s = reference::DequantizeKvRows(type, rows, heads, head_dim, raw.data(), y.data(), variant);
   FUZZ_CHECK(s.ok(), "dequantize of raw bytes failed: %s", std::string(s.message()).c_str());
   if (IsTurbo(type)) {
     std::vector<float> rotated(y.size()), back(n_in);
-    FUZZ_CHECK(RotateKvRows(rows, heads, head_dim, x.data(), rotated.data()).ok(), "rotate");
-    FUZZ_CHECK(UnrotateKvRows(rows, heads, head_dim, rotated.data(), back.data()).ok(), "unrotate");
+    FUZZ_CHECK(reference::RotateKvRows(rows, heads, head_dim, x.data(), rotated.data()).ok(), "rotate");
+    FUZZ_CHECK(reference::UnrotateKvRows(rows, heads, head_dim, rotated.data(), back.data()).ok(), "unrotate");
   }
   // Wrong sizes are refused, never acted on.
-  FUZZ_CHECK(!QuantizeKvRows(type, -1, heads, head_dim, x.data(), q.data(), variant).ok(),
+  FUZZ_CHECK(!reference::QuantizeKvRows(type, -1, heads, head_dim, x.data(), q.data(), variant).ok(),
              "negative row count accepted");
   return 0;
 }

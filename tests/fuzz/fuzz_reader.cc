@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "gguf/byte_source.h"
-#include "gguf/output_sink.h"
-#include "gguf/reader.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/output_sink.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
 #include "tests/fuzz/fuzz_common.h"
 
 namespace ggufkit {

@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "gguf/byte_source.h"
-#include "gguf/metadata.h"
-#include "gguf/output_sink.h"
-#include "gguf/reader.h"
-#include "gguf/writer.h"
-#include "quants/type_traits.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/metadata.h"
+#include "ggufkit/gguf/output_sink.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/fuzz/fuzz_common.h"
 
 namespace ggufkit {

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "gguf/byte_source.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
 #include "tests/fuzz/fuzz_common.h"
 
 namespace ggufkit {

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "gguf/byte_source.h"
-#include "gguf/output_sink.h"
-#include "gguf/reader.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/output_sink.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "gguf/split.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/gguf/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"

@@ -1,5 +1,5 @@
 // Metadata: ordered typed storage, typed access errors, rendering.
-#include "gguf/metadata.h"
+#include "ggufkit/gguf/metadata.h"
 
 #include <string>
 #include <vector>

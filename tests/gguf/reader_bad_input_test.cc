@@ -1,4 +1,4 @@
-// One test per class of the bad-input checklist (specs/gguf-container.md),
+// One test per class of the bad-input checklist (docs/security.md),
 // each on a file built byte by byte in memory, plus truncation of a valid
 // file at every byte offset. Every case must be a clean Status naming the
 // file and the byte offset, never a crash or a huge allocation.
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "gguf/byte_source.h"
-#include "gguf/reader.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/reader.h"
 #include "gguf_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "gguf/byte_source.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/gguf/writer.h"
 #include "gguf_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,6 +1,6 @@
 // Split models: write with max tensors / max bytes per shard, read back as
 // one model from any shard, and clear errors for inconsistent shard sets.
-#include "gguf/split.h"
+#include "ggufkit/gguf/split.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "gguf/reader.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"

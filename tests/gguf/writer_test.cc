@@ -1,7 +1,7 @@
 // The streaming writer: alignments, chunked data, byte-count checks, atomic
 // output (an interrupted or failed write leaves no file), disk-full errors,
 // big-endian output, and output read back by the reference Python reader.
-#include "gguf/writer.h"
+#include "ggufkit/gguf/writer.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/output_sink.h"
-#include "gguf/reader.h"
+#include "ggufkit/gguf/output_sink.h"
+#include "ggufkit/gguf/reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"

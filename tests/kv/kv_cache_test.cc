@@ -1,6 +1,6 @@
 // KV-row API: sizes, errors, golden conformance through the row API, padding,
 // rotation, round-trip error per format, and NaN/Inf/zero behaviour.
-#include "quants/kv_cache.h"
+#include "ggufkit/quants/kv_cache.h"
 
 #include <cmath>
 #include <cstdint>
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
-#include "quants/turbo.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/turbo.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -62,13 +62,13 @@ TEST(KvRowBytesTest, BadSizesAreErrors) {
   EXPECT_FALSE(KvRowBytes(KvType::kF16, int64_t{1} << 40, int64_t{1} << 30).ok());  // overflow
   std::vector<float> x(128);
   std::vector<uint8_t> q(1024);
-  EXPECT_FALSE(QuantizeKvRows(KvType::kQ8_0, 1, 1, 48, x.data(), q.data()).ok());
-  EXPECT_FALSE(QuantizeKvRows(KvType::kF16, -1, 1, 128, x.data(), q.data()).ok());
-  EXPECT_FALSE(QuantizeKvRows(KvType::kF16, 1, 1, 128, nullptr, q.data()).ok());
-  EXPECT_FALSE(DequantizeKvRows(KvType::kTurbo4, 1, 1, 128, q.data(), nullptr).ok());
-  EXPECT_FALSE(RotateKvRows(1, 0, 128, x.data(), x.data()).ok());
+  EXPECT_FALSE(reference::QuantizeKvRows(KvType::kQ8_0, 1, 1, 48, x.data(), q.data()).ok());
+  EXPECT_FALSE(reference::QuantizeKvRows(KvType::kF16, -1, 1, 128, x.data(), q.data()).ok());
+  EXPECT_FALSE(reference::QuantizeKvRows(KvType::kF16, 1, 1, 128, nullptr, q.data()).ok());
+  EXPECT_FALSE(reference::DequantizeKvRows(KvType::kTurbo4, 1, 1, 128, q.data(), nullptr).ok());
+  EXPECT_FALSE(reference::RotateKvRows(1, 0, 128, x.data(), x.data()).ok());
   // Zero rows is fine, even with null buffers.
-  EXPECT_TRUE(QuantizeKvRows(KvType::kTurbo3, 0, 8, 128, nullptr, nullptr).ok());
+  EXPECT_TRUE(reference::QuantizeKvRows(KvType::kTurbo3, 0, 8, 128, nullptr, nullptr).ok());
 }
 
 TEST(KvTypeTest, ParseAndName) {
@@ -97,12 +97,12 @@ void ExpectGoldenKv(const GoldenKv& c, int64_t n_kv_heads, int64_t head_dim) {
   const int64_t row_bytes = *KvRowBytes(c.type, n_kv_heads, head_dim, c.variant);
   ASSERT_EQ(int64_t(want_q.size()), kGoldenRows * row_bytes) << c.q_path;
   std::vector<uint8_t> got_q(want_q.size());
-  ASSERT_TRUE(QuantizeKvRows(c.type, kGoldenRows, n_kv_heads, head_dim, input.data(), got_q.data(),
+  ASSERT_TRUE(reference::QuantizeKvRows(c.type, kGoldenRows, n_kv_heads, head_dim, input.data(), got_q.data(),
                              c.variant)
                   .ok());
   EXPECT_TRUE(got_q == want_q) << c.q_path << " heads " << n_kv_heads;
   std::vector<float> got_deq(want_deq.size());
-  ASSERT_TRUE(DequantizeKvRows(c.type, kGoldenRows, n_kv_heads, head_dim, want_q.data(),
+  ASSERT_TRUE(reference::DequantizeKvRows(c.type, kGoldenRows, n_kv_heads, head_dim, want_q.data(),
                                got_deq.data(), c.variant)
                   .ok());
   EXPECT_EQ(std::memcmp(got_deq.data(), want_deq.data(), want_deq.size() * sizeof(float)), 0)
@@ -165,7 +165,7 @@ TEST(KvTurboTest, HeadDim64IsZeroPadded) {
   for (KvType type : {KvType::kTurbo2, KvType::kTurbo3, KvType::kTurbo4}) {
     const int64_t row_bytes = *KvRowBytes(type, heads, head_dim);
     std::vector<uint8_t> q(row_bytes);
-    ASSERT_TRUE(QuantizeKvRows(type, 1, heads, head_dim, x.data(), q.data()).ok());
+    ASSERT_TRUE(reference::QuantizeKvRows(type, 1, heads, head_dim, x.data(), q.data()).ok());
     const TurboFormat format = static_cast<TurboFormat>(static_cast<int>(type) - 2);
     const int block_bytes = TurboBlockBytes(format, TurboVariant::kCurrent);
     for (int64_t h = 0; h < heads; ++h) {
@@ -179,9 +179,9 @@ TEST(KvTurboTest, HeadDim64IsZeroPadded) {
     // Dequantize: padded rotated width; un-rotate: back to 64 per head.
     std::vector<float> rotated(*KvRowFloats(type, heads, head_dim));
     ASSERT_EQ(rotated.size(), size_t(heads * 128));
-    ASSERT_TRUE(DequantizeKvRows(type, 1, heads, head_dim, q.data(), rotated.data()).ok());
+    ASSERT_TRUE(reference::DequantizeKvRows(type, 1, heads, head_dim, q.data(), rotated.data()).ok());
     std::vector<float> y(heads * head_dim);
-    ASSERT_TRUE(UnrotateKvRows(1, heads, head_dim, rotated.data(), y.data()).ok());
+    ASSERT_TRUE(reference::UnrotateKvRows(1, heads, head_dim, rotated.data(), y.data()).ok());
     double err = 0, ref = 0;
     for (size_t i = 0; i < y.size(); ++i) {
       err += (y[i] - x[i]) * double(y[i] - x[i]);
@@ -203,10 +203,10 @@ TEST(KvTurboTest, RotateUnrotateIdentityAndDotProducts) {
     for (float& v : x) v = normal(rng);
     for (float& v : q) v = normal(rng);
     std::vector<float> xr(rows * heads * padded), qr(rows * heads * padded);
-    ASSERT_TRUE(RotateKvRows(rows, heads, head_dim, x.data(), xr.data()).ok());
-    ASSERT_TRUE(RotateKvRows(rows, heads, head_dim, q.data(), qr.data()).ok());
+    ASSERT_TRUE(reference::RotateKvRows(rows, heads, head_dim, x.data(), xr.data()).ok());
+    ASSERT_TRUE(reference::RotateKvRows(rows, heads, head_dim, q.data(), qr.data()).ok());
     std::vector<float> back(x.size());
-    ASSERT_TRUE(UnrotateKvRows(rows, heads, head_dim, xr.data(), back.data()).ok());
+    ASSERT_TRUE(reference::UnrotateKvRows(rows, heads, head_dim, xr.data(), back.data()).ok());
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(back[i], x[i], 1e-6) << head_dim << " " << i;
     for (int64_t h = 0; h < rows * heads; ++h) {
       double dot = 0, dot_rot = 0;
@@ -268,11 +268,11 @@ double RoundTripRelativeMse(const MseCase& c, bool heavy_tailed) {
   std::vector<uint8_t> q(rows * *KvRowBytes(c.type, heads, head_dim, c.variant));
   std::vector<float> deq(rows * *KvRowFloats(c.type, heads, head_dim));
   std::vector<float> y(x.size());
-  EXPECT_TRUE(QuantizeKvRows(c.type, rows, heads, head_dim, x.data(), q.data(), c.variant).ok());
+  EXPECT_TRUE(reference::QuantizeKvRows(c.type, rows, heads, head_dim, x.data(), q.data(), c.variant).ok());
   EXPECT_TRUE(
-      DequantizeKvRows(c.type, rows, heads, head_dim, q.data(), deq.data(), c.variant).ok());
+      reference::DequantizeKvRows(c.type, rows, heads, head_dim, q.data(), deq.data(), c.variant).ok());
   if (IsTurbo(c.type)) {
-    EXPECT_TRUE(UnrotateKvRows(rows, heads, head_dim, deq.data(), y.data()).ok());
+    EXPECT_TRUE(reference::UnrotateKvRows(rows, heads, head_dim, deq.data(), y.data()).ok());
   } else {
     y = deq;
   }

@@ -1,6 +1,6 @@
 // Reference turbo codec: bit-exact against the fork's golden output, and the
 // properties the format relies on (rotation, ties, norm correction, NaN/Inf).
-#include "quants/turbo.h"
+#include "ggufkit/quants/turbo.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "gguf/byte_source.h"
-#include "gguf/metadata.h"
-#include "gguf/reader.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/metadata.h"
+#include "ggufkit/gguf/reader.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 

@@ -107,7 +107,7 @@ TEST(MalformedCorpusTest, ManifestCoversTheCorpusAndEveryChecklistClass) {
   }
   EXPECT_EQ(listed, on_disk) << "MANIFEST.tsv and the .gguf files disagree; rerun "
                                 "scripts/make_malformed_corpus.py";
-  // Every class of specs/gguf-container.md's checklist has at least one file.
+  // Every class of the bad-input checklist (docs/security.md) has at least one file.
   for (const char* prefix : {"magic_",
                              "version_",
                              "n_tensors_",

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/byte_source.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
+#include "ggufkit/gguf/byte_source.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/gguf/gguf_test_util.h"

@@ -1,7 +1,7 @@
 // The block field table (quants/block_fields.h): complete for every type,
 // equal to ggml's layouts, and the source of the fp16 fields that random test
 // blocks get finite values in.
-#include "quants/block_fields.h"
+#include "ggufkit/quants/block_fields.h"
 
 #include <cmath>
 #include <cstring>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half_fields.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half_fields.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/quants/test_blocks.h"
 
 namespace ggufkit {

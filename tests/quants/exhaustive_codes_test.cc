@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/block_k.h"
-#include "quants/block_legacy.h"
-#include "quants/half.h"
-#include "quants/quants.h"
+#include "ggufkit/quants/block_k.h"
+#include "ggufkit/quants/block_legacy.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/quants.h"
 
 namespace ggufkit {
 namespace {
@@ -29,7 +29,7 @@ void CheckDecode(GgmlType type, const std::vector<Block>& blocks,
   std::vector<float> out(static_cast<size_t>(n));
   const auto bytes = absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(blocks.data()),
                                          blocks.size() * sizeof(Block));
-  ASSERT_TRUE(Dequantize(type, bytes, n, out.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(type, bytes, n, out.data()).ok());
   for (int64_t b = 0; b < static_cast<int64_t>(blocks.size()); ++b) {
     for (int e = 0; e < per_block; ++e) {
       const float want = expect(b, e);
@@ -180,9 +180,9 @@ TEST(ExhaustiveCodes, EveryFiniteHalfAsQ8_0AndQ4_0Scale) {
     std::vector<float> f32(static_cast<size_t>(n));
     std::vector<uint16_t> f16(static_cast<size_t>(n)), bf16(static_cast<size_t>(n));
     const auto span = absl::MakeConstSpan(data, bytes);
-    ASSERT_TRUE(Dequantize(type, span, n, f32.data()).ok());
-    ASSERT_TRUE(DequantizeToF16(type, span, n, f16.data()).ok());
-    ASSERT_TRUE(DequantizeToBF16(type, span, n, bf16.data()).ok());
+    ASSERT_TRUE(reference::Dequantize(type, span, n, f32.data()).ok());
+    ASSERT_TRUE(reference::DequantizeToF16(type, span, n, f16.data()).ok());
+    ASSERT_TRUE(reference::DequantizeToBF16(type, span, n, bf16.data()).ok());
     for (size_t b = 0; b < halves.size(); ++b) {
       const uint16_t h = halves[b];
       const float d = F16ToF32(h);

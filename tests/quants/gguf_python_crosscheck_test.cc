@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/quants.h"
+#include "ggufkit/quants/quants.h"
 #include "tests/common/test_data.h"
 #include "tests/quants/test_blocks.h"
 
@@ -52,7 +52,7 @@ void CompareWithPython(const std::string& name, const std::string& extra_args, b
   ASSERT_EQ(expected.size(), static_cast<size_t>(n));
 
   std::vector<float> got(static_cast<size_t>(n));
-  ASSERT_TRUE(Dequantize(*type, blocks, n, got.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(*type, blocks, n, got.data()).ok());
   for (int64_t i = 0; i < n; ++i) {
     uint32_t a, b;
     std::memcpy(&a, &got[i], 4);

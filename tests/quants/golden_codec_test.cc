@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/quants.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/quants.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -45,7 +45,7 @@ TEST_P(GoldenCodecTest, DequantizeMatchesGgmlBitForBit) {
   ASSERT_EQ(static_cast<int64_t>(q.size()), *RowSizeBytes(*type, kRows * kCols));
 
   std::vector<float> got(expected.size());
-  ASSERT_TRUE(Dequantize(*type, q, kRows * kCols, got.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(*type, q, kRows * kCols, got.data()).ok());
   const int64_t bad = FirstBitMismatch(got, expected);
   EXPECT_EQ(bad, -1) << name << " row " << bad / kCols << " col " << bad % kCols << ": got "
                      << got[bad] << " want " << expected[bad];
@@ -54,7 +54,7 @@ TEST_P(GoldenCodecTest, DequantizeMatchesGgmlBitForBit) {
   const int64_t row_bytes = *RowSizeBytes(*type, kCols);
   std::vector<float> row(kCols);
   for (int64_t r = 0; r < kRows; ++r) {
-    ASSERT_TRUE(Dequantize(*type, absl::MakeConstSpan(q).subspan(r * row_bytes, row_bytes), kCols,
+    ASSERT_TRUE(reference::Dequantize(*type, absl::MakeConstSpan(q).subspan(r * row_bytes, row_bytes), kCols,
                            row.data())
                     .ok());
     ASSERT_EQ(std::memcmp(row.data(), expected.data() + r * kCols, kCols * 4), 0)
@@ -70,7 +70,7 @@ TEST_P(GoldenCodecTest, QuantizeMatchesGgmlByteForByte) {
   const std::vector<uint8_t> expected = ReadFileBytes(GoldenPath("ggml/" + name + ".q"));
   ASSERT_EQ(input.size(), static_cast<size_t>(kRows * kCols));
   std::vector<uint8_t> got(expected.size());
-  ASSERT_TRUE(Quantize(*type, input, absl::MakeSpan(got)).ok());
+  ASSERT_TRUE(reference::Quantize(*type, input, absl::MakeSpan(got)).ok());
   const int64_t row_bytes = *RowSizeBytes(*type, kCols);
   const int64_t block_bytes = GetTypeTraits(*type).type_size;
   int bad_rows = 0;

@@ -1,4 +1,4 @@
-#include "quants/half_fields.h"
+#include "ggufkit/quants/half_fields.h"
 
 #include <vector>
 

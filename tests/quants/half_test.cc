@@ -1,4 +1,4 @@
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 #include <cmath>
 #include <cstdint>

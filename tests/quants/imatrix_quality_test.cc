@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/quality.h"
-#include "quants/quants.h"
+#include "ggufkit/quants/quality.h"
+#include "ggufkit/quants/quants.h"
 
 namespace ggufkit {
 namespace {
@@ -31,10 +31,10 @@ std::vector<float> GaussianRows(uint32_t seed) {
 std::vector<float> RoundTrip(GgmlType type, const std::vector<float>& x,
                              const std::vector<float>& imatrix) {
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(type, static_cast<int64_t>(x.size()))));
-  const absl::Status s = Quantize(type, x, absl::MakeSpan(q), imatrix);
+  const absl::Status s = reference::Quantize(type, x, absl::MakeSpan(q), imatrix);
   EXPECT_TRUE(s.ok()) << s;
   std::vector<float> y(x.size());
-  EXPECT_TRUE(Dequantize(type, q, static_cast<int64_t>(x.size()), y.data()).ok());
+  EXPECT_TRUE(reference::Dequantize(type, q, static_cast<int64_t>(x.size()), y.data()).ok());
   return y;
 }
 
@@ -104,11 +104,11 @@ TEST(QuantizerQuality, ImatrixShapeIsChecked) {
   const std::vector<float> x(2 * kCols, 1.0f);
   std::vector<uint8_t> q(static_cast<size_t>(*RowSizeBytes(GgmlType::kQ4_K, 2 * kCols)));
   const std::vector<float> not_blocks(100, 1.0f);
-  EXPECT_FALSE(Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), not_blocks).ok());
+  EXPECT_FALSE(reference::Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), not_blocks).ok());
   const std::vector<float> not_divisor(3 * 256, 1.0f);
-  EXPECT_FALSE(Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), not_divisor).ok());
+  EXPECT_FALSE(reference::Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), not_divisor).ok());
   const std::vector<float> one_row(kCols, 1.0f);
-  EXPECT_TRUE(Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), one_row).ok());
+  EXPECT_TRUE(reference::Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q), one_row).ok());
 }
 
 // NaN, infinities, huge and tiny values must not crash or hit undefined

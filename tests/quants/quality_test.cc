@@ -1,4 +1,4 @@
-#include "quants/quality.h"
+#include "ggufkit/quants/quality.h"
 
 #include <cmath>
 #include <vector>

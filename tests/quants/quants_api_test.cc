@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
-#include "quants/quants.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/quants.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/test_data.h"
 #include "tests/quants/test_blocks.h"
 
@@ -55,40 +55,40 @@ TEST(QuantsApi, EveryBasicTypeHasItsCodecs) {
 TEST(QuantsApi, PartialBlockIsAnErrorNotATruncation) {
   std::vector<uint8_t> bytes(10 * 144);
   std::vector<float> out(4096, 42.0f);
-  const absl::Status s = Dequantize(GgmlType::kQ4_K, bytes, 300, out.data());
+  const absl::Status s = reference::Dequantize(GgmlType::kQ4_K, bytes, 300, out.data());
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("not a whole number"), std::string::npos) << s;
   EXPECT_EQ(out[0], 42.0f);  // nothing written
-  EXPECT_FALSE(Dequantize(GgmlType::kQ8_0, bytes, 33, out.data()).ok());
-  EXPECT_FALSE(Dequantize(GgmlType::kQ8_0, bytes, -32, out.data()).ok());
+  EXPECT_FALSE(reference::Dequantize(GgmlType::kQ8_0, bytes, 33, out.data()).ok());
+  EXPECT_FALSE(reference::Dequantize(GgmlType::kQ8_0, bytes, -32, out.data()).ok());
   std::vector<uint16_t> half(4096);
-  EXPECT_FALSE(DequantizeToF16(GgmlType::kQ4_0, bytes, 31, half.data()).ok());
-  EXPECT_FALSE(DequantizeToBF16(GgmlType::kQ4_0, bytes, 31, half.data()).ok());
+  EXPECT_FALSE(reference::DequantizeToF16(GgmlType::kQ4_0, bytes, 31, half.data()).ok());
+  EXPECT_FALSE(reference::DequantizeToBF16(GgmlType::kQ4_0, bytes, 31, half.data()).ok());
   std::vector<float> x(100);
   std::vector<uint8_t> q(1000);
-  EXPECT_FALSE(Quantize(GgmlType::kQ4_0, x, absl::MakeSpan(q)).ok());
+  EXPECT_FALSE(reference::Quantize(GgmlType::kQ4_0, x, absl::MakeSpan(q)).ok());
 }
 
 TEST(QuantsApi, ShortInputOrOutputSpanIsAnError) {
   std::vector<uint8_t> bytes(2 * 144 - 1);
   std::vector<float> out(512);
-  const absl::Status s = Dequantize(GgmlType::kQ4_K, bytes, 512, out.data());
+  const absl::Status s = reference::Dequantize(GgmlType::kQ4_K, bytes, 512, out.data());
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("288"), std::string::npos) << s;
   EXPECT_FALSE(
-      Dequantize(GgmlType::kQ4_K, absl::MakeConstSpan(bytes.data(), 144), 512, out.data()).ok());
-  EXPECT_FALSE(Dequantize(GgmlType::kQ4_K, bytes, 256, nullptr).ok());
+      reference::Dequantize(GgmlType::kQ4_K, absl::MakeConstSpan(bytes.data(), 144), 512, out.data()).ok());
+  EXPECT_FALSE(reference::Dequantize(GgmlType::kQ4_K, bytes, 256, nullptr).ok());
   std::vector<float> x(512);
   std::vector<uint8_t> q(287);
-  EXPECT_FALSE(Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q)).ok());
+  EXPECT_FALSE(reference::Quantize(GgmlType::kQ4_K, x, absl::MakeSpan(q)).ok());
   // Zero elements: nothing to do.
-  EXPECT_TRUE(Dequantize(GgmlType::kQ4_K, {}, 0, out.data()).ok());
+  EXPECT_TRUE(reference::Dequantize(GgmlType::kQ4_K, {}, 0, out.data()).ok());
 }
 
 TEST(QuantsApi, MissingCodecIsNamed) {
   std::vector<float> x(32);
   std::vector<uint8_t> q(256);
-  const absl::Status s = Quantize(GgmlType::kI32, x, absl::MakeSpan(q));
+  const absl::Status s = reference::Quantize(GgmlType::kI32, x, absl::MakeSpan(q));
   EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
   EXPECT_NE(std::string(s.message()).find("no quantizer for type i32"), std::string::npos) << s;
 
@@ -97,7 +97,7 @@ TEST(QuantsApi, MissingCodecIsNamed) {
     if (GetReferenceCodec(t.type).dequantize != nullptr) continue;
     std::vector<uint8_t> bytes(static_cast<size_t>(t.type_size));
     std::vector<float> out(static_cast<size_t>(t.block_size));
-    const absl::Status d = Dequantize(t.type, bytes, t.block_size, out.data());
+    const absl::Status d = reference::Dequantize(t.type, bytes, t.block_size, out.data());
     EXPECT_EQ(d.code(), absl::StatusCode::kUnimplemented);
     EXPECT_NE(std::string(d.message()).find("no dequantizer for type " + std::string(t.name)),
               std::string::npos)
@@ -116,14 +116,14 @@ TEST(QuantsApi, MisalignedInputAndOutputGiveTheSameBits) {
     const int64_t n = n_blocks * t.block_size;
     const std::vector<uint8_t> blocks = RandomBlocks(type, n_blocks, 77u);
     std::vector<float> aligned(static_cast<size_t>(n));
-    ASSERT_TRUE(Dequantize(type, blocks, n, aligned.data()).ok()) << t.name;
+    ASSERT_TRUE(reference::Dequantize(type, blocks, n, aligned.data()).ok()) << t.name;
     for (int offset : {1, 3, 5}) {
       std::vector<uint8_t> buffer(blocks.size() + 8);
       std::memcpy(buffer.data() + offset, blocks.data(), blocks.size());
       std::vector<uint8_t> out_buffer(static_cast<size_t>(n) * 4 + 8);
       float* out = reinterpret_cast<float*>(out_buffer.data());  // aligned
       ASSERT_TRUE(
-          Dequantize(type, absl::MakeConstSpan(buffer.data() + offset, blocks.size()), n, out)
+          reference::Dequantize(type, absl::MakeConstSpan(buffer.data() + offset, blocks.size()), n, out)
               .ok());
       EXPECT_EQ(std::memcmp(out, aligned.data(), static_cast<size_t>(n) * 4), 0)
           << t.name << " input offset " << offset;
@@ -134,10 +134,10 @@ TEST(QuantsApi, MisalignedInputAndOutputGiveTheSameBits) {
   for (GgmlType type : kQuantizable) {
     const int64_t bytes = *RowSizeBytes(type, 1024);
     std::vector<uint8_t> ref(static_cast<size_t>(bytes));
-    ASSERT_TRUE(Quantize(type, x, absl::MakeSpan(ref)).ok()) << GgmlTypeName(type);
+    ASSERT_TRUE(reference::Quantize(type, x, absl::MakeSpan(ref)).ok()) << GgmlTypeName(type);
     for (int offset : {1, 3}) {
       std::vector<uint8_t> buffer(static_cast<size_t>(bytes) + 8);
-      ASSERT_TRUE(Quantize(type, x, absl::MakeSpan(buffer.data() + offset, bytes)).ok());
+      ASSERT_TRUE(reference::Quantize(type, x, absl::MakeSpan(buffer.data() + offset, bytes)).ok());
       EXPECT_EQ(std::memcmp(buffer.data() + offset, ref.data(), ref.size()), 0)
           << GgmlTypeName(type) << " output offset " << offset;
     }
@@ -153,9 +153,9 @@ TEST(QuantsApi, HalfOutputsEqualRoundedFloatOutputs) {
     const std::vector<uint8_t> blocks = RandomBlocks(type, n / t.block_size, 99u);
     std::vector<float> f32(static_cast<size_t>(n));
     std::vector<uint16_t> f16(static_cast<size_t>(n)), bf16(static_cast<size_t>(n));
-    ASSERT_TRUE(Dequantize(type, blocks, n, f32.data()).ok());
-    ASSERT_TRUE(DequantizeToF16(type, blocks, n, f16.data()).ok());
-    ASSERT_TRUE(DequantizeToBF16(type, blocks, n, bf16.data()).ok());
+    ASSERT_TRUE(reference::Dequantize(type, blocks, n, f32.data()).ok());
+    ASSERT_TRUE(reference::DequantizeToF16(type, blocks, n, f16.data()).ok());
+    ASSERT_TRUE(reference::DequantizeToBF16(type, blocks, n, bf16.data()).ok());
     for (int64_t i = 0; i < n; ++i) {
       if (type != GgmlType::kF16) {
         ASSERT_EQ(f16[i], F32ToF16(f32[i])) << t.name << " " << i;
@@ -174,14 +174,14 @@ TEST(QuantsApi, SameTypeHalfOutputIsIdentityOnBits) {
   for (uint32_t i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
   const auto bytes = absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(all.data()), 2 * 65536);
   std::vector<uint16_t> out(65536);
-  ASSERT_TRUE(DequantizeToF16(GgmlType::kF16, bytes, 65536, out.data()).ok());
+  ASSERT_TRUE(reference::DequantizeToF16(GgmlType::kF16, bytes, 65536, out.data()).ok());
   EXPECT_EQ(out, all);
-  ASSERT_TRUE(DequantizeToBF16(GgmlType::kBF16, bytes, 65536, out.data()).ok());
+  ASSERT_TRUE(reference::DequantizeToBF16(GgmlType::kBF16, bytes, 65536, out.data()).ok());
   EXPECT_EQ(out, all);
   // F16 -> f32 -> F16 through the BF16 form rounds (not identity), but every
   // finite f16 survives the F16 -> f32 path exactly.
   std::vector<float> f32(65536);
-  ASSERT_TRUE(Dequantize(GgmlType::kF16, bytes, 65536, f32.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(GgmlType::kF16, bytes, 65536, f32.data()).ok());
   for (uint32_t i = 0; i < 65536; ++i) {
     if (((i >> 10) & 0x1F) != 0x1F) {
       ASSERT_EQ(F32ToF16(f32[i]), i);
@@ -192,7 +192,7 @@ TEST(QuantsApi, SameTypeHalfOutputIsIdentityOnBits) {
 TEST(QuantsApi, IntegersDecodeAsNumbers) {
   const int64_t i64[3] = {-5, 16777217, INT64_MIN};
   std::vector<float> out(3);
-  ASSERT_TRUE(Dequantize(GgmlType::kI64,
+  ASSERT_TRUE(reference::Dequantize(GgmlType::kI64,
                          absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(i64), sizeof i64), 3,
                          out.data())
                   .ok());
@@ -200,14 +200,14 @@ TEST(QuantsApi, IntegersDecodeAsNumbers) {
   EXPECT_EQ(out[1], 16777216.0f);  // nearest float
   EXPECT_EQ(out[2], -9223372036854775808.0f);
   const int8_t i8[2] = {-128, 127};
-  ASSERT_TRUE(Dequantize(GgmlType::kI8,
+  ASSERT_TRUE(reference::Dequantize(GgmlType::kI8,
                          absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(i8), 2), 2,
                          out.data())
                   .ok());
   EXPECT_EQ(out[0], -128.0f);
   EXPECT_EQ(out[1], 127.0f);
   const double f64[2] = {0.1, -1e300};
-  ASSERT_TRUE(Dequantize(GgmlType::kF64,
+  ASSERT_TRUE(reference::Dequantize(GgmlType::kF64,
                          absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(f64), sizeof f64), 2,
                          out.data())
                   .ok());
@@ -218,7 +218,7 @@ TEST(QuantsApi, IntegersDecodeAsNumbers) {
   const double edges[4] = {3.4028234663852886e38, 3.4028235677973362e38, 3.4028235677973366e38,
                            std::nan("")};
   out.resize(4);
-  ASSERT_TRUE(Dequantize(GgmlType::kF64,
+  ASSERT_TRUE(reference::Dequantize(GgmlType::kF64,
                          absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(edges), sizeof edges),
                          4, out.data())
                   .ok());
@@ -233,8 +233,8 @@ TEST(QuantsApi, Q8_1AndQ8_KQuantizerInvariants) {
   const std::vector<float> x = GaussianRow(4096, 11);
   std::vector<uint8_t> q80(*RowSizeBytes(GgmlType::kQ8_0, 4096));
   std::vector<uint8_t> q81(*RowSizeBytes(GgmlType::kQ8_1, 4096));
-  ASSERT_TRUE(Quantize(GgmlType::kQ8_0, x, absl::MakeSpan(q80)).ok());
-  ASSERT_TRUE(Quantize(GgmlType::kQ8_1, x, absl::MakeSpan(q81)).ok());
+  ASSERT_TRUE(reference::Quantize(GgmlType::kQ8_0, x, absl::MakeSpan(q80)).ok());
+  ASSERT_TRUE(reference::Quantize(GgmlType::kQ8_1, x, absl::MakeSpan(q81)).ok());
   for (int b = 0; b < 128; ++b) {
     const uint8_t* a = q80.data() + 34 * b;
     const uint8_t* c = q81.data() + 36 * b;
@@ -250,9 +250,9 @@ TEST(QuantsApi, Q8_1AndQ8_KQuantizerInvariants) {
     EXPECT_EQ(s, F32ToF16(static_cast<float>(sum) * (amax / 127)));
   }
   std::vector<uint8_t> q8k(*RowSizeBytes(GgmlType::kQ8_K, 4096));
-  ASSERT_TRUE(Quantize(GgmlType::kQ8_K, x, absl::MakeSpan(q8k)).ok());
+  ASSERT_TRUE(reference::Quantize(GgmlType::kQ8_K, x, absl::MakeSpan(q8k)).ok());
   std::vector<float> y(4096);
-  ASSERT_TRUE(Dequantize(GgmlType::kQ8_K, q8k, 4096, y.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(GgmlType::kQ8_K, q8k, 4096, y.data()).ok());
   for (int b = 0; b < 16; ++b) {
     const uint8_t* blk = q8k.data() + 292 * b;
     float amax = 0;

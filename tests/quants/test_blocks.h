@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "quants/half_fields.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half_fields.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::testing {
 

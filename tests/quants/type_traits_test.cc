@@ -1,4 +1,4 @@
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 #include "gtest/gtest.h"
 

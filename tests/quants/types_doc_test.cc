@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {

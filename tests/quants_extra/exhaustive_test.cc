@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/block_fp4.h"
-#include "quants/block_iq.h"
-#include "quants/block_q1_q2.h"
-#include "quants/block_ternary.h"
-#include "quants/half.h"
-#include "quants/iq_tables_data.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/block_fp4.h"
+#include "ggufkit/quants/block_iq.h"
+#include "ggufkit/quants/block_q1_q2.h"
+#include "ggufkit/quants/block_ternary.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/iq_tables_data.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/quants_extra/extra_test_util.h"
 
 namespace ggufkit::testing {

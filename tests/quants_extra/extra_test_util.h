@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::testing {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/quants_extra/extra_test_util.h"
 
 namespace ggufkit::testing {

@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 #include "tests/common/test_data.h"
 #include "tests/quants_extra/extra_test_util.h"
 
 #if __has_include("quants/quants.h")
-#include "quants/quants.h"
+#include "ggufkit/quants/quants.h"
 #define GGUFKIT_HAVE_QUANTS_API 1
 #endif
 
@@ -32,28 +32,28 @@ TEST_P(PublicApiTest, WholeBlocksWorkAndPartialBlocksAreErrors) {
   const std::vector<float> want = DequantizeWithReference(type, blocks.data(), n);
 
   std::vector<float> out(static_cast<size_t>(n) + 1, 0.0f);
-  ASSERT_TRUE(Dequantize(type, blocks, n, out.data()).ok());
+  ASSERT_TRUE(reference::Dequantize(type, blocks, n, out.data()).ok());
   EXPECT_EQ(FirstBitMismatch(out.data(), want.data(), n), -1);
 
   // Not a whole number of blocks, or too few bytes: errors, nothing decoded.
-  EXPECT_FALSE(Dequantize(type, blocks, n - 1, out.data()).ok());
-  EXPECT_FALSE(Dequantize(type, blocks, n + 1, out.data()).ok());
-  EXPECT_FALSE(Dequantize(type, blocks, traits.block_size / 2, out.data()).ok());
+  EXPECT_FALSE(reference::Dequantize(type, blocks, n - 1, out.data()).ok());
+  EXPECT_FALSE(reference::Dequantize(type, blocks, n + 1, out.data()).ok());
+  EXPECT_FALSE(reference::Dequantize(type, blocks, traits.block_size / 2, out.data()).ok());
   EXPECT_FALSE(
-      Dequantize(type, absl::MakeConstSpan(blocks).first(blocks.size() - 1), n, out.data()).ok());
+      reference::Dequantize(type, absl::MakeConstSpan(blocks).first(blocks.size() - 1), n, out.data()).ok());
 
   if (GetReferenceCodec(type).quantize != nullptr) {
     std::vector<uint8_t> q(blocks.size());
-    ASSERT_TRUE(Quantize(type, want, absl::MakeSpan(q)).ok());
+    ASSERT_TRUE(reference::Quantize(type, want, absl::MakeSpan(q)).ok());
     std::vector<uint8_t> direct(blocks.size());
     GetReferenceCodec(type).quantize(want.data(), direct.data(), n, nullptr);
     EXPECT_EQ(q, direct);
-    EXPECT_FALSE(Quantize(type, absl::MakeConstSpan(want).first(static_cast<size_t>(n - 1)),
+    EXPECT_FALSE(reference::Quantize(type, absl::MakeConstSpan(want).first(static_cast<size_t>(n - 1)),
                           absl::MakeSpan(q))
                      .ok());
   } else {
     std::vector<uint8_t> q(blocks.size());
-    EXPECT_FALSE(Quantize(type, want, absl::MakeSpan(q)).ok());  // dequantize-only type
+    EXPECT_FALSE(reference::Quantize(type, want, absl::MakeSpan(q)).ok());  // dequantize-only type
   }
 #endif
 }
@@ -72,7 +72,7 @@ TEST(PublicApiImatrix, Iq4RowsGetTheImportanceVector) {
   for (GgmlType type : {GgmlType::kIQ4_NL, GgmlType::kIQ4_XS}) {
     const int64_t row_bytes = *RowSizeBytes(type, kRowLength);
     std::vector<uint8_t> via_api(static_cast<size_t>(row_bytes * kRowCount));
-    ASSERT_TRUE(Quantize(type, x, absl::MakeSpan(via_api), imatrix).ok());
+    ASSERT_TRUE(reference::Quantize(type, x, absl::MakeSpan(via_api), imatrix).ok());
     std::vector<uint8_t> direct(via_api.size());
     for (int64_t r = 0; r < kRowCount; ++r) {
       GetReferenceCodec(type).quantize(x.data() + r * kRowLength, direct.data() + r * row_bytes,

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "gguf/output_sink.h"
+#include "ggufkit/gguf/output_sink.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
-#include "tools/stream/direct_file_sink.h"
+#include "ggufkit/stream/direct_file_sink.h"
 
 namespace {
 std::atomic<int> g_umask_calls{0};

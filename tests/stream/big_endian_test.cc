@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/split.h"
-#include "gguf/writer.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/gguf/writer.h"
 #include "gtest/gtest.h"
-#include "quants/block_fields.h"
+#include "ggufkit/quants/block_fields.h"
 #include "tests/common/test_data.h"
 #include "tests/quants/test_blocks.h"
-#include "tools/stream/dequant_model.h"
-#include "tools/stream/gguf_tensors.h"
+#include "ggufkit/stream/dequant_model.h"
+#include "ggufkit/stream/gguf_tensors.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -53,7 +53,7 @@ std::string PerTensorValues(const std::string& path) {
     // Rows [1, n_rows) as f32.
     const int64_t rows = t.n_rows();
     std::vector<float> tail(static_cast<size_t>((rows - 1) * t.ne[0]));
-    EXPECT_TRUE(DequantizeRows(**model, t, 1, rows, DenseType::kF32, tail.data(),
+    EXPECT_TRUE(DequantizeRows(**model, t, 1, rows, OutputType::kF32, tail.data(),
                                tail.size() * sizeof(float))
                     .ok());
     Append(&out, tail);
@@ -81,7 +81,7 @@ std::string PerTensorValues(const std::string& path) {
 std::string WholeModelOutputs(const std::string& path, const TempDir& dir) {
   std::string out;
   int k = 0;
-  for (DenseType to : {DenseType::kF32, DenseType::kF16, DenseType::kBF16}) {
+  for (OutputType to : {OutputType::kF32, OutputType::kF16, OutputType::kBF16}) {
     for (OutputFormat format : {OutputFormat::kGguf, OutputFormat::kSafetensors}) {
       DequantModelOptions options;
       options.to = to;

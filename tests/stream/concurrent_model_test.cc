@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/split.h"
-#include "gguf/zstd_sink.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/gguf/zstd_sink.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/stream/model_gen.h"
-#include "tools/stream/gguf_tensors.h"
+#include "ggufkit/stream/gguf_tensors.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -115,7 +115,7 @@ TEST_F(ConcurrentModelTest, ZstdModelIsSerializedAndFailsCleanlyWhenReadsGoBack)
           const int64_t ne0 = tensors[i].ne[0];
           std::vector<float> row(static_cast<size_t>(ne0));
           for (int64_t r = 0; r < tensors[i].n_rows(); ++r) {
-            const absl::Status s = DequantizeRows(**model, tensors[i], r, r + 1, DenseType::kF32,
+            const absl::Status s = DequantizeRows(**model, tensors[i], r, r + 1, OutputType::kF32,
                                                   row.data(), row.size() * sizeof(float));
             if (s.ok()) {
               if (std::memcmp(row.data(), reference_[i].data() + r * ne0, row.size() * 4) == 0) {

@@ -1,11 +1,11 @@
-#include "tools/stream/dense_convert.h"
+#include "ggufkit/stream/dense_convert.h"
 
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -18,15 +18,15 @@ std::vector<uint16_t> RandomHalves(size_t n, uint32_t seed) {
 }
 
 TEST(DenseConvertTest, ParsesEveryAcceptedSpelling) {
-  EXPECT_EQ(*ParseDenseType("fp32"), DenseType::kF32);
-  EXPECT_EQ(*ParseDenseType("F32"), DenseType::kF32);
-  EXPECT_EQ(*ParseDenseType("f16"), DenseType::kF16);
-  EXPECT_EQ(*ParseDenseType("FP16"), DenseType::kF16);
-  EXPECT_EQ(*ParseDenseType("bf16"), DenseType::kBF16);
-  EXPECT_FALSE(ParseDenseType("q4_K").ok());
-  EXPECT_EQ(DenseFileType(DenseType::kF32), 0u);
-  EXPECT_EQ(DenseFileType(DenseType::kF16), 1u);
-  EXPECT_EQ(DenseFileType(DenseType::kBF16), 32u);
+  EXPECT_EQ(*ParseOutputType("fp32"), OutputType::kF32);
+  EXPECT_EQ(*ParseOutputType("F32"), OutputType::kF32);
+  EXPECT_EQ(*ParseOutputType("f16"), OutputType::kF16);
+  EXPECT_EQ(*ParseOutputType("FP16"), OutputType::kF16);
+  EXPECT_EQ(*ParseOutputType("bf16"), OutputType::kBF16);
+  EXPECT_FALSE(ParseOutputType("q4_K").ok());
+  EXPECT_EQ(DenseFileType(OutputType::kF32), 0u);
+  EXPECT_EQ(DenseFileType(OutputType::kF16), 1u);
+  EXPECT_EQ(DenseFileType(OutputType::kBF16), 32u);
 }
 
 TEST(DenseConvertTest, SameTypeIsIdentityOnBits) {
@@ -35,11 +35,11 @@ TEST(DenseConvertTest, SameTypeIsIdentityOnBits) {
   for (uint32_t i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
   std::vector<uint16_t> out(all.size());
   ASSERT_TRUE(ConvertBlocks(GgmlType::kF16, reinterpret_cast<const uint8_t*>(all.data()),
-                            65536, DenseType::kF16, out.data())
+                            65536, OutputType::kF16, out.data())
                   .ok());
   EXPECT_EQ(out, all);
   ASSERT_TRUE(ConvertBlocks(GgmlType::kBF16, reinterpret_cast<const uint8_t*>(all.data()),
-                            65536, DenseType::kBF16, out.data())
+                            65536, OutputType::kBF16, out.data())
                   .ok());
   EXPECT_EQ(out, all);
 }
@@ -51,18 +51,18 @@ TEST(DenseConvertTest, HalvesToF32MatchHalfHelpersAtOddOffsets) {
   std::vector<uint8_t> bytes(n * 2 + 1);
   std::memcpy(bytes.data() + 1, h.data(), n * 2);
   std::vector<float> out(n);
-  ASSERT_TRUE(ConvertBlocks(GgmlType::kF16, bytes.data() + 1, n, DenseType::kF32, out.data()).ok());
+  ASSERT_TRUE(ConvertBlocks(GgmlType::kF16, bytes.data() + 1, n, OutputType::kF32, out.data()).ok());
   for (size_t i = 0; i < n; ++i) {
     ASSERT_EQ(FloatBits(out[i]), FloatBits(F16ToF32(h[i]))) << i;
   }
   ASSERT_TRUE(
-      ConvertBlocks(GgmlType::kBF16, bytes.data() + 1, n, DenseType::kF32, out.data()).ok());
+      ConvertBlocks(GgmlType::kBF16, bytes.data() + 1, n, OutputType::kF32, out.data()).ok());
   for (size_t i = 0; i < n; ++i) {
     ASSERT_EQ(FloatBits(out[i]), FloatBits(BF16ToF32(h[i]))) << i;
   }
   std::vector<uint16_t> out16(n);
   ASSERT_TRUE(
-      ConvertBlocks(GgmlType::kF16, bytes.data() + 1, n, DenseType::kBF16, out16.data()).ok());
+      ConvertBlocks(GgmlType::kF16, bytes.data() + 1, n, OutputType::kBF16, out16.data()).ok());
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(out16[i], F32ToBF16(F16ToF32(h[i]))) << i;
 }
 
@@ -73,11 +73,11 @@ TEST(DenseConvertTest, F32ToHalvesRoundsToNearestEven) {
   for (auto& v : x) v = BitsToFloat(rng());
   std::vector<uint16_t> out(n);
   ASSERT_TRUE(ConvertBlocks(GgmlType::kF32, reinterpret_cast<const uint8_t*>(x.data()), n,
-                            DenseType::kF16, out.data())
+                            OutputType::kF16, out.data())
                   .ok());
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], F32ToF16(x[i])) << i;
   ASSERT_TRUE(ConvertBlocks(GgmlType::kF32, reinterpret_cast<const uint8_t*>(x.data()), n,
-                            DenseType::kBF16, out.data())
+                            OutputType::kBF16, out.data())
                   .ok());
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], F32ToBF16(x[i])) << i;
 }
@@ -85,8 +85,8 @@ TEST(DenseConvertTest, F32ToHalvesRoundsToNearestEven) {
 TEST(DenseConvertTest, RejectsPartialBlocksAndIntegers) {
   std::vector<uint8_t> bytes(1024);
   std::vector<float> out(1024);
-  EXPECT_FALSE(ConvertBlocks(GgmlType::kQ8_0, bytes.data(), 33, DenseType::kF32, out.data()).ok());
-  absl::Status s = ConvertBlocks(GgmlType::kI32, bytes.data(), 4, DenseType::kF32, out.data());
+  EXPECT_FALSE(ConvertBlocks(GgmlType::kQ8_0, bytes.data(), 33, OutputType::kF32, out.data()).ok());
+  absl::Status s = ConvertBlocks(GgmlType::kI32, bytes.data(), 4, OutputType::kF32, out.data());
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("i32"), absl::string_view::npos) << s;
 }
@@ -106,11 +106,11 @@ TEST(DenseConvertTest, QuantizedMatchesReferenceCodec) {
   const int64_t n = n_blocks * 32;
   std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
   codec.dequantize(blocks.data(), want.data(), n);
-  ASSERT_TRUE(ConvertBlocks(GgmlType::kQ8_0, blocks.data(), n, DenseType::kF32, got.data()).ok());
+  ASSERT_TRUE(ConvertBlocks(GgmlType::kQ8_0, blocks.data(), n, OutputType::kF32, got.data()).ok());
   EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4));
   std::vector<uint16_t> half(static_cast<size_t>(n));
   ASSERT_TRUE(
-      ConvertBlocks(GgmlType::kQ8_0, blocks.data(), n, DenseType::kF16, half.data()).ok());
+      ConvertBlocks(GgmlType::kQ8_0, blocks.data(), n, OutputType::kF16, half.data()).ok());
   for (size_t i = 0; i < half.size(); ++i) ASSERT_EQ(half[i], F32ToF16(want[i])) << i;
 }
 

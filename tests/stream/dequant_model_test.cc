@@ -1,5 +1,5 @@
 // DequantizeModelFile as a library call: stats, progress, metadata strings.
-#include "tools/stream/dequant_model.h"
+#include "ggufkit/stream/dequant_model.h"
 
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
@@ -35,7 +35,7 @@ TEST(DequantizeModelFileTest, StatsAndProgressAreConsistent) {
   const std::string in = dir.File("in.gguf"), out = dir.File("out.gguf");
   ASSERT_TRUE(testing::WriteRandomModel(in, testing::SmallMixedModel(), 5).ok());
   DequantModelOptions options;
-  options.to = DenseType::kF16;
+  options.to = OutputType::kF16;
   options.threads = 3;
   options.chunk_bytes = 100000;
   uint64_t last_done = 0, total = 0;
@@ -56,7 +56,7 @@ TEST(DequantizeModelFileTest, StatsAndProgressAreConsistent) {
   EXPECT_EQ(stats->tensors_copied, 2u);  // the I32 tensor and the F16 one (already f16)
   EXPECT_EQ(stats->tensors_converted, 6u);
   EXPECT_EQ(stats->threads, 3);
-  EXPECT_TRUE(testing::CompareWithReference(in, out, DenseType::kF16).ok());
+  EXPECT_TRUE(testing::CompareWithReference(in, out, OutputType::kF16).ok());
 }
 
 TEST(DequantizeModelFileTest, CudaWithoutCudaIsAClearError) {

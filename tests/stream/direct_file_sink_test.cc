@@ -1,4 +1,4 @@
-#include "tools/stream/direct_file_sink.h"
+#include "ggufkit/stream/direct_file_sink.h"
 
 #include <sys/stat.h>
 

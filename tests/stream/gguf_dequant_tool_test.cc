@@ -8,13 +8,13 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/reader.h"
+#include "ggufkit/gguf/reader.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/stream/model_gen.h"
 #include "tests/stream/tool_test_util.h"
 #ifdef GGUFKIT_HAVE_CUDA
-#include "kernels/cuda/cuda_codecs.h"
+#include "ggufkit/kernels/cuda/cuda_codecs.h"
 #endif
 
 namespace ggufkit::stream {
@@ -54,7 +54,7 @@ TEST_F(GgufDequantToolTest, EveryTypeToEveryTargetMatchesReference) {
     ToolRun run = RunDequantTool({"--to", to, "--threads", "2", in_, out});
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(run.output, "") << "not a terminal: must be silent";
-    const DenseType dense = *ParseDenseType(to);
+    const OutputType dense = *ParseOutputType(to);
     absl::Status s = CompareWithReference(in_, out, dense);
     EXPECT_TRUE(s.ok()) << to << ": " << s;
     // Metadata kept, general.file_type set to match the target.
@@ -85,7 +85,7 @@ TEST_F(GgufDequantToolTest, TensorsRegexWritesOnlyMatchingTensors) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   std::vector<std::string> names = {"blk.0.attn_norm.weight", "blk.0.attn_q.weight",
                                     "blk.0.attn_v.weight", "blk.0.ffn_up.weight"};
-  absl::Status s = CompareWithReference(in_, out, DenseType::kF32, names);
+  absl::Status s = CompareWithReference(in_, out, OutputType::kF32, names);
   EXPECT_TRUE(s.ok()) << s;
   run = RunDequantTool({"--tensors", "^nothing$", in_, dir_.File("none.gguf")});
   EXPECT_NE(run.exit_code, 0);

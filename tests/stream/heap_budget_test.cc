@@ -5,13 +5,13 @@
 #include <memory>
 #include <vector>
 
-#include "gguf/reader.h"
+#include "ggufkit/gguf/reader.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/stream/counting_allocator.h"
 #include "tests/stream/model_gen.h"
-#include "tools/stream/gguf_tensors.h"
-#include "tools/stream/ordered_pipeline.h"
+#include "ggufkit/stream/gguf_tensors.h"
+#include "ggufkit/stream/ordered_pipeline.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -94,13 +94,13 @@ TEST_F(HeapBudgetTest, RowRangesAndHalfOutputsStayWithinBudget) {
   const int64_t rows = 20000;
   const size_t n = static_cast<size_t>(rows * tensor_->ne[0]);
   std::unique_ptr<uint16_t[]> out(new uint16_t[n]);
-  for (DenseType to : {DenseType::kF16, DenseType::kBF16}) {
+  for (OutputType to : {OutputType::kF16, OutputType::kBF16}) {
     const int64_t before = HeapBytesInUse();
     ResetHeapPeak();
     absl::Status s = DequantizeRows(*reader_, *tensor_, 1234, 1234 + rows, to, out.get(), n * 2);
     ASSERT_TRUE(s.ok()) << s;
     if (testing::HeapCountingActive()) {
-      EXPECT_LE(HeapPeakBytes() - before, kBudget) << DenseTypeName(to);
+      EXPECT_LE(HeapPeakBytes() - before, kBudget) << OutputTypeName(to);
     }
   }
   SkipBudgetWithoutCounting();

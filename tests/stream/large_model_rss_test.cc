@@ -3,7 +3,7 @@
 // keeps its peak RSS under 128 MiB, and its output equals per-tensor
 // reference dequantization.
 
-#include "gguf/reader.h"
+#include "ggufkit/gguf/reader.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/stream/model_gen.h"
@@ -32,7 +32,7 @@ TEST(LargeModelRssTest, PeakRssStaysUnder128MiBAndOutputMatchesReference) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_LT(run.max_rss_kb, kRssBudgetKb) << "peak RSS " << run.max_rss_kb / 1024 << " MiB";
   RecordProperty("peak_rss_kib", static_cast<int>(run.max_rss_kb));
-  s = testing::CompareWithReference(in, out, DenseType::kF32);
+  s = testing::CompareWithReference(in, out, OutputType::kF32);
   EXPECT_TRUE(s.ok()) << s;
 }
 

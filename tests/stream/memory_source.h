@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "tools/stream/tensor_stream.h"
+#include "ggufkit/stream/tensor_stream.h"
 
 namespace ggufkit::stream::testing {
 

@@ -6,10 +6,10 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/reader.h"
-#include "gguf/writer.h"
-#include "quants/half.h"
-#include "quants/status_macros.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit::stream::testing {
 namespace {

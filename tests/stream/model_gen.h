@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "quants/type_traits.h"
+#include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit::stream::testing {
 

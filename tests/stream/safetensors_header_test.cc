@@ -1,4 +1,5 @@
-#include "tools/stream/safetensors_header.h"
+#include "ggufkit/base/json.h"
+#include "ggufkit/stream/safetensors_header.h"
 
 #include <cstring>
 
@@ -33,12 +34,14 @@ TEST(SafetensorsHeaderTest, LayoutIsPaddedAndOffsetsAreConsecutive) {
       << json;
 }
 
-TEST(SafetensorsHeaderTest, JsonQuoteEscapesControlAndInvalidUtf8) {
-  EXPECT_EQ(JsonQuote("a\nb\x01"), "\"a\\nb\\u0001\"");
-  EXPECT_EQ(JsonQuote("\xC3\xA9"), "\"\xC3\xA9\"");        // é kept
-  EXPECT_EQ(JsonQuote("\xC3"), "\"\\ufffd\"");             // truncated sequence
-  EXPECT_EQ(JsonQuote("\xED\xA0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
-  EXPECT_EQ(JsonQuote("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");  // emoji kept
+// Names are quoted by base/json (safetensors readers reject a header that is
+// not UTF-8).
+TEST(SafetensorsHeaderTest, JsonStringEscapesControlAndInvalidUtf8) {
+  EXPECT_EQ(JsonString("a\nb\x01"), "\"a\\nb\\u0001\"");
+  EXPECT_EQ(JsonString("\xC3\xA9"), "\"\xC3\xA9\"");        // é kept
+  EXPECT_EQ(JsonString("\xC3"), "\"\\ufffd\"");             // truncated sequence
+  EXPECT_EQ(JsonString("\xED\xA0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
+  EXPECT_EQ(JsonString("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");  // emoji kept
 }
 
 TEST(SafetensorsHeaderTest, RejectsReservedAndDuplicateNames) {

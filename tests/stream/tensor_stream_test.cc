@@ -1,13 +1,13 @@
-#include "tools/stream/tensor_stream.h"
+#include "ggufkit/stream/tensor_stream.h"
 
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "quants/half.h"
+#include "ggufkit/quants/half.h"
 #include "tests/stream/memory_source.h"
-#include "tools/stream/ordered_pipeline.h"
+#include "ggufkit/stream/ordered_pipeline.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -55,7 +55,7 @@ TEST(TensorStreamTest, WholeTensorAndRowRangesMatchElementwiseConversion) {
   }
   // Rows [17, 150) as bf16.
   std::vector<uint16_t> part(static_cast<size_t>((150 - 17) * 96));
-  ASSERT_TRUE(DequantizeRows(t.layout, src, 17, 150, DenseType::kBF16, part.data(),
+  ASSERT_TRUE(DequantizeRows(t.layout, src, 17, 150, OutputType::kBF16, part.data(),
                              part.size() * 2, small)
                   .ok());
   for (size_t i = 0; i < part.size(); ++i) {
@@ -73,7 +73,7 @@ TEST(TensorStreamTest, ErrorsNameTensorAndFile) {
   absl::Status s = DequantizeTensor(t.layout, src, out.data(), out.size() - 1);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("'blk.0.test' in 'memory.gguf'"), absl::string_view::npos) << s;
-  s = DequantizeRows(t.layout, src, 3, 5, DenseType::kF32, out.data(), 2 * 32 * 4);
+  s = DequantizeRows(t.layout, src, 3, 5, OutputType::kF32, out.data(), 2 * 32 * 4);
   EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
   // A source that is too short (a truncated file) reports the tensor too.
   MemoryTensorSource short_src(std::vector<uint8_t>(100));
@@ -163,14 +163,14 @@ TEST(OrderedPipelineTest, OutputIndependentOfThreadsAndChunks) {
   std::vector<PipelineTensor> tensors(3);
   tensors[0].layout = a.layout;
   tensors[0].source = &sa;
-  tensors[0].to = DenseType::kF32;
+  tensors[0].to = OutputType::kF32;
   tensors[0].output_bytes = a.halves.size() * 4;
   tensors[1].layout = b.layout;
   tensors[1].source = &sb;
   tensors[1].copy_raw = true;
   tensors[1].output_bytes = b.halves.size() * 2;
   tensors[2] = tensors[0];
-  tensors[2].to = DenseType::kBF16;
+  tensors[2].to = OutputType::kBF16;
   tensors[2].output_bytes = a.halves.size() * 2;
 
   std::vector<uint8_t> want;

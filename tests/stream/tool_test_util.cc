@@ -15,10 +15,10 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
-#include "quants/half.h"
-#include "quants/status_macros.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
+#include "ggufkit/quants/half.h"
+#include "ggufkit/base/status_macros.h"
 #include "tests/common/test_data.h"
 
 extern char** environ;
@@ -64,7 +64,7 @@ ToolRun RunDequantTool(const std::vector<std::string>& args) {
 namespace {
 
 // Reference value bits of `n` elements of `type` (whole blocks) as `to`.
-absl::Status ReferenceDense(GgmlType type, const uint8_t* in, int64_t n, DenseType to,
+absl::Status ReferenceDense(GgmlType type, const uint8_t* in, int64_t n, OutputType to,
                             std::vector<uint8_t>* out) {
   std::vector<float> f(static_cast<size_t>(n));
   switch (type) {
@@ -87,13 +87,13 @@ absl::Status ReferenceDense(GgmlType type, const uint8_t* in, int64_t n, DenseTy
       codec.dequantize(in, f.data(), n);
     }
   }
-  out->resize(static_cast<size_t>(n) * DenseElementBytes(to));
+  out->resize(static_cast<size_t>(n) * OutputElementBytes(to));
   for (int64_t i = 0; i < n; ++i) {
     const float v = f[static_cast<size_t>(i)];
-    if (to == DenseType::kF32) {
+    if (to == OutputType::kF32) {
       std::memcpy(out->data() + i * 4, &v, 4);
     } else {
-      const uint16_t h = to == DenseType::kF16 ? F32ToF16(v) : F32ToBF16(v);
+      const uint16_t h = to == OutputType::kF16 ? F32ToF16(v) : F32ToBF16(v);
       std::memcpy(out->data() + i * 2, &h, 2);
     }
   }
@@ -103,7 +103,7 @@ absl::Status ReferenceDense(GgmlType type, const uint8_t* in, int64_t n, DenseTy
 }  // namespace
 
 absl::Status CompareWithReference(const std::string& in_path, const std::string& out_path,
-                                  DenseType to, const std::vector<std::string>& names) {
+                                  OutputType to, const std::vector<std::string>& names) {
   GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufReader> in, GgufReader::Open(in_path));
   GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufReader> out, GgufReader::Open(out_path));
   std::vector<const TensorInfo*> expected;
@@ -144,7 +144,7 @@ absl::Status CompareWithReference(const std::string& in_path, const std::string&
       } else {
         GGUFKIT_RETURN_IF_ERROR(ReferenceDense(a.type, in_buf.data(), n, to, &want));
       }
-      const uint64_t out_elem = copied ? 0 : DenseElementBytes(to);
+      const uint64_t out_elem = copied ? 0 : OutputElementBytes(to);
       const uint64_t out_off = copied ? in_off : static_cast<uint64_t>(e) * out_elem;
       out_buf.resize(want.size());
       GGUFKIT_RETURN_IF_ERROR(out->ReadTensorBytes(b, out_off, out_buf.data(), out_buf.size()));

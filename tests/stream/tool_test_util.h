@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "tools/stream/dense_convert.h"
+#include "ggufkit/stream/dense_convert.h"
 
 namespace ggufkit::stream::testing {
 
@@ -28,7 +28,7 @@ ToolRun RunDequantTool(const std::vector<std::string>& args);
 // reference codecs (integer tensors and tensors already of type `to`
 // unchanged), shapes kept. Reads both files in small chunks.
 absl::Status CompareWithReference(const std::string& in_path, const std::string& out_path,
-                                  DenseType to, const std::vector<std::string>& names = {});
+                                  OutputType to, const std::vector<std::string>& names = {});
 
 bool FilesEqual(const std::string& a, const std::string& b);
 bool FileExists(const std::string& path);

@@ -1,6 +1,6 @@
 // gguf/zstd_sink: an OutputSink compressing into a zstd stream through the
 // atomic file sink.
-#include "gguf/zstd_sink.h"
+#include "ggufkit/gguf/zstd_sink.h"
 
 #include <sys/stat.h>
 
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gguf/zstd_source.h"
+#include "ggufkit/gguf/zstd_source.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"

@@ -1,5 +1,5 @@
 // gguf/zstd_source: a forward-only ByteSource decompressing a zstd stream.
-#include "gguf/zstd_source.h"
+#include "ggufkit/gguf/zstd_source.h"
 
 #include <zstd.h>
 

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "gguf/reader.h"
-#include "gguf/split.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
@@ -265,7 +265,7 @@ TEST(ZstdLargeModelRssTest, ZstInputAndCompressedOutputStayUnder128MiB) {
   EXPECT_LT(run.max_rss_kb, kRssBudgetKb) << "zst input: peak RSS " << run.max_rss_kb / 1024
                                           << " MiB";
   RecordProperty("zst_input_peak_rss_kib", static_cast<int>(run.max_rss_kb));
-  s = testing::CompareWithReference(in, out, DenseType::kF32);
+  s = testing::CompareWithReference(in, out, OutputType::kF32);
   EXPECT_TRUE(s.ok()) << s;
 
   // 2. Compressed output, default threads (all cores) and 16 threads (the

@@ -1,24 +1,21 @@
-// Built against an installed ggufkit via find_package: the README's library example.
+// Built against an installed ggufkit via find_package, with the README's library
+// example (README_EXAMPLE, extracted verbatim) linked in: the front door
+// Dequantize, the streaming API and the KV planner library, ggufkit/ headers only.
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "gguf/split.h"
-#include "quants/half.h"
-#include "quants/status_macros.h"
-#include "quants/type_traits.h"
-#include "tools/stream/gguf_tensors.h"
+#include "ggufkit/ggufkit.h"
+
+// Defined by the README's example.
+absl::Status ReadTensor(const std::string& path, const std::string& name, std::vector<float>* w);
+absl::Status Q4KToBf16(absl::Span<const uint8_t> blocks, absl::Span<uint16_t> out);
 
 namespace {
 
-absl::Status DumpTensor(const std::string& path, const std::string& name, float* first) {
-  GGUFKIT_ASSIGN_OR_RETURN(auto model, ggufkit::GgufModel::Open(path));
-  const ggufkit::TensorInfo* t = model->FindTensor(name);
-  if (t == nullptr) return absl::NotFoundError("no " + name + " in " + path);
-  std::vector<float> w(t->n_elements);
-  GGUFKIT_RETURN_IF_ERROR(ggufkit::stream::DequantizeTensor(*model, *t, w.data(), w.size()));
-  *first = w[0];
-  return absl::OkStatus();
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "consumer: %s\n", s.ToString().c_str());
+  return 1;
 }
 
 }  // namespace
@@ -26,15 +23,29 @@ absl::Status DumpTensor(const std::string& path, const std::string& name, float*
 int main(int argc, char** argv) {
   const ggufkit::TypeTraits* t = ggufkit::FindTypeTraits(12);
   if (t == nullptr || t->type_size != 144) return 1;
-  if (ggufkit::F32ToF16(1.0f) != 0x3C00) return 1;
+
+  // Front door: one all-zero q4_K block -> 256 zeros, sizes checked.
+  std::vector<uint8_t> block(144, 0);
+  std::vector<uint16_t> bf16(256, 1);
+  if (absl::Status s = Q4KToBf16(block, absl::MakeSpan(bf16)); !s.ok()) return Fail(s);
+  for (uint16_t v : bf16) {
+    if (v != 0) return 1;
+  }
+  if (Q4KToBf16(block, absl::MakeSpan(bf16).subspan(1)).ok()) return 1;  // wrong size refused
+
+  // KV planner library.
+  auto shape = ggufkit::kvplan::UniformShape(32, 8, 128, 128, 0);
+  if (!shape.ok()) return Fail(shape.status());
+  auto cost = ggufkit::kvplan::ComputeKvCost(*shape, 4096, ggufkit::KvType::kF16,
+                                             ggufkit::KvType::kF16, ggufkit::TurboVariant::kCurrent);
+  if (!cost.ok()) return Fail(cost.status());
+  if (cost->kv_bytes() != int64_t{512} << 20) return 1;  // 32 x 2 x 4096 x 8 x 128 x 2 bytes
+
+  // Streaming API, through the README example.
   if (argc > 2) {
-    float first = 0;
-    absl::Status s = DumpTensor(argv[1], argv[2], &first);
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s\n", s.ToString().c_str());
-      return 1;
-    }
-    std::printf("%s[0] = %.9g\n", argv[2], first);
+    std::vector<float> w;
+    if (absl::Status s = ReadTensor(argv[1], argv[2], &w); !s.ok()) return Fail(s);
+    std::printf("%s[0] = %.9g (%zu values)\n", argv[2], w[0], w.size());
   }
   std::printf("consumer ok\n");
   return 0;
