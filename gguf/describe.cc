@@ -63,7 +63,30 @@ std::string WithCommas(uint64_t v) {
   return out;
 }
 
+// Bytes of final alignment padding missing, over all shards.
+uint64_t MissingFinalPadding(const GgufModel& model) {
+  uint64_t missing = 0;
+  for (size_t i = 0; i < model.shard_count(); ++i) {
+    missing += model.shard(i).missing_final_padding();
+  }
+  return missing;
+}
+
 }  // namespace
+
+std::vector<std::string> DescribeWarnings(const GgufModel& model) {
+  std::vector<std::string> warnings;
+  for (size_t i = 0; i < model.shard_count(); ++i) {
+    const GgufReader& shard = model.shard(i);
+    if (const uint64_t missing = shard.missing_final_padding()) {
+      warnings.push_back(absl::StrFormat(
+          "%s ends %d bytes before the padded end of its data section (offset %d): the final "
+          "alignment padding is missing, so ggml and llama.cpp refuse to load it",
+          shard.name(), missing, shard.padded_data_end()));
+    }
+  }
+  return warnings;
+}
 
 std::string DescribeModelText(const GgufModel& model, bool full) {
   std::string out;
@@ -79,6 +102,9 @@ std::string DescribeModelText(const GgufModel& model, bool full) {
   absl::StrAppendFormat(&out, "data offset: %d\n", model.shard(0).data_offset());
   if (auto size = model.shard(0).file_size()) {
     absl::StrAppendFormat(&out, "file size:   %s bytes\n", WithCommas(*size));
+  }
+  for (const std::string& w : DescribeWarnings(model)) {
+    absl::StrAppend(&out, "warning:     ", w, "\n");
   }
   const Metadata& md = model.metadata();
   absl::StrAppendFormat(&out, "\nmetadata (%d keys):\n", md.size());
@@ -136,6 +162,14 @@ std::string DescribeModelJson(const GgufModel& model, bool full) {
   if (auto size = model.shard(0).file_size()) {
     absl::StrAppendFormat(&out, ",\n  \"file_size\": %d", *size);
   }
+  absl::StrAppendFormat(&out, ",\n  \"missing_final_padding\": %d", MissingFinalPadding(model));
+  out += ",\n  \"warnings\": [";
+  const std::vector<std::string> warnings = DescribeWarnings(model);
+  for (size_t i = 0; i < warnings.size(); ++i) {
+    out += i ? ", " : "";
+    AppendJsonString(&out, warnings[i]);
+  }
+  out += "]";
   out += ",\n  \"metadata\": [";
   const Metadata& md = model.metadata();
   for (size_t k = 0; k < md.size(); ++k) {

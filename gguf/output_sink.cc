@@ -6,18 +6,33 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ggufkit/base/status_macros.h"
 
 namespace ggufkit {
 namespace {
 
-// The process umask, read without changing it for longer than one call.
-mode_t CurrentUmask() {
-  mode_t mask = ::umask(022);
-  ::umask(mask);
-  return mask;
+// Folder and file name of `path` ("." for a bare name, "/" for /name).
+void SplitPath(const std::string& path, std::string* dir, std::string* base) {
+  const size_t slash = path.rfind('/');
+  *dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  *base = slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// 6 random characters from [0-9A-Za-z].
+std::string RandomSuffix() {
+  static constexpr char kChars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::random_device rd;  // a local device: no state shared between threads
+  uint64_t bits = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  std::string out(6, '0');
+  for (char& c : out) {
+    c = kChars[bits % 62];
+    bits /= 62;
+  }
+  return out;
 }
 
 class AtomicFileSink final : public OutputSink {
@@ -58,7 +73,6 @@ class AtomicFileSink final : public OutputSink {
     if (!status_.ok()) return status_;
     absl::Status s = Flush();
     if (s.ok() && options_.sync && ::fsync(fd_) != 0) s = Failure("fsync failed");
-    if (s.ok() && ::fchmod(fd_, 0666 & ~CurrentUmask()) != 0) s = Failure("fchmod failed");
     if (s.ok()) {
       int fd = fd_;
       fd_ = -1;
@@ -164,12 +178,53 @@ class MemorySink final : public OutputSink {
 
 }  // namespace
 
+std::string TempOutputPrefix(const std::string& path) {
+  std::string dir, base;
+  SplitPath(path, &dir, &base);
+  return absl::StrCat(dir, "/.", base, ".tmp.");
+}
+
+absl::StatusOr<TempOutputFile> CreateTempOutputFile(const std::string& path, bool try_direct) {
+  std::string dir, base;
+  SplitPath(path, &dir, &base);
+  const std::string prefix = TempOutputPrefix(path);
+  int err = EEXIST;
+  for (int attempt = 0; attempt < 100 && err == EEXIST; ++attempt) {
+    TempOutputFile temp;
+    temp.path = prefix + RandomSuffix();
+    // 0666: the kernel takes the umask off.
+    temp.fd = ::open(temp.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (temp.fd < 0) {
+      err = errno;
+      continue;
+    }
+#ifdef O_DIRECT
+    if (try_direct) {
+      // Reopen the file we own; EINVAL means no O_DIRECT on this filesystem.
+      const int direct_fd = ::open(temp.path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+      if (direct_fd >= 0) {
+        ::close(temp.fd);
+        temp.fd = direct_fd;
+        temp.direct = true;
+      }
+    }
+#else
+    (void)try_direct;
+#endif
+    return temp;
+  }
+  return absl::Status(err == ENOENT   ? absl::StatusCode::kNotFound
+                      : err == EACCES ? absl::StatusCode::kPermissionDenied
+                                      : absl::StatusCode::kUnknown,
+                      absl::StrCat("cannot create a temp file in '", dir, "' for '", path,
+                                   "': ", std::strerror(err)));
+}
+
 absl::StatusOr<std::unique_ptr<OutputSink>> OpenAtomicFileSink(const std::string& path,
                                                                const FileSinkOptions& options) {
   if (path.empty()) return absl::InvalidArgumentError("output path is empty");
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string dir, base;
+  SplitPath(path, &dir, &base);
   if (base.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("output path '", path, "' names a directory"));
   }
@@ -182,19 +237,10 @@ absl::StatusOr<std::unique_ptr<OutputSink>> OpenAtomicFileSink(const std::string
       return absl::AlreadyExistsError(absl::StrCat("output file '", path, "' already exists"));
     }
   }
-  std::string temp = absl::StrCat(dir, "/.", base, ".tmp.XXXXXX");
-  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    return absl::Status(err == ENOENT   ? absl::StatusCode::kNotFound
-                        : err == EACCES ? absl::StatusCode::kPermissionDenied
-                                        : absl::StatusCode::kUnknown,
-                        absl::StrCat("cannot create a temp file in '", dir, "' for '", path,
-                                     "': ", std::strerror(err)));
-  }
+  GGUFKIT_ASSIGN_OR_RETURN(TempOutputFile temp, CreateTempOutputFile(path));
   FileSinkOptions opts = options;
   if (opts.buffer_bytes == 0) opts.buffer_bytes = 1;
-  return std::unique_ptr<OutputSink>(new AtomicFileSink(path, temp, fd, opts));
+  return std::unique_ptr<OutputSink>(new AtomicFileSink(path, temp.path, temp.fd, opts));
 }
 
 std::unique_ptr<OutputSink> MakeMemorySink(std::string name, std::vector<uint8_t>* out) {

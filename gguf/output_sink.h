@@ -49,9 +49,29 @@ struct FileSinkOptions {
   bool overwrite = true;
 };
 
-// The atomic file sink: writes "<dir>/.<basename>.tmp.XXXXXX" and renames it
-// to `path` on Finish(). The temp file is removed by Abort() and by the
-// destructor when Finish() did not succeed.
+// The temporary file of every atomic output (OpenAtomicFileSink below and
+// stream::DirectFileSink share this one scheme): "<dir>/.<basename>.tmp.XXXXXX"
+// (6 random letters and digits) in the destination's folder, so that the
+// final rename stays on one filesystem, created with O_EXCL and mode 0666
+// minus the process umask. The kernel applies the umask at creation: nothing
+// reads or changes the process umask (another thread may be creating files).
+struct TempOutputFile {
+  int fd = -1;
+  std::string path;
+  bool direct = false;  // the fd was opened with O_DIRECT
+};
+// Creates the temporary file for `path`. With `try_direct` the file is
+// reopened with O_DIRECT where the filesystem allows it (tmpfs and some FUSE
+// or network filesystems do not: the buffered fd is kept). Errors name the
+// folder and `path`: NotFound (no such folder), PermissionDenied, Unknown.
+absl::StatusOr<TempOutputFile> CreateTempOutputFile(const std::string& path,
+                                                    bool try_direct = false);
+// "<dir>/.<basename>.tmp." for `path`: what every temp name starts with.
+std::string TempOutputPrefix(const std::string& path);
+
+// The atomic file sink: writes a temporary file (see TempOutputFile) and
+// renames it to `path` on Finish(). The temp file is removed by Abort() and
+// by the destructor when Finish() did not succeed.
 absl::StatusOr<std::unique_ptr<OutputSink>> OpenAtomicFileSink(const std::string& path,
                                                                const FileSinkOptions& options = {});
 

@@ -449,6 +449,7 @@ absl::Status GgufParser::CheckLayout() {
   // Files without tensors are written without the padding (gguf-py's vocab
   // files end right after the metadata); ggml then reports the unpadded end.
   if (r_->tensors_.empty() && size_ && r_->data_offset_ > *size_) r_->data_offset_ = pos_;
+  r_->padded_data_end_ = r_->data_offset_;
   for (TensorInfo& t : r_->tensors_) {
     if (t.offset > std::numeric_limits<uint64_t>::max() - r_->data_offset_ - t.size_bytes) {
       return Error(t.info_offset, "tensor '", t.name, "': absolute offset overflows 64 bits");
@@ -461,6 +462,12 @@ absl::Status GgufParser::CheckLayout() {
                    t.absolute_offset + t.size_bytes, ") extends past the end of the file (", *size_,
                    " bytes)");
     }
+    const uint64_t end = t.absolute_offset + t.size_bytes;
+    const uint64_t pad = (a - end % a) % a;
+    const uint64_t padded = end > std::numeric_limits<uint64_t>::max() - pad
+                                ? std::numeric_limits<uint64_t>::max()
+                                : end + pad;
+    r_->padded_data_end_ = std::max(r_->padded_data_end_, padded);
   }
   if (options_.reject_overlaps && r_->tensors_.size() > 1) {
     std::vector<size_t> order = r_->TensorsInFileOrder();
@@ -536,7 +543,13 @@ absl::Status GgufReader::ReadTensorBytes(const TensorInfo& tensor, uint64_t offs
                                               " bytes at byte ", offset_in_tensor,
                                               " passes its end (", own->size_bytes, " bytes)"));
   }
-  absl::Status s = source_->ReadAt(own->absolute_offset + offset_in_tensor, dst, n);
+  absl::Status s;
+  if (source_->forward_only()) {
+    std::lock_guard<std::mutex> lock(forward_only_mu_);
+    s = source_->ReadAt(own->absolute_offset + offset_in_tensor, dst, n);
+  } else {
+    s = source_->ReadAt(own->absolute_offset + offset_in_tensor, dst, n);
+  }
   if (!s.ok()) {
     return absl::Status(
         s.code(), absl::StrCat("tensor '", own->name, "' (", own->size_bytes, " bytes at offset ",

@@ -20,12 +20,19 @@
 // little-endian) have their header, metadata and tensor infos byte-swapped
 // while parsing; tensor DATA is returned raw, exactly as stored: callers that
 // decode a big-endian file must swap the multi-byte fields of each block
-// themselves (type-specific; see quants/block_*.h).
+// (ByteSwapBlocks in quants/block_fields.h; the streaming layer does).
 //
 // Forward-only sources: parsing works unchanged; the "tensor fits in the
 // file" check happens at Open when the size is known, otherwise when the
 // data is read (an early end is a clean OutOfRange naming the tensor). Read
 // tensors in file order (TensorsInFileOrder()) on such sources.
+//
+// Threads: ReadTensorBytes may be called from several threads at once. On a
+// random-access source (pread, mmap, memory) the reads run in parallel; on a
+// forward-only source (a .gguf.zst stream) they are serialized by the reader,
+// and a read that starts before the end of the previous one (whichever thread
+// made it) fails with FailedPrecondition naming the file: an error, never a
+// data race or wrong bytes.
 #ifndef GGUFKIT_GGUF_READER_H_
 #define GGUFKIT_GGUF_READER_H_
 
@@ -33,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,6 +120,19 @@ class GgufReader {
   uint64_t header_size() const { return header_size_; }
   // Source size if known (std::nullopt for some forward-only sources).
   std::optional<uint64_t> file_size() const { return source_->size(); }
+  // Where ggml expects the data section to end: the end of the last tensor's
+  // data rounded up to the alignment (ggml reads the data section as the sum
+  // of the padded tensor sizes). data_offset() when there are no tensors.
+  uint64_t padded_data_end() const { return padded_data_end_; }
+  // Bytes of that final alignment padding missing at the end of the file: the
+  // file ends after the last tensor's data but before padded_data_end().
+  // Such files read fine here, but ggml's gguf reader and llama.cpp refuse
+  // them ("failed to read tensor data"); gguf-inspect warns. 0 when the file
+  // is complete, has no tensors, or its size is unknown.
+  uint64_t missing_final_padding() const {
+    const std::optional<uint64_t> size = file_size();
+    return size && !tensors_.empty() && *size < padded_data_end_ ? padded_data_end_ - *size : 0;
+  }
 
   const Metadata& metadata() const { return metadata_; }
   // In tensor-info order (the order of the file's info records).
@@ -126,6 +147,7 @@ class GgufReader {
   // into dst (raw bytes as stored; see the big-endian note above). `tensor`
   // must come from this reader. Errors name the file and tensor:
   // OutOfRange when the range passes the tensor's end or the file ends early.
+  // Thread-safe (see "Threads" above).
   absl::Status ReadTensorBytes(const TensorInfo& tensor, uint64_t offset_in_tensor, void* dst,
                                size_t n);
   // Drops a consumed range of a tensor from memory (mmap sources); no-op
@@ -140,11 +162,15 @@ class GgufReader {
   explicit GgufReader(std::unique_ptr<ByteSource> source);
 
   std::unique_ptr<ByteSource> source_;
+  // Serializes ReadTensorBytes on forward-only sources (whose ReadAt keeps a
+  // position and is not thread-safe).
+  std::mutex forward_only_mu_;
   uint32_t version_ = 3;
   Endianness endianness_ = Endianness::kLittle;
   uint32_t alignment_ = kGgufDefaultAlignment;
   uint64_t header_size_ = 0;
   uint64_t data_offset_ = 0;
+  uint64_t padded_data_end_ = 0;
   Metadata metadata_;
   std::vector<TensorInfo> tensors_;
   absl::flat_hash_map<std::string, size_t> tensor_index_;

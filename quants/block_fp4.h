@@ -10,7 +10,10 @@
 #ifndef GGUFKIT_QUANTS_BLOCK_FP4_H_
 #define GGUFKIT_QUANTS_BLOCK_FP4_H_
 
+#include <cstddef>
 #include <cstdint>
+
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit {
 
@@ -37,6 +40,9 @@ struct BlockMxfp4 {
   uint8_t qs[16];  // E2M1 codes, two per byte
 };
 static_assert(sizeof(BlockMxfp4) == 17, "MXFP4 block must be 17 bytes");
+inline constexpr BlockField kBlockMxfp4Fields[] = {GGUFKIT_BLOCK_FIELD(BlockMxfp4, e, 1, kBytes),
+                                                   GGUFKIT_BLOCK_FIELD(BlockMxfp4, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockMxfp4Fields, BlockMxfp4);
 inline constexpr int kMxfp4BlockSize = 32;
 
 // NVFP4 — 64 weights in 36 bytes (4 sub-blocks of 16), 4.5 bits/weight.
@@ -63,6 +69,9 @@ struct BlockNvfp4 {
   uint8_t qs[32];  // E2M1 codes, two per byte
 };
 static_assert(sizeof(BlockNvfp4) == 36, "NVFP4 block must be 36 bytes");
+inline constexpr BlockField kBlockNvfp4Fields[] = {GGUFKIT_BLOCK_FIELD(BlockNvfp4, d, 4, kBytes),
+                                                   GGUFKIT_BLOCK_FIELD(BlockNvfp4, qs, 32, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockNvfp4Fields, BlockNvfp4);
 inline constexpr int kNvfp4BlockSize = 64;
 inline constexpr int kNvfp4SubBlockSize = 16;
 

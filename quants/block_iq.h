@@ -16,7 +16,10 @@
 #ifndef GGUFKIT_QUANTS_BLOCK_IQ_H_
 #define GGUFKIT_QUANTS_BLOCK_IQ_H_
 
+#include <cstddef>
 #include <cstdint>
+
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit {
 
@@ -42,6 +45,9 @@ struct BlockIq4Nl {
   uint8_t qs[16];
 };
 static_assert(sizeof(BlockIq4Nl) == 18, "IQ4_NL block must be 18 bytes");
+inline constexpr BlockField kBlockIq4NlFields[] = {GGUFKIT_BLOCK_FIELD(BlockIq4Nl, d, 1, kFp16),
+                                                   GGUFKIT_BLOCK_FIELD(BlockIq4Nl, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq4NlFields, BlockIq4Nl);
 inline constexpr int kIq4NlBlockSize = 32;
 
 // IQ4_XS (id 23) — 256 weights in 136 bytes, 4.25 bits/weight.
@@ -66,6 +72,12 @@ struct BlockIq4Xs {
   uint8_t qs[128];
 };
 static_assert(sizeof(BlockIq4Xs) == 136, "IQ4_XS block must be 136 bytes");
+inline constexpr BlockField kBlockIq4XsFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockIq4Xs, d, 1, kFp16),
+    GGUFKIT_BLOCK_FIELD(BlockIq4Xs, scales_h, 1, kU16),
+    GGUFKIT_BLOCK_FIELD(BlockIq4Xs, scales_l, 4, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockIq4Xs, qs, 128, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq4XsFields, BlockIq4Xs);
 
 // IQ2_XXS (id 16) — 256 weights in 66 bytes, 2.0625 bits/weight.
 //
@@ -83,6 +95,10 @@ struct BlockIq2Xxs {
   uint16_t qs[32];
 };
 static_assert(sizeof(BlockIq2Xxs) == 66, "IQ2_XXS block must be 66 bytes");
+// qs holds 16 uint32 words (ggml's quantizer memcpy's uint32 words into it).
+inline constexpr BlockField kBlockIq2XxsFields[] = {GGUFKIT_BLOCK_FIELD(BlockIq2Xxs, d, 1, kFp16),
+                                                    GGUFKIT_BLOCK_FIELD(BlockIq2Xxs, qs, 16, kU32)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq2XxsFields, BlockIq2Xxs);
 
 // IQ2_XS (id 17) — 256 weights in 74 bytes, 2.3125 bits/weight.
 //
@@ -100,6 +116,10 @@ struct BlockIq2Xs {
   uint8_t scales[8];
 };
 static_assert(sizeof(BlockIq2Xs) == 74, "IQ2_XS block must be 74 bytes");
+inline constexpr BlockField kBlockIq2XsFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockIq2Xs, d, 1, kFp16), GGUFKIT_BLOCK_FIELD(BlockIq2Xs, qs, 32, kU16),
+    GGUFKIT_BLOCK_FIELD(BlockIq2Xs, scales, 8, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq2XsFields, BlockIq2Xs);
 
 // IQ2_S (id 22) — 256 weights in 82 bytes, 2.5625 bits/weight.
 //
@@ -119,6 +139,11 @@ struct BlockIq2S {
   uint8_t scales[8];
 };
 static_assert(sizeof(BlockIq2S) == 82, "IQ2_S block must be 82 bytes");
+inline constexpr BlockField kBlockIq2SFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockIq2S, d, 1, kFp16), GGUFKIT_BLOCK_FIELD(BlockIq2S, qs, 64, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockIq2S, qh, 8, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockIq2S, scales, 8, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq2SFields, BlockIq2S);
 
 // IQ3_XXS (id 18) — 256 weights in 98 bytes, 3.0625 bits/weight.
 //
@@ -136,6 +161,11 @@ struct BlockIq3Xxs {
   uint8_t qs[96];
 };
 static_assert(sizeof(BlockIq3Xxs) == 98, "IQ3_XXS block must be 98 bytes");
+// The last 32 bytes of qs are 8 uint32 scale-and-sign words.
+inline constexpr BlockField kBlockIq3XxsFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockIq3Xxs, d, 1, kFp16), GGUFKIT_BLOCK_FIELD(BlockIq3Xxs, qs, 64, kBytes),
+    GGUFKIT_BLOCK_FIELD_AT(BlockIq3Xxs, qs, 64, 8, kU32)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq3XxsFields, BlockIq3Xxs);
 
 // IQ3_S (id 21) — 256 weights in 110 bytes, 3.4375 bits/weight.
 //
@@ -160,6 +190,12 @@ struct BlockIq3S {
   uint8_t scales[4];
 };
 static_assert(sizeof(BlockIq3S) == 110, "IQ3_S block must be 110 bytes");
+inline constexpr BlockField kBlockIq3SFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockIq3S, d, 1, kFp16), GGUFKIT_BLOCK_FIELD(BlockIq3S, qs, 64, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockIq3S, qh, 8, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockIq3S, signs, 32, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockIq3S, scales, 4, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq3SFields, BlockIq3S);
 
 // IQ1_S (id 19) — 256 weights in 50 bytes, 1.5625 bits/weight.
 //
@@ -181,6 +217,10 @@ struct BlockIq1S {
   uint16_t qh[8];
 };
 static_assert(sizeof(BlockIq1S) == 50, "IQ1_S block must be 50 bytes");
+inline constexpr BlockField kBlockIq1SFields[] = {GGUFKIT_BLOCK_FIELD(BlockIq1S, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockIq1S, qs, 32, kBytes),
+                                                  GGUFKIT_BLOCK_FIELD(BlockIq1S, qh, 8, kU16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq1SFields, BlockIq1S);
 
 // IQ1_M (id 29) — 256 weights in 56 bytes, 1.75 bits/weight.
 //
@@ -204,6 +244,11 @@ struct BlockIq1M {
   uint8_t scales[8];
 };
 static_assert(sizeof(BlockIq1M) == 56, "IQ1_M block must be 56 bytes");
+// scales is 4 uint16 in ggml (read and written through a uint16_t*).
+inline constexpr BlockField kBlockIq1MFields[] = {GGUFKIT_BLOCK_FIELD(BlockIq1M, qs, 32, kBytes),
+                                                  GGUFKIT_BLOCK_FIELD(BlockIq1M, qh, 16, kBytes),
+                                                  GGUFKIT_BLOCK_FIELD(BlockIq1M, scales, 4, kU16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockIq1MFields, BlockIq1M);
 
 namespace internal {
 

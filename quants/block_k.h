@@ -22,7 +22,10 @@
 #ifndef GGUFKIT_QUANTS_BLOCK_K_H_
 #define GGUFKIT_QUANTS_BLOCK_K_H_
 
+#include <cstddef>
 #include <cstdint>
+
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit {
 
@@ -53,6 +56,11 @@ struct BlockQ2_K {
   uint16_t dmin;  // half: super-block scale of the min codes
 };
 static_assert(sizeof(BlockQ2_K) == 84, "Q2_K block is 84 bytes");
+inline constexpr BlockField kBlockQ2_KFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockQ2_K, scales, 16, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ2_K, qs, 64, kBytes), GGUFKIT_BLOCK_FIELD(BlockQ2_K, d, 1, kFp16),
+    GGUFKIT_BLOCK_FIELD(BlockQ2_K, dmin, 1, kFp16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ2_KFields, BlockQ2_K);
 
 // Q3_K (id 11): 256 weights, 110 bytes, 3.4375 bits per weight.
 //
@@ -79,6 +87,12 @@ struct BlockQ3_K {
   uint16_t d;  // half
 };
 static_assert(sizeof(BlockQ3_K) == 110, "Q3_K block is 110 bytes");
+inline constexpr BlockField kBlockQ3_KFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockQ3_K, hmask, 32, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ3_K, qs, 64, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ3_K, scales, 12, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ3_K, d, 1, kFp16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ3_KFields, BlockQ3_K);
 
 // Q4_K (id 12): 256 weights, 144 bytes, 4.5 bits per weight.
 //
@@ -106,6 +120,11 @@ struct BlockQ4_K {
   uint8_t qs[128];
 };
 static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block is 144 bytes");
+inline constexpr BlockField kBlockQ4_KFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockQ4_K, d, 1, kFp16), GGUFKIT_BLOCK_FIELD(BlockQ4_K, dmin, 1, kFp16),
+    GGUFKIT_BLOCK_FIELD(BlockQ4_K, scales, 12, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ4_K, qs, 128, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ4_KFields, BlockQ4_K);
 
 // Q5_K (id 13): 256 weights, 176 bytes, 5.5 bits per weight.
 //
@@ -127,6 +146,12 @@ struct BlockQ5_K {
   uint8_t qs[128];
 };
 static_assert(sizeof(BlockQ5_K) == 176, "Q5_K block is 176 bytes");
+inline constexpr BlockField kBlockQ5_KFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockQ5_K, d, 1, kFp16), GGUFKIT_BLOCK_FIELD(BlockQ5_K, dmin, 1, kFp16),
+    GGUFKIT_BLOCK_FIELD(BlockQ5_K, scales, 12, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ5_K, qh, 32, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ5_K, qs, 128, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ5_KFields, BlockQ5_K);
 
 // Q6_K (id 14): 256 weights, 210 bytes, 6.5625 bits per weight.
 //
@@ -154,6 +179,11 @@ struct BlockQ6_K {
   uint16_t d;  // half
 };
 static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block is 210 bytes");
+inline constexpr BlockField kBlockQ6_KFields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockQ6_K, ql, 128, kBytes), GGUFKIT_BLOCK_FIELD(BlockQ6_K, qh, 64, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ6_K, scales, 16, kBytes),
+    GGUFKIT_BLOCK_FIELD(BlockQ6_K, d, 1, kFp16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ6_KFields, BlockQ6_K);
 
 // Q8_K (id 15): 256 weights, 292 bytes, 9.125 bits per weight. ggml's
 // intermediate format for K-quant dot products (never stored by its tools).
@@ -174,6 +204,10 @@ struct BlockQ8_K {
   int16_t bsums[16];
 };
 static_assert(sizeof(BlockQ8_K) == 292, "Q8_K block is 292 bytes");
+inline constexpr BlockField kBlockQ8_KFields[] = {GGUFKIT_BLOCK_FIELD(BlockQ8_K, d, 1, kF32),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ8_K, qs, 256, kBytes),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ8_K, bsums, 16, kI16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ8_KFields, BlockQ8_K);
 
 namespace internal {
 

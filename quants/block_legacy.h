@@ -13,7 +13,10 @@
 #ifndef GGUFKIT_QUANTS_BLOCK_LEGACY_H_
 #define GGUFKIT_QUANTS_BLOCK_LEGACY_H_
 
+#include <cstddef>
 #include <cstdint>
+
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit {
 
@@ -42,6 +45,9 @@ struct BlockQ4_0 {
   uint8_t qs[16];  // nibbles: element j in low nibble of qs[j], j+16 in the high
 };
 static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block is 18 bytes");
+inline constexpr BlockField kBlockQ4_0Fields[] = {GGUFKIT_BLOCK_FIELD(BlockQ4_0, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ4_0, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ4_0Fields, BlockQ4_0);
 
 // Q4_1 (id 3): 32 weights, 20 bytes, 5 bits per weight.
 //
@@ -65,6 +71,10 @@ struct BlockQ4_1 {
   uint8_t qs[16];
 };
 static_assert(sizeof(BlockQ4_1) == 20, "Q4_1 block is 20 bytes");
+inline constexpr BlockField kBlockQ4_1Fields[] = {GGUFKIT_BLOCK_FIELD(BlockQ4_1, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ4_1, m, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ4_1, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ4_1Fields, BlockQ4_1);
 
 // Q5_0 (id 6): 32 weights, 22 bytes, 5.5 bits per weight.
 //
@@ -85,6 +95,11 @@ struct BlockQ5_0 {
   uint8_t qs[16];
 };
 static_assert(sizeof(BlockQ5_0) == 22, "Q5_0 block is 22 bytes");
+// qh is one uint32 in ggml (memcpy to and from a uint32_t), though declared uint8_t[4].
+inline constexpr BlockField kBlockQ5_0Fields[] = {GGUFKIT_BLOCK_FIELD(BlockQ5_0, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ5_0, qh, 1, kU32),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ5_0, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ5_0Fields, BlockQ5_0);
 
 // Q5_1 (id 7): 32 weights, 24 bytes, 6 bits per weight.
 //
@@ -105,6 +120,11 @@ struct BlockQ5_1 {
   uint8_t qs[16];
 };
 static_assert(sizeof(BlockQ5_1) == 24, "Q5_1 block is 24 bytes");
+// qh: one uint32, as in Q5_0.
+inline constexpr BlockField kBlockQ5_1Fields[] = {
+    GGUFKIT_BLOCK_FIELD(BlockQ5_1, d, 1, kFp16), GGUFKIT_BLOCK_FIELD(BlockQ5_1, m, 1, kFp16),
+    GGUFKIT_BLOCK_FIELD(BlockQ5_1, qh, 1, kU32), GGUFKIT_BLOCK_FIELD(BlockQ5_1, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ5_1Fields, BlockQ5_1);
 
 // Q8_0 (id 8): 32 weights, 34 bytes, 8.5 bits per weight.
 //
@@ -123,6 +143,9 @@ struct BlockQ8_0 {
   int8_t qs[32];
 };
 static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block is 34 bytes");
+inline constexpr BlockField kBlockQ8_0Fields[] = {GGUFKIT_BLOCK_FIELD(BlockQ8_0, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ8_0, qs, 32, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ8_0Fields, BlockQ8_0);
 
 // Q8_1 (id 9): 32 weights, 36 bytes, 9 bits per weight. ggml's intermediate
 // format for dot products with Q4_1/Q5_1; never stored by its quantize tool.
@@ -141,6 +164,10 @@ struct BlockQ8_1 {
   int8_t qs[32];
 };
 static_assert(sizeof(BlockQ8_1) == 36, "Q8_1 block is 36 bytes");
+inline constexpr BlockField kBlockQ8_1Fields[] = {GGUFKIT_BLOCK_FIELD(BlockQ8_1, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ8_1, s, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ8_1, qs, 32, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ8_1Fields, BlockQ8_1);
 
 namespace internal {
 

@@ -3,7 +3,10 @@
 #ifndef GGUFKIT_QUANTS_BLOCK_Q1_Q2_H_
 #define GGUFKIT_QUANTS_BLOCK_Q1_Q2_H_
 
+#include <cstddef>
 #include <cstdint>
+
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit {
 
@@ -26,6 +29,9 @@ struct BlockQ1_0 {
   uint8_t qs[16];  // one sign bit per weight, LSB first
 };
 static_assert(sizeof(BlockQ1_0) == 18, "Q1_0 block must be 18 bytes");
+inline constexpr BlockField kBlockQ1_0Fields[] = {GGUFKIT_BLOCK_FIELD(BlockQ1_0, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ1_0, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ1_0Fields, BlockQ1_0);
 inline constexpr int kQ1_0BlockSize = 128;
 
 // Q2_0 — 64 weights in 18 bytes, 2.25 bits/weight.
@@ -47,6 +53,9 @@ struct BlockQ2_0 {
   uint8_t qs[16];  // four 2-bit codes per byte, element 4k in the low bits
 };
 static_assert(sizeof(BlockQ2_0) == 18, "Q2_0 block must be 18 bytes");
+inline constexpr BlockField kBlockQ2_0Fields[] = {GGUFKIT_BLOCK_FIELD(BlockQ2_0, d, 1, kFp16),
+                                                  GGUFKIT_BLOCK_FIELD(BlockQ2_0, qs, 16, kBytes)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockQ2_0Fields, BlockQ2_0);
 inline constexpr int kQ2_0BlockSize = 64;
 
 namespace internal {

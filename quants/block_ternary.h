@@ -3,7 +3,10 @@
 #ifndef GGUFKIT_QUANTS_BLOCK_TERNARY_H_
 #define GGUFKIT_QUANTS_BLOCK_TERNARY_H_
 
+#include <cstddef>
 #include <cstdint>
+
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit {
 
@@ -32,6 +35,10 @@ struct BlockTq1_0 {
   uint16_t d;      // fp16 bits of the scale
 };
 static_assert(sizeof(BlockTq1_0) == 54, "TQ1_0 block must be 54 bytes");
+inline constexpr BlockField kBlockTq1_0Fields[] = {GGUFKIT_BLOCK_FIELD(BlockTq1_0, qs, 48, kBytes),
+                                                   GGUFKIT_BLOCK_FIELD(BlockTq1_0, qh, 4, kBytes),
+                                                   GGUFKIT_BLOCK_FIELD(BlockTq1_0, d, 1, kFp16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockTq1_0Fields, BlockTq1_0);
 
 // TQ2_0 — 256 weights in 66 bytes, 2.0625 bits/weight.
 //
@@ -51,6 +58,9 @@ struct BlockTq2_0 {
   uint16_t d;      // fp16 bits of the scale
 };
 static_assert(sizeof(BlockTq2_0) == 66, "TQ2_0 block must be 66 bytes");
+inline constexpr BlockField kBlockTq2_0Fields[] = {GGUFKIT_BLOCK_FIELD(BlockTq2_0, qs, 64, kBytes),
+                                                   GGUFKIT_BLOCK_FIELD(BlockTq2_0, d, 1, kFp16)};
+GGUFKIT_CHECK_BLOCK_FIELDS(kBlockTq2_0Fields, BlockTq2_0);
 
 inline constexpr int kTernaryBlockSize = 256;
 

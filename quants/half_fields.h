@@ -1,9 +1,9 @@
 // Where each block format keeps its fp16 fields (scales, mins, sums): their
-// byte offsets inside one block, derived from the block structs.
+// byte offsets inside one block, derived from the one field table of
+// quants/block_fields.h (a format cannot be listed there and missing here).
 //
-// Needed wherever block bytes are touched without decoding them: byte-swapping
-// big-endian block data (only the multi-byte fields swap; 1-byte codes do not)
-// and building valid random blocks (finite scales) in tests and benchmarks.
+// Needed to build valid random blocks (finite scales) in tests and
+// benchmarks; byte-swapping uses the full table (ByteSwapBlocks).
 #ifndef GGUFKIT_QUANTS_HALF_FIELDS_H_
 #define GGUFKIT_QUANTS_HALF_FIELDS_H_
 

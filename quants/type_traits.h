@@ -3,17 +3,25 @@
 //
 // The container layer (gguf/) uses the sizes only, to size any tensor. Codecs
 // (quants/ reference, dequant/ SIMD, kernels/cuda/) are looked up by type.
-// Adding a format touches: its header in quants/ (block struct, diagram,
-// formula), its reference codec .cc, one row in kTypeTable (type_traits.cc)
-// and one registration line in the codec family file.
+// Adding a format (docs/adding-a-format.md has the full list, with the docs
+// and tests the suite then asks for) touches five files: the GgmlType id
+// below; its block header in quants/ (struct, diagram, formula, and the field
+// table kBlock<X>Fields beside the struct: every fp16 scale and multi-byte
+// word, which byte-swapping and random test blocks derive from); its
+// reference codec .cc; one row in kTypeTable (type_traits.cc) naming the
+// field table; and one Register line in codecs_basic.cc / codecs_extra.cc.
+// A missing or incomplete field table does not compile; an fp16 scale
+// described as bytes fails BlockFieldsTest; a SIMD kernel missing from the
+// compared list fails DequantTargetTest.ReportsItsTarget.
 #ifndef GGUFKIT_QUANTS_TYPE_TRAITS_H_
 #define GGUFKIT_QUANTS_TYPE_TRAITS_H_
 
 #include <cstddef>
 #include <cstdint>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace ggufkit {
 
@@ -66,12 +74,37 @@ enum class TypeKind : uint8_t {
   kQuantized,  // block formats
 };
 
+// What the bytes of a block are, field by field (see quants/block_fields.h,
+// which byte-swaps big-endian blocks with them).
+enum class FieldKind : uint8_t {
+  kBytes,  // 1-byte codes (uint8_t / int8_t): no byte order
+  kFp16,   // IEEE binary16 (a scale, min or sum)
+  kBf16,   // bfloat16
+  kF32,
+  kF64,
+  kU16,  // 16-bit words of packed codes
+  kI16,
+  kU32,  // 32-bit words of packed codes
+  kI32,
+  kI64,
+};
+
+// `count` consecutive elements of `kind` starting `offset` bytes into a block.
+struct BlockField {
+  uint16_t offset;
+  uint16_t count;
+  FieldKind kind;
+};
+
 struct TypeTraits {
   GgmlType type;
   absl::string_view name;  // ggml's spelling: "q4_K", "iq2_xxs", "bf16"
-  int64_t block_size;     // elements per block
-  int64_t type_size;      // bytes per block
+  int64_t block_size;      // elements per block
+  int64_t type_size;       // bytes per block
   TypeKind kind;
+  // Every field of one block, ascending and covering its type_size bytes
+  // exactly (checked at compile time); declared beside the block struct.
+  absl::Span<const BlockField> fields;
 };
 
 // Traits of a type id read from a file; nullptr for unknown or removed ids.

@@ -12,6 +12,10 @@ scripts/setup.sh
 jobs="${GGUFKIT_JOBS:-$(nproc)}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# The cross-checks against the Python reference packages (gguf, numpy,
+# safetensors; setup.sh installs them in .venv) skip when those are missing;
+# CI requires them: a missing package fails the test instead.
+export GGUFKIT_REQUIRE_PYTHON_REFS=1
 for flavour in release asan; do
   stage "$flavour build"
   scripts/build.sh "$flavour"

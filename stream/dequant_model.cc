@@ -134,10 +134,6 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
   }
 #endif
   GGUFKIT_ASSIGN_OR_RETURN(std::unique_ptr<GgufModel> model, GgufModel::Open(in_path));
-  if (model->endianness() != Endianness::kLittle) {
-    return absl::UnimplementedError(
-        absl::StrCat("'", model->name(), "' is a big-endian GGUF file: not supported"));
-  }
   GGUFKIT_RETURN_IF_ERROR(CheckNotOverwritingInput(*model, out_path));
 
   // Tensor selection.
@@ -186,7 +182,9 @@ absl::StatusOr<DequantModelStats> DequantizeModelFile(
   for (const TensorInfo* t : selected) {
     sources.push_back(std::make_unique<GgufTensorSource>(*model, *t));
     PipelineTensor pt;
-    pt.layout = LayoutOf(*t, sources.back()->file());
+    // Big-endian input: blocks are byte-swapped as they are read; the output
+    // is always little-endian.
+    pt.layout = sources.back()->layout();
     pt.source = sources.back().get();
     pt.to = options.to;
     const TypeTraits& traits = GetTypeTraits(t->type);

@@ -70,7 +70,7 @@ struct DequantModelStats {
 // Converts `in_path` into `out_path`. Errors (the output file then does not
 // exist): unreadable or invalid input, OUT being the input file (same
 // inode) or one of its shards, a bad regex or one matching no tensor, a type
-// without a dequantizer, big-endian input, a write failure or a full disk —
+// without a dequantizer, a write failure or a full disk —
 // each message naming the file and, for tensor errors, the tensor.
 absl::StatusOr<DequantModelStats> DequantizeModelFile(
     const std::string& in_path, const std::string& out_path, const DequantModelOptions& options,

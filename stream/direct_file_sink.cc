@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -26,12 +25,6 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path, int err
 }
 
 size_t RoundUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
-
-std::string TempNameFor(const std::string& final_path) {
-  std::random_device rd;
-  return absl::StrCat(final_path, ".tmp.", static_cast<uint32_t>(getpid()), ".",
-                      static_cast<uint32_t>(rd()));
-}
 
 }  // namespace
 
@@ -54,31 +47,12 @@ absl::StatusOr<std::unique_ptr<DirectFileSink>> DirectFileSink::Create(
   sink->current_ = 0;
   sink->buffer_capacity_ = capacity;
 
-  // A few attempts in case a stale temporary name collides.
-  for (int attempt = 0; attempt < 8 && sink->fd_ < 0; ++attempt) {
-    std::string temp = TempNameFor(final_path);
-    const int base_flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
-    int fd = -1;
-    if (options.try_direct) {
-      fd = open(temp.c_str(), base_flags | O_DIRECT, 0644);
-      if (fd >= 0) sink->direct_ = true;
-    }
-    if (fd < 0 && errno == EEXIST) continue;
-    if (fd < 0) {
-      // EINVAL: the filesystem does not support O_DIRECT; other errors are
-      // reported by the buffered attempt.
-      fd = open(temp.c_str(), base_flags, 0644);
-      sink->direct_ = false;
-      if (fd < 0 && errno == EEXIST) continue;
-      if (fd < 0) return ErrnoError("cannot create output file", temp, errno);
-    }
-    sink->fd_ = fd;
-    sink->temp_path_ = temp;
-  }
-  if (sink->fd_ < 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("cannot create a temporary file next to '", final_path, "'"));
-  }
+  // The temp-file scheme of every atomic output (gguf/output_sink.h).
+  absl::StatusOr<TempOutputFile> temp = CreateTempOutputFile(final_path, options.try_direct);
+  if (!temp.ok()) return temp.status();
+  sink->fd_ = temp->fd;
+  sink->temp_path_ = temp->path;
+  sink->direct_ = temp->direct;
   if (options.expected_size > 0) {
     const int rc = posix_fallocate(sink->fd_, 0, static_cast<off_t>(options.expected_size));
     if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {

@@ -4,10 +4,11 @@
 
 namespace ggufkit::stream {
 
-TensorLayout LayoutOf(const TensorInfo& tensor, const std::string& file) {
+TensorLayout LayoutOf(const TensorInfo& tensor, const std::string& file, Endianness endianness) {
   TensorLayout layout;
   layout.name = tensor.name;
   layout.file = file;
+  layout.big_endian = endianness == Endianness::kBig;
   layout.type = tensor.type;
   layout.n_dims = static_cast<int>(tensor.n_dims);
   for (int d = 0; d < 4; ++d) layout.ne[d] = tensor.ne[d];
@@ -24,14 +25,20 @@ const std::string& GgufTensorSource::file() const {
   return reader_->name();
 }
 
+Endianness GgufTensorSource::endianness() const {
+  if (model_ != nullptr) return model_->shard(tensor_.shard).endianness();
+  return reader_->endianness();
+}
+
+TensorLayout GgufTensorSource::layout() const { return LayoutOf(tensor_, file(), endianness()); }
+
 namespace {
 
 template <typename Container>
 absl::Status Rows(Container& container, const TensorInfo& tensor, int64_t row_begin,
                   int64_t row_end, OutputType to, void* out, size_t out_bytes) {
   GgufTensorSource source(container, tensor);
-  return DequantizeRows(LayoutOf(tensor, source.file()), source, row_begin, row_end, to, out,
-                        out_bytes);
+  return DequantizeRows(source.layout(), source, row_begin, row_end, to, out, out_bytes);
 }
 
 template <typename Container>
@@ -39,7 +46,7 @@ absl::Status Visit(Container& container, const TensorInfo& tensor,
                    absl::FunctionRef<absl::Status(const RowChunk&)> visit, int64_t row_begin,
                    int64_t row_end) {
   GgufTensorSource source(container, tensor);
-  return VisitTensorRows(LayoutOf(tensor, source.file()), source, visit, row_begin, row_end);
+  return VisitTensorRows(source.layout(), source, visit, row_begin, row_end);
 }
 
 }  // namespace

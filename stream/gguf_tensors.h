@@ -9,8 +9,13 @@
 //
 // Heap: at most kMaxScratchBytes (1 MiB) per call on top of the caller's
 // buffer; the quantized bytes are read chunk by chunk with pread (no mapping
-// is held). Errors name the tensor and the file. Calls on one model may run
-// concurrently from several threads (pread sources allow it).
+// is held). Big-endian files decode to the same values as their little-endian
+// twins (each chunk is byte-swapped in scratch before decoding). Errors name the tensor and the file. Calls on one model may run
+// concurrently from several threads: in parallel on plain files; on a
+// .gguf.zst model (a forward-only stream) the reads are serialized and must
+// move forward through the file, so a call whose reads fall behind another's
+// fails with FailedPrecondition ("needs random access"), never with a race or
+// wrong values.
 #ifndef GGUFKIT_TOOLS_STREAM_GGUF_TENSORS_H_
 #define GGUFKIT_TOOLS_STREAM_GGUF_TENSORS_H_
 
@@ -25,8 +30,10 @@
 
 namespace ggufkit::stream {
 
-// Layout of a GGUF tensor (`file` names it in errors).
-TensorLayout LayoutOf(const TensorInfo& tensor, const std::string& file);
+// Layout of a GGUF tensor (`file` names it in errors; `endianness` is its
+// file's: big-endian blocks are byte-swapped as they are read).
+TensorLayout LayoutOf(const TensorInfo& tensor, const std::string& file,
+                      Endianness endianness = Endianness::kLittle);
 
 // Reads a tensor's bytes through GgufModel / GgufReader::ReadTensorBytes.
 class GgufTensorSource : public TensorByteSource {
@@ -37,6 +44,10 @@ class GgufTensorSource : public TensorByteSource {
   absl::Status ReadTensorBytes(uint64_t offset, void* dst, size_t n) const override;
   // The file holding the tensor (its shard for split models).
   const std::string& file() const;
+  // That file's byte order.
+  Endianness endianness() const;
+  // LayoutOf(tensor, file(), endianness()).
+  TensorLayout layout() const;
 
  private:
   GgufModel* model_ = nullptr;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ggufkit/base/status_macros.h"
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -33,36 +34,71 @@ AlignedBuffer AllocateAligned(size_t bytes) {
   return AlignedBuffer(static_cast<uint8_t*>(p));
 }
 
-absl::Status PlanItems(const std::vector<PipelineTensor>& tensors, size_t chunk_bytes,
-                       std::vector<WorkItem>* items) {
-  for (size_t t = 0; t < tensors.size(); ++t) {
-    const PipelineTensor& pt = tensors[t];
-    const TypeTraits& traits = GetTypeTraits(pt.layout.type);
-    if (pt.copy_raw) {
-      const int64_t total = static_cast<int64_t>(pt.output_bytes);
-      const int64_t step = static_cast<int64_t>(chunk_bytes);
-      for (int64_t b = 0; b < total; b += step) {
-        const int64_t n = std::min(step, total - b);
-        items->push_back({t, b, n, static_cast<size_t>(n)});
-      }
-      continue;
+// Produces the work items one by one, in output order: nothing is planned up
+// front, so the memory of a run does not grow with the number of chunks (a
+// 140 GB output at 4 KiB chunks is 34 million items).
+class ItemPlanner {
+ public:
+  ItemPlanner(const std::vector<PipelineTensor>& tensors, size_t chunk_bytes)
+      : tensors_(tensors), chunk_bytes_(chunk_bytes) {}
+
+  // Checks every tensor (a chunk must hold one block) and counts the items.
+  absl::Status Check(uint64_t* item_count) const {
+    uint64_t count = 0;
+    for (const PipelineTensor& pt : tensors_) {
+      GGUFKIT_ASSIGN_OR_RETURN(const Step step, StepOf(pt));
+      count += static_cast<uint64_t>((step.total + step.per_item - 1) / step.per_item);
     }
+    *item_count = count;
+    return absl::OkStatus();
+  }
+
+  // The next item; false after the last one. Check() must have succeeded.
+  bool Next(WorkItem* item) {
+    while (tensor_ < tensors_.size()) {
+      const Step step = *StepOf(tensors_[tensor_]);
+      if (position_ < step.total) {
+        const int64_t n = std::min(step.per_item, step.total - position_);
+        *item = {tensor_, position_, n, static_cast<size_t>(n * step.out_unit)};
+        position_ += n;
+        return true;
+      }
+      ++tensor_;
+      position_ = 0;
+    }
+    return false;
+  }
+
+ private:
+  // A tensor's items: `total` units (bytes for raw copies, elements
+  // otherwise) taken `per_item` at a time, each unit `out_unit` output bytes.
+  struct Step {
+    int64_t total;
+    int64_t per_item;
+    int64_t out_unit;
+  };
+
+  absl::StatusOr<Step> StepOf(const PipelineTensor& pt) const {
+    if (pt.copy_raw) {
+      return Step{static_cast<int64_t>(pt.output_bytes), static_cast<int64_t>(chunk_bytes_), 1};
+    }
+    const TypeTraits& traits = GetTypeTraits(pt.layout.type);
     const int64_t out_elem = static_cast<int64_t>(OutputElementBytes(pt.to));
     const int64_t per_item = std::max<int64_t>(
-        1, static_cast<int64_t>(chunk_bytes) / out_elem / traits.block_size) * traits.block_size;
-    if (per_item * out_elem > static_cast<int64_t>(chunk_bytes)) {
+        1, static_cast<int64_t>(chunk_bytes_) / out_elem / traits.block_size) * traits.block_size;
+    if (per_item * out_elem > static_cast<int64_t>(chunk_bytes_)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("chunk of ", chunk_bytes, " bytes is smaller than one ", traits.name,
+          absl::StrCat("chunk of ", chunk_bytes_, " bytes is smaller than one ", traits.name,
                        " block as ", OutputTypeName(pt.to)));
     }
-    const int64_t total = pt.layout.element_count();
-    for (int64_t e = 0; e < total; e += per_item) {
-      const int64_t n = std::min(per_item, total - e);
-      items->push_back({t, e, n, static_cast<size_t>(n * out_elem)});
-    }
+    return Step{pt.layout.element_count(), per_item, out_elem};
   }
-  return absl::OkStatus();
-}
+
+  const std::vector<PipelineTensor>& tensors_;
+  const size_t chunk_bytes_;
+  size_t tensor_ = 0;
+  int64_t position_ = 0;
+};
 
 }  // namespace
 
@@ -89,9 +125,10 @@ absl::Status RunOrderedPipeline(
   uint64_t bytes_total = 0;
   for (const PipelineTensor& t : tensors) bytes_total += t.output_bytes;
 
-  std::vector<WorkItem> items;
-  GGUFKIT_RETURN_IF_ERROR(PlanItems(tensors, chunk_bytes, &items));
-  if (items.empty()) return absl::OkStatus();
+  ItemPlanner planner(tensors, chunk_bytes);
+  uint64_t item_count = 0;
+  GGUFKIT_RETURN_IF_ERROR(planner.Check(&item_count));
+  if (item_count == 0) return absl::OkStatus();
 
   std::vector<AlignedBuffer> buffers;
   for (size_t s = 0; s < slots; ++s) {
@@ -104,26 +141,30 @@ absl::Status RunOrderedPipeline(
 
   std::mutex mu;
   std::condition_variable cv;
-  size_t next_item = 0;               // next item a worker takes
-  size_t consumed = 0;                // items the consumer has finished
+  uint64_t next_item = 0;             // next item a worker takes (planner's position)
+  uint64_t consumed = 0;              // items the consumer has finished
   bool stop = false;
-  std::vector<int64_t> slot_item(slots, -1);  // item whose result the slot holds
+  // Per slot: the item whose result it holds, that item, its status. At most
+  // `slots` items live here and one per worker in flight: never one per chunk.
+  std::vector<int64_t> slot_item(slots, -1);
+  std::vector<WorkItem> slot_work(slots);
   std::vector<absl::Status> slot_status(slots);
 
   auto worker = [&]() {
     const size_t scratch_bytes = std::max<size_t>(options.worker_scratch_bytes, 4096);
     AlignedBuffer scratch = AllocateAligned(scratch_bytes);
     for (;;) {
-      size_t i;
+      uint64_t i;
+      WorkItem item;
       {
         std::unique_lock<std::mutex> lock(mu);
-        if (stop || next_item >= items.size()) return;
+        if (stop || next_item >= item_count) return;
         i = next_item++;
+        planner.Next(&item);  // item i: taken under the lock, in order
         // The slot is free once the item S places earlier has been consumed.
         cv.wait(lock, [&] { return stop || i < consumed + slots; });
         if (stop) return;
       }
-      const WorkItem& item = items[i];
       const PipelineTensor& pt = tensors[item.tensor_index];
       uint8_t* out = buffers[i % slots].get();
       absl::Status status;
@@ -132,6 +173,13 @@ absl::Status RunOrderedPipeline(
       } else if (pt.copy_raw) {
         status = pt.source->ReadTensorBytes(static_cast<uint64_t>(item.first), out,
                                             static_cast<size_t>(item.count));
+        if (status.ok() && pt.layout.big_endian) {
+          // Raw copies go out little-endian too (whole elements: chunks are
+          // multiples of 256 bytes).
+          ByteSwapBlocks(pt.layout.type, out,
+                         static_cast<size_t>(item.count) /
+                             static_cast<size_t>(GetTypeTraits(pt.layout.type).type_size));
+        }
         if (!status.ok()) {
           status = absl::Status(status.code(), absl::StrCat("tensor '", pt.layout.name, "' in '",
                                                             pt.layout.file,
@@ -144,6 +192,7 @@ absl::Status RunOrderedPipeline(
       {
         std::lock_guard<std::mutex> lock(mu);
         slot_status[i % slots] = std::move(status);
+        slot_work[i % slots] = item;
         slot_item[i % slots] = static_cast<int64_t>(i);
       }
       cv.notify_all();
@@ -165,23 +214,23 @@ absl::Status RunOrderedPipeline(
   }
 
   uint64_t bytes_done = 0;
-  for (size_t j = 0; j < items.size(); ++j) {
-    const size_t s = j % slots;
+  for (uint64_t j = 0; j < item_count; ++j) {
+    const size_t s = static_cast<size_t>(j % slots);
     absl::Status status;
+    WorkItem item;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return slot_item[s] == static_cast<int64_t>(j); });
       status = slot_status[s];
+      item = slot_work[s];
     }
-    if (status.ok()) {
-      status = consume(items[j].tensor_index, buffers[s].get(), items[j].output_bytes);
-    }
+    if (status.ok()) status = consume(item.tensor_index, buffers[s].get(), item.output_bytes);
     if (!status.ok()) {
       result = status;
       break;
     }
-    bytes_done += items[j].output_bytes;
-    if (progress) progress({items[j].tensor_index, bytes_done, bytes_total});
+    bytes_done += item.output_bytes;
+    if (progress) progress({item.tensor_index, bytes_done, bytes_total});
     {
       std::lock_guard<std::mutex> lock(mu);
       consumed = j + 1;

@@ -29,8 +29,9 @@ inline constexpr size_t kWorkerScratchBytes = size_t{256} << 10;
 struct PipelineTensor {
   TensorLayout layout;
   const TensorByteSource* source = nullptr;
-  // true: the stored bytes are copied unchanged (integer tensors, or float
-  // tensors already of the target type); false: converted to `to`.
+  // true: the stored bytes are copied (integer tensors, or float tensors
+  // already of the target type; byte-swapped when layout.big_endian);
+  // false: converted to `to`.
   bool copy_raw = false;
   OutputType to = OutputType::kF32;
   uint64_t output_bytes = 0;  // bytes this tensor produces

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ggufkit/base/status_macros.h"
+#include "ggufkit/quants/block_fields.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -98,8 +99,12 @@ absl::Status StreamElements(const TensorLayout& layout, const TensorByteSource& 
 
   if (layout.type == GgmlType::kF32 && to == OutputType::kF32) {
     // Already the target: the output is the read buffer.
-    return Annotate(source.ReadTensorBytes(in_offset, out, static_cast<size_t>(n_elements) * 4),
-                    layout);
+    GGUFKIT_RETURN_IF_ERROR(Annotate(
+        source.ReadTensorBytes(in_offset, out, static_cast<size_t>(n_elements) * 4), layout));
+    if (layout.big_endian) {
+      ByteSwapBlocks(layout.type, static_cast<uint8_t*>(out), static_cast<size_t>(n_elements));
+    }
+    return absl::OkStatus();
   }
   if (scratch_bytes < block_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(Where(layout), ": scratch of ", scratch_bytes,
@@ -112,6 +117,7 @@ absl::Status StreamElements(const TensorLayout& layout, const TensorByteSource& 
     const int64_t n = std::min(step_elements, n_elements - done);
     const size_t bytes = static_cast<size_t>(n / traits.block_size) * block_bytes;
     GGUFKIT_RETURN_IF_ERROR(Annotate(source.ReadTensorBytes(in_offset, scratch, bytes), layout));
+    if (layout.big_endian) ByteSwapBlocks(layout.type, scratch, bytes / block_bytes);
     GGUFKIT_RETURN_IF_ERROR(Annotate(convert != nullptr && *convert
                                          ? (*convert)(layout.type, scratch, n, to, o)
                                          : ConvertBlocks(layout.type, scratch, n, to, o),

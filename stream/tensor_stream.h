@@ -37,6 +37,10 @@ struct TensorLayout {
   GgmlType type = GgmlType::kF32;
   int n_dims = 1;
   std::array<int64_t, 4> ne = {1, 1, 1, 1};
+  // The stored blocks are big-endian (a big-endian GGUF file): every read
+  // chunk is byte-swapped (ByteSwapBlocks, quants/block_fields.h) in scratch
+  // before it is decoded, so the values are those of the little-endian file.
+  bool big_endian = false;
 
   int64_t row_length() const { return ne[0]; }
   int64_t row_count() const { return ne[1] * ne[2] * ne[3]; }

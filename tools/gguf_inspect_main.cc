@@ -2,7 +2,8 @@
 //
 // Prints a GGUF file's (or split model's) version, endianness, alignment,
 // all metadata (arrays longer than 8 elements summarized unless --full), the
-// tensor table (name, type, shape, offset, bytes) and totals by type. Reads
+// tensor table (name, type, shape, offset, bytes) and totals by type, with a
+// warning line for what ggml would refuse (missing final padding). Reads
 // only the header: tensor data is never loaded. Bad input or bad flags give
 // one line on stderr and a non-zero exit (1: the file, 2: the command line).
 #include <cstdio>

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 
 #include "gtest/gtest.h"
 
@@ -18,7 +20,43 @@ std::string GoldenDir() { return GGUFKIT_GOLDEN_DIR; }
 std::string GoldenPath(const std::string& relative) { return GoldenDir() + "/" + relative; }
 std::string TestDataDir() { return GGUFKIT_TEST_DATA_DIR; }
 std::string ToolsDir() { return GGUFKIT_TOOLS_DIR; }
-std::string PythonPath() { return GGUFKIT_TEST_PYTHON; }
+std::string PythonPath() {
+  const char* env = std::getenv("GGUFKIT_TEST_PYTHON");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string(GGUFKIT_TEST_PYTHON);
+}
+
+bool PythonCanImport(const std::string& modules, std::string* why) {
+  static std::mutex mu;
+  static std::map<std::string, std::string>* cache = new std::map<std::string, std::string>();
+  const std::string python = PythonPath();
+  const std::string key = python + "\n" + modules;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache->find(key);
+  if (it == cache->end()) {
+    std::string output;
+    // From "/": `python -c` puts the current folder first on sys.path, and a
+    // source tree's gguf/ folder would pass for the gguf package.
+    const int rc = RunCommand("cd / && '" + python + "' -c 'import " + modules + "'", &output);
+    std::string problem;
+    if (rc != 0) {
+      // The last line of the traceback names the module
+      // ("ModuleNotFoundError: No module named 'gguf'").
+      while (!output.empty() && output.back() == '\n') output.pop_back();
+      const size_t nl = output.rfind('\n');
+      problem = "Python reference packages missing: '" + python + "' cannot import " + modules +
+                ": " + (nl == std::string::npos ? output : output.substr(nl + 1));
+    }
+    it = cache->emplace(key, problem).first;
+  }
+  if (it->second.empty()) return true;
+  if (why != nullptr) *why = it->second;
+  return false;
+}
+
+bool PythonRefsRequired() {
+  const char* env = std::getenv("GGUFKIT_REQUIRE_PYTHON_REFS");
+  return env != nullptr && std::string(env) == "1";
+}
 std::string SourceDir() { return GGUFKIT_SOURCE_DIR; }
 
 std::vector<uint8_t> ReadFileBytes(const std::string& path) {

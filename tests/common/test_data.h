@@ -28,8 +28,17 @@ std::string GoldenPath(const std::string& relative);
 std::string TestDataDir();
 // Folder holding the built tools (gguf-inspect, gguf-dequant, ...).
 std::string ToolsDir();
-// The Python interpreter with gguf / numpy / safetensors.
+// The Python interpreter with the reference packages (gguf, numpy,
+// safetensors): $GGUFKIT_TEST_PYTHON when set, else the one configured
+// (-DGGUFKIT_TEST_PYTHON, default .venv/bin/python).
 std::string PythonPath();
+// True when PythonPath() imports every module of `modules` (comma-separated,
+// e.g. "gguf, numpy"); otherwise false and *why says what is missing.
+// Cached per module list.
+bool PythonCanImport(const std::string& modules, std::string* why);
+// True when $GGUFKIT_REQUIRE_PYTHON_REFS is 1 (scripts/test.sh, CI): a missing
+// reference package is then a failure instead of a skip.
+bool PythonRefsRequired();
 std::string SourceDir();
 
 // Whole file contents; fails the current test (ADD_FAILURE) and returns empty
@@ -57,5 +66,21 @@ class TempDir {
 int RunCommand(const std::string& command, std::string* output = nullptr);
 
 }  // namespace ggufkit::testing
+
+// In a test body: skips the test, saying why, when PythonPath() cannot
+// import `modules` (a plain `cmake && ctest` without the reference packages),
+// or fails it when PythonRefsRequired().
+#define GGUFKIT_REQUIRE_PYTHON_MODULES(modules)                                          \
+  do {                                                                                   \
+    std::string ggufkit_python_why_;                                                     \
+    if (!::ggufkit::testing::PythonCanImport(modules, &ggufkit_python_why_)) {           \
+      if (::ggufkit::testing::PythonRefsRequired()) {                                    \
+        FAIL() << ggufkit_python_why_ << " (GGUFKIT_REQUIRE_PYTHON_REFS=1 requires it)"; \
+      }                                                                                  \
+      GTEST_SKIP() << ggufkit_python_why_                                                \
+                   << " (install them with scripts/setup.sh, or point "                  \
+                      "GGUFKIT_TEST_PYTHON at a Python that has them)";                  \
+    }                                                                                    \
+  } while (0)
 
 #endif  // GGUFKIT_TESTS_COMMON_TEST_DATA_H_

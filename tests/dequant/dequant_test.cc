@@ -38,7 +38,8 @@ bool ScalarDequantize(GgmlType type, const uint8_t* x, float* y, int64_t n) {
   return true;
 }
 
-// Every type with a SIMD kernel, in the order.
+// Every type with a SIMD kernel, in the order. ReportsItsTarget
+// checks that this is exactly the set HasSimdKernel reports.
 const GgmlType kKernelTypes[] = {
     GgmlType::kQ8_0, GgmlType::kQ4_K,   GgmlType::kQ6_K,   GgmlType::kQ1_0,  GgmlType::kQ4_0,
     GgmlType::kQ4_1, GgmlType::kQ5_0,   GgmlType::kQ5_1,   GgmlType::kQ5_K,  GgmlType::kQ2_K,
@@ -117,6 +118,20 @@ TEST_P(DequantTargetTest, ReportsItsTarget) {
     for (OutputType out_type : kOutputTypes) {
       EXPECT_EQ(HasSimdKernel(type, out_type), SimdTarget())
           << GetTypeTraits(type).name << " -> " << OutputTypeName(out_type);
+    }
+  }
+  // ... and no other type has one: a kernel whose type is missing from
+  // kKernelTypes would never be compared with the reference below.
+  for (const TypeTraits& t : AllTypeTraits()) {
+    if (std::find(std::begin(kKernelTypes), std::end(kKernelTypes), t.type) !=
+        std::end(kKernelTypes)) {
+      continue;
+    }
+    for (OutputType out_type : kOutputTypes) {
+      EXPECT_FALSE(HasSimdKernel(t.type, out_type))
+          << t.name << " -> " << OutputTypeName(out_type)
+          << " has a SIMD kernel but is not in kKernelTypes (tests/dequant/dequant_test.cc): "
+             "add it there so that it is compared with the reference";
     }
   }
 }

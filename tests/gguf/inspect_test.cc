@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_split.h"
 #include "ggufkit/gguf/split.h"
+#include "ggufkit/gguf/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
@@ -52,6 +53,35 @@ TEST(InspectTest, TextOutput) {
   EXPECT_THAT(out, HasSubstr("q4_K            3              205,056              115,344"));
 }
 
+// The final alignment padding missing (ggml and llama.cpp refuse such a
+// file): a warning line, and a field in --json; nothing for complete files.
+TEST(InspectTest, WarnsAboutMissingFinalPadding) {
+  TempDir dir;
+  const std::string path = dir.File("unpadded.gguf");
+  WriterOptions options;
+  options.pad_after_last_tensor = false;
+  GgufWriter writer(options);
+  const std::vector<int64_t> ne = {3};
+  ASSERT_TRUE(writer.AddTensor("t", GgmlType::kF32, ne).ok());
+  ASSERT_TRUE(writer.Begin(path).ok());
+  const float data[3] = {1, 2, 3};
+  ASSERT_TRUE(writer.WriteTensorData(data, sizeof(data)).ok());
+  ASSERT_TRUE(writer.Finish().ok());
+
+  std::string out, err;
+  ASSERT_EQ(RunInspect(path, &out, &err, dir), 0) << err;
+  EXPECT_THAT(out, HasSubstr("warning:     " + path + " ends 20 bytes before the padded end"));
+  EXPECT_THAT(out, HasSubstr("final alignment padding is missing"));
+  ASSERT_EQ(RunInspect("--json " + path, &out, &err, dir), 0) << err;
+  EXPECT_THAT(out, HasSubstr("\"missing_final_padding\": 20,"));
+  EXPECT_THAT(out, HasSubstr("\"warnings\": [\"" + path + " ends 20 bytes"));
+
+  ASSERT_EQ(RunInspect(GoldenPath("ggml/q4_K.gguf"), &out, &err, dir), 0) << err;
+  EXPECT_EQ(out.find("warning"), std::string::npos);
+  ASSERT_EQ(RunInspect("--json " + GoldenPath("ggml/q4_K.gguf"), &out, &err, dir), 0) << err;
+  EXPECT_THAT(out, HasSubstr("\"missing_final_padding\": 0,\n  \"warnings\": [],"));
+}
+
 TEST(InspectTest, LongArraysSummarizedUnlessFull) {
   TempDir dir;
   std::string out, err;
@@ -66,6 +96,7 @@ TEST(InspectTest, LongArraysSummarizedUnlessFull) {
 }
 
 TEST(InspectTest, JsonParsesInPython) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf");
   TempDir dir;
   for (const std::string& file :
        {GoldenPath("ggml/q4_K.gguf"), GoldenPath("ggml/all_types_align64.gguf"),

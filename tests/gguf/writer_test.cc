@@ -188,6 +188,7 @@ TEST_P(WriterAlignmentTest, WritesAlignedFileThatReadsBack) {
 }
 
 TEST_P(WriterAlignmentTest, PythonGgufReaderReadsOutput) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy");
   const uint32_t alignment = GetParam();
   TempDir dir;
   const std::string path = dir.File("py.gguf");

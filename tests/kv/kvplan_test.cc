@@ -713,6 +713,7 @@ TEST(KvPlanCliTest, BudgetMarksFitAndLargestContext) {
 }
 
 TEST(KvPlanCliTest, JsonIsValidAndExact) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("json");
   TempDir dir;
   const std::string json = dir.File("plan.json");
   ASSERT_EQ(RunCommand(Tool() +
@@ -773,9 +774,7 @@ TEST(KvPlanCliTest, ReadsShapeFromRealGguf) {
 // A GGUF written by gguf-py with a sliding-window architecture and two
 // tensors: layers, window pattern and weight bytes come from the file.
 TEST(KvPlanCliTest, ReadsShapeAndWeightsFromGgufPy) {
-  if (RunCommand(PythonPath() + " -c 'import gguf, numpy'") != 0) {
-    GTEST_SKIP() << PythonPath() << " has no gguf / numpy module to write the test model";
-  }
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy");
   TempDir dir;
   const std::string model = dir.File("gemma3.gguf");
   const std::string script = dir.File("make.py");
@@ -820,6 +819,7 @@ TEST(KvPlanCliTest, UnreadableFileExitsOne) {
 }
 
 TEST(KvPlanCliTest, MeasureReportsResidentMemoryWithinOnePercent) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("json");
   TempDir dir;
   const std::string json = dir.File("measure.json");
   ASSERT_EQ(RunCommand(Tool() +

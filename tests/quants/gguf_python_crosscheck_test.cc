@@ -65,6 +65,7 @@ void CompareWithPython(const std::string& name, const std::string& extra_args, b
 class GgufPythonCrossCheck : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(GgufPythonCrossCheck, DequantizeMatchesNumpyReference) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy");
   bool skipped = false;
   CompareWithPython(GetParam(), "", &skipped);
   if (skipped) {
@@ -76,6 +77,7 @@ TEST_P(GgufPythonCrossCheck, DequantizeMatchesNumpyReference) {
 // gguf 0.19.0 cannot decode Q8_1 and Q8_K: compare with a numpy
 // transcription of the documented formula instead.
 TEST(NumpyFormulaCrossCheck, Q8_1AndQ8_K) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy");
   for (const char* name : {"q8_1", "q8_K"}) {
     bool skipped = false;
     CompareWithPython(name, " --formula", &skipped);

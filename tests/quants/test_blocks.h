@@ -1,6 +1,7 @@
-// Test helpers: random but well-formed blocks of the basic types (random
-// bytes with every fp16/f32 scale field replaced by a random finite value,
-// subnormals included), so that decoders can be compared bit for bit.
+// Test helpers: random but well-formed blocks of every type (random bytes
+// with every fp16/f32 scale replaced by a random finite value, subnormals
+// included), so that decoders can be compared bit for bit. The fp16 fields
+// come from HalfFieldOffsets (quants/block_fields.h's table).
 #ifndef GGUFKIT_TESTS_QUANTS_TEST_BLOCKS_H_
 #define GGUFKIT_TESTS_QUANTS_TEST_BLOCKS_H_
 
@@ -37,6 +38,12 @@ inline std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, uint32
     if (type == GgmlType::kF16) {
       const uint16_t h = RandomFiniteHalf(rng);
       std::memcpy(block, &h, 2);
+    }
+    if (type == GgmlType::kIQ1_M) {
+      // The fp16 scale is the top nibble of each of the 4 uint16 `scales`
+      // words (bytes 48..55): clear bit 14 of the half (bit 14 of the last
+      // word) so that its exponent is never all ones.
+      block[55] = static_cast<uint8_t>(block[55] & ~0x40u);
     }
     if (type == GgmlType::kQ8_K) {
       // f32 scale: a modest finite value (any sign), as the quantizer makes.

@@ -25,19 +25,11 @@ constexpr char kScript[] =
     "out = gguf.quants.dequantize(data, qtype)\n"
     "np.ascontiguousarray(out, dtype=np.float32).tofile(sys.argv[3])\n";
 
-bool PythonHasGguf(std::string* why) {
-  std::string output;
-  const int rc = RunCommand("'" + PythonPath() + "' -c 'import gguf, numpy' 2>&1", &output);
-  if (rc != 0) *why = "python '" + PythonPath() + "' cannot import gguf/numpy: " + output;
-  return rc == 0;
-}
-
 class PythonCrossCheckTest : public ::testing::TestWithParam<ExtraType> {};
 
 TEST_P(PythonCrossCheckTest, RandomBlocksMatchGgufNumpyBitForBit) {
   const ExtraType& t = GetParam();
-  std::string why;
-  if (!PythonHasGguf(&why)) GTEST_SKIP() << why;
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy");
 
   // 256 blocks: enough for the grid-index walk to cover every codebook entry
   // (2048 entries / 32 groups per IQ1 block = 64 blocks) several times.

@@ -109,6 +109,7 @@ TEST_F(GgufDequantToolTest, SplitInputIsReadAsOneModel) {
 }
 
 TEST_F(GgufDequantToolTest, SafetensorsLoadInPythonWithExactValues) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy, safetensors");
   const std::string ref = dir_.File("ref.gguf");
   ASSERT_EQ(RunDequantTool({in_, ref}).exit_code, 0);
   for (const char* to : {"fp32", "f16"}) {

@@ -11,6 +11,7 @@
 #include "tests/stream/counting_allocator.h"
 #include "tests/stream/model_gen.h"
 #include "ggufkit/stream/gguf_tensors.h"
+#include "ggufkit/stream/ordered_pipeline.h"
 
 namespace ggufkit::stream {
 namespace {
@@ -117,6 +118,61 @@ TEST_F(HeapBudgetTest, VisitorUsesAtMostOneMiB) {
   EXPECT_EQ(elements, tensor_->n_elements);
   SkipBudgetWithoutCounting();
   EXPECT_LE(HeapPeakBytes() - before, kBudget);
+}
+
+// The whole-model pipeline makes its work items as it goes: its heap is the
+// ring and the worker scratch, the same for 2,000 chunks as for 100,000 (one
+// item per chunk planned up front took 32 bytes per chunk: about 1 GB for a
+// 140 GB output at --chunk-size 4K).
+class NullSource : public TensorByteSource {
+ public:
+  // Reads nothing: only the pipeline's own memory and bookkeeping are measured.
+  absl::Status ReadTensorBytes(uint64_t, void*, size_t) const override { return absl::OkStatus(); }
+};
+
+int64_t PipelinePeakHeap(int64_t chunks, uint64_t* items_seen) {
+  NullSource source;
+  std::vector<PipelineTensor> tensors(2);
+  for (PipelineTensor& pt : tensors) {
+    pt.layout.name = "big";
+    pt.layout.type = GgmlType::kF32;
+    pt.layout.ne = {chunks / 2 * 1024, 1, 1, 1};
+    pt.source = &source;
+    pt.copy_raw = true;
+    pt.output_bytes = static_cast<uint64_t>(chunks / 2) * 4096;
+  }
+  PipelineOptions options;
+  options.threads = 2;
+  options.chunk_bytes = 4096;
+  *items_seen = 0;
+  size_t last_tensor = 0;
+  ResetHeapPeak();
+  const int64_t base = HeapBytesInUse();
+  const absl::Status s =
+      RunOrderedPipeline(tensors, options, [&](size_t t, const uint8_t*, size_t n) {
+        EXPECT_EQ(n, 4096u);
+        EXPECT_GE(t, last_tensor);  // output order
+        last_tensor = t;
+        ++*items_seen;
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(s.ok()) << s;
+  return HeapPeakBytes() - base;
+}
+
+TEST(PipelineHeapTest, WorkItemsDoNotGrowWithTheChunkCount) {
+  uint64_t few_items = 0, many_items = 0;
+  const int64_t few = PipelinePeakHeap(2000, &few_items);
+  const int64_t many = PipelinePeakHeap(100000, &many_items);
+  EXPECT_EQ(few_items, 2000u);
+  EXPECT_EQ(many_items, 100000u);
+  if (!testing::HeapCountingActive()) {
+    GTEST_SKIP() << "AddressSanitizer build: the counting allocator is off (the runs completed; "
+                    "the heap is checked in Release)";
+  }
+  EXPECT_LT(many - few, 16 << 10) << "heap grows with the number of chunks: " << few << " vs "
+                                  << many << " bytes";
+  EXPECT_LT(many, int64_t{2} << 20);
 }
 
 }  // namespace
