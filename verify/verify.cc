@@ -315,7 +315,9 @@ void Checker::CheckLayout(GgufReader& r) {
     }
     expected += PadTo(t.size_bytes, r.alignment());
   }
-  const uint64_t end = r.tensors().empty() ? r.header_size() : r.data_offset() + expected;
+  // Where ggml reads the data section to: the reader's padded_data_end() (the
+  // one definition, also behind gguf-inspect's missing-final-padding warning).
+  const uint64_t end = r.tensors().empty() ? r.header_size() : r.padded_data_end();
   const std::optional<uint64_t> size = r.file_size();
   if (!size) return;
   if (*size < end && !r.tensors().empty()) {

@@ -33,6 +33,7 @@ ToolRun Py(const std::string& args) {
 }
 
 TEST(GgufCompareTest, FileAgainstItselfIsIdentical) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy, safetensors");
   TempDir dir;
   for (const char* f : {"ggml/q4_K.gguf", "ggml/all_types_align64.gguf"}) {
     const std::string file = GoldenPath(f);
@@ -52,6 +53,7 @@ TEST(GgufCompareTest, FileAgainstItselfIsIdentical) {
 // The input as a GGUF (written by gguf-py) against each quantized golden file:
 // the metrics equal numpy's over input.f32 and ggml's own <type>.deq.f32.
 TEST(GgufCompareTest, QuantizedGoldenAgainstItsInputMatchesNumpy) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy, safetensors");
   TempDir dir;
   const std::string input = dir.File("input.gguf");
   ToolRun r = Py("make-input-gguf " + Quote(GoldenPath("ggml/input.f32")) + " " + Quote(input));
@@ -78,6 +80,7 @@ TEST(GgufCompareTest, QuantizedGoldenAgainstItsInputMatchesNumpy) {
 }
 
 TEST(GgufCompareTest, SafetensorsFromGgufIsIdentical) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy, safetensors");
   TempDir dir;
   const std::string gguf = GoldenPath("ggml/q4_K.gguf");
   const std::string st = dir.File("q4_K.safetensors");

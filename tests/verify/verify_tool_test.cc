@@ -96,6 +96,7 @@ TEST(GgufVerifyTest, GoldenAndRealFilesAreClean) {
 // Hashes equal what Python's hashlib computes over the tensor bytes gguf-py
 // finds, in gguf-hash's line format and order.
 TEST(GgufVerifyTest, HashesMatchPythonHashlib) {
+  GGUFKIT_REQUIRE_PYTHON_MODULES("gguf, numpy");
   for (const char* type : {"q4_K", "q8_0", "bf16", "iq4_xs"}) {
     const std::string file = GoldenPath(absl::StrCat("ggml/", type, ".gguf"));
     std::string py;
