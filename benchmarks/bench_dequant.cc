@@ -224,8 +224,7 @@ void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType 
   if (out_offset >= 0) {
     // Alignment rows: x_aligned is this row's speed over the 64-byte-aligned
     // row of the same type and size, registered just before it.
-    const std::string key =
-        "align/" + std::string(GgmlTypeName(type)) + "/" + SizeName(out_bytes);
+    const std::string key = "align/" + std::string(GgmlTypeName(type)) + "/" + SizeName(out_bytes);
     if (out_offset == 0) {
       Baselines()[key] = gbps;
     } else if (Baselines()[key] > 0) {

@@ -11,10 +11,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "ggufkit/base/status_macros.h"
 #include "ggufkit/dequant/dequant.h"
 #include "ggufkit/dequant/kernels.h"
 #include "ggufkit/quants/half.h"
-#include "ggufkit/base/status_macros.h"
 #include "ggufkit/quants/type_traits.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -164,7 +164,6 @@ bool ReadForceScalarEnvironment() {
 }
 
 }  // namespace
-
 
 bool ScalarForcedByEnvironment() {
   static const bool forced = ReadForceScalarEnvironment();

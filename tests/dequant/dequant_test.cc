@@ -17,10 +17,10 @@
 #include <tuple>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/half_fields.h"
 #include "ggufkit/quants/type_traits.h"
+#include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -217,8 +217,7 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
       const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
       for (size_t offset : {0, 1, 4, 16, 62}) {
         std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192, 0xCD);
-        uint8_t* base =
-            buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+        uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
         uint8_t* out = base + offset;
         DequantOptions options;
         options.store_mode = StoreMode::kStreaming;
