@@ -203,7 +203,7 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
   std::mt19937 rng(5);
   for (GgmlType type : kKernelTypes) {
     const TypeTraits& t = GetTypeTraits(type);
-    // About 40 KiB of f32 output: more than two 16 KiB scratch chunks.
+    // About 40 KiB of f32 output: several 4 KiB scratch chunks.
     const int64_t blocks = t.block_size == 1 ? 10243 : 10240 / t.block_size + 3;
     const int64_t n = blocks * t.block_size;
     const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
