@@ -91,30 +91,18 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* 
       std::memcpy(&qh, p, 4);
       p += 4;
     }
-#if HWY_TARGET > HWY_AVX3
     const VI high_bits = hn::Set(di, static_cast<int32_t>(qh));
-#endif
     const size_t base = static_cast<size_t>(b) * 32;
     for (size_t i = 0; i < 16; i += lanes) {
       const VI q = LoadU8AsI32(p + i);
       VI lo = hn::And(q, k15);
       VI hi = hn::ShiftRight<4>(q);
-#if HWY_TARGET <= HWY_AVX3
-      // 16 lanes: qh's low and high halves are the bit-4 masks of lo and hi.
-      if (kHasHighBits) {
-        const VI k16 = hn::Set(di, 16);
-        lo = VI{_mm512_mask_or_epi32(lo.raw, static_cast<__mmask16>(qh), lo.raw, k16.raw)};
-        hi = VI{_mm512_mask_or_epi32(hi.raw, static_cast<__mmask16>(qh >> 16), hi.raw, k16.raw)};
-      }
-      (void)k1;
-#else
       if (kHasHighBits) {
         const VI lane = hn::Iota(di, static_cast<int32_t>(i));
         lo = hn::Or(lo, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, lane), k1)));
         hi = hn::Or(
             hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
       }
-#endif
       if (kHasMin) {
         Writer::Store(hn::Add(hn::Mul(ToFloat(lo), d), m), out, base + i);
         Writer::Store(hn::Add(hn::Mul(ToFloat(hi), d), m), out, base + 16 + i);
