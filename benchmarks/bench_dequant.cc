@@ -13,6 +13,10 @@
 // and Q6_K
 // >= 8). Baselines are registered first so that ratios come from one run.
 //
+// Alignment rows: dequant_align/<type>/<best target>/<size>/+{0,4,16}, f32
+// output at 0, 4 and 16 bytes past a 64-byte boundary, with x_aligned (over
+// the +0 row; goal >= 0.9).
+//
 // KV rows: kv/turbo{2,3,4}_{dequant,quant}/{scalar,<best target>}/256KiB and
 // kv/wht128_rotate_inverse/...: turbo codecs (dequant/turbo.h) in cache.
 //
@@ -174,10 +178,11 @@ void BM_Scalar(benchmark::State& state, GgmlType type, int64_t out_bytes) {
 }
 
 void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType out_type,
-             int64_t out_elements) {
+             int64_t out_elements, int out_offset) {
   ScopedDequantTarget scope(target);
   const std::vector<uint8_t>& in = InputBlocks(type, out_elements);
-  void* out = OutputBuffer();
+  // out_offset >= 0: an alignment row (bytes past a 64-byte boundary).
+  void* out = OutputBuffer() + (out_offset > 0 ? out_offset : 0);
   const int64_t out_bytes = out_elements * static_cast<int64_t>(OutputElementBytes(out_type));
   if (!HasSimdKernel(type, out_type)) {
     state.SkipWithError("no SIMD kernel on this target");
@@ -215,6 +220,17 @@ void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType 
     // Ratios compare equal output sizes in bytes (f16 rows: half the elements).
     const double memset_gbps = Baselines()["memset/" + SizeName(out_bytes)];
     if (memset_gbps > 0) state.counters["x_memset"] = gbps / memset_gbps;
+  }
+  if (out_offset >= 0) {
+    // Alignment rows: x_aligned is this row's speed over the 64-byte-aligned
+    // row of the same type and size, registered just before it.
+    const std::string key = "align/" + std::string(GgmlTypeName(type)) + "/" + SizeName(out_bytes);
+    if (out_offset == 0) {
+      Baselines()[key] = gbps;
+    } else if (Baselines()[key] > 0) {
+      state.counters["x_aligned"] = gbps / Baselines()[key];
+    }
+    return;
   }
   if (out_type == OutputType::kF32) {
     const double scalar_gbps =
@@ -289,7 +305,7 @@ void RegisterAll() {
       for (const DequantTarget& target : SupportedDequantTargets()) {
         if (target.name == "SCALAR") continue;  // runs the reference codecs
         benchmark::RegisterBenchmark(("dequant/" + name + "/" + target.name + "/" + size).c_str(),
-                                     BM_Simd, type, target.id, OutputType::kF32, bytes / 4);
+                                     BM_Simd, type, target.id, OutputType::kF32, bytes / 4, -1);
       }
     }
     // f16 / bf16 output of the mission formats on the best target, same
@@ -299,7 +315,18 @@ void RegisterAll() {
       for (OutputType out_type : {OutputType::kF16, OutputType::kBF16}) {
         const std::string name = std::string("dequant_") + OutputTypeName(out_type) + "/" +
                                  std::string(GgmlTypeName(type)) + "/" + best.name + "/" + size;
-        benchmark::RegisterBenchmark(name.c_str(), BM_Simd, type, best.id, out_type, bytes / 2);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Simd, type, best.id, out_type, bytes / 2, -1);
+      }
+    }
+    // Output alignment, best target, f32: 64-byte aligned, +4 bytes (a
+    // float-aligned but otherwise misaligned buffer) and +16 bytes (what
+    // std::vector<float> usually gets from malloc), measured back to back.
+    for (GgmlType type : kTypes) {
+      for (int offset : {0, 4, 16}) {
+        const std::string name = "dequant_align/" + std::string(GgmlTypeName(type)) + "/" +
+                                 best.name + "/" + size + "/+" + std::to_string(offset);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Simd, type, best.id, OutputType::kF32,
+                                     bytes / 4, offset);
       }
     }
   }

@@ -13,8 +13,8 @@
 #include <type_traits>
 
 #include "ggufkit/dequant/output-inl.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/half.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -41,16 +41,52 @@ void ConvertF32(const uint8_t* in, int64_t n, void* out) {
   }
 }
 
-template <class Writer>
-void ConvertF16(const uint8_t* in, int64_t n, void* out) {
+// binary16 -> float, exact, as F16ToF32 in quants/half.h. AVX2 and up:
+// F16C's vcvtph2ps, which is exact except that it quiets signaling NaNs;
+// ggml and half.h keep the payload as it is, so a group of vectors that
+// holds a NaN (rare in weights) is converted again with integer bit
+// manipulation. Below AVX2, that bit manipulation throughout (Highway 1.0.3's
+// PromoteTo emulation there also mishandles inf and NaN). kGroup vectors of
+// Lanes(df) halves at x go to f[0 .. kGroup).
+template <size_t kGroup>
+HWY_INLINE void LoadF16Group(const uint16_t* x, VF* f) {
+  const DF d;
+  const size_t lanes = hn::Lanes(d);
+#if HWY_TARGET <= HWY_AVX2
+  const hn::Rebind<hwy::float16_t, DF> df16;
+  auto any_nan = hn::IsNaN(
+      f[0] = hn::PromoteTo(d, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(x))));
+  for (size_t k = 1; k < kGroup; ++k) {
+    f[k] =
+        hn::PromoteTo(d, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(x + k * lanes)));
+    any_nan = hn::Or(any_nan, hn::IsNaN(f[k]));
+  }
+  if (HWY_LIKELY(hn::AllFalse(d, any_nan))) return;
+#endif
   const DI di;
   const hn::Rebind<uint16_t, DI> du16;
-  const size_t lanes = hn::Lanes(di);
+  for (size_t k = 0; k < kGroup; ++k) {
+    f[k] = F16BitsToF32(hn::PromoteTo(di, hn::LoadU(du16, x + k * lanes)));
+  }
+}
+
+template <class Writer>
+void ConvertF16(const uint8_t* in, int64_t n, void* out) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
   const size_t count = static_cast<size_t>(n);
   const uint16_t* x = reinterpret_cast<const uint16_t*>(in);
   size_t i = 0;
+  // Four vectors per iteration: the loop overhead is a large part of one.
+  for (; i + 4 * lanes <= count; i += 4 * lanes) {
+    VF f[4];
+    LoadF16Group<4>(x + i, f);
+    for (size_t k = 0; k < 4; ++k) Writer::Store(f[k], out, i + k * lanes);
+  }
   for (; i + lanes <= count; i += lanes) {
-    Writer::Store(F16BitsToF32(hn::PromoteTo(di, hn::LoadU(du16, x + i))), out, i);
+    VF f[1];
+    LoadF16Group<1>(x + i, f);
+    Writer::Store(f[0], out, i);
   }
   for (; i < count; ++i) {
     uint16_t h;

@@ -12,10 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "ggufkit/dequant/output-inl.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/half.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -45,58 +46,60 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const VF codes_low = ToFloat(hn::Iota(di, 0));
   const VF codes_high = ToFloat(hn::Iota(di, 16));
   const VI k15 = hn::Set(di, 15);
-  ForEachKQuantBlock<176>(blocks, n_blocks, [&](const float* products, const uint8_t* block,
-                                                 size_t base) HWY_ATTR {
-    const uint8_t* qh = block + 16;
-    const uint8_t* qs = qh + 32;
-    // qh << 4: bit b of qh[l] lands on bit 4 after a right shift by b.
-    const VI h4[2] = {hn::ShiftLeft<4>(LoadU8AsI32(qh)), hn::ShiftLeft<4>(LoadU8AsI32(qh + 16))};
-    for (int c = 0; c < 4; ++c) {
-      const VF p_lo = hn::Set(df, products[2 * c]);
-      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-      const VF p_hi = hn::Set(df, products[2 * c + 1]);
-      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-      const VF lo0 = hn::Sub(hn::Mul(p_lo, codes_low), m_lo);
-      const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
-      const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
-      const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
-      for (size_t i = 0; i < 32; i += lanes) {
-        const VI q = LoadU8AsI32(qs + 32 * c + i);
-        const VI h = h4[i / lanes];
-        const VI idx_lo = hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c)));
-        const VI idx_hi =
-            hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c + 1)));
-        const VF lo{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)};
-        const VF hi{_mm512_permutex2var_ps(hi0.raw, idx_hi.raw, hi1.raw)};
-        Writer::Store(lo, out, base + 64 * c + i);
-        Writer::Store(hi, out, base + 64 * c + 32 + i);
-      }
-    }
-  });
+  ForEachKQuantBlock<176>(
+      blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        const uint8_t* qh = block + 16;
+        const uint8_t* qs = qh + 32;
+        // qh << 4: bit b of qh[l] lands on bit 4 after a right shift by b.
+        const VI h4[2] = {hn::ShiftLeft<4>(LoadU8AsI32(qh)),
+                          hn::ShiftLeft<4>(LoadU8AsI32(qh + 16))};
+        for (int c = 0; c < 4; ++c) {
+          const VF p_lo = hn::Set(df, products[2 * c]);
+          const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+          const VF p_hi = hn::Set(df, products[2 * c + 1]);
+          const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+          const VF lo0 = hn::Sub(hn::Mul(p_lo, codes_low), m_lo);
+          const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
+          const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
+          const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
+          for (size_t i = 0; i < 32; i += lanes) {
+            const VI q = LoadU8AsI32(qs + 32 * c + i);
+            const VI h = h4[i / lanes];
+            const VI idx_lo =
+                hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c)));
+            const VI idx_hi =
+                hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c + 1)));
+            const VF lo{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)};
+            const VF hi{_mm512_permutex2var_ps(hi0.raw, idx_hi.raw, hi1.raw)};
+            Writer::Store(lo, out, base + 64 * c + i);
+            Writer::Store(hi, out, base + 64 * c + 32 + i);
+          }
+        }
+      });
 #else
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);
-  ForEachKQuantBlock<176>(blocks, n_blocks, [&](const float* products, const uint8_t* block,
-                                                 size_t base) HWY_ATTR {
-    const uint8_t* qh = block + 16;
-    const uint8_t* qs = qh + 32;
-    for (int c = 0; c < 4; ++c) {
-      const VF d_lo = hn::Set(df, products[2 * c]);
-      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-      const VF d_hi = hn::Set(df, products[2 * c + 1]);
-      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-      for (size_t i = 0; i < 32; i += lanes) {
-        const VI q = LoadU8AsI32(qs + 32 * c + i);
-        const VI h = LoadU8AsI32(qh + i);
-        const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
-        const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
-        const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
-        const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
-        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
-        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
-      }
-    }
-  });
+  ForEachKQuantBlock<176>(
+      blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        const uint8_t* qh = block + 16;
+        const uint8_t* qs = qh + 32;
+        for (int c = 0; c < 4; ++c) {
+          const VF d_lo = hn::Set(df, products[2 * c]);
+          const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+          const VF d_hi = hn::Set(df, products[2 * c + 1]);
+          const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+          for (size_t i = 0; i < 32; i += lanes) {
+            const VI q = LoadU8AsI32(qs + 32 * c + i);
+            const VI h = LoadU8AsI32(qh + i);
+            const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
+            const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
+            const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
+            const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
+            Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
+            Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+          }
+        }
+      });
 #endif
 }
 
@@ -111,6 +114,54 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const DI di;
   const size_t lanes = hn::Lanes(df);
   const VI k3 = hn::Set(di, 3);
+#if HWY_TARGET <= HWY_AVX3
+  // One vector is one 16-weight group. The 16 scale and min products of a
+  // block are decoded with two vectors; per group, a 16-entry table holds
+  // dl * q - ml (ggml's two roundings) for q = lane & 3, and one permute
+  // (vpermps reads index bits 3..0, so the 2-bit field needs no mask beyond
+  // the table repeating every 4 lanes) replaces the mask, convert, multiply
+  // and subtract. Each 16 code bytes are loaded once for their four shifts.
+  const VF codes = ToFloat(hn::And(hn::Iota(di, 0), k3));
+  const VI k15 = hn::Set(di, 15);
+  // Scales are decoded a batch of blocks ahead (as KQuantScaleBatch): the
+  // per-group broadcasts then never wait on the stores that wrote them.
+  constexpr int64_t kBatch = 8;
+  alignas(64) float dl[kBatch][16];
+  alignas(64) float ml[kBatch][16];
+  for (int64_t first = 0; first < n_blocks; first += kBatch) {
+    const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
+    for (int64_t k = 0; k < n; ++k) {
+      const uint8_t* block = blocks + (first + k) * 84;
+      const VI sc = LoadU8AsI32(block);
+      hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 80)), ToFloat(hn::And(sc, k15))), df,
+                dl[k]);
+      hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 82)), ToFloat(hn::ShiftRight<4>(sc))),
+                df, ml[k]);
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      const uint8_t* qs = blocks + (first + k) * 84 + 16;
+      const size_t o = static_cast<size_t>(first + k) * 256;
+      for (int h = 0; h < 2; ++h) {
+        for (int g = 0; g < 2; ++g) {
+          const VI bytes = LoadU8AsI32(qs + 32 * h + 16 * g);
+          const auto step = [&](auto shift_step) HWY_ATTR {
+            constexpr int kStep = decltype(shift_step)::value;
+            const int is = 8 * h + 2 * kStep + g;
+            const VF table =
+                hn::Sub(hn::Mul(hn::Set(df, dl[k][is]), codes), hn::Set(df, ml[k][is]));
+            const VI idx = hn::ShiftRight<2 * kStep>(bytes);
+            Writer::Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)}, out,
+                          o + 128 * h + 32 * kStep + 16 * g);
+          };
+          step(std::integral_constant<int, 0>());
+          step(std::integral_constant<int, 1>());
+          step(std::integral_constant<int, 2>());
+          step(std::integral_constant<int, 3>());
+        }
+      }
+    }
+  }
+#else
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 84;
     const uint8_t* scales = block;
@@ -132,6 +183,7 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       }
     }
   }
+#endif
 }
 
 // Q3_K, 110 bytes: u8 hmask[32]; u8 qs[64]; u8 scales[12]; half d.
@@ -148,6 +200,82 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const VI k1 = hn::Set(di, 1);
   const VI k3 = hn::Set(di, 3);
   const VI k4 = hn::Set(di, 4);
+#if HWY_TARGET <= HWY_AVX3
+  // One vector is one 16-weight group. The 16 scale products of a block are
+  // decoded first (integer scales, then one vector convert and multiply);
+  // per group, a 16-entry table holds dl * code for code = (lane & 7) - 4,
+  // and the index has the 2-bit value in bits 1..0 and the hmask bit in bit
+  // 2 (bit 3 is ignored by the repeating table): one permute replaces the
+  // add, subtract, convert and multiply. Each 16 code and hmask bytes are
+  // loaded once for all the shifts that use them.
+  (void)k1;
+  const VF codes = ToFloat(hn::Sub(hn::And(hn::Iota(di, 0), hn::Set(di, 7)), k4));
+  // Scale decode, 16 lanes at once: lane is takes its low 4 bits from scale
+  // byte is & 7 (shifted by 4 for is >= 8) and its high 2 bits from scale
+  // byte 8 + is % 4 (shifted by 2 (is / 4)); the tables index lanes of the
+  // 16 bytes loaded from block byte 94. Decoded a batch of blocks ahead (as
+  // KQuantScaleBatch): the per-group broadcasts never wait on their stores.
+  alignas(64) static constexpr int32_t kLowByte[16] = {2, 3, 4, 5, 6, 7, 8, 9,
+                                                       2, 3, 4, 5, 6, 7, 8, 9};
+  alignas(64) static constexpr int32_t kLowShift[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                        4, 4, 4, 4, 4, 4, 4, 4};
+  alignas(64) static constexpr int32_t kHighByte[16] = {10, 11, 12, 13, 10, 11, 12, 13,
+                                                        10, 11, 12, 13, 10, 11, 12, 13};
+  alignas(64) static constexpr int32_t kHighShift[16] = {0, 0, 0, 0, 2, 2, 2, 2,
+                                                         4, 4, 4, 4, 6, 6, 6, 6};
+  const VI low_byte = hn::Load(di, kLowByte);
+  const VI low_shift = hn::Load(di, kLowShift);
+  const VI high_byte = hn::Load(di, kHighByte);
+  const VI high_shift = hn::Load(di, kHighShift);
+  const VI k15 = hn::Set(di, 15);
+  const VI k32 = hn::Set(di, 32);
+  constexpr int64_t kBatch = 8;
+  alignas(64) float dl[kBatch][16];
+  for (int64_t first = 0; first < n_blocks; first += kBatch) {
+    const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
+    for (int64_t k = 0; k < n; ++k) {
+      const uint8_t* block = blocks + (first + k) * 110;
+      // Bytes 94..109 of the block, scale byte i in lane 2 + i (a 16-byte
+      // load from byte 96 would read past the last block, and a copy to the
+      // stack stalls the load on store forwarding: Q3_K 0.35x memset).
+      const VI bytes = LoadU8AsI32(block + 94);
+      const VI low =
+          hn::And(hn::Shr(VI{_mm512_permutexvar_epi32(low_byte.raw, bytes.raw)}, low_shift), k15);
+      const VI high =
+          hn::And(hn::Shr(VI{_mm512_permutexvar_epi32(high_byte.raw, bytes.raw)}, high_shift), k3);
+      const VI scale = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), k32);
+      hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 108)), ToFloat(scale)), df, dl[k]);
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      const uint8_t* block = blocks + (first + k) * 110;
+      const uint8_t* hmask = block;
+      const uint8_t* qs = block + 32;
+      const size_t o = static_cast<size_t>(first + k) * 256;
+      for (int g = 0; g < 2; ++g) {
+        const VI hbytes = LoadU8AsI32(hmask + 16 * g);
+        for (int h = 0; h < 2; ++h) {
+          const VI qbytes = LoadU8AsI32(qs + 32 * h + 16 * g);
+          // Shift step j: hmask bit 4h + j moved to bit 2.
+          const auto step = [&](auto shift_step, VI hbit) HWY_ATTR {
+            constexpr int kStep = decltype(shift_step)::value;
+            const int is = 8 * h + 2 * kStep + g;
+            const VF table = hn::Mul(hn::Set(df, dl[k][is]), codes);
+            // idx = bit 2 ? hbit : shifted code bits (one vpternlogd).
+            const VI idx{_mm512_ternarylogic_epi32(hn::ShiftRight<2 * kStep>(qbytes).raw, hbit.raw,
+                                                   k4.raw, 0xD8)};
+            Writer::Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)}, out,
+                          o + 128 * h + 32 * kStep + 16 * g);
+          };
+          const VI hb = h == 0 ? hbytes : hn::ShiftRight<4>(hbytes);
+          step(std::integral_constant<int, 0>(), hn::ShiftLeft<2>(hb));
+          step(std::integral_constant<int, 1>(), hn::ShiftLeft<1>(hb));
+          step(std::integral_constant<int, 2>(), hb);
+          step(std::integral_constant<int, 3>(), hn::ShiftRight<1>(hb));
+        }
+      }
+    }
+  }
+#else
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 110;
     const uint8_t* hmask = block;
@@ -174,6 +302,7 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       }
     }
   }
+#endif
 }
 
 // TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,

@@ -12,8 +12,8 @@
 #include <cstring>
 
 #include "ggufkit/dequant/output-inl.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/half.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -40,6 +40,47 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* 
   const VI offset = hn::Set(di, kHasMin ? 0 : (kHasHighBits ? 16 : 8));
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);
+#if HWY_TARGET <= HWY_AVX3
+  // 16 lanes, one vector per half block. Per block, a table holds the
+  // output of every code (codes 0..15 in t0, 16..31 in t1), computed with the
+  // ops and roundings of the formula above; each output vector is then one
+  // permute (vpermps reads index bits 3..0, so the low nibble needs no mask),
+  // and for Q5_* a second, masked by qh, from t1.
+  (void)lanes;
+  (void)k15;
+  (void)k1;
+  const VF code0 = ToFloat(hn::Sub(hn::Iota(di, 0), offset));
+  const VF code1 = ToFloat(hn::Sub(hn::Iota(di, 16), offset));
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * kBlockBytes;
+    const VF d = hn::Set(df, LoadHalfFactor(block));
+    const uint8_t* p = block + (kHasMin ? 4 : 2);
+    VF t0 = hn::Mul(code0, d);
+    VF t1 = hn::Mul(code1, d);
+    if (kHasMin) {
+      const VF m = hn::Set(df, LoadHalfFactor(block + 2));
+      t0 = hn::Add(t0, m);
+      t1 = hn::Add(t1, m);
+    }
+    uint32_t qh = 0;
+    if (kHasHighBits) {
+      std::memcpy(&qh, p, 4);
+      p += 4;
+    }
+    const VI q = LoadU8AsI32(p);
+    const VI q_hi = hn::ShiftRight<4>(q);
+    VF lo{_mm512_permutexvar_ps(q.raw, t0.raw)};
+    VF hi{_mm512_permutexvar_ps(q_hi.raw, t0.raw)};
+    if (kHasHighBits) {
+      lo = VF{_mm512_mask_permutexvar_ps(lo.raw, static_cast<__mmask16>(qh), q.raw, t1.raw)};
+      hi = VF{
+          _mm512_mask_permutexvar_ps(hi.raw, static_cast<__mmask16>(qh >> 16), q_hi.raw, t1.raw)};
+    }
+    const size_t base = static_cast<size_t>(b) * 32;
+    Writer::Store(lo, out, base);
+    Writer::Store(hi, out, base + 16);
+  }
+#else
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kBlockBytes;
     const VF d = hn::Set(df, LoadHalfFactor(block));
@@ -71,6 +112,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* 
       }
     }
   }
+#endif
 }
 
 template <class Writer>

@@ -12,8 +12,8 @@
 #include <cstring>
 
 #include "ggufkit/dequant/output-inl.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/half.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -74,13 +74,24 @@ void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
   const V8 k15 = hn::Set(d8, 15);
   const V8 k48 = hn::Set(d8, 48);  // the two high bits, once shifted to bits 4..5
   const V8 k32 = hn::Set(d8, 32);
-  alignas(64) float products[16];  // d * scales[i]
+  // d * scales[i], decoded a batch of blocks ahead (as KQuantScaleBatch):
+  // broadcasting a product just after the vector store that wrote it
+  // stalled on store forwarding (0.46x memset in cache instead of 0.6x).
+  constexpr int64_t kBatch = 8;
+  alignas(64) float batch_products[kBatch][16];
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ6_KBlockBytes;
-    const VF d = hn::Set(df, LoadHalfFactor(block + 208));
-    for (size_t i = 0; i < 16; i += lanes) {
-      hn::Store(hn::Mul(d, ToFloat(LoadI8AsI32(block + 192 + i))), df, products + i);
+    if (b % kBatch == 0) {
+      const int64_t n = n_blocks - b < kBatch ? n_blocks - b : kBatch;
+      for (int64_t k = 0; k < n; ++k) {
+        const uint8_t* next = block + k * kQ6_KBlockBytes;
+        const VF d = hn::Set(df, LoadHalfFactor(next + 208));
+        for (size_t i = 0; i < 16; i += lanes) {
+          hn::Store(hn::Mul(d, ToFloat(LoadI8AsI32(next + 192 + i))), df, batch_products[k] + i);
+        }
+      }
     }
+    const float* products = batch_products[b % kBatch];
     const size_t base = static_cast<size_t>(b) * 256;
     for (int h = 0; h < 2; ++h) {
       const uint8_t* ql = block + 64 * h;

@@ -17,10 +17,10 @@
 #include <tuple>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/half_fields.h"
 #include "ggufkit/quants/type_traits.h"
+#include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -210,14 +210,16 @@ TEST_P(DequantTargetTest, MatchesScalarReferenceOnRandomBlocks) {
   }
 }
 
-// Non-temporal stores (64-byte aligned output; f16/bf16 on AVX2 and up) write
-// the same bytes, and nothing past the end.
+// Non-temporal stores (f16/bf16 on AVX2 and up) write the same bytes, and
+// nothing past either end: into 64-byte aligned output, and into misaligned
+// output (which goes through an aligned scratch, several chunks of it here).
 TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
   std::mt19937 rng(5);
   for (GgmlType type : kKernelTypes) {
     const TypeTraits& t = GetTypeTraits(type);
-    const int64_t blocks = t.block_size == 1 ? 4099 : 9;
+    // About 40 KiB of f32 output: several 4 KiB scratch chunks.
+    const int64_t blocks = t.block_size == 1 ? 10243 : 10240 / t.block_size + 3;
     const int64_t n = blocks * t.block_size;
     const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
     std::vector<float> want_f32(static_cast<size_t>(n));
@@ -228,17 +230,23 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
                             (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
                             (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
       const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
-      std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 128, 0xCD);
-      uint8_t* out = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-      DequantOptions options;
-      options.store_mode = StoreMode::kStreaming;
-      ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
-      EXPECT_EQ(FirstMismatch(out, want.data(), n, bytes), -1)
-          << t.name << " -> " << OutputTypeName(out_type);
-      for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size();
-           ++i) {
-        ASSERT_EQ(out[i], 0xCD) << t.name << " -> " << OutputTypeName(out_type)
-                                << ": wrote past the end";
+      for (size_t offset : {0, 1, 4, 16, 62}) {
+        std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192, 0xCD);
+        uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+        uint8_t* out = base + offset;
+        DequantOptions options;
+        options.store_mode = StoreMode::kStreaming;
+        ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
+        EXPECT_EQ(FirstMismatch(out, want.data(), n, bytes), -1)
+            << t.name << " -> " << OutputTypeName(out_type) << ", offset " << offset;
+        for (uint8_t* p = buffer.data(); p < out; ++p) {
+          ASSERT_EQ(*p, 0xCD) << t.name << ": wrote before the start";
+        }
+        for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size();
+             ++i) {
+          ASSERT_EQ(out[i], 0xCD) << t.name << " -> " << OutputTypeName(out_type)
+                                  << ": wrote past the end";
+        }
       }
     }
   }
