@@ -59,7 +59,16 @@ def main():
     for name in ('llama-8l.imatrix.gguf', 'llama-8l.imatrix.dat'):
         zst(open(os.path.join(SRC, name), 'rb').read(), os.path.join(DST, name + '.zst'))
     types = []
-    with open(os.path.join(DST, 'runs.tsv'), 'w') as f:
+    # Lines appended by hand after the golden runs (comment block + runs produced with the
+    # fork's llama-quantize outside shared/golden) survive a regeneration.
+    runs_path = os.path.join(DST, 'runs.tsv')
+    extra = ''
+    if os.path.exists(runs_path):
+        text = open(runs_path).read()
+        marker = '# The seven IQ ftypes below are not in shared/golden'
+        if marker in text:
+            extra = text[text.index(marker):]
+    with open(runs_path, 'w') as f:
         f.write('# label\texit_status\tfile_sha256\tfile_size\terror_phrase\targv (space-separated, after llama-quantize)\n')
         for run in ref['runs']:
             argv = run['argv'][1:]
@@ -74,7 +83,14 @@ def main():
                                str(run.get('file_size', 0)), phrase, ' '.join(argv)]) + '\n')
             for t in run.get('tensors', []):
                 types.append(f"{run['label']}\t{t[0]}\t{t[1]}\n")
-    zst(''.join(types).encode(), os.path.join(DST, 'types.tsv.zst'))
+        f.write(extra)
+    # Keep the per-tensor types of the hand-appended runs (see runs.tsv's comment block).
+    extra_labels = {line.split('\t')[0] for line in extra.splitlines() if line and line[0] != '#'}
+    types_path = os.path.join(DST, 'types.tsv.zst')
+    if extra_labels and os.path.exists(types_path):
+        old = subprocess.run(['zstd', '-dc', types_path], check=True, capture_output=True).stdout
+        types += [l + '\n' for l in old.decode().splitlines() if l.split('\t')[0] in extra_labels]
+    zst(''.join(types).encode(), types_path)
     tl = json.load(open(os.path.join(SRC, 'tinyllama22-types.json')))
     lines = ['# shape\tname\tne0[,ne1...]  /  type\tftype\tname\ttype (dry-run order)\n']
     for t in tl['input_tensors']:

@@ -41,11 +41,11 @@ void EnsureQ8Input(const std::string& dir) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
-// The IQ1/IQ2/IQ3 quantizers arrive with issue 19; the fork's TQ3_1S/TQ4_1S
-// types are not ggml types this project implements.
+// A quantizer that is not registered (none today) or the fork's TQ3_1S/TQ4_1S
+// types, which are not ggml types this project implements.
 std::string PendingReason(const ReferenceRun& run, const std::string& err) {
   if (absl::StrContains(err, "is not supported yet")) {
-    return "needs a quantizer that is not registered yet (IQ1/IQ2/IQ3: issue 19): " + err;
+    return "needs a quantizer that is not registered yet: " + err;
   }
   if (absl::StrContains(err, "does not implement")) return err;
   (void)run;
