@@ -107,7 +107,6 @@ HWY_INLINE VF SearchIq4(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT 
 // the low nibble of qs[j], j + 16 in the high one).
 HWY_INLINE void Iq4Codes32(const float* x, float id, uint8_t* qs) {
   const DF df;
-  const DI di;
   const size_t lanes = hn::Lanes(df);
   const VF vid = hn::Set(df, id);
   for (size_t i = 0; i < 16; i += lanes) {
