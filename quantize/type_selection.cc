@@ -470,11 +470,13 @@ absl::StatusOr<GgmlType> TypeSelector::MixType(const TensorShape& t, GgmlType ne
     if (std::max(1, params_.n_expert) > 1) {
       if (!ParseBlockLayer(t.name, &c.i_layer)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("Failed to determine layer for tensor ", t.name));
+            absl::StrCat("tensor ", t.name, ": no layer number in its name (blk.N.), which the "
+                         "expert-model rules need"));
       }
       if (c.i_layer < 0 || c.i_layer >= c.n_layer) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "Bad layer ", c.i_layer, " for tensor ", t.name, ". Must be in [0, ", c.n_layer, ")"));
+            "tensor ", t.name, ": layer ", c.i_layer, " is outside the model's ", c.n_layer,
+            " layers"));
       }
     }
   }

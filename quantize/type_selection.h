@@ -103,7 +103,8 @@ class TypeSelector {
 
   // The choice for the next tensor (llama-quantize order). Errors as
   // llama-quantize's: "no tensor type fallback is defined for type q1_0",
-  // "Failed to determine layer for tensor X", "Bad layer N for tensor X".
+  // "tensor X: no layer number in its name ...", "tensor X: layer N is outside
+  // the model's M layers" (llama-quantize refuses the same tensors).
   absl::StatusOr<TensorChoice> Choose(const TensorShape& t);
 
   GgmlType default_type() const { return default_type_; }

@@ -22,6 +22,7 @@
 #include "ggufkit/quantize/quantize_model.h"
 #include "ggufkit/quantize/quantizing_writer.h"
 #include "ggufkit/quantize/type_selection.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 #include "tests/quantize/quantize_test_util.h"
@@ -128,8 +129,9 @@ TEST(TypeSelectionTest, TinyLlama22EqualsLlamaQuantizeForEveryFtype) {
   }
 }
 
-// Rules the golden models do not reach (70B, 8 experts, falcon), from
-// llama_tensor_get_type_impl as read at the fork's 69d8e4be.
+// Rules the golden models do not reach: 70B-class models (more bits for
+// attn_v), 8-expert models (q8_0 attention) and falcon (its own ffn_down
+// thresholds), as llama-quantize at the fork's 69d8e4be chooses them.
 std::vector<std::string> ChooseAll(const ModelParams& p, Ftype ftype,
                                    const std::vector<TensorShape>& shapes) {
   std::vector<std::string> names;
@@ -164,13 +166,14 @@ TEST(TypeSelectionTest, SeventyBEightExpertsAndFalcon) {
   auto p70 = ModelParamsFromMetadata(md);
   ASSERT_TRUE(p70.ok());
   EXPECT_TRUE(p70->is_70b);
-  // attn_v of layer 10 of 80 (not use_more_bits): q4_K bumped to q5_K.
+  // attn_v of layer 10 of 80, not one of the layers that get q6_K: the
+  // 70B-class rule still raises q4_K to q5_K.
   std::vector<TensorShape> v;
   for (int i = 0; i < 80; ++i)
     v.push_back(W("blk." + std::to_string(i) + ".attn_v.weight", 8192, 1024));
   auto got = ChooseAll(*p70, Ftype::kQ4_K_M, v);
-  EXPECT_EQ(got[0], "q6_K");   // i < n/8
-  EXPECT_EQ(got[10], "q5_K");  // 70B bump
+  EXPECT_EQ(got[0], "q6_K");   // first eighth of the layers
+  EXPECT_EQ(got[10], "q5_K");  // 70B-class rule
   // Mixtral-like: 8 experts.
   ModelParams moe = *p70;
   moe.is_70b = false;
@@ -184,11 +187,12 @@ TEST(TypeSelectionTest, SeventyBEightExpertsAndFalcon) {
   EXPECT_EQ(got[0], "q8_0");
   EXPECT_EQ(got[1], "q8_0");
   EXPECT_EQ(got[2], "q5_K");
-  // ffn_down layer from the name: 5 of 32 -> (5 - 4) % 3 != 2 -> stays q4_K,
-  // but 14336 % 256 == 0 so no fallback.
+  // The ffn_down layer comes from the name (expert model): layer 5 of 32 gets
+  // no extra bits, and 14336 columns are whole q4_K blocks (no fallback).
   EXPECT_EQ(got[3], "q4_K");
-  EXPECT_EQ(got[4], "Failed to determine layer for tensor blk.x.ffn_down_exps.weight");
-  // Falcon Q4_K_M ffn_down: i < n/16 -> q6_K; else q4_K unless more bits.
+  EXPECT_THAT(got[4], ::testing::HasSubstr("tensor blk.x.ffn_down_exps.weight: no layer number"));
+  // Falcon, Q4_K_M ffn_down: the first sixteenth of the layers get q6_K, the
+  // others q4_K unless they are among the layers given more bits.
   ModelParams falcon;
   falcon.arch = "falcon";
   falcon.n_layer = 32;
@@ -201,8 +205,8 @@ TEST(TypeSelectionTest, SeventyBEightExpertsAndFalcon) {
   got = ChooseAll(falcon, Ftype::kQ4_K_M, f);
   EXPECT_EQ(got[0], "q6_K");
   EXPECT_EQ(got[1], "q6_K");
-  EXPECT_EQ(got[2], "q5_K");  // use_more_bits(2, 32): 2 < 4
-  EXPECT_EQ(got[5], "q4_K");  // (5 - 4) % 3 == 1
+  EXPECT_EQ(got[2], "q5_K");  // layer 2 of 32: still in the first eighth, more bits
+  EXPECT_EQ(got[5], "q4_K");  // layer 5: not one of every third layer after that
   EXPECT_EQ(got[6], "q8_0");  // falcon output
 }
 
