@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_main.h"
 #include "ggufkit/dequant/dequant.h"
 #include "ggufkit/dequant/turbo.h"
 #include "ggufkit/quants/half_fields.h"
@@ -354,22 +355,10 @@ void RegisterTurbo() {
 }  // namespace
 }  // namespace ggufkit
 
+// Default 0.1 s per row (the full suite then takes about 40 s of CPU).
 int main(int argc, char** argv) {
-  // Default to 0.1 s per row (the full suite then takes about 40 s of CPU);
-  // an explicit --benchmark_min_time wins.
-  std::vector<char*> args(argv, argv + argc);
-  bool has_min_time = false;
-  for (char* arg : args) has_min_time |= std::strncmp(arg, "--benchmark_min_time", 20) == 0;
-  static char default_min_time[] = "--benchmark_min_time=0.1";
-  if (!has_min_time) args.push_back(default_min_time);
-  argc = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  argv = args.data();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  ggufkit::RegisterAll();
-  ggufkit::RegisterTurbo();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return ggufkit::bench::RunBenchmarks(argc, argv, "0.1", [] {
+    ggufkit::RegisterAll();
+    ggufkit::RegisterTurbo();
+  });
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_main.h"
 #include "ggufkit/dequant/dequant.h"
 #include "ggufkit/dequant/quantize.h"
 #include "ggufkit/quants/type_traits.h"
@@ -187,20 +188,9 @@ void RegisterAll() {
 }  // namespace
 }  // namespace ggufkit
 
+// Default 0.05 s per row.
 int main(int argc, char** argv) {
-  // Default to 0.05 s per row; an explicit --benchmark_min_time wins.
-  std::vector<char*> args(argv, argv + argc);
-  bool has_min_time = false;
-  for (char* arg : args) has_min_time |= std::strncmp(arg, "--benchmark_min_time", 20) == 0;
-  static char default_min_time[] = "--benchmark_min_time=0.05";
-  if (!has_min_time) args.push_back(default_min_time);
-  argc = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  argv = args.data();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  ggufkit::RegisterAll();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return ggufkit::bench::RunBenchmarks(argc, argv, "0.05", [] {
+    ggufkit::RegisterAll();
+  });
 }
