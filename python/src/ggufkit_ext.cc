@@ -422,6 +422,28 @@ class ProgressCaller {
   std::unique_ptr<nb::python_error> error_;
 };
 
+// Runs a whole-file job (`run(callback)` returns absl::StatusOr<Stats>) without
+// the GIL, reporting `Progress` items to the Python callback `progress_obj`
+// (or None); a callback's exception, then the job's error, is raised.
+template <typename Progress, typename Run>
+auto RunFileJob(nb::handle progress_obj, Run run) {
+  ProgressCaller progress(progress_obj);
+  std::function<void(const Progress&)> callback;
+  if (progress.enabled()) {
+    callback = [&progress](const Progress& p) {
+      progress.Call(p.tensor_index, p.tensor_count, p.tensor_name, p.bytes_done, p.bytes_total);
+    };
+  }
+  decltype(run(callback)) stats;
+  {
+    nb::gil_scoped_release release;
+    stats = run(callback);
+  }
+  progress.Rethrow();
+  if (!stats.ok()) Throw(stats.status());
+  return *std::move(stats);
+}
+
 nb::dict DequantizeFile(const std::string& in_path, const std::string& out_path, int out_type_id,
                         const std::string& format, const std::string& tensor_regex, int threads,
                         nb::handle zstd_level, nb::handle progress_obj) {
@@ -433,29 +455,19 @@ nb::dict DequantizeFile(const std::string& in_path, const std::string& out_path,
   options.tensor_regex = tensor_regex;
   options.threads = threads;
   if (!zstd_level.is_none()) options.zstd_level = nb::cast<int>(zstd_level);
-  ProgressCaller progress(progress_obj);
-  std::function<void(const stream::DequantProgress&)> callback;
-  if (progress.enabled()) {
-    callback = [&progress](const stream::DequantProgress& p) {
-      progress.Call(p.tensor_index, p.tensor_count, p.tensor_name, p.bytes_done, p.bytes_total);
-    };
-  }
-  absl::StatusOr<stream::DequantModelStats> stats;
-  {
-    nb::gil_scoped_release release;
-    stats = stream::DequantizeModelFile(in_path, out_path, options, callback);
-  }
-  progress.Rethrow();
-  if (!stats.ok()) Throw(stats.status());
+  const stream::DequantModelStats stats = RunFileJob<stream::DequantProgress>(
+      progress_obj, [&](const std::function<void(const stream::DequantProgress&)>& callback) {
+        return stream::DequantizeModelFile(in_path, out_path, options, callback);
+      });
   nb::dict d;
-  d["tensors_written"] = stats->tensors_written;
-  d["tensors_converted"] = stats->tensors_converted;
-  d["tensors_copied"] = stats->tensors_copied;
-  d["input_data_bytes"] = stats->input_data_bytes;
-  d["output_bytes"] = stats->output_bytes;
-  d["compressed_bytes"] = stats->compressed_bytes;
-  d["direct_io"] = stats->direct_io;
-  d["threads"] = stats->threads;
+  d["tensors_written"] = stats.tensors_written;
+  d["tensors_converted"] = stats.tensors_converted;
+  d["tensors_copied"] = stats.tensors_copied;
+  d["input_data_bytes"] = stats.input_data_bytes;
+  d["output_bytes"] = stats.output_bytes;
+  d["compressed_bytes"] = stats.compressed_bytes;
+  d["direct_io"] = stats.direct_io;
+  d["threads"] = stats.threads;
   return d;
 }
 
@@ -550,28 +562,18 @@ nb::dict QuantizeFile(const std::string& in_path, const std::string& out_path,
   options.allow_requantize = allow_requantize;
   options.leave_output_tensor = leave_output_tensor;
   options.pure = pure;
-  ProgressCaller progress(progress_obj);
-  std::function<void(const quantize::QuantizeProgress&)> callback;
-  if (progress.enabled()) {
-    callback = [&progress](const quantize::QuantizeProgress& p) {
-      progress.Call(p.tensor_index, p.tensor_count, p.tensor_name, p.bytes_done, p.bytes_total);
-    };
-  }
-  absl::StatusOr<quantize::QuantizeStats> stats;
-  {
-    nb::gil_scoped_release release;
-    stats = quantize::QuantizeModelFile(in_path, out_path, options, callback);
-  }
-  progress.Rethrow();
-  if (!stats.ok()) Throw(stats.status());
+  const quantize::QuantizeStats stats = RunFileJob<quantize::QuantizeProgress>(
+      progress_obj, [&](const std::function<void(const quantize::QuantizeProgress&)>& callback) {
+        return quantize::QuantizeModelFile(in_path, out_path, options, callback);
+      });
   nb::dict d;
-  d["tensors_written"] = stats->tensors_written;
-  d["tensors_converted"] = stats->tensors_converted;
-  d["tensors_copied"] = stats->tensors_copied;
-  d["input_data_bytes"] = stats->input_data_bytes;
-  d["output_bytes"] = stats->output_bytes;
-  d["threads"] = stats->threads;
-  d["warnings"] = stats->warnings;
+  d["tensors_written"] = stats.tensors_written;
+  d["tensors_converted"] = stats.tensors_converted;
+  d["tensors_copied"] = stats.tensors_copied;
+  d["input_data_bytes"] = stats.input_data_bytes;
+  d["output_bytes"] = stats.output_bytes;
+  d["threads"] = stats.threads;
+  d["warnings"] = stats.warnings;
   return d;
 }
 #endif  // GGUFKIT_PY_HAVE_QUANTIZE
