@@ -260,3 +260,37 @@ def test_close_while_other_threads_read(sample_path):
         t.join()
     assert all("closed" in e for e in errors)
     assert len(errors) + len(done) == 3
+
+
+def test_quantize_file_matches_quantize(tmp_path):
+    """quantize_file (gguf-quantize's library) writes, for every tensor it quantizes, the
+    bytes ggufkit.quantize gives for the same floats; progress and errors as dequantize_file."""
+    import gguf
+    f32 = tmp_path / "f32.gguf"
+    w = gguf.GGUFWriter(str(f32), "llama")
+    w.add_block_count(1)
+    rng = np.random.default_rng(3)
+    for name, shape in (("token_embd.weight", (8, 256)), ("blk.0.attn_q.weight", (4, 256)),
+                        ("blk.0.ffn_down.weight", (256, 64)), ("output_norm.weight", (256,))):
+        w.add_tensor(name, rng.standard_normal(shape).astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    out = tmp_path / "q8.gguf"
+    seen = []
+    stats = ggufkit.quantize_file(f32, out, "Q8_0", threads=2, progress=seen.append)
+    assert stats["tensors_written"] == 4
+    assert seen and seen[-1].bytes_done == seen[-1].bytes_total
+    quantized = 0
+    with ggufkit.GGUFFile(f32) as src, ggufkit.GGUFFile(out) as dst:
+        for t in dst.tensors:
+            if t.type != 8:  # q8_0
+                continue
+            quantized += 1
+            want = ggufkit.quantize(src.read(t.name), "Q8_0")
+            assert bytes(dst.raw(t.name)) == want.tobytes(), t.name
+    assert quantized == 3
+    with pytest.raises(ggufkit.GGUFError, match="no_such"):
+        ggufkit.quantize_file(tmp_path / "no_such.gguf", tmp_path / "x.gguf", "Q8_0")
+    assert not (tmp_path / "x.gguf").exists()
