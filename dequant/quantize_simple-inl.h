@@ -59,10 +59,191 @@ HWY_INLINE void StoreHalves(VF d, size_t nb, uint8_t* out, size_t stride) {
 #endif
 }
 
+// StoreHalves for a fast group, whose d is never NaN when the group passes
+// its check (a NaN d fails it, and the general path rewrites the scales).
+HWY_INLINE void StoreGroupHalves(VF d, uint8_t* out, size_t stride) {
+#if HWY_TARGET <= HWY_AVX2
+  const DF df;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  HWY_ALIGN uint16_t h[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(hn::DemoteTo(dh, d), dh, reinterpret_cast<hwy::float16_t*>(h));
+  for (size_t k = 0; k < hn::Lanes(df); ++k) std::memcpy(out + k * stride, &h[k], 2);
+#else
+  StoreHalves(d, hn::Lanes(DF()), out, stride);
+#endif
+}
+
 // id = d != 0 ? 1 / d : 0, per lane.
 HWY_INLINE VF InverseOrZero(VF d) {
   const DF df;
   return hn::IfThenZeroElse(hn::Eq(d, hn::Zero(df)), hn::Div(hn::Set(df, 1.0f), d));
+}
+
+// ---------------------------------------------------------------- fast groups
+// A group is kGroupBlocks = Lanes blocks. Its fast path computes every
+// block's reduction with one transposed tree (no per-block horizontal
+// reduction), the scales one block per lane, and the codes with plain
+// conversions, checking on the way that no code left the range where those
+// conversions equal the reference's (a NaN or an overflow lands outside it);
+// a group that fails the check is redone by the general path below, which
+// reproduces the reference for every input.
+
+constexpr size_t kGroupBlocks = hn::MaxLanes(DF());
+static_assert(kGroupBlocks == 4 || kGroupBlocks == 8 || kGroupBlocks == 16, "4, 8 or 16 lanes");
+
+// cvttps2dq without Highway's overflow fix-up: INT32_MIN for NaN and for
+// every out-of-range value, which the fast paths' range checks rely on.
+HWY_INLINE VI TruncRaw(VF f) {
+#if HWY_TARGET <= HWY_AVX3
+  return VI{_mm512_cvttps_epi32(f.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  return VI{_mm256_cvttps_epi32(f.raw)};
+#else
+  static_assert(HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3, "x86 targets only");
+  return VI{_mm_cvttps_epi32(f.raw)};
+#endif
+}
+
+// Lane k of the result = op over all lanes of v[k] (k < kGroupBlocks).
+// op must be associative and commutative on the values it sees (min / max
+// of non-NaN floats): the tree visits lanes in no particular order.
+template <class Op>
+HWY_INLINE VF ReduceFour(VF a, VF b, VF c, VF d, const Op& op) {
+  // Per 128-bit block: [a02 b02 a13 b13], then [a b c d].
+  const DF df;
+  const hn::Repartition<uint64_t, DF> d64;
+  const VF ab = op(hn::InterleaveLower(df, a, b), hn::InterleaveUpper(df, a, b));
+  const VF cd = op(hn::InterleaveLower(df, c, d), hn::InterleaveUpper(df, c, d));
+  const auto ab64 = hn::BitCast(d64, ab);
+  const auto cd64 = hn::BitCast(d64, cd);
+  return op(hn::BitCast(df, hn::InterleaveLower(d64, ab64, cd64)),
+            hn::BitCast(df, hn::InterleaveUpper(d64, ab64, cd64)));
+}
+
+template <class Op>
+HWY_INLINE VF TransposeReduce(const VF* v, const Op& op) {
+  const DF df;
+  if constexpr (kGroupBlocks == 4) {
+    return ReduceFour(v[0], v[1], v[2], v[3], op);
+  } else if constexpr (kGroupBlocks == 8) {
+    const VF w0 = ReduceFour(v[0], v[1], v[2], v[3], op);
+    const VF w1 = ReduceFour(v[4], v[5], v[6], v[7], op);
+    return op(hn::ConcatLowerLower(df, w1, w0), hn::ConcatUpperUpper(df, w1, w0));
+  } else {
+    // Each w holds, in every 128-bit block, partials of four sources; the
+    // last step leaves the blocks in the order w0 w2 w1 w3, hence w1 takes
+    // sources 8-11 and w2 sources 4-7.
+    const VF w0 = ReduceFour(v[0], v[1], v[2], v[3], op);
+    const VF w1 = ReduceFour(v[8], v[9], v[10], v[11], op);
+    const VF w2 = ReduceFour(v[4], v[5], v[6], v[7], op);
+    const VF w3 = ReduceFour(v[12], v[13], v[14], v[15], op);
+    const VF m01 = op(hn::ConcatLowerLower(df, w1, w0), hn::ConcatUpperUpper(df, w1, w0));
+    const VF m23 = op(hn::ConcatLowerLower(df, w3, w2), hn::ConcatUpperUpper(df, w3, w2));
+    return op(hn::OddEvenBlocks(m23, m01), hn::SwapAdjacentBlocks(hn::OddEvenBlocks(m01, m23)));
+  }
+}
+
+struct MaxOp {
+  HWY_INLINE VF operator()(VF a, VF b) const { return hn::Max(a, b); }
+};
+struct MinOp {
+  HWY_INLINE VF operator()(VF a, VF b) const { return hn::Min(a, b); }
+};
+
+// std::round of a value of magnitude below 2^23 (or NaN / out of range,
+// which then converts to INT32_MIN): adding the largest float below 0.5
+// with the sign of f never carries past the next integer and always reaches
+// it from a fraction of one half, so truncation finishes the rounding.
+HWY_INLINE VI RoundHalfAwayRaw(VF f) {
+  const DF df;
+  return TruncRaw(hn::Add(f, hn::CopySign(hn::Set(df, 0.49999997f), f)));
+}
+
+// Stores the 32 codes q[0..] (32 / Lanes vectors, each lane in -128..127)
+// as 32 bytes at p, in element order: saturating packs (exact in range) and
+// one dword permute instead of a demotion per vector.
+HWY_INLINE void StoreCodes32(const VI* q, uint8_t* p) {
+#if HWY_TARGET <= HWY_AVX3
+  // Per 128-bit lane j: q0[4j..4j+3] q1[4j..4j+3] (twice); gather the dwords.
+  const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(q[0].raw, q[1].raw),
+                                           _mm512_setzero_si512());
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                      _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, bytes)));
+#elif HWY_TARGET == HWY_AVX2
+  // Per 128-bit lane j: q0..q3's elements 4j..4j+3, one dword each.
+  const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q[0].raw, q[1].raw),
+                                           _mm256_packs_epi32(q[2].raw, q[3].raw));
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_permutevar8x32_epi32(bytes, order));
+#else
+  for (int h = 0; h < 2; ++h) {
+    const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(q[4 * h].raw, q[4 * h + 1].raw),
+                                          _mm_packs_epi32(q[4 * h + 2].raw, q[4 * h + 3].raw));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 16 * h), bytes);
+  }
+#endif
+}
+
+// Per-block reductions of a group: lane k of *max_out / *min_out is the
+// max / min over block k (NaN-free blocks only; a NaN spoils its lane).
+template <bool kMin, bool kMax, bool kAbs>
+HWY_INLINE void GroupMinMax(const float* x, VF* min_out, VF* max_out) {
+  const DF df;
+  constexpr size_t kL = kGroupBlocks;
+  VF mins[kL], maxs[kL];
+  for (size_t k = 0; k < kL; ++k) {
+    const float* xb = x + k * kLegacyQK;
+    VF v = hn::LoadU(df, xb);
+    if (kAbs) v = hn::Abs(v);
+    VF lo = v, hi = v;
+    for (size_t i = kL; i < kLegacyQK; i += kL) {
+      VF w = hn::LoadU(df, xb + i);
+      if (kAbs) w = hn::Abs(w);
+      if (kMin) lo = hn::Min(lo, w);
+      if (kMax) hi = hn::Max(hi, w);
+    }
+    mins[k] = lo;
+    maxs[k] = hi;
+  }
+  if (kMin) *min_out = TransposeReduce(mins, MinOp());
+  if (kMax) *max_out = TransposeReduce(maxs, MaxOp());
+}
+
+// The low bytes of the group's unsigned range check: true when every lane of
+// `acc` (an unsigned max of codes) is at most `top`.
+HWY_INLINE bool AllAtMost(VI acc, int32_t top) {
+  const DI di;
+  const hn::RebindToUnsigned<DI> du;
+  return hn::AllTrue(du, hn::Lt(hn::BitCast(du, acc), hn::Set(du, static_cast<uint32_t>(top) + 1)));
+}
+
+// Q8_0's fast group: true when the bytes written are the reference's.
+HWY_INLINE bool QuantizeQ8_0Group(const float* x, uint8_t* out) {
+  const DF df;
+  const DI di;
+  constexpr size_t kL = kGroupBlocks;
+  VF amax;
+  GroupMinMax<false, true, true>(x, nullptr, &amax);
+  const VF d = hn::Div(amax, hn::Set(df, 127.0f));
+  HWY_ALIGN float ids[kL];
+  hn::Store(InverseOrZero(d), df, ids);
+  StoreGroupHalves(d, out, 34);
+  // Codes are |x * id| <= 127 (1 + 2^-21) for a NaN-free block (d's
+  // rounding as a subnormal included): the rounding lands in -127..127, and
+  // NaN or overflow gives INT32_MIN, which the running minimum catches.
+  VI lowest = hn::Zero(di);
+  for (size_t k = 0; k < kL; ++k) {
+    const float* xb = x + k * kLegacyQK;
+    const VF vid = hn::Set(df, ids[k]);
+    VI q[kLegacyQK / kL];
+    for (size_t i = 0; i < kLegacyQK / kL; ++i) {
+      q[i] = RoundHalfAwayRaw(hn::Mul(hn::LoadU(df, xb + i * kL), vid));
+      lowest = hn::Min(lowest, q[i]);
+    }
+    StoreCodes32(q, out + k * 34 + 2);
+  }
+  return hn::AllTrue(di, hn::Gt(lowest, hn::Set(di, -128)));
 }
 
 // Q8_0: d = max|x| / 127 with ggml's MAX macro, whose result depends on
@@ -77,6 +258,10 @@ inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /
   const MF finite_lanes = hn::FirstN(df, lanes);
   for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
     const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    if (nb == static_cast<int>(kGroupBlocks) &&
+        QuantizeQ8_0Group(x + b0 * kLegacyQK, out + b0 * 34)) {
+      continue;
+    }
     HWY_ALIGN float amaxs[HWY_MAX_BYTES / sizeof(float)] = {0};
     HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
     bool has_nan[HWY_MAX_BYTES / sizeof(float)];
