@@ -104,9 +104,11 @@ HWY_INLINE VI TruncRaw(VF f) {
 #endif
 }
 
-// Lane k of the result = op over all lanes of v[k] (k < kGroupBlocks).
-// op must be associative and commutative on the values it sees (min / max
-// of non-NaN floats): the tree visits lanes in no particular order.
+// A transposed tree reduction: lane k of the result = op over all lanes of
+// source vector k (k < kGroupBlocks), built from ReduceFour of each four
+// sources and FinishReduce. op must be associative and commutative on the
+// values it sees (min / max of non-NaN floats): the tree visits lanes in no
+// particular order.
 template <class Op>
 HWY_INLINE VF ReduceFour(VF a, VF b, VF c, VF d, const Op& op) {
   // Per 128-bit block: [a02 b02 a13 b13], then [a b c d].
@@ -120,26 +122,24 @@ HWY_INLINE VF ReduceFour(VF a, VF b, VF c, VF d, const Op& op) {
             hn::BitCast(df, hn::InterleaveUpper(d64, ab64, cd64)));
 }
 
+// The last steps of the transposed tree: w[g] = ReduceFour of sources
+// 4g..4g+3 (kGroupBlocks / 4 of them); lane k of the result = op over all
+// lanes of source k.
 template <class Op>
-HWY_INLINE VF TransposeReduce(const VF* v, const Op& op) {
+HWY_INLINE VF FinishReduce(const VF* w, const Op& op) {
   const DF df;
   if constexpr (kGroupBlocks == 4) {
-    return ReduceFour(v[0], v[1], v[2], v[3], op);
+    return w[0];
   } else if constexpr (kGroupBlocks == 8) {
-    const VF w0 = ReduceFour(v[0], v[1], v[2], v[3], op);
-    const VF w1 = ReduceFour(v[4], v[5], v[6], v[7], op);
-    return op(hn::ConcatLowerLower(df, w1, w0), hn::ConcatUpperUpper(df, w1, w0));
+    return op(hn::ConcatLowerLower(df, w[1], w[0]), hn::ConcatUpperUpper(df, w[1], w[0]));
   } else {
-    // Each w holds, in every 128-bit block, partials of four sources; the
-    // last step leaves the blocks in the order w0 w2 w1 w3, hence w1 takes
-    // sources 8-11 and w2 sources 4-7.
-    const VF w0 = ReduceFour(v[0], v[1], v[2], v[3], op);
-    const VF w1 = ReduceFour(v[8], v[9], v[10], v[11], op);
-    const VF w2 = ReduceFour(v[4], v[5], v[6], v[7], op);
-    const VF w3 = ReduceFour(v[12], v[13], v[14], v[15], op);
-    const VF m01 = op(hn::ConcatLowerLower(df, w1, w0), hn::ConcatUpperUpper(df, w1, w0));
-    const VF m23 = op(hn::ConcatLowerLower(df, w3, w2), hn::ConcatUpperUpper(df, w3, w2));
-    return op(hn::OddEvenBlocks(m23, m01), hn::SwapAdjacentBlocks(hn::OddEvenBlocks(m01, m23)));
+    // Each w holds, in every 128-bit block, partials of its four sources.
+    // Halves first: m01 = [w0 (B0,B2) w0 (B1,B3) w2 (B0,B2) w2 (B1,B3)], and
+    // the same of w1 and w3; then adjacent blocks, which leaves sources
+    // 0-3, 4-7, 8-11, 12-15 in blocks 0, 1, 2, 3.
+    const VF m02 = op(hn::ConcatLowerLower(df, w[2], w[0]), hn::ConcatUpperUpper(df, w[2], w[0]));
+    const VF m13 = op(hn::ConcatLowerLower(df, w[3], w[1]), hn::ConcatUpperUpper(df, w[3], w[1]));
+    return op(hn::OddEvenBlocks(m13, m02), hn::SwapAdjacentBlocks(hn::OddEvenBlocks(m02, m13)));
   }
 }
 
@@ -191,23 +191,28 @@ template <bool kMin, bool kMax, bool kAbs>
 HWY_INLINE void GroupMinMax(const float* x, VF* min_out, VF* max_out) {
   const DF df;
   constexpr size_t kL = kGroupBlocks;
-  VF mins[kL], maxs[kL];
-  for (size_t k = 0; k < kL; ++k) {
-    const float* xb = x + k * kLegacyQK;
-    VF v = hn::LoadU(df, xb);
-    if (kAbs) v = hn::Abs(v);
-    VF lo = v, hi = v;
-    for (size_t i = kL; i < kLegacyQK; i += kL) {
-      VF w = hn::LoadU(df, xb + i);
-      if (kAbs) w = hn::Abs(w);
-      if (kMin) lo = hn::Min(lo, w);
-      if (kMax) hi = hn::Max(hi, w);
+  VF wmin[kL / 4], wmax[kL / 4];
+  for (size_t g = 0; g < kL / 4; ++g) {
+    VF mins[4], maxs[4];
+    for (size_t k = 0; k < 4; ++k) {
+      const float* xb = x + (4 * g + k) * kLegacyQK;
+      VF v = hn::LoadU(df, xb);
+      if (kAbs) v = hn::Abs(v);
+      VF lo = v, hi = v;
+      for (size_t i = kL; i < kLegacyQK; i += kL) {
+        VF u = hn::LoadU(df, xb + i);
+        if (kAbs) u = hn::Abs(u);
+        if (kMin) lo = hn::Min(lo, u);
+        if (kMax) hi = hn::Max(hi, u);
+      }
+      mins[k] = lo;
+      maxs[k] = hi;
     }
-    mins[k] = lo;
-    maxs[k] = hi;
+    if (kMin) wmin[g] = ReduceFour(mins[0], mins[1], mins[2], mins[3], MinOp());
+    if (kMax) wmax[g] = ReduceFour(maxs[0], maxs[1], maxs[2], maxs[3], MaxOp());
   }
-  if (kMin) *min_out = TransposeReduce(mins, MinOp());
-  if (kMax) *max_out = TransposeReduce(maxs, MaxOp());
+  if (kMin) *min_out = FinishReduce(wmin, MinOp());
+  if (kMax) *max_out = FinishReduce(wmax, MaxOp());
 }
 
 // The low bytes of the group's unsigned range check: true when every lane of
@@ -393,6 +398,198 @@ HWY_INLINE void PackNibbles(const CodeFn& code, uint8_t* qs, uint8_t* qh_out) {
   }
 }
 
+// Stores 16 nibble bytes c[j] | c[j + 16] << 4 of 32 codes (each 0..15 when
+// kLowNibble is false; masked to 4 bits when true) at p.
+template <bool kLowNibble>
+HWY_INLINE void StoreNibbles16(const VI* c, uint8_t* p) {
+  const DI di;
+  constexpr size_t kL = kGroupBlocks;
+  constexpr size_t kHalf = 16 / kL;  // vectors per 16 elements
+  VI b[kHalf];
+  for (size_t i = 0; i < kHalf; ++i) {
+    const VI hi = hn::ShiftLeft<4>(c[i + kHalf]);
+    if (kLowNibble) {
+      b[i] = hn::Or(hn::And(c[i], hn::Set(di, 0x0F)), hn::And(hi, hn::Set(di, 0xF0)));
+    } else {
+      b[i] = hn::Or(c[i], hi);
+    }
+  }
+#if HWY_TARGET <= HWY_AVX3
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(b[0].raw));
+#elif HWY_TARGET == HWY_AVX2
+  // Per 128-bit lane j: b0[4j..4j+3] b1[4j..4j+3] (twice); gather the dwords.
+  const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(b[0].raw, b[1].raw),
+                                            _mm256_setzero_si256());
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                   _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(bytes, order)));
+#else
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                   _mm_packus_epi16(_mm_packs_epi32(b[0].raw, b[1].raw),
+                                    _mm_packs_epi32(b[2].raw, b[3].raw)));
+#endif
+}
+
+// Bit 4 of each of 32 codes, element j at bit j.
+HWY_INLINE uint32_t FifthBits(const VI* c) {
+  const DI di;
+  constexpr size_t kL = kGroupBlocks;
+#if HWY_TARGET <= HWY_AVX3
+  const __m512i k16 = _mm512_set1_epi32(0x10);
+  return static_cast<uint32_t>(_mm512_test_epi32_mask(c[0].raw, k16)) |
+         (static_cast<uint32_t>(_mm512_test_epi32_mask(c[1].raw, k16)) << 16);
+#elif HWY_TARGET == HWY_AVX2
+  // Bit 4 moved to each lane's sign bit, then the sign masks.
+  uint32_t qh = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    qh |= static_cast<uint32_t>(
+              _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(c[i].raw, 27))))
+          << (8 * i);
+  }
+  return qh;
+#else
+  const VI k16 = hn::Set(di, 0x10);
+  uint32_t qh = 0;
+  for (size_t i = 0; i < kLegacyQK / kL; ++i) {
+    qh |= MaskBits(hn::Eq(hn::And(c[i], k16), k16)) << (i * kL);
+  }
+  return qh;
+#endif
+}
+
+// The reference's min and max of a block (first of equal values kept).
+HWY_INLINE void ReferenceMinMax(const float* xb, float* min_out, float* max_out) {
+  float min = FLT_MAX, max = -FLT_MAX;
+  for (int j = 0; j < kLegacyQK; ++j) {
+    if (xb[j] < min) min = xb[j];
+    if (xb[j] > max) max = xb[j];
+  }
+  *min_out = min;
+  *max_out = max;
+}
+
+// Q4_0 / Q5_0's fast group: true when the bytes written are the reference's.
+// The block's signed absmax is its max or its min, whichever has the larger
+// magnitude; only when both have it (+a and -a) does the reference's "first
+// one" need the scalar search, and an all-zero block gives +0.
+template <bool kFifth>
+HWY_INLINE bool QuantizeSymmetricGroup(const float* x, uint8_t* out) {
+  const DF df;
+  const DI di;
+  const hn::RebindToUnsigned<DI> du;
+  constexpr size_t kL = kGroupBlocks;
+  constexpr int kNmax = kFifth ? 16 : 8;
+  constexpr size_t kBlockBytes = kFifth ? 22 : 18;
+  VF vmin, vmax;
+  GroupMinMax<true, true, false>(x, &vmin, &vmax);
+  const VF neg_min = hn::Neg(vmin);
+  VF m = hn::IfThenElse(hn::Gt(neg_min, vmax), vmin, vmax);
+  m = hn::IfThenZeroElse(hn::Eq(m, hn::Zero(df)), m);
+  const MF tie = hn::And(hn::Eq(neg_min, vmax), hn::Gt(vmax, hn::Zero(df)));
+  if (HWY_UNLIKELY(!hn::AllFalse(df, tie))) {
+    HWY_ALIGN float ms[kL];
+    hn::Store(m, df, ms);
+    const uint32_t tie_bits = MaskBits(hn::RebindMask(di, tie));
+    for (size_t k = 0; k < kL; ++k) {
+      if ((tie_bits >> k) & 1) {
+        bool has_nan;
+        ms[k] = SignedAbsMax32(x + k * kLegacyQK, &has_nan);
+      }
+    }
+    m = hn::Load(df, ms);
+  }
+  const VF d = hn::Div(m, hn::Set(df, static_cast<float>(-kNmax)));
+  HWY_ALIGN float ids[kL];
+  hn::Store(InverseOrZero(d), df, ids);
+  StoreGroupHalves(d, out, kBlockBytes);
+  // x * id lies in [-nmax, nmax] (1 + 2^-21) for a NaN-free block, so the
+  // truncation of x * id + nmax + 0.5 is in 0..2 nmax, where it equals the
+  // reference's int8 conversion; NaN and overflow give INT32_MIN, which the
+  // unsigned running maximum catches.
+  const VF bias = hn::Set(df, kNmax + 0.5f);
+  const VI top = hn::Set(di, 2 * kNmax - 1);
+  auto highest = hn::Zero(du);
+  for (size_t k = 0; k < kL; ++k) {
+    const float* xb = x + k * kLegacyQK;
+    uint8_t* o = out + k * kBlockBytes;
+    const VF vid = hn::Set(df, ids[k]);
+    VI c[kLegacyQK / kL];
+    for (size_t i = 0; i < kLegacyQK / kL; ++i) {
+      const VI q = TruncRaw(hn::Add(hn::Mul(hn::LoadU(df, xb + i * kL), vid), bias));
+      highest = hn::Max(highest, hn::BitCast(du, q));
+      c[i] = hn::Min(q, top);
+    }
+    if (kFifth) {
+      const uint32_t qh = FifthBits(c);
+      std::memcpy(o + 2, &qh, 4);
+      StoreNibbles16<true>(c, o + 6);
+    } else {
+      StoreNibbles16<false>(c, o + 2);
+    }
+  }
+  return AllAtMost(hn::BitCast(di, highest), 127);
+}
+
+// Q4_1 / Q5_1's fast group, as QuantizeSymmetricGroup. A zero min keeps the
+// sign of the block's first zero (and then the max may be that same zero):
+// those blocks take the reference's scalar min and max.
+template <bool kFifth>
+HWY_INLINE bool QuantizeAsymmetricGroup(const float* x, uint8_t* out) {
+  const DF df;
+  const DI di;
+  const hn::RebindToUnsigned<DI> du;
+  constexpr size_t kL = kGroupBlocks;
+  constexpr size_t kBlockBytes = kFifth ? 24 : 20;
+  VF vmin, vmax;
+  GroupMinMax<true, true, false>(x, &vmin, &vmax);
+  const MF zero_min = hn::Eq(vmin, hn::Zero(df));
+  HWY_ALIGN float mins[kL];
+  if (HWY_UNLIKELY(!hn::AllFalse(df, zero_min))) {
+    HWY_ALIGN float maxs[kL];
+    hn::Store(vmin, df, mins);
+    hn::Store(vmax, df, maxs);
+    const uint32_t zero_bits = MaskBits(hn::RebindMask(di, zero_min));
+    for (size_t k = 0; k < kL; ++k) {
+      if ((zero_bits >> k) & 1) ReferenceMinMax(x + k * kLegacyQK, &mins[k], &maxs[k]);
+    }
+    vmin = hn::Load(df, mins);
+    vmax = hn::Load(df, maxs);
+  }
+  const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
+  HWY_ALIGN float ids[kL];
+  hn::Store(InverseOrZero(d), df, ids);
+  hn::Store(vmin, df, mins);
+  StoreGroupHalves(d, out, kBlockBytes);
+  StoreGroupHalves(vmin, out + 2, kBlockBytes);
+  // (x - min) * id lies in [0, nmax] (1 + 2^-21) for a NaN-free block whose
+  // min, max and d are finite; otherwise a NaN or an overflow shows up as
+  // INT32_MIN (or at worst a code above 127), which the check catches.
+  const VF half = hn::Set(df, 0.5f);
+  const VI k15 = hn::Set(di, 15);
+  auto highest = hn::Zero(du);
+  for (size_t k = 0; k < kL; ++k) {
+    const float* xb = x + k * kLegacyQK;
+    uint8_t* o = out + k * kBlockBytes;
+    const VF vid = hn::Set(df, ids[k]);
+    const VF vmin_k = hn::Set(df, mins[k]);
+    VI c[kLegacyQK / kL];
+    for (size_t i = 0; i < kLegacyQK / kL; ++i) {
+      const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i * kL), vmin_k), vid), half);
+      const VI q = TruncRaw(f);
+      highest = hn::Max(highest, hn::BitCast(du, q));
+      c[i] = kFifth ? q : hn::Min(q, k15);
+    }
+    if (kFifth) {
+      const uint32_t qh = FifthBits(c);
+      std::memcpy(o + 4, &qh, 4);
+      StoreNibbles16<true>(c, o + 8);
+    } else {
+      StoreNibbles16<false>(c, o + 4);
+    }
+  }
+  return AllAtMost(hn::BitCast(di, highest), 127);
+}
+
 // Q4_0 (kFifth false) and Q5_0: d = signed absmax / -nmax,
 // q = MIN(2 nmax - 1, (int8_t)(x * id + nmax + 0.5)).
 template <bool kFifth>
@@ -407,6 +604,11 @@ inline void QuantizeSymmetric(const float* x, uint8_t* out, int64_t n) {
   const size_t lanes = hn::Lanes(df);
   for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
     const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    if (nb == static_cast<int>(kGroupBlocks) &&
+        QuantizeSymmetricGroup<kFifth>(x + b0 * kLegacyQK,
+                                       out + static_cast<size_t>(b0) * kBlockBytes)) {
+      continue;
+    }
     HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
     HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
     uint32_t nan_bits = 0;
@@ -464,6 +666,11 @@ inline void QuantizeAsymmetric(const float* x, uint8_t* out, int64_t n) {
   const size_t lanes = hn::Lanes(df);
   for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
     const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
+    if (nb == static_cast<int>(kGroupBlocks) &&
+        QuantizeAsymmetricGroup<kFifth>(x + b0 * kLegacyQK,
+                                        out + static_cast<size_t>(b0) * kBlockBytes)) {
+      continue;
+    }
     HWY_ALIGN float mins[HWY_MAX_BYTES / sizeof(float)] = {0};
     HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
     HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
