@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "ggufkit/dequant/quantize_common-inl.h"
+#include "ggufkit/dequant/quantize_group-inl.h"
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "ggufkit/quants/block_fp4.h"
@@ -204,13 +205,123 @@ inline void QuantizeQ1_0(const float* x, uint8_t* out, int64_t n, const float*) 
   }
 }
 
+// MXFP4's fast group: true when the bytes written are the reference's.
+//
+// Scale: for amax = 2^F' (1 + m), floor(log2(amax)) is F' unless amax is
+// within a few ulps of a power of two, where log2f's rounding could decide;
+// those lanes (and zero, subnormal or huge amax) take the reference's
+// formula. Only e >= 2 (h = 2^(e - 128) normal) stays on the fast path.
+//
+// Codes: with u = 2 |x| / h (exact: h is a power of two), the nearest of the
+// doubled levels 0 1 2 3 4 6 8 12 with ties to the lower one is decided by
+// u against the doubled midpoints 1 3 5 7 10 14 20, strictly: the two
+// candidates' errors |level * h - |x|| are exact (Sterbenz: neighbouring
+// levels are within a factor of two, and 0 vs 1 is exact below h/2), so
+// their rounded comparison is the exact one; farther levels and levels of
+// the other sign are strictly worse, or lose the tie by index. With
+// c = ceil(u): the level is kLevelOfCeil[min(c, 21)]; negative x takes code
+// level + 8 unless the level is 0 (+0 comes first).
+HWY_INLINE bool QuantizeMxfp4Group(const float* x, uint8_t* out) {
+  const DF df;
+  const DI di;
+  constexpr size_t kL = kGroupBlocks;
+  VF amax;
+  GroupMinMax<false, true, true>(x, nullptr, &amax);
+  HWY_ALIGN int32_t es[kL];
+  HWY_ALIGN float amaxs[kL];
+  const VI bits = hn::BitCast(di, amax);  // amax >= 0 (or NaN)
+  const VI field = hn::ShiftRight<23>(bits);
+  const VI mant = hn::And(bits, hn::Set(di, 0x7FFFFF));
+  const MI sure = hn::And(hn::And(hn::Gt(field, hn::Set(di, 3)), hn::Lt(field, hn::Set(di, 255))),
+                          hn::And(hn::Gt(mant, hn::Set(di, 63)),
+                                  hn::Lt(mant, hn::Set(di, 0x7FFFFF - 63))));
+  hn::Store(hn::Sub(field, hn::Set(di, 2)), di, es);
+  if (HWY_UNLIKELY(!hn::AllTrue(di, sure))) {
+    hn::Store(amax, df, amaxs);
+    const uint32_t sure_bits = MaskBits(sure);
+    for (size_t k = 0; k < kL; ++k) {
+      if ((sure_bits >> k) & 1) continue;
+      const float a = amaxs[k];
+      if (std::isnan(a)) return false;  // a NaN reached the tree
+      int e = 0;
+      if (a > 0.0f) {
+        const float biased = std::floor(std::log2(a)) - 2 + 127;
+        e = static_cast<int>(static_cast<uint32_t>(internal::TruncateToInt32(biased)) & 0xFFu);
+        if (e < 2) return false;
+      }
+      es[k] = e;  // 0 only for an all-zero block, whose codes are 0 for any h
+    }
+  }
+  const VI ve = hn::Load(di, es);
+  // 2 / h = 2^(129 - e); any finite value does for e = 0 (every u is 0).
+  const VI safe_e = hn::IfThenElse(hn::Eq(ve, hn::Zero(di)), hn::Set(di, 128), ve);
+  HWY_ALIGN float inv2h[kL];
+  hn::Store(hn::BitCast(df, hn::ShiftLeft<23>(hn::Sub(hn::Set(di, 256), safe_e))), df, inv2h);
+  // u < 32 for every x of a NaN-free block (amax < 2^(F - 126), h = 2^(F - 130)),
+  // so c <= 32; NaN gives INT32_MIN, caught by the unsigned running maximum.
+  const hn::RebindToUnsigned<DI> du;
+  auto highest = hn::Zero(du);
+#if HWY_TARGET <= HWY_AVX3
+  // Level of c = ceil(u) for c = 0..21, with bit 3 set when the level is not
+  // 0 (the sign then keeps it): entries 0-15 and 16-31 of a two-table permute.
+  const __m512i table_lo = _mm512_setr_epi32(0, 0, 9, 9, 10, 10, 11, 11, 12, 12, 12, 13, 13, 13,
+                                             13, 14);
+  const __m512i table_hi = _mm512_setr_epi32(14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15,
+                                             15, 15, 15);
+  auto code = [&](const float* xi, VF vinv) {
+    const VF v = hn::LoadU(df, xi);
+    const VF u = hn::Mul(hn::Abs(v), vinv);
+    const VI c = VI{_mm512_cvt_roundps_epi32(u.raw, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC)};
+    highest = hn::Max(highest, hn::BitCast(du, c));
+    const VI entry = VI{_mm512_permutex2var_epi32(
+        table_lo, hn::Min(c, hn::Set(di, 21)).raw, table_hi)};
+    // entry & (negative ? 0xF : 0x7): A = entry, B = sign mask, C = 8.
+    const VI sign = hn::ShiftRight<31>(hn::BitCast(di, v));
+    return VI{_mm512_ternarylogic_epi32(entry.raw, sign.raw, _mm512_set1_epi32(8), 0xD0)};
+  };
+#else
+  const VI k8 = hn::Set(di, 8);
+  auto code = [&](const float* xi, VF vinv) {
+    const VF v = hn::LoadU(df, xi);
+    const VF u = hn::Mul(hn::Abs(v), vinv);
+    const VI c = TruncRaw(hn::Ceil(u));
+    highest = hn::Max(highest, hn::BitCast(du, c));
+    // Midpoints 1 3 5 7 are c >> 1; 10, 14 and 20 are counted.
+    VI level = hn::ShiftRight<1>(hn::Min(c, k8));
+    level = hn::Sub(level, hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(u, hn::Set(df, 10.0f)))));
+    level = hn::Sub(level, hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(u, hn::Set(df, 14.0f)))));
+    level = hn::Sub(level, hn::VecFromMask(di, hn::RebindMask(di, hn::Gt(u, hn::Set(df, 20.0f)))));
+    // + 8 when negative and the level is not 0: (level + 7) & 8 is 8 then.
+    const VI sign = hn::ShiftRight<31>(hn::BitCast(di, v));
+    return hn::Or(level, hn::And(sign, hn::And(hn::Add(level, hn::Set(di, 7)), k8)));
+  };
+#endif
+  for (size_t k = 0; k < kL; ++k) {
+    const float* xb = x + k * kGroupQK;
+    uint8_t* o = out + k * 17;
+    o[0] = static_cast<uint8_t>(es[k]);
+    const VF vinv = hn::Set(df, inv2h[k]);
+    VI c[kGroupQK / kL];
+    for (size_t i = 0; i < kGroupQK / kL; ++i) c[i] = code(xb + i * kL, vinv);
+    StoreNibbles16<false>(c, o + 1);
+  }
+  return AllAtMost(hn::BitCast(di, highest), 32);
+}
+
 // MXFP4: shared exponent from max |x| (NaN ignored), then each code the first
 // index minimizing |v_i * h - x| over the 16 doubled E2M1 values.
 inline void QuantizeMxfp4(const float* x, uint8_t* out, int64_t n, const float*) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
-  for (int64_t b = 0; b < n / 32; ++b) {
+  const int64_t n_blocks = n / 32;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    if (b % static_cast<int64_t>(kGroupBlocks) == 0 &&
+        b + static_cast<int64_t>(kGroupBlocks) <= n_blocks &&
+        QuantizeMxfp4Group(x + b * 32, out + b * 17)) {
+      b += static_cast<int64_t>(kGroupBlocks) - 1;
+      continue;
+    }
     const float* xb = x + b * 32;
     uint8_t* o = out + b * 17;
     VF amax = hn::Zero(df);

@@ -90,6 +90,42 @@ std::vector<float> HostileRows(int64_t* n_rows) {
   row([&](int64_t) { return std::fabs(normal(rng)); });
   row([&](int64_t) { return -std::fabs(normal(rng)); });
   row([&](int64_t i) { return i % 32 == 5 ? 1000.0f : normal(rng); });
+  // Per 32-value block: a max of 1.5 * 2^s (MXFP4's levels are then
+  // multiples of 2^(s-3)) and MXFP4's rounding midpoints between levels,
+  // exact and one ulp either side, with random signs.
+  row([&](int64_t i) {
+    const int s = static_cast<int>((i / 32) % 20) - 10;
+    if (i % 32 == 0) return std::ldexp(1.5f, s);
+    const float mids[] = {0.5f, 1.5f, 2.5f, 3.5f, 5.0f, 7.0f, 10.0f};
+    float v = std::ldexp(mids[rng() % 7], s - 3);
+    const uint32_t nudge = rng() % 3;
+    if (nudge == 1) v = std::nextafter(v, 0.0f);
+    if (nudge == 2) v = std::nextafter(v, 1e30f);
+    return rng() % 2 ? -v : v;
+  });
+  // Block maxima one ulp around powers of two (MXFP4's exponent is
+  // floor(log2(max))), next to ordinary values.
+  row([&](int64_t i) {
+    const float p = std::ldexp(1.0f, static_cast<int>((i / 32) % 24) - 12);
+    if (i % 32 == 3) {
+      const uint32_t pick = static_cast<uint32_t>(i / 32) % 3;
+      return pick == 0 ? p : (pick == 1 ? std::nextafter(p, 0.0f) : std::nextafter(p, 1e30f));
+    }
+    return uniform(rng) * p * 0.5f;
+  });
+  // Mixed groups: per 32-value block, a tie of +m and -m, a first zero of
+  // either sign among positive values, a NaN, or ordinary values.
+  row([&](int64_t i) {
+    const int64_t b = i / 32, j = i % 32;
+    switch (b % 6) {
+      case 0: return j == 4 ? 3.0f : (j == 9 ? -3.0f : uniform(rng));
+      case 1: return j == 4 ? -3.0f : (j == 9 ? 3.0f : uniform(rng));
+      case 2: return j == 2 ? -0.0f : (j == 7 ? 0.0f : std::fabs(normal(rng)));
+      case 3: return j == 2 ? 0.0f : (j == 7 ? -0.0f : std::fabs(normal(rng)));
+      case 4: return b == 4 && j == 11 ? nan : normal(rng);
+      default: return normal(rng);
+    }
+  });
   // Non-finite values, alone and among normal ones.
   row([&](int64_t i) { return i % 37 == 3 ? nan : normal(rng); });
   row([&](int64_t i) { return i % 41 == 7 ? (i % 2 ? inf : -inf) : normal(rng); });

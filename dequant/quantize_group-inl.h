@@ -1,0 +1,177 @@
+// Per-target helpers of the SIMD quantizers' fast groups (legacy 32-weight
+// formats and MXFP4): a group is kGroupBlocks = Lanes blocks of 32 values.
+// Its fast path computes every block's reduction with one transposed tree
+// (no per-block horizontal reduction), the scales one block per lane, and
+// the codes with plain conversions, checking on the way that no code left
+// the range where those conversions equal the reference's (a NaN or an
+// overflow lands outside it); a group that fails the check is redone by the
+// family's general path, which reproduces the reference for every input.
+
+#if defined(GGUFKIT_DEQUANT_QUANTIZE_GROUP_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef GGUFKIT_DEQUANT_QUANTIZE_GROUP_INL_H_
+#undef GGUFKIT_DEQUANT_QUANTIZE_GROUP_INL_H_
+#else
+#define GGUFKIT_DEQUANT_QUANTIZE_GROUP_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ggufkit/dequant/quantize_common-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ggufkit {
+namespace HWY_NAMESPACE {
+#if HWY_TARGET != HWY_SCALAR
+
+inline constexpr size_t kGroupQK = 32;  // values per block
+
+constexpr size_t kGroupBlocks = hn::MaxLanes(DF());
+static_assert(kGroupBlocks == 4 || kGroupBlocks == 8 || kGroupBlocks == 16, "4, 8 or 16 lanes");
+
+// cvttps2dq without Highway's overflow fix-up: INT32_MIN for NaN and for
+// every out-of-range value, which the fast paths' range checks rely on.
+HWY_INLINE VI TruncRaw(VF f) {
+#if HWY_TARGET <= HWY_AVX3
+  return VI{_mm512_cvttps_epi32(f.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  return VI{_mm256_cvttps_epi32(f.raw)};
+#else
+  static_assert(HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3, "x86 targets only");
+  return VI{_mm_cvttps_epi32(f.raw)};
+#endif
+}
+
+// A transposed tree reduction: lane k of the result = op over all lanes of
+// source vector k (k < kGroupBlocks), built from ReduceFour of each four
+// sources and FinishReduce. op must be associative and commutative on the
+// values it sees (min / max of non-NaN floats): the tree visits lanes in no
+// particular order.
+template <class Op>
+HWY_INLINE VF ReduceFour(VF a, VF b, VF c, VF d, const Op& op) {
+  // Per 128-bit block: [a02 b02 a13 b13], then [a b c d].
+  const DF df;
+  const hn::Repartition<uint64_t, DF> d64;
+  const VF ab = op(hn::InterleaveLower(df, a, b), hn::InterleaveUpper(df, a, b));
+  const VF cd = op(hn::InterleaveLower(df, c, d), hn::InterleaveUpper(df, c, d));
+  const auto ab64 = hn::BitCast(d64, ab);
+  const auto cd64 = hn::BitCast(d64, cd);
+  return op(hn::BitCast(df, hn::InterleaveLower(d64, ab64, cd64)),
+            hn::BitCast(df, hn::InterleaveUpper(d64, ab64, cd64)));
+}
+
+// The last steps of the transposed tree: w[g] = ReduceFour of sources
+// 4g..4g+3 (kGroupBlocks / 4 of them); lane k of the result = op over all
+// lanes of source k.
+template <class Op>
+HWY_INLINE VF FinishReduce(const VF* w, const Op& op) {
+  const DF df;
+  if constexpr (kGroupBlocks == 4) {
+    return w[0];
+  } else if constexpr (kGroupBlocks == 8) {
+    return op(hn::ConcatLowerLower(df, w[1], w[0]), hn::ConcatUpperUpper(df, w[1], w[0]));
+  } else {
+    // Each w holds, in every 128-bit block, partials of its four sources.
+    // Halves first: m01 = [w0 (B0,B2) w0 (B1,B3) w2 (B0,B2) w2 (B1,B3)], and
+    // the same of w1 and w3; then adjacent blocks, which leaves sources
+    // 0-3, 4-7, 8-11, 12-15 in blocks 0, 1, 2, 3.
+    const VF m02 = op(hn::ConcatLowerLower(df, w[2], w[0]), hn::ConcatUpperUpper(df, w[2], w[0]));
+    const VF m13 = op(hn::ConcatLowerLower(df, w[3], w[1]), hn::ConcatUpperUpper(df, w[3], w[1]));
+    return op(hn::OddEvenBlocks(m13, m02), hn::SwapAdjacentBlocks(hn::OddEvenBlocks(m02, m13)));
+  }
+}
+
+struct MaxOp {
+  HWY_INLINE VF operator()(VF a, VF b) const { return hn::Max(a, b); }
+};
+struct MinOp {
+  HWY_INLINE VF operator()(VF a, VF b) const { return hn::Min(a, b); }
+};
+
+// std::round of a value of magnitude below 2^23 (or NaN / out of range,
+// which then converts to INT32_MIN): adding the largest float below 0.5
+// with the sign of f never carries past the next integer and always reaches
+// it from a fraction of one half, so truncation finishes the rounding.
+HWY_INLINE VI RoundHalfAwayRaw(VF f) {
+  const DF df;
+  return TruncRaw(hn::Add(f, hn::CopySign(hn::Set(df, 0.49999997f), f)));
+}
+
+// Per-block reductions of a group: lane k of *max_out / *min_out is the
+// max / min over block k (NaN-free blocks only; a NaN spoils its lane).
+template <bool kMin, bool kMax, bool kAbs>
+HWY_INLINE void GroupMinMax(const float* x, VF* min_out, VF* max_out) {
+  const DF df;
+  constexpr size_t kL = kGroupBlocks;
+  VF wmin[kL / 4], wmax[kL / 4];
+  for (size_t g = 0; g < kL / 4; ++g) {
+    VF mins[4], maxs[4];
+    for (size_t k = 0; k < 4; ++k) {
+      const float* xb = x + (4 * g + k) * kGroupQK;
+      VF v = hn::LoadU(df, xb);
+      if (kAbs) v = hn::Abs(v);
+      VF lo = v, hi = v;
+      for (size_t i = kL; i < kGroupQK; i += kL) {
+        VF u = hn::LoadU(df, xb + i);
+        if (kAbs) u = hn::Abs(u);
+        if (kMin) lo = hn::Min(lo, u);
+        if (kMax) hi = hn::Max(hi, u);
+      }
+      mins[k] = lo;
+      maxs[k] = hi;
+    }
+    if (kMin) wmin[g] = ReduceFour(mins[0], mins[1], mins[2], mins[3], MinOp());
+    if (kMax) wmax[g] = ReduceFour(maxs[0], maxs[1], maxs[2], maxs[3], MaxOp());
+  }
+  if (kMin) *min_out = FinishReduce(wmin, MinOp());
+  if (kMax) *max_out = FinishReduce(wmax, MaxOp());
+}
+
+// The low bytes of the group's unsigned range check: true when every lane of
+// `acc` (an unsigned max of codes) is at most `top`.
+HWY_INLINE bool AllAtMost(VI acc, int32_t top) {
+  const DI di;
+  const hn::RebindToUnsigned<DI> du;
+  return hn::AllTrue(du, hn::Lt(hn::BitCast(du, acc), hn::Set(du, static_cast<uint32_t>(top) + 1)));
+}
+
+
+// Stores 16 nibble bytes c[j] | c[j + 16] << 4 of 32 codes (each 0..15 when
+// kLowNibble is false; masked to 4 bits when true) at p.
+template <bool kLowNibble>
+HWY_INLINE void StoreNibbles16(const VI* c, uint8_t* p) {
+  const DI di;
+  constexpr size_t kL = kGroupBlocks;
+  constexpr size_t kHalf = 16 / kL;  // vectors per 16 elements
+  VI b[kHalf];
+  for (size_t i = 0; i < kHalf; ++i) {
+    const VI hi = hn::ShiftLeft<4>(c[i + kHalf]);
+    if (kLowNibble) {
+      b[i] = hn::Or(hn::And(c[i], hn::Set(di, 0x0F)), hn::And(hi, hn::Set(di, 0xF0)));
+    } else {
+      b[i] = hn::Or(c[i], hi);
+    }
+  }
+#if HWY_TARGET <= HWY_AVX3
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(b[0].raw));
+#elif HWY_TARGET == HWY_AVX2
+  // Per 128-bit lane j: b0[4j..4j+3] b1[4j..4j+3] (twice); gather the dwords.
+  const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(b[0].raw, b[1].raw),
+                                            _mm256_setzero_si256());
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                   _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(bytes, order)));
+#else
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                   _mm_packus_epi16(_mm_packs_epi32(b[0].raw, b[1].raw),
+                                    _mm_packs_epi32(b[2].raw, b[3].raw)));
+#endif
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+}  // namespace HWY_NAMESPACE
+}  // namespace ggufkit
+HWY_AFTER_NAMESPACE();
+
+#endif  // GGUFKIT_DEQUANT_QUANTIZE_GROUP_INL_H_
