@@ -148,60 +148,114 @@ inline void QuantizeTq1_0(const float* x, uint8_t* out, int64_t n, const float*)
   }
 }
 
-// Q1_0: d = sum |x| / 128 summed in element order (one block per lane of a
-// 4-lane gather: with 8 or 16 blocks side by side the gathers outrun the
-// prefetchers out of cache), one sign bit (x >= 0) per weight.
-inline void QuantizeQ1_0(const float* x, uint8_t* out, int64_t n, const float*) {
+// Transposes a tile of kL rows x kL values (r[k] = row k): on return t[j]
+// holds value j of every row, row k in lane k.
+HWY_INLINE void TransposeTile(const VF* r, VF* t) {
+  const DF df;
+  const hn::Repartition<uint64_t, DF> d64;
+  constexpr size_t kL = kGroupBlocks;
+  // Within 128-bit blocks: u[4g + p] holds, in block q, value 4q + p of rows
+  // 4g..4g+3.
+  VF u[kL];
+  for (size_t g = 0; g < kL / 4; ++g) {
+    const VF* rg = r + 4 * g;
+    const auto t0 = hn::BitCast(d64, hn::InterleaveLower(df, rg[0], rg[1]));
+    const auto t1 = hn::BitCast(d64, hn::InterleaveUpper(df, rg[0], rg[1]));
+    const auto t2 = hn::BitCast(d64, hn::InterleaveLower(df, rg[2], rg[3]));
+    const auto t3 = hn::BitCast(d64, hn::InterleaveUpper(df, rg[2], rg[3]));
+    u[4 * g + 0] = hn::BitCast(df, hn::InterleaveLower(d64, t0, t2));
+    u[4 * g + 1] = hn::BitCast(df, hn::InterleaveUpper(d64, t0, t2));
+    u[4 * g + 2] = hn::BitCast(df, hn::InterleaveLower(d64, t1, t3));
+    u[4 * g + 3] = hn::BitCast(df, hn::InterleaveUpper(d64, t1, t3));
+  }
+  // Across blocks: value 4q + p is block q of u[p], u[4 + p], ...
+  for (size_t p = 0; p < 4; ++p) {
+    if constexpr (kL == 4) {
+      t[p] = u[p];
+    } else if constexpr (kL == 8) {
+      t[p] = hn::ConcatLowerLower(df, u[4 + p], u[p]);
+      t[4 + p] = hn::ConcatUpperUpper(df, u[4 + p], u[p]);
+    } else {
+#if HWY_TARGET <= HWY_AVX3
+      const __m512 s0 = _mm512_shuffle_f32x4(u[p].raw, u[4 + p].raw, 0x44);
+      const __m512 s1 = _mm512_shuffle_f32x4(u[p].raw, u[4 + p].raw, 0xEE);
+      const __m512 s2 = _mm512_shuffle_f32x4(u[8 + p].raw, u[12 + p].raw, 0x44);
+      const __m512 s3 = _mm512_shuffle_f32x4(u[8 + p].raw, u[12 + p].raw, 0xEE);
+      t[p] = VF{_mm512_shuffle_f32x4(s0, s2, 0x88)};
+      t[4 + p] = VF{_mm512_shuffle_f32x4(s0, s2, 0xDD)};
+      t[8 + p] = VF{_mm512_shuffle_f32x4(s1, s3, 0x88)};
+      t[12 + p] = VF{_mm512_shuffle_f32x4(s1, s3, 0xDD)};
+#endif
+    }
+  }
+}
+
+// Q1_0's 16 sign-bit bytes of a block: bit j set when x[j] >= 0 (false for
+// NaN).
+HWY_INLINE void StoreSignBits128(const float* xb, uint8_t* o) {
   const DF df;
   const DI di;
-  const size_t lanes = hn::Lanes(df);
-  const hn::CappedTag<float, 4> d4;
-  const hn::RebindToSigned<decltype(d4)> di4;
-  constexpr int64_t kGroup = 4;  // blocks per gather
-  const int64_t n_blocks = n / 128;
-  HWY_ALIGN float sums[kGroup];
-  const auto stride = hn::ShiftLeft<7>(hn::Iota(di4, 0));  // 128 floats apart
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += kGroup) {
-    const int64_t nb = std::min<int64_t>(kGroup, n_blocks - b0);
-    const float* xb0 = x + b0 * 128;
-    if (b0 + 2 * kGroup <= n_blocks) {
-      // The next group (contiguous), ahead of its gathers.
-      const char* next = reinterpret_cast<const char*>(xb0 + kGroup * 128);
-      for (size_t off = 0; off < kGroup * 128 * sizeof(float); off += 64) {
-        hwy::Prefetch(next + off);
-      }
-    }
-    if (nb == kGroup && hn::Lanes(d4) == kGroup) {
-      auto sum = hn::Zero(d4);
-      for (int j = 0; j < 128; ++j) {
-        sum = hn::Add(sum, hn::Abs(hn::GatherIndex(d4, xb0 + j, stride)));
-      }
-      hn::Store(sum, d4, sums);
+  constexpr size_t kL = kGroupBlocks;
+#if HWY_TARGET <= HWY_AVX3
+  (void)di;
+  for (size_t j = 0; j < 128; j += kL) {
+    const __mmask16 m = _mm512_cmp_ps_mask(hn::LoadU(df, xb + j).raw, _mm512_setzero_ps(), _CMP_GE_OQ);
+    std::memcpy(o + j / 8, &m, 2);
+  }
+#else
+  uint8_t bits[16];
+  for (size_t j = 0; j < 128; j += kL) {
+    const uint32_t m = MaskBits(hn::RebindMask(di, hn::Ge(hn::LoadU(df, xb + j), hn::Zero(df))));
+    if (kL >= 8) {
+      std::memcpy(bits + j / 8, &m, kL / 8);
+    } else if (j % 8 == 0) {
+      bits[j / 8] = static_cast<uint8_t>(m);
     } else {
-      for (int64_t b = 0; b < nb; ++b) {
-        float s = 0.0f;
-        for (int j = 0; j < 128; ++j) s += std::fabs(xb0[b * 128 + j]);
-        sums[b] = s;
-      }
+      bits[j / 8] = static_cast<uint8_t>(bits[j / 8] | (m << (j % 8)));
     }
-    for (int64_t b = 0; b < nb; ++b) {
-      const float* xb = xb0 + b * 128;
-      uint8_t* o = out + (b0 + b) * 18;
-      StoreHalf(sums[b] / 128, o);
-      uint8_t bits[16];
-      for (size_t j = 0; j < 128; j += lanes) {
-        uint32_t m = MaskBits(hn::RebindMask(di, hn::Ge(hn::LoadU(df, xb + j), hn::Zero(df))));
-        // Lanes bits at bit position j (Lanes divides 8 or is a multiple of 8).
-        if (lanes >= 8) {
-          std::memcpy(bits + j / 8, &m, lanes / 8);
-        } else if (j % 8 == 0) {
-          bits[j / 8] = static_cast<uint8_t>(m);
-        } else {
-          bits[j / 8] = static_cast<uint8_t>(bits[j / 8] | (m << (j % 8)));
-        }
-      }
-      std::memcpy(o + 2, bits, 16);
+  }
+  std::memcpy(o, bits, 16);
+#endif
+}
+
+// Q1_0: d = sum |x| / 128 summed in element order, one sign bit (x >= 0) per
+// weight. The sums run one block per lane: each tile of Lanes values of
+// Lanes blocks is transposed in registers, so lane k adds block k's values
+// in order (the reference's order, hence its rounding).
+inline void QuantizeQ1_0(const float* x, uint8_t* out, int64_t n, const float*) {
+  const DF df;
+  constexpr size_t kL = kGroupBlocks;
+  const int64_t n_blocks = n / 128;
+  int64_t b0 = 0;
+  for (; b0 + static_cast<int64_t>(kL) <= n_blocks; b0 += static_cast<int64_t>(kL)) {
+    const float* xg = x + b0 * 128;
+    if (b0 + 2 * static_cast<int64_t>(kL) <= n_blocks) {
+      const char* next = reinterpret_cast<const char*>(xg + kL * 128);
+      for (size_t off = 0; off < kL * 128 * sizeof(float); off += 64) hwy::Prefetch(next + off);
     }
+    VF sum = hn::Zero(df);
+    for (size_t c = 0; c < 128; c += kL) {
+      VF r[kL], t[kL];
+      for (size_t k = 0; k < kL; ++k) r[k] = hn::Abs(hn::LoadU(df, xg + k * 128 + c));
+      TransposeTile(r, t);
+      for (size_t j = 0; j < kL; ++j) sum = hn::Add(sum, t[j]);
+    }
+    const VF d = hn::Div(sum, hn::Set(df, 128.0f));
+    HWY_ALIGN float ds[kL];
+    hn::Store(d, df, ds);
+    for (size_t k = 0; k < kL; ++k) {
+      uint8_t* o = out + (b0 + static_cast<int64_t>(k)) * 18;
+      StoreHalf(ds[k], o);
+      StoreSignBits128(xg + k * 128, o + 2);
+    }
+  }
+  for (; b0 < n_blocks; ++b0) {  // the last blocks, one at a time
+    const float* xb = x + b0 * 128;
+    float s = 0.0f;
+    for (int j = 0; j < 128; ++j) s += std::fabs(xb[j]);
+    uint8_t* o = out + b0 * 18;
+    StoreHalf(s / 128, o);
+    StoreSignBits128(xb, o + 2);
   }
 }
 
