@@ -17,13 +17,13 @@
 
 #include "ggufkit/dequant/quantize_common-inl.h"
 #include "ggufkit/dequant/quantize_group-inl.h"
-#include "hwy/cache_control.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/block_fp4.h"
 #include "ggufkit/quants/extra_codec_util.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/iq_tables_data.h"
 #include "ggufkit/quants/type_traits.h"
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -80,8 +80,9 @@ inline void QuantizeTq2_0(const float* x, uint8_t* out, int64_t n, const float*)
     for (size_t c = 0; c < 2; ++c) {
       for (size_t m = 0; m < 32; m += lanes) {
         const size_t e = 128 * c + m;
-        const VI byte = hn::Or(hn::Or(code(e), hn::ShiftLeft<2>(code(e + 32))),
-                               hn::Or(hn::ShiftLeft<4>(code(e + 64)), hn::ShiftLeft<6>(code(e + 96))));
+        const VI byte =
+            hn::Or(hn::Or(code(e), hn::ShiftLeft<2>(code(e + 32))),
+                   hn::Or(hn::ShiftLeft<4>(code(e + 64)), hn::ShiftLeft<6>(code(e + 96))));
         StoreLowBytes(byte, o + 32 * c + m);
       }
     }
@@ -139,7 +140,8 @@ inline void QuantizeTq1_0(const float* x, uint8_t* out, int64_t n, const float*)
     for (int m = 0; m < 4; ++m) {
       uint8_t tt = 0;
       for (int k = 0; k < 4; ++k) {
-        tt = static_cast<uint8_t>(tt * 3 + internal::RoundHalfAwayToInt32(xb[240 + 4 * k + m] * id) + 1);
+        tt = static_cast<uint8_t>(tt * 3 +
+                                  internal::RoundHalfAwayToInt32(xb[240 + 4 * k + m] * id) + 1);
       }
       tt = static_cast<uint8_t>(tt * 3);
       o[48 + m] = static_cast<uint8_t>((static_cast<int>(tt) * 256 + 242) / 243);
@@ -199,7 +201,8 @@ HWY_INLINE void StoreSignBits128(const float* xb, uint8_t* o) {
 #if HWY_TARGET <= HWY_AVX3
   (void)di;
   for (size_t j = 0; j < 128; j += kL) {
-    const __mmask16 m = _mm512_cmp_ps_mask(hn::LoadU(df, xb + j).raw, _mm512_setzero_ps(), _CMP_GE_OQ);
+    const __mmask16 m =
+        _mm512_cmp_ps_mask(hn::LoadU(df, xb + j).raw, _mm512_setzero_ps(), _CMP_GE_OQ);
     std::memcpy(o + j / 8, &m, 2);
   }
 #else
@@ -259,7 +262,7 @@ inline void QuantizeQ1_0(const float* x, uint8_t* out, int64_t n, const float*) 
   }
 }
 
-// MXFP4's fast group: true when the bytes written are the reference's.
+// MXFP4's fast group (see RunFastGroups).
 //
 // Scale: for amax = 2^F' (1 + m), floor(log2(amax)) is F' unless amax is
 // within a few ulps of a power of two, where log2f's rounding could decide;
@@ -275,7 +278,16 @@ inline void QuantizeQ1_0(const float* x, uint8_t* out, int64_t n, const float*) 
 // the other sign are strictly worse, or lose the tie by index. With
 // c = ceil(u): the level is kLevelOfCeil[min(c, 21)]; negative x takes code
 // level + 8 unless the level is 0 (+0 comes first).
-HWY_INLINE bool QuantizeMxfp4Group(const float* x, uint8_t* out) {
+struct Mxfp4Family {
+  static constexpr size_t kBlockBytes = 17;
+  struct State {
+    HWY_ALIGN float inv2h[kGroupBlocks];
+  };
+  static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st);
+  static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st);
+};
+
+HWY_INLINE bool Mxfp4Family::Prepare(const float* x, uint8_t* out, State* st) {
   const DF df;
   const DI di;
   constexpr size_t kL = kGroupBlocks;
@@ -286,9 +298,9 @@ HWY_INLINE bool QuantizeMxfp4Group(const float* x, uint8_t* out) {
   const VI bits = hn::BitCast(di, amax);  // amax >= 0 (or NaN)
   const VI field = hn::ShiftRight<23>(bits);
   const VI mant = hn::And(bits, hn::Set(di, 0x7FFFFF));
-  const MI sure = hn::And(hn::And(hn::Gt(field, hn::Set(di, 3)), hn::Lt(field, hn::Set(di, 255))),
-                          hn::And(hn::Gt(mant, hn::Set(di, 63)),
-                                  hn::Lt(mant, hn::Set(di, 0x7FFFFF - 63))));
+  const MI sure =
+      hn::And(hn::And(hn::Gt(field, hn::Set(di, 3)), hn::Lt(field, hn::Set(di, 255))),
+              hn::And(hn::Gt(mant, hn::Set(di, 63)), hn::Lt(mant, hn::Set(di, 0x7FFFFF - 63))));
   hn::Store(hn::Sub(field, hn::Set(di, 2)), di, es);
   if (HWY_UNLIKELY(!hn::AllTrue(di, sure))) {
     hn::Store(amax, df, amaxs);
@@ -306,11 +318,18 @@ HWY_INLINE bool QuantizeMxfp4Group(const float* x, uint8_t* out) {
       es[k] = e;  // 0 only for an all-zero block, whose codes are 0 for any h
     }
   }
+  for (size_t k = 0; k < kL; ++k) out[k * kBlockBytes] = static_cast<uint8_t>(es[k]);
   const VI ve = hn::Load(di, es);
   // 2 / h = 2^(129 - e); any finite value does for e = 0 (every u is 0).
   const VI safe_e = hn::IfThenElse(hn::Eq(ve, hn::Zero(di)), hn::Set(di, 128), ve);
-  HWY_ALIGN float inv2h[kL];
-  hn::Store(hn::BitCast(df, hn::ShiftLeft<23>(hn::Sub(hn::Set(di, 256), safe_e))), df, inv2h);
+  hn::Store(hn::BitCast(df, hn::ShiftLeft<23>(hn::Sub(hn::Set(di, 256), safe_e))), df, st->inv2h);
+  return true;
+}
+
+HWY_INLINE bool Mxfp4Family::Emit(const float* x, uint8_t* out, const State& st) {
+  const DF df;
+  const DI di;
+  constexpr size_t kL = kGroupBlocks;
   // u < 32 for every x of a NaN-free block (amax < 2^(F - 126), h = 2^(F - 130)),
   // so c <= 32; NaN gives INT32_MIN, caught by the unsigned running maximum.
   const hn::RebindToUnsigned<DI> du;
@@ -318,17 +337,17 @@ HWY_INLINE bool QuantizeMxfp4Group(const float* x, uint8_t* out) {
 #if HWY_TARGET <= HWY_AVX3
   // Level of c = ceil(u) for c = 0..21, with bit 3 set when the level is not
   // 0 (the sign then keeps it): entries 0-15 and 16-31 of a two-table permute.
-  const __m512i table_lo = _mm512_setr_epi32(0, 0, 9, 9, 10, 10, 11, 11, 12, 12, 12, 13, 13, 13,
-                                             13, 14);
-  const __m512i table_hi = _mm512_setr_epi32(14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15,
-                                             15, 15, 15);
+  const __m512i table_lo =
+      _mm512_setr_epi32(0, 0, 9, 9, 10, 10, 11, 11, 12, 12, 12, 13, 13, 13, 13, 14);
+  const __m512i table_hi =
+      _mm512_setr_epi32(14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15);
   auto code = [&](const float* xi, VF vinv) {
     const VF v = hn::LoadU(df, xi);
     const VF u = hn::Mul(hn::Abs(v), vinv);
     const VI c = VI{_mm512_cvt_roundps_epi32(u.raw, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC)};
     highest = hn::Max(highest, hn::BitCast(du, c));
-    const VI entry = VI{_mm512_permutex2var_epi32(
-        table_lo, hn::Min(c, hn::Set(di, 21)).raw, table_hi)};
+    const VI entry =
+        VI{_mm512_permutex2var_epi32(table_lo, hn::Min(c, hn::Set(di, 21)).raw, table_hi)};
     // entry & (negative ? 0xF : 0x7): A = entry, B = sign mask, C = 8.
     const VI sign = hn::ShiftRight<31>(hn::BitCast(di, v));
     return VI{_mm512_ternarylogic_epi32(entry.raw, sign.raw, _mm512_set1_epi32(8), 0xD0)};
@@ -352,9 +371,8 @@ HWY_INLINE bool QuantizeMxfp4Group(const float* x, uint8_t* out) {
 #endif
   for (size_t k = 0; k < kL; ++k) {
     const float* xb = x + k * kGroupQK;
-    uint8_t* o = out + k * 17;
-    o[0] = static_cast<uint8_t>(es[k]);
-    const VF vinv = hn::Set(df, inv2h[k]);
+    uint8_t* o = out + k * kBlockBytes;
+    const VF vinv = hn::Set(df, st.inv2h[k]);
     VI c[kGroupQK / kL];
     for (size_t i = 0; i < kGroupQK / kL; ++i) c[i] = code(xb + i * kL, vinv);
     StoreNibbles16<false>(c, o + 1);
@@ -369,45 +387,44 @@ inline void QuantizeMxfp4(const float* x, uint8_t* out, int64_t n, const float*)
   const DI di;
   const size_t lanes = hn::Lanes(df);
   const int64_t n_blocks = n / 32;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    if (b % static_cast<int64_t>(kGroupBlocks) == 0 &&
-        b + static_cast<int64_t>(kGroupBlocks) <= n_blocks &&
-        QuantizeMxfp4Group(x + b * 32, out + b * 17)) {
-      b += static_cast<int64_t>(kGroupBlocks) - 1;
-      continue;
-    }
-    const float* xb = x + b * 32;
-    uint8_t* o = out + b * 17;
-    VF amax = hn::Zero(df);
-    for (size_t i = 0; i < 32; i += lanes) {
-      const VF a = hn::Abs(hn::LoadU(df, xb + i));
-      amax = hn::IfThenElse(hn::Lt(amax, a), a, amax);
-    }
-    const float amax_s = hn::GetLane(hn::MaxOfLanes(df, amax));
-    uint8_t e = 0;
-    if (amax_s > 0.0f) {
-      const float biased = std::floor(std::log2(amax_s)) - 2 + 127;
-      e = static_cast<uint8_t>(static_cast<uint32_t>(internal::TruncateToInt32(biased)) & 0xFFu);
-    }
-    o[0] = e;
-    const float h = internal::E8M0ToHalfScale(e);
-    auto code = [&](size_t i) {
-      const VF v = hn::LoadU(df, xb + i);
-      VI best = hn::Zero(di);
-      VF best_err = hn::Abs(hn::Sub(hn::Set(df, static_cast<float>(internal::kFp4DoubledValues[0]) * h), v));
-      for (int k = 1; k < 16; ++k) {
-        const float level = static_cast<float>(internal::kFp4DoubledValues[k]) * h;
-        const VF err = hn::Abs(hn::Sub(hn::Set(df, level), v));
-        const MF lt = hn::Lt(err, best_err);
-        best = hn::IfThenElse(hn::RebindMask(di, lt), hn::Set(di, k), best);
-        best_err = hn::IfThenElse(lt, err, best_err);
+  // Partial last groups and groups whose fast path failed.
+  auto general = [&](int64_t first, int64_t count) {
+    for (int64_t b = first; b < first + count; ++b) {
+      const float* xb = x + b * 32;
+      uint8_t* o = out + b * 17;
+      VF amax = hn::Zero(df);
+      for (size_t i = 0; i < 32; i += lanes) {
+        const VF a = hn::Abs(hn::LoadU(df, xb + i));
+        amax = hn::IfThenElse(hn::Lt(amax, a), a, amax);
       }
-      return best;
-    };
-    for (size_t i = 0; i < 16; i += lanes) {
-      StoreLowBytes(hn::Or(code(i), hn::ShiftLeft<4>(code(i + 16))), o + 1 + i);
+      const float amax_s = hn::GetLane(hn::MaxOfLanes(df, amax));
+      uint8_t e = 0;
+      if (amax_s > 0.0f) {
+        const float biased = std::floor(std::log2(amax_s)) - 2 + 127;
+        e = static_cast<uint8_t>(static_cast<uint32_t>(internal::TruncateToInt32(biased)) & 0xFFu);
+      }
+      o[0] = e;
+      const float h = internal::E8M0ToHalfScale(e);
+      auto code = [&](size_t i) {
+        const VF v = hn::LoadU(df, xb + i);
+        VI best = hn::Zero(di);
+        VF best_err = hn::Abs(
+            hn::Sub(hn::Set(df, static_cast<float>(internal::kFp4DoubledValues[0]) * h), v));
+        for (int k = 1; k < 16; ++k) {
+          const float level = static_cast<float>(internal::kFp4DoubledValues[k]) * h;
+          const VF err = hn::Abs(hn::Sub(hn::Set(df, level), v));
+          const MF lt = hn::Lt(err, best_err);
+          best = hn::IfThenElse(hn::RebindMask(di, lt), hn::Set(di, k), best);
+          best_err = hn::IfThenElse(lt, err, best_err);
+        }
+        return best;
+      };
+      for (size_t i = 0; i < 16; i += lanes) {
+        StoreLowBytes(hn::Or(code(i), hn::ShiftLeft<4>(code(i + 16))), o + 1 + i);
+      }
     }
-  }
+  };
+  RunFastGroups<Mxfp4Family>(x, out, n_blocks, general);
 }
 
 #endif  // HWY_TARGET != HWY_SCALAR

@@ -136,7 +136,6 @@ HWY_INLINE bool AllAtMost(VI acc, int32_t top) {
   return hn::AllTrue(du, hn::Lt(hn::BitCast(du, acc), hn::Set(du, static_cast<uint32_t>(top) + 1)));
 }
 
-
 // Stores 16 nibble bytes c[j] | c[j + 16] << 4 of 32 codes (each 0..15 when
 // kLowNibble is false; masked to 4 bits when true) at p.
 template <bool kLowNibble>
@@ -157,16 +156,44 @@ HWY_INLINE void StoreNibbles16(const VI* c, uint8_t* p) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(b[0].raw));
 #elif HWY_TARGET == HWY_AVX2
   // Per 128-bit lane j: b0[4j..4j+3] b1[4j..4j+3] (twice); gather the dwords.
-  const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(b[0].raw, b[1].raw),
-                                            _mm256_setzero_si256());
+  const __m256i bytes =
+      _mm256_packus_epi16(_mm256_packs_epi32(b[0].raw, b[1].raw), _mm256_setzero_si256());
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
                    _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(bytes, order)));
 #else
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
-                   _mm_packus_epi16(_mm_packs_epi32(b[0].raw, b[1].raw),
-                                    _mm_packs_epi32(b[2].raw, b[3].raw)));
+  _mm_storeu_si128(
+      reinterpret_cast<__m128i*>(p),
+      _mm_packus_epi16(_mm_packs_epi32(b[0].raw, b[1].raw), _mm_packs_epi32(b[2].raw, b[3].raw)));
 #endif
+}
+
+// The fast groups' driver. Family::Prepare(x, out, State*) computes a
+// group's scales (reductions, divisions) and writes them, returning false
+// when the group cannot take the fast path; Family::Emit(x, out, const
+// State&) writes the codes and returns whether the group's bytes are the
+// reference's. Group g + 1 is prepared before group g is emitted, so the
+// latency of one group's divisions overlaps the previous group's codes.
+// general(first, count) writes blocks first .. first + count - 1 (the
+// partial last group, and any group whose fast path failed).
+template <class Family, class General>
+HWY_INLINE void RunFastGroups(const float* x, uint8_t* out, int64_t n_blocks,
+                              const General& general) {
+  constexpr int64_t kL = static_cast<int64_t>(kGroupBlocks);
+  constexpr int64_t kIn = kL * static_cast<int64_t>(kGroupQK);
+  constexpr int64_t kOut = kL * static_cast<int64_t>(Family::kBlockBytes);
+  const int64_t full = n_blocks / kL;
+  typename Family::State state[2];
+  bool ready[2] = {false, false};
+  if (full > 0) ready[0] = Family::Prepare(x, out, &state[0]);
+  for (int64_t g = 0; g < full; ++g) {
+    const int cur = static_cast<int>(g & 1);
+    if (g + 1 < full) {
+      ready[cur ^ 1] = Family::Prepare(x + (g + 1) * kIn, out + (g + 1) * kOut, &state[cur ^ 1]);
+    }
+    if (!ready[cur] || !Family::Emit(x + g * kIn, out + g * kOut, state[cur])) general(g * kL, kL);
+  }
+  if (full * kL < n_blocks) general(full * kL, n_blocks - full * kL);
 }
 
 #endif  // HWY_TARGET != HWY_SCALAR

@@ -22,9 +22,9 @@
 #include "ggufkit/dequant/quantize_extra-inl.h"
 #include "ggufkit/dequant/quantize_group-inl.h"
 #include "ggufkit/dequant/quantize_legacy_imatrix-inl.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/type_traits.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -74,6 +74,25 @@ HWY_INLINE void StoreGroupHalves(VF d, uint8_t* out, size_t stride) {
 #endif
 }
 
+// StoreGroupHalves of a and of b, b's halves right after a's.
+HWY_INLINE void StoreGroupHalfPairs(VF a, VF b, uint8_t* out, size_t stride) {
+#if HWY_TARGET <= HWY_AVX2
+  const DF df;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  HWY_ALIGN uint16_t ha[HWY_MAX_BYTES / sizeof(float)];
+  HWY_ALIGN uint16_t hb[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(hn::DemoteTo(dh, a), dh, reinterpret_cast<hwy::float16_t*>(ha));
+  hn::Store(hn::DemoteTo(dh, b), dh, reinterpret_cast<hwy::float16_t*>(hb));
+  for (size_t k = 0; k < hn::Lanes(df); ++k) {
+    const uint32_t pair = ha[k] | (static_cast<uint32_t>(hb[k]) << 16);
+    std::memcpy(out + k * stride, &pair, 4);
+  }
+#else
+  StoreGroupHalves(a, out, stride);
+  StoreGroupHalves(b, out + 2, stride);
+#endif
+}
+
 // id = d != 0 ? 1 / d : 0, per lane.
 HWY_INLINE VF InverseOrZero(VF d) {
   const DF df;
@@ -86,8 +105,8 @@ HWY_INLINE VF InverseOrZero(VF d) {
 HWY_INLINE void StoreCodes32(const VI* q, uint8_t* p) {
 #if HWY_TARGET <= HWY_AVX3
   // Per 128-bit lane j: q0[4j..4j+3] q1[4j..4j+3] (twice); gather the dwords.
-  const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(q[0].raw, q[1].raw),
-                                           _mm512_setzero_si512());
+  const __m512i bytes =
+      _mm512_packs_epi16(_mm512_packs_epi32(q[0].raw, q[1].raw), _mm512_setzero_si512());
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
                       _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, bytes)));
@@ -106,33 +125,42 @@ HWY_INLINE void StoreCodes32(const VI* q, uint8_t* p) {
 #endif
 }
 
-// Q8_0's fast group: true when the bytes written are the reference's.
-HWY_INLINE bool QuantizeQ8_0Group(const float* x, uint8_t* out) {
-  const DF df;
-  const DI di;
-  constexpr size_t kL = kGroupBlocks;
-  VF amax;
-  GroupMinMax<false, true, true>(x, nullptr, &amax);
-  const VF d = hn::Div(amax, hn::Set(df, 127.0f));
-  HWY_ALIGN float ids[kL];
-  hn::Store(InverseOrZero(d), df, ids);
-  StoreGroupHalves(d, out, 34);
+// Q8_0's fast group (see RunFastGroups).
+struct Q8_0Family {
+  static constexpr size_t kBlockBytes = 34;
+  struct State {
+    HWY_ALIGN float ids[kGroupBlocks];
+  };
+  static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
+    const DF df;
+    VF amax;
+    GroupMinMax<false, true, true>(x, nullptr, &amax);
+    const VF d = hn::Div(amax, hn::Set(df, 127.0f));
+    hn::Store(InverseOrZero(d), df, st->ids);
+    StoreGroupHalves(d, out, kBlockBytes);
+    return true;
+  }
   // Codes are |x * id| <= 127 (1 + 2^-21) for a NaN-free block (d's
   // rounding as a subnormal included): the rounding lands in -127..127, and
   // NaN or overflow gives INT32_MIN, which the running minimum catches.
-  VI lowest = hn::Zero(di);
-  for (size_t k = 0; k < kL; ++k) {
-    const float* xb = x + k * kLegacyQK;
-    const VF vid = hn::Set(df, ids[k]);
-    VI q[kLegacyQK / kL];
-    for (size_t i = 0; i < kLegacyQK / kL; ++i) {
-      q[i] = RoundHalfAwayRaw(hn::Mul(hn::LoadU(df, xb + i * kL), vid));
-      lowest = hn::Min(lowest, q[i]);
+  static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st) {
+    const DF df;
+    const DI di;
+    constexpr size_t kL = kGroupBlocks;
+    VI lowest = hn::Zero(di);
+    for (size_t k = 0; k < kL; ++k) {
+      const float* xb = x + k * kLegacyQK;
+      const VF vid = hn::Set(df, st.ids[k]);
+      VI q[kLegacyQK / kL];
+      for (size_t i = 0; i < kLegacyQK / kL; ++i) {
+        q[i] = RoundHalfAwayRaw(hn::Mul(hn::LoadU(df, xb + i * kL), vid));
+        lowest = hn::Min(lowest, q[i]);
+      }
+      StoreCodes32(q, out + k * kBlockBytes + 2);
     }
-    StoreCodes32(q, out + k * 34 + 2);
+    return hn::AllTrue(di, hn::Gt(lowest, hn::Set(di, -128)));
   }
-  return hn::AllTrue(di, hn::Gt(lowest, hn::Set(di, -128)));
-}
+};
 
 // Q8_0: d = max|x| / 127 with ggml's MAX macro, whose result depends on
 // where a NaN sits in the block; blocks holding a NaN go to the reference.
@@ -144,61 +172,62 @@ inline void QuantizeQ8_0(const float* x, uint8_t* out, int64_t n, const float* /
   const VI k255 = hn::Set(di, 0xFF);
   const int64_t n_blocks = n / kLegacyQK;
   const MF finite_lanes = hn::FirstN(df, lanes);
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
-    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
-    if (nb == static_cast<int>(kGroupBlocks) &&
-        QuantizeQ8_0Group(x + b0 * kLegacyQK, out + b0 * 34)) {
-      continue;
-    }
-    HWY_ALIGN float amaxs[HWY_MAX_BYTES / sizeof(float)] = {0};
-    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
-    bool has_nan[HWY_MAX_BYTES / sizeof(float)];
-    for (int k = 0; k < nb; ++k) {
-      const float* xb = x + (b0 + k) * kLegacyQK;
-      VF amax = hn::Zero(df);
-      MF nan = hn::FirstN(df, 0);
-      for (size_t i = 0; i < kLegacyQK; i += lanes) {
-        const VF v = hn::LoadU(df, xb + i);
-        nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));  // Ne is ordered on AVX2+
-        amax = hn::Max(amax, hn::Abs(v));
-      }
-      has_nan[k] = !hn::AllFalse(df, nan);
-      amaxs[k] = hn::GetLane(hn::MaxOfLanes(df, amax));
-    }
-    // One block per lane: d = amax / 127, id, the f16 d.
-    const VF vamax = hn::Load(df, amaxs);
-    const VF d = hn::Div(vamax, hn::Set(df, 127.0f));
-    const VF vids = InverseOrZero(d);
-    hn::Store(vids, df, ids);
-    StoreHalves(d, static_cast<size_t>(nb), out + b0 * 34, 34);
-    // Finite amax and id: every |x * id| <= 127 (1 + 2^-22), so the
-    // rounded value converts without the out-of-range selects.
-    const VF inf = hn::Set(df, HUGE_VALF);
-    bool tame[HWY_MAX_BYTES / sizeof(float)];
-    const uint32_t tame_bits = MaskBits(hn::RebindMask(
-        di, hn::And(finite_lanes, hn::And(hn::Lt(vamax, inf), hn::Lt(hn::Abs(vids), inf)))));
-    for (int k = 0; k < nb; ++k) tame[k] = (tame_bits >> k) & 1;
-    for (int k = 0; k < nb; ++k) {
-      const float* xb = x + (b0 + k) * kLegacyQK;
-      uint8_t* o = out + (b0 + k) * 34;
-      if (has_nan[k]) {
-        reference(xb, o, kLegacyQK, nullptr);
-        continue;
-      }
-      const VF vid = hn::Set(df, ids[k]);
-      if (tame[k]) {
+  // Partial last groups and groups whose fast path failed.
+  auto general = [&](int64_t first, int64_t count) {
+    for (int64_t b0 = first; b0 < first + count; b0 += static_cast<int64_t>(lanes)) {
+      const int nb =
+          static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), first + count - b0));
+      HWY_ALIGN float amaxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+      HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+      bool has_nan[HWY_MAX_BYTES / sizeof(float)];
+      for (int k = 0; k < nb; ++k) {
+        const float* xb = x + (b0 + k) * kLegacyQK;
+        VF amax = hn::Zero(df);
+        MF nan = hn::FirstN(df, 0);
         for (size_t i = 0; i < kLegacyQK; i += lanes) {
-          const VI q = hn::ConvertTo(di, RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
+          const VF v = hn::LoadU(df, xb + i);
+          nan = hn::Or(nan, hn::Not(hn::Eq(v, v)));  // Ne is ordered on AVX2+
+          amax = hn::Max(amax, hn::Abs(v));
+        }
+        has_nan[k] = !hn::AllFalse(df, nan);
+        amaxs[k] = hn::GetLane(hn::MaxOfLanes(df, amax));
+      }
+      // One block per lane: d = amax / 127, id, the f16 d.
+      const VF vamax = hn::Load(df, amaxs);
+      const VF d = hn::Div(vamax, hn::Set(df, 127.0f));
+      const VF vids = InverseOrZero(d);
+      hn::Store(vids, df, ids);
+      StoreHalves(d, static_cast<size_t>(nb), out + b0 * 34, 34);
+      // Finite amax and id: every |x * id| <= 127 (1 + 2^-22), so the
+      // rounded value converts without the out-of-range selects.
+      const VF inf = hn::Set(df, HUGE_VALF);
+      bool tame[HWY_MAX_BYTES / sizeof(float)];
+      const uint32_t tame_bits = MaskBits(hn::RebindMask(
+          di, hn::And(finite_lanes, hn::And(hn::Lt(vamax, inf), hn::Lt(hn::Abs(vids), inf)))));
+      for (int k = 0; k < nb; ++k) tame[k] = (tame_bits >> k) & 1;
+      for (int k = 0; k < nb; ++k) {
+        const float* xb = x + (b0 + k) * kLegacyQK;
+        uint8_t* o = out + (b0 + k) * 34;
+        if (has_nan[k]) {
+          reference(xb, o, kLegacyQK, nullptr);
+          continue;
+        }
+        const VF vid = hn::Set(df, ids[k]);
+        if (tame[k]) {
+          for (size_t i = 0; i < kLegacyQK; i += lanes) {
+            const VI q = hn::ConvertTo(di, RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
+            StoreLowBytes(hn::And(q, k255), o + 2 + i);
+          }
+          continue;
+        }
+        for (size_t i = 0; i < kLegacyQK; i += lanes) {
+          const VI q = TruncToInt32V(RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
           StoreLowBytes(hn::And(q, k255), o + 2 + i);
         }
-        continue;
-      }
-      for (size_t i = 0; i < kLegacyQK; i += lanes) {
-        const VI q = TruncToInt32V(RoundHalfAwayV(hn::Mul(hn::LoadU(df, xb + i), vid)));
-        StoreLowBytes(hn::And(q, k255), o + 2 + i);
       }
     }
-  }
+  };
+  RunFastGroups<Q8_0Family>(x, out, n_blocks, general);
 }
 
 // The signed value of the first element of largest magnitude (NaN never
@@ -319,127 +348,149 @@ HWY_INLINE void ReferenceMinMax(const float* xb, float* min_out, float* max_out)
   *max_out = max;
 }
 
-// Q4_0 / Q5_0's fast group: true when the bytes written are the reference's.
-// The block's signed absmax is its max or its min, whichever has the larger
-// magnitude; only when both have it (+a and -a) does the reference's "first
-// one" need the scalar search, and an all-zero block gives +0.
+// Q4_0 / Q5_0's fast group (see RunFastGroups). The block's signed absmax
+// is its max or its min, whichever has the larger magnitude; only when both
+// have it (+a and -a) does the reference's "first one" need the scalar
+// search, and an all-zero block gives +0.
 template <bool kFifth>
-HWY_INLINE bool QuantizeSymmetricGroup(const float* x, uint8_t* out) {
-  const DF df;
-  const DI di;
-  const hn::RebindToUnsigned<DI> du;
-  constexpr size_t kL = kGroupBlocks;
-  constexpr int kNmax = kFifth ? 16 : 8;
-  constexpr size_t kBlockBytes = kFifth ? 22 : 18;
-  VF vmin, vmax;
-  GroupMinMax<true, true, false>(x, &vmin, &vmax);
-  const VF neg_min = hn::Neg(vmin);
-  VF m = hn::IfThenElse(hn::Gt(neg_min, vmax), vmin, vmax);
-  m = hn::IfThenZeroElse(hn::Eq(m, hn::Zero(df)), m);
-  const MF tie = hn::And(hn::Eq(neg_min, vmax), hn::Gt(vmax, hn::Zero(df)));
-  if (HWY_UNLIKELY(!hn::AllFalse(df, tie))) {
-    HWY_ALIGN float ms[kL];
-    hn::Store(m, df, ms);
-    const uint32_t tie_bits = MaskBits(hn::RebindMask(di, tie));
-    for (size_t k = 0; k < kL; ++k) {
-      if ((tie_bits >> k) & 1) {
-        bool has_nan;
-        ms[k] = SignedAbsMax32(x + k * kLegacyQK, &has_nan);
+struct SymmetricFamily {
+  static constexpr int kNmax = kFifth ? 16 : 8;
+  static constexpr size_t kBlockBytes = kFifth ? 22 : 18;
+  struct State {
+    HWY_ALIGN float ids[kGroupBlocks];
+  };
+  static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
+    const DF df;
+    const DI di;
+    constexpr size_t kL = kGroupBlocks;
+    VF vmin, vmax;
+    GroupMinMax<true, true, false>(x, &vmin, &vmax);
+    const VF neg_min = hn::Neg(vmin);
+    VF m = hn::IfThenElse(hn::Gt(neg_min, vmax), vmin, vmax);
+    m = hn::IfThenZeroElse(hn::Eq(m, hn::Zero(df)), m);
+    const MF tie = hn::And(hn::Eq(neg_min, vmax), hn::Gt(vmax, hn::Zero(df)));
+    if (HWY_UNLIKELY(!hn::AllFalse(df, tie))) {
+      HWY_ALIGN float ms[kL];
+      hn::Store(m, df, ms);
+      const uint32_t tie_bits = MaskBits(hn::RebindMask(di, tie));
+      for (size_t k = 0; k < kL; ++k) {
+        if ((tie_bits >> k) & 1) {
+          bool has_nan;
+          ms[k] = SignedAbsMax32(x + k * kLegacyQK, &has_nan);
+        }
       }
+      m = hn::Load(df, ms);
     }
-    m = hn::Load(df, ms);
+    // m / -nmax: the product with -1 / nmax (a power of two) is the same
+    // correctly rounded quotient, without a division's latency.
+    const VF d = hn::Mul(m, hn::Set(df, -1.0f / kNmax));
+    hn::Store(InverseOrZero(d), df, st->ids);
+    StoreGroupHalves(d, out, kBlockBytes);
+    return true;
   }
-  const VF d = hn::Div(m, hn::Set(df, static_cast<float>(-kNmax)));
-  HWY_ALIGN float ids[kL];
-  hn::Store(InverseOrZero(d), df, ids);
-  StoreGroupHalves(d, out, kBlockBytes);
   // x * id lies in [-nmax, nmax] (1 + 2^-21) for a NaN-free block, so the
   // truncation of x * id + nmax + 0.5 is in 0..2 nmax, where it equals the
-  // reference's int8 conversion; NaN and overflow give INT32_MIN, which the
-  // unsigned running maximum catches.
-  const VF bias = hn::Set(df, kNmax + 0.5f);
-  const VI top = hn::Set(di, 2 * kNmax - 1);
-  auto highest = hn::Zero(du);
-  for (size_t k = 0; k < kL; ++k) {
-    const float* xb = x + k * kLegacyQK;
-    uint8_t* o = out + k * kBlockBytes;
-    const VF vid = hn::Set(df, ids[k]);
-    VI c[kLegacyQK / kL];
-    for (size_t i = 0; i < kLegacyQK / kL; ++i) {
-      const VI q = TruncRaw(hn::Add(hn::Mul(hn::LoadU(df, xb + i * kL), vid), bias));
-      highest = hn::Max(highest, hn::BitCast(du, q));
-      c[i] = hn::Min(q, top);
-    }
-    if (kFifth) {
-      const uint32_t qh = FifthBits(c);
-      std::memcpy(o + 2, &qh, 4);
-      StoreNibbles16<true>(c, o + 6);
-    } else {
-      StoreNibbles16<false>(c, o + 2);
-    }
-  }
-  return AllAtMost(hn::BitCast(di, highest), 127);
-}
-
-// Q4_1 / Q5_1's fast group, as QuantizeSymmetricGroup. A zero min keeps the
-// sign of the block's first zero (and then the max may be that same zero):
-// those blocks take the reference's scalar min and max.
-template <bool kFifth>
-HWY_INLINE bool QuantizeAsymmetricGroup(const float* x, uint8_t* out) {
-  const DF df;
-  const DI di;
-  const hn::RebindToUnsigned<DI> du;
-  constexpr size_t kL = kGroupBlocks;
-  constexpr size_t kBlockBytes = kFifth ? 24 : 20;
-  VF vmin, vmax;
-  GroupMinMax<true, true, false>(x, &vmin, &vmax);
-  const MF zero_min = hn::Eq(vmin, hn::Zero(df));
-  HWY_ALIGN float mins[kL];
-  if (HWY_UNLIKELY(!hn::AllFalse(df, zero_min))) {
-    HWY_ALIGN float maxs[kL];
-    hn::Store(vmin, df, mins);
-    hn::Store(vmax, df, maxs);
-    const uint32_t zero_bits = MaskBits(hn::RebindMask(di, zero_min));
+  // reference's int8 conversion; NaN and overflow give INT32_MIN, the only
+  // negative value, which stays negative through the clamp and the OR.
+  static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st) {
+    const DF df;
+    const DI di;
+    constexpr size_t kL = kGroupBlocks;
+    const VF bias = hn::Set(df, kNmax + 0.5f);
+    const VI top = hn::Set(di, 2 * kNmax - 1);
+    VI seen = hn::Zero(di);  // OR of the clamped codes: negative iff one was
     for (size_t k = 0; k < kL; ++k) {
-      if ((zero_bits >> k) & 1) ReferenceMinMax(x + k * kLegacyQK, &mins[k], &maxs[k]);
+      const float* xb = x + k * kLegacyQK;
+      uint8_t* o = out + k * kBlockBytes;
+      const VF vid = hn::Set(df, st.ids[k]);
+      VI c[kLegacyQK / kL];
+      for (size_t i = 0; i < kLegacyQK / kL; ++i) {
+        c[i] = hn::Min(TruncRaw(hn::Add(hn::Mul(hn::LoadU(df, xb + i * kL), vid), bias)), top);
+      }
+      for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
+      if (kFifth) {
+        const uint32_t qh = FifthBits(c);
+        std::memcpy(o + 2, &qh, 4);
+        StoreNibbles16<true>(c, o + 6);
+      } else {
+        StoreNibbles16<false>(c, o + 2);
+      }
     }
-    vmin = hn::Load(df, mins);
-    vmax = hn::Load(df, maxs);
+    return hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
   }
-  const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
-  HWY_ALIGN float ids[kL];
-  hn::Store(InverseOrZero(d), df, ids);
-  hn::Store(vmin, df, mins);
-  StoreGroupHalves(d, out, kBlockBytes);
-  StoreGroupHalves(vmin, out + 2, kBlockBytes);
+};
+
+// Q4_1 / Q5_1's fast group (see RunFastGroups). A zero min keeps the sign
+// of the block's first zero (and then the max may be that same zero): those
+// blocks take the reference's scalar min and max.
+template <bool kFifth>
+struct AsymmetricFamily {
+  static constexpr size_t kBlockBytes = kFifth ? 24 : 20;
+  struct State {
+    HWY_ALIGN float ids[kGroupBlocks];
+    HWY_ALIGN float mins[kGroupBlocks];
+  };
+  static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
+    const DF df;
+    const DI di;
+    constexpr size_t kL = kGroupBlocks;
+    VF vmin, vmax;
+    GroupMinMax<true, true, false>(x, &vmin, &vmax);
+    const MF zero_min = hn::Eq(vmin, hn::Zero(df));
+    if (HWY_UNLIKELY(!hn::AllFalse(df, zero_min))) {
+      HWY_ALIGN float maxs[kL];
+      hn::Store(vmin, df, st->mins);
+      hn::Store(vmax, df, maxs);
+      const uint32_t zero_bits = MaskBits(hn::RebindMask(di, zero_min));
+      for (size_t k = 0; k < kL; ++k) {
+        if ((zero_bits >> k) & 1) ReferenceMinMax(x + k * kLegacyQK, &st->mins[k], &maxs[k]);
+      }
+      vmin = hn::Load(df, st->mins);
+      vmax = hn::Load(df, maxs);
+    }
+    const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
+    hn::Store(InverseOrZero(d), df, st->ids);
+    hn::Store(vmin, df, st->mins);
+    StoreGroupHalfPairs(d, vmin, out, kBlockBytes);
+    return true;
+  }
   // (x - min) * id lies in [0, nmax] (1 + 2^-21) for a NaN-free block whose
-  // min, max and d are finite; otherwise a NaN or an overflow shows up as
-  // INT32_MIN (or at worst a code above 127), which the check catches.
-  const VF half = hn::Set(df, 0.5f);
-  const VI k15 = hn::Set(di, 15);
-  auto highest = hn::Zero(du);
-  for (size_t k = 0; k < kL; ++k) {
-    const float* xb = x + k * kLegacyQK;
-    uint8_t* o = out + k * kBlockBytes;
-    const VF vid = hn::Set(df, ids[k]);
-    const VF vmin_k = hn::Set(df, mins[k]);
-    VI c[kLegacyQK / kL];
-    for (size_t i = 0; i < kLegacyQK / kL; ++i) {
-      const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i * kL), vmin_k), vid), half);
-      const VI q = TruncRaw(f);
-      highest = hn::Max(highest, hn::BitCast(du, q));
-      c[i] = kFifth ? q : hn::Min(q, k15);
+  // min, max and d are finite (x - min <= max - min by monotonic rounding;
+  // an id that is finite has d within 2^-22 of its value), so the truncation
+  // of it plus 0.5 is in 0..nmax, where it equals the reference's int8 /
+  // uint8 conversion. Otherwise a NaN or an overflow shows up as INT32_MIN,
+  // the only negative value, which stays negative through the clamp and
+  // the OR.
+  static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st) {
+    const DF df;
+    const DI di;
+    constexpr size_t kL = kGroupBlocks;
+    const VF half = hn::Set(df, 0.5f);
+    const VI k15 = hn::Set(di, 15);
+    VI seen = hn::Zero(di);  // OR of the codes: negative iff one was
+    for (size_t k = 0; k < kL; ++k) {
+      const float* xb = x + k * kLegacyQK;
+      uint8_t* o = out + k * kBlockBytes;
+      const VF vid = hn::Set(df, st.ids[k]);
+      const VF vmin_k = hn::Set(df, st.mins[k]);
+      VI c[kLegacyQK / kL];
+      for (size_t i = 0; i < kLegacyQK / kL; ++i) {
+        const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i * kL), vmin_k), vid), half);
+        const VI q = TruncRaw(f);
+        c[i] = kFifth ? q : hn::Min(q, k15);
+      }
+      for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
+      if (kFifth) {
+        const uint32_t qh = FifthBits(c);
+        std::memcpy(o + 4, &qh, 4);
+        StoreNibbles16<true>(c, o + 8);
+      } else {
+        StoreNibbles16<false>(c, o + 4);
+      }
     }
-    if (kFifth) {
-      const uint32_t qh = FifthBits(c);
-      std::memcpy(o + 4, &qh, 4);
-      StoreNibbles16<true>(c, o + 8);
-    } else {
-      StoreNibbles16<false>(c, o + 4);
-    }
+    return hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
   }
-  return AllAtMost(hn::BitCast(di, highest), 127);
-}
+};
 
 // Q4_0 (kFifth false) and Q5_0: d = signed absmax / -nmax,
 // q = MIN(2 nmax - 1, (int8_t)(x * id + nmax + 0.5)).
@@ -453,55 +504,55 @@ inline void QuantizeSymmetric(const float* x, uint8_t* out, int64_t n) {
   const VI top = hn::Set(di, 2 * kNmax - 1);
   const int64_t n_blocks = n / kLegacyQK;
   const size_t lanes = hn::Lanes(df);
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
-    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
-    if (nb == static_cast<int>(kGroupBlocks) &&
-        QuantizeSymmetricGroup<kFifth>(x + b0 * kLegacyQK,
-                                       out + static_cast<size_t>(b0) * kBlockBytes)) {
-      continue;
-    }
-    HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
-    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
-    uint32_t nan_bits = 0;
-    for (int k = 0; k < nb; ++k) {
-      bool has_nan;
-      maxs[k] = SignedAbsMax32(x + (b0 + k) * kLegacyQK, &has_nan);
-      nan_bits |= static_cast<uint32_t>(has_nan) << k;
-    }
-    // One block per lane: d = max / -nmax, id, the f16 d.
-    const VF vmax = hn::Load(df, maxs);
-    const VF d = hn::Div(vmax, hn::Set(df, static_cast<float>(-kNmax)));
-    const VF vids = InverseOrZero(d);
-    hn::Store(vids, df, ids);
-    StoreHalves(d, static_cast<size_t>(nb), out + static_cast<size_t>(b0) * kBlockBytes,
-                kBlockBytes);
-    // No NaN, finite max and id: x * id + nmax + 0.5 lies in
-    // [0.5 - eps, 2 nmax + 0.5 + eps], so truncation needs no range
-    // selects and the codes need no sign extension.
-    const VF inf = hn::Set(df, HUGE_VALF);
-    const uint32_t finite_bits = MaskBits(hn::RebindMask(
-        di, hn::And(hn::Lt(hn::Abs(vmax), inf), hn::Lt(hn::Abs(vids), inf))));
-    bool tame[HWY_MAX_BYTES / sizeof(float)];
-    for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
-    for (int k = 0; k < nb; ++k) {
-      const float* xb = x + (b0 + k) * kLegacyQK;
-      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
-      const VF vid = hn::Set(df, ids[k]);
-      if (tame[k]) {
+  // Partial last groups and groups whose fast path failed.
+  auto general = [&](int64_t first, int64_t count) {
+    for (int64_t b0 = first; b0 < first + count; b0 += static_cast<int64_t>(lanes)) {
+      const int nb =
+          static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), first + count - b0));
+      HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+      HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+      uint32_t nan_bits = 0;
+      for (int k = 0; k < nb; ++k) {
+        bool has_nan;
+        maxs[k] = SignedAbsMax32(x + (b0 + k) * kLegacyQK, &has_nan);
+        nan_bits |= static_cast<uint32_t>(has_nan) << k;
+      }
+      // One block per lane: d = max / -nmax, id, the f16 d.
+      const VF vmax = hn::Load(df, maxs);
+      const VF d = hn::Div(vmax, hn::Set(df, static_cast<float>(-kNmax)));
+      const VF vids = InverseOrZero(d);
+      hn::Store(vids, df, ids);
+      StoreHalves(d, static_cast<size_t>(nb), out + static_cast<size_t>(b0) * kBlockBytes,
+                  kBlockBytes);
+      // No NaN, finite max and id: x * id + nmax + 0.5 lies in
+      // [0.5 - eps, 2 nmax + 0.5 + eps], so truncation needs no range
+      // selects and the codes need no sign extension.
+      const VF inf = hn::Set(df, HUGE_VALF);
+      const uint32_t finite_bits = MaskBits(
+          hn::RebindMask(di, hn::And(hn::Lt(hn::Abs(vmax), inf), hn::Lt(hn::Abs(vids), inf))));
+      bool tame[HWY_MAX_BYTES / sizeof(float)];
+      for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
+      for (int k = 0; k < nb; ++k) {
+        const float* xb = x + (b0 + k) * kLegacyQK;
+        uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
+        const VF vid = hn::Set(df, ids[k]);
+        if (tame[k]) {
+          auto code = [&](size_t i) {
+            const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
+            return hn::Min(hn::ConvertTo(di, f), top);
+          };
+          PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
+          continue;
+        }
         auto code = [&](size_t i) {
           const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
-          return hn::Min(hn::ConvertTo(di, f), top);
+          return hn::Min(SignExtendLowByte(TruncToInt32V(f)), top);
         };
         PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
-        continue;
       }
-      auto code = [&](size_t i) {
-        const VF f = hn::Add(hn::Mul(hn::LoadU(df, xb + i), vid), bias);
-        return hn::Min(SignExtendLowByte(TruncToInt32V(f)), top);
-      };
-      PackNibbles<kFifth>(code, o + (kFifth ? 6 : 2), o + 2);
     }
-  }
+  };
+  RunFastGroups<SymmetricFamily<kFifth>>(x, out, n_blocks, general);
 }
 
 // Q4_1 (clamped to 15) and Q5_1 (not clamped: the low byte):
@@ -515,60 +566,60 @@ inline void QuantizeAsymmetric(const float* x, uint8_t* out, int64_t n) {
   const VI k15 = hn::Set(di, 15);
   const int64_t n_blocks = n / kLegacyQK;
   const size_t lanes = hn::Lanes(df);
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(lanes)) {
-    const int nb = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), n_blocks - b0));
-    if (nb == static_cast<int>(kGroupBlocks) &&
-        QuantizeAsymmetricGroup<kFifth>(x + b0 * kLegacyQK,
-                                        out + static_cast<size_t>(b0) * kBlockBytes)) {
-      continue;
-    }
-    HWY_ALIGN float mins[HWY_MAX_BYTES / sizeof(float)] = {0};
-    HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
-    HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
-    uint32_t nan_bits = 0;
-    for (int k = 0; k < nb; ++k) {
-      bool has_nan;
-      MinMax32(x + (b0 + k) * kLegacyQK, &mins[k], &maxs[k], &has_nan);
-      nan_bits |= static_cast<uint32_t>(has_nan) << k;
-    }
-    // One block per lane: d = (max - min) / nmax, id, the f16 d and m.
-    const VF vmin = hn::Load(df, mins);
-    const VF vmax = hn::Load(df, maxs);
-    const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
-    const VF vids = InverseOrZero(d);
-    hn::Store(vids, df, ids);
-    uint8_t* ob = out + static_cast<size_t>(b0) * kBlockBytes;
-    StoreHalves(d, static_cast<size_t>(nb), ob, kBlockBytes);
-    StoreHalves(vmin, static_cast<size_t>(nb), ob + 2, kBlockBytes);
-    // No NaN, finite min, max, d and id: (x - min) * id + 0.5 lies in
-    // [0.5, nmax + 0.5 + eps]: plain truncation, codes already in range.
-    const VF inf = hn::Set(df, HUGE_VALF);
-    const MF finite = hn::And(hn::And(hn::Lt(hn::Abs(vmin), inf), hn::Lt(hn::Abs(vmax), inf)),
-                              hn::And(hn::Lt(hn::Abs(d), inf), hn::Lt(hn::Abs(vids), inf)));
-    const uint32_t finite_bits = MaskBits(hn::RebindMask(di, finite));
-    bool tame[HWY_MAX_BYTES / sizeof(float)];
-    for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
-    for (int k = 0; k < nb; ++k) {
-      const float* xb = x + (b0 + k) * kLegacyQK;
-      uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
-      const VF vid = hn::Set(df, ids[k]);
-      const VF vmin_k = hn::Set(df, mins[k]);
-      if (tame[k]) {
+  // Partial last groups and groups whose fast path failed.
+  auto general = [&](int64_t first, int64_t count) {
+    for (int64_t b0 = first; b0 < first + count; b0 += static_cast<int64_t>(lanes)) {
+      const int nb =
+          static_cast<int>(std::min<int64_t>(static_cast<int64_t>(lanes), first + count - b0));
+      HWY_ALIGN float mins[HWY_MAX_BYTES / sizeof(float)] = {0};
+      HWY_ALIGN float maxs[HWY_MAX_BYTES / sizeof(float)] = {0};
+      HWY_ALIGN float ids[HWY_MAX_BYTES / sizeof(float)];
+      uint32_t nan_bits = 0;
+      for (int k = 0; k < nb; ++k) {
+        bool has_nan;
+        MinMax32(x + (b0 + k) * kLegacyQK, &mins[k], &maxs[k], &has_nan);
+        nan_bits |= static_cast<uint32_t>(has_nan) << k;
+      }
+      // One block per lane: d = (max - min) / nmax, id, the f16 d and m.
+      const VF vmin = hn::Load(df, mins);
+      const VF vmax = hn::Load(df, maxs);
+      const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
+      const VF vids = InverseOrZero(d);
+      hn::Store(vids, df, ids);
+      uint8_t* ob = out + static_cast<size_t>(b0) * kBlockBytes;
+      StoreHalves(d, static_cast<size_t>(nb), ob, kBlockBytes);
+      StoreHalves(vmin, static_cast<size_t>(nb), ob + 2, kBlockBytes);
+      // No NaN, finite min, max, d and id: (x - min) * id + 0.5 lies in
+      // [0.5, nmax + 0.5 + eps]: plain truncation, codes already in range.
+      const VF inf = hn::Set(df, HUGE_VALF);
+      const MF finite = hn::And(hn::And(hn::Lt(hn::Abs(vmin), inf), hn::Lt(hn::Abs(vmax), inf)),
+                                hn::And(hn::Lt(hn::Abs(d), inf), hn::Lt(hn::Abs(vids), inf)));
+      const uint32_t finite_bits = MaskBits(hn::RebindMask(di, finite));
+      bool tame[HWY_MAX_BYTES / sizeof(float)];
+      for (int k = 0; k < nb; ++k) tame[k] = ((finite_bits & ~nan_bits) >> k) & 1;
+      for (int k = 0; k < nb; ++k) {
+        const float* xb = x + (b0 + k) * kLegacyQK;
+        uint8_t* o = out + static_cast<size_t>(b0 + k) * kBlockBytes;
+        const VF vid = hn::Set(df, ids[k]);
+        const VF vmin_k = hn::Set(df, mins[k]);
+        if (tame[k]) {
+          auto code = [&](size_t i) {
+            const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin_k), vid), half);
+            return hn::ConvertTo(di, f);
+          };
+          PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
+          continue;
+        }
         auto code = [&](size_t i) {
           const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin_k), vid), half);
-          return hn::ConvertTo(di, f);
+          const VI t = TruncToInt32V(f);
+          return kFifth ? t : hn::Min(SignExtendLowByte(t), k15);
         };
         PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
-        continue;
       }
-      auto code = [&](size_t i) {
-        const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i), vmin_k), vid), half);
-        const VI t = TruncToInt32V(f);
-        return kFifth ? t : hn::Min(SignExtendLowByte(t), k15);
-      };
-      PackNibbles<kFifth>(code, o + (kFifth ? 8 : 4), o + 4);
     }
-  }
+  };
+  RunFastGroups<AsymmetricFamily<kFifth>>(x, out, n_blocks, general);
 }
 
 // With an imatrix, x is one row (see quantize_kernels.h).
