@@ -147,7 +147,12 @@ HWY_INLINE void StoreNibbles16(const VI* c, uint8_t* p) {
   for (size_t i = 0; i < kHalf; ++i) {
     const VI hi = hn::ShiftLeft<4>(c[i + kHalf]);
     if (kLowNibble) {
+#if HWY_TARGET <= HWY_AVX3
+      // vpmovdb below keeps only bits 0-7: no mask on the high code.
+      b[i] = hn::Or(hn::And(c[i], hn::Set(di, 0x0F)), hi);
+#else
       b[i] = hn::Or(hn::And(c[i], hn::Set(di, 0x0F)), hn::And(hi, hn::Set(di, 0xF0)));
+#endif
     } else {
       b[i] = hn::Or(c[i], hi);
     }
