@@ -11,9 +11,15 @@ and prints medians and the ratios to gguf-dequant (and llama-quantize) of the
 same run: absolute times on shared VMs are noisy, the ratios are the numbers to
 quote. Reuses bench_end_to_end.run_measured.
 
+Thread scaling: --threads-scan 1 2 4 ... runs gguf-quantize (Q4_K_M) once per
+thread count per round (--repeat rounds) and prints median wall, CPU, input
+MB/s, speed-up over the first count and CPU / wall; the outputs of every
+count must be byte-identical (checked).
+
 Usage: bench_quantize.py --tool build/release/tools/gguf-quantize
            --dequant build/release/tools/gguf-dequant [--layers 22] [--threads 2]
            [--repeat 1] [--workdir DIR] [--llama-quantize PATH] [--keep]
+       bench_quantize.py --tool ... --dequant ... --threads-scan 1 2 4 [--repeat 3]
 """
 import argparse
 import os
@@ -86,6 +92,46 @@ def write_model(path, layers):
             f.write(b"\0" * ((-size) % 32))
 
 
+def digest(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def scan_threads(args, model, in_mb):
+    """gguf-quantize from 1 to N threads: one run per count per round."""
+    walls = {t: [] for t in args.threads_scan}
+    cpus = {t: [] for t in args.threads_scan}
+    rss = {t: 0.0 for t in args.threads_scan}
+    digests = set()
+    out = os.path.join(args.workdir, "q4km-scan.gguf")
+    for _ in range(args.repeat):
+        for t in args.threads_scan:
+            wall, cpu, peak = run_measured(
+                [args.tool, "--quiet", "--threads", str(t), model, out, "Q4_K_M"])
+            walls[t].append(wall)
+            cpus[t].append(cpu)
+            rss[t] = max(rss[t], peak)
+            digests.add(digest(out))
+            os.remove(out)
+    print(f"\ngguf-quantize Q4_K_M, input {in_mb:.0f} MB F32, {args.repeat} round(s), "
+          f"cores {os.cpu_count()}")
+    print("| threads | wall | CPU | input MB/s | speed-up | CPU / wall | peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    first = statistics.median(walls[args.threads_scan[0]])
+    for t in args.threads_scan:
+        w, c = statistics.median(walls[t]), statistics.median(cpus[t])
+        print(f"| {t} | {w:.2f} s | {c:.2f} s | {in_mb / w:.0f} | {first / w:.2f}x | {c / w:.2f} "
+              f"| {rss[t]:.1f} MiB |")
+        print(f"<!-- threads {t}: walls {['%.2f' % x for x in walls[t]]} -->")
+    if len(digests) != 1:
+        raise SystemExit(f"outputs differ between thread counts: {sorted(digests)}")
+    print("outputs byte-identical across thread counts: yes")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tool", required=True, help="gguf-quantize")
@@ -96,6 +142,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workdir", default="/tmp/ggufkit-bench-quantize")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--threads-scan", type=int, nargs="+", default=None,
+                    help="thread counts to compare (gguf-quantize only)")
     ap.add_argument("--generate-only", default="", help=argparse.SUPPRESS)
     if "--generate-only" in sys.argv:
         i = sys.argv.index("--generate-only")
@@ -111,20 +159,16 @@ def main():
         subprocess.run([sys.executable, os.path.abspath(__file__), "--generate-only", model,
                         str(args.layers)], check=True)
     in_mb = os.path.getsize(model) / 1e6
+    if args.threads_scan:
+        scan_threads(args, model, in_mb)
+        if not args.keep:
+            os.remove(model)
+        return
     print(f"model: {model} ({in_mb:.0f} MB F32, {args.layers} layers), threads {args.threads}, "
           f"cores {os.cpu_count()}")
     runs = {"gguf-quantize": [], "gguf-dequant": [], "llama-quantize": []}
     outs = {}
     digests = {}
-
-    def digest(path):
-        import hashlib
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-
     for _ in range(args.repeat):
         out = os.path.join(args.workdir, "q4km.gguf")
         runs["gguf-quantize"].append(run_measured(
