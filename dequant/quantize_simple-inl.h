@@ -457,16 +457,15 @@ struct AsymmetricFamily {
   // (x - min) * id lies in [0, nmax] (1 + 2^-21) for a NaN-free block whose
   // min, max and d are finite (x - min <= max - min by monotonic rounding;
   // an id that is finite has d within 2^-22 of its value), so the truncation
-  // of it plus 0.5 is in 0..nmax, where it equals the reference's int8 /
-  // uint8 conversion. Otherwise a NaN or an overflow shows up as INT32_MIN,
-  // the only negative value, which stays negative through the clamp and
-  // the OR.
+  // of it plus 0.5 is in 0..nmax (15 (1 + 2^-21) + 0.5 < 16), where it
+  // equals the reference's int8 / uint8 conversion and clamp. Otherwise a
+  // NaN or an overflow shows up as INT32_MIN, the only negative value, which
+  // the OR keeps.
   static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st) {
     const DF df;
     const DI di;
     constexpr size_t kL = kGroupBlocks;
     const VF half = hn::Set(df, 0.5f);
-    const VI k15 = hn::Set(di, 15);
     VI seen = hn::Zero(di);  // OR of the codes: negative iff one was
     for (size_t k = 0; k < kL; ++k) {
       const float* xb = x + k * kLegacyQK;
@@ -476,8 +475,9 @@ struct AsymmetricFamily {
       VI c[kLegacyQK / kL];
       for (size_t i = 0; i < kLegacyQK / kL; ++i) {
         const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i * kL), vmin_k), vid), half);
-        const VI q = TruncRaw(f);
-        c[i] = kFifth ? q : hn::Min(q, k15);
+        // In range the truncation is at most nmax (the bound above), so
+        // Q4_1's clamp to 15 never acts: c is the code.
+        c[i] = TruncRaw(f);
       }
       for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
       if (kFifth) {
