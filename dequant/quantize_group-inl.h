@@ -4,8 +4,9 @@
 // (no per-block horizontal reduction), the scales one block per lane, and
 // the codes with plain conversions, checking on the way that no code left
 // the range where those conversions equal the reference's (a NaN or an
-// overflow lands outside it); a group that fails the check is redone by the
-// family's general path, which reproduces the reference for every input.
+// overflow lands outside it; MXFP4's codes need no check); a group that
+// fails the check is redone by the family's general path, which reproduces
+// the reference for every input.
 
 #if defined(GGUFKIT_DEQUANT_QUANTIZE_GROUP_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef GGUFKIT_DEQUANT_QUANTIZE_GROUP_INL_H_
@@ -135,8 +136,8 @@ HWY_INLINE void BlockMinMax(D d, const float* x, V* min_out, V* max_out) {
 
 // BlockMinMax of a whole group. On AVX3 as two trees of 256-bit vectors:
 // on Zen 4 a 512-bit min, max or shuffle costs two 256-bit ones, and the
-// narrower tree has fewer levels per block (measured: Q4_1's reductions
-// ~25% faster).
+// narrower tree has fewer levels per block (measured in one run: Q4_0 8.5
+// instead of 9.0 us, Q4_1 9.8 instead of 10.4 us per 256 KiB).
 template <bool kMin, bool kMax, bool kAbs>
 HWY_INLINE void GroupMinMax(const float* x, VF* min_out, VF* max_out) {
 #if HWY_TARGET <= HWY_AVX3
