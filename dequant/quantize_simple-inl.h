@@ -337,6 +337,23 @@ HWY_INLINE uint32_t FifthBits(const VI* c) {
 #endif
 }
 
+// Stores 32 codes of a fast group's block at p: the 16 nibble bytes, or for
+// the 5-bit formats the 32-bit qh (bit 4 of each code) and then the nibble
+// bytes; returns `seen` ORed with the codes (negative iff one was).
+template <bool kFifth>
+HWY_INLINE VI StoreLegacyCodes(const VI* c, VI seen, uint8_t* p) {
+  constexpr size_t kL = kGroupBlocks;
+  for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
+  if (kFifth) {
+    const uint32_t qh = FifthBits(c);
+    std::memcpy(p, &qh, 4);
+    StoreNibbles16<true>(c, p + 4);
+  } else {
+    StoreNibbles16<false>(c, p);
+  }
+  return seen;
+}
+
 // The reference's min and max of a block (first of equal values kept).
 HWY_INLINE void ReferenceMinMax(const float* xb, float* min_out, float* max_out) {
   float min = FLT_MAX, max = -FLT_MAX;
@@ -407,14 +424,7 @@ struct SymmetricFamily {
       for (size_t i = 0; i < kLegacyQK / kL; ++i) {
         c[i] = hn::Min(TruncRaw(hn::Add(hn::Mul(hn::LoadU(df, xb + i * kL), vid), bias)), top);
       }
-      for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
-      if (kFifth) {
-        const uint32_t qh = FifthBits(c);
-        std::memcpy(o + 2, &qh, 4);
-        StoreNibbles16<true>(c, o + 6);
-      } else {
-        StoreNibbles16<false>(c, o + 2);
-      }
+      seen = StoreLegacyCodes<kFifth>(c, seen, o + 2);
     }
     return hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
   }
@@ -479,14 +489,7 @@ struct AsymmetricFamily {
         // Q4_1's clamp to 15 never acts: c is the code.
         c[i] = TruncRaw(f);
       }
-      for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
-      if (kFifth) {
-        const uint32_t qh = FifthBits(c);
-        std::memcpy(o + 4, &qh, 4);
-        StoreNibbles16<true>(c, o + 8);
-      } else {
-        StoreNibbles16<false>(c, o + 4);
-      }
+      seen = StoreLegacyCodes<kFifth>(c, seen, o + 4);
     }
     return hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
   }
