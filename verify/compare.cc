@@ -216,15 +216,7 @@ class Model {
     }
     GGUFKIT_ASSIGN_OR_RETURN(m->gguf_, GgufModel::Open(path));
     for (size_t i = 0; i < m->gguf_->shard_count(); ++i) {
-      const GgufReader& shard = m->gguf_->shard(i);
-      if (shard.endianness() == Endianness::kBig) {
-        return absl::UnimplementedError(
-            absl::StrCat(shard.name(), ": big-endian GGUF files are not compared"));
-      }
-      if (shard.source().forward_only()) {
-        return absl::UnimplementedError(absl::StrCat(
-            shard.name(), ": compressed input: decompress it first (pairs are read at random)"));
-      }
+      if (m->gguf_->shard(i).source().forward_only()) m->forward_only_ = true;
     }
     for (const TensorInfo& t : m->gguf_->tensors()) {
       TensorRef r;
@@ -243,6 +235,14 @@ class Model {
   const char* format() const { return st_.empty() ? "gguf" : "safetensors"; }
   const std::vector<TensorRef>& tensors() const { return tensors_; }
   bool is_gguf() const { return gguf_ != nullptr; }
+  // Compressed (.gguf.zst) input: its tensors can only be read front to
+  // back, once.
+  bool forward_only() const { return forward_only_; }
+  // Where a tensor's data lies: shard, then offset (file order).
+  std::pair<uint32_t, uint64_t> DataPosition(const TensorRef& t) const {
+    return t.gguf ? std::make_pair(t.gguf->shard, t.gguf->absolute_offset)
+                  : std::make_pair(uint32_t{0}, uint64_t{0});
+  }
   const Metadata* gguf_metadata() const { return gguf_ ? &gguf_->metadata() : nullptr; }
 
   // Whether values of this tensor can be read as floats.
@@ -266,6 +266,11 @@ class Model {
       if (scratch->size() < bytes) scratch->resize(bytes);
       GGUFKIT_RETURN_IF_ERROR(gguf_->ReadTensorBytes(info, static_cast<uint64_t>(first) * esize,
                                                      scratch->data(), bytes));
+      if (gguf_->shard(info.shard).endianness() == Endianness::kBig) {
+        for (size_t off = 0; off < bytes; off += esize) {
+          std::reverse(scratch->data() + off, scratch->data() + off + esize);
+        }
+      }
       const uint8_t* p = scratch->data();
       for (int64_t i = 0; i < n; ++i, p += esize) {
         switch (info.type) {
@@ -301,9 +306,10 @@ class Model {
     }
     if (scratch->size() < kScratchBytes) scratch->resize(kScratchBytes);
     stream::GgufTensorSource source(*gguf_, info);
-    return stream::internal::StreamElements(stream::LayoutOf(info, source.file()), source, first, n,
-                                            OutputType::kF32, out, scratch->data(),
-                                            scratch->size());
+    // The layout carries the file's endianness: big-endian blocks are
+    // byte-swapped before they are decoded.
+    return stream::internal::StreamElements(source.layout(), source, first, n, OutputType::kF32,
+                                            out, scratch->data(), scratch->size());
   }
 
   // key -> rendered value (for comparing against safetensors, whose
@@ -322,6 +328,7 @@ class Model {
   std::unique_ptr<GgufModel> gguf_;
   std::vector<std::unique_ptr<SafetensorsFile>> st_;  // shards
   std::vector<TensorRef> tensors_;
+  bool forward_only_ = false;
 };
 
 absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReadMap(const std::string& path) {
@@ -494,11 +501,45 @@ absl::StatusOr<CompareReport> CompareModels(const std::string& path_a, const std
       }
     }
   }
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (a->forward_only() || b->forward_only()) {
+    // A compressed input is read once, front to back: the pairs go in its
+    // data order, one at a time. Two compressed inputs must store their
+    // tensors in the same order.
+    const bool by_a = a->forward_only();
+    const Model& lead = by_a ? *a : *b;
+    std::vector<size_t> order(jobs.size());
+    for (size_t j = 0; j < order.size(); ++j) order[j] = j;
+    auto position = [&](const Model& m, size_t j) {
+      return m.DataPosition(m.tensors()[&m == a.get() ? jobs[j].a : jobs[j].b]);
+    };
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return position(lead, x) < position(lead, y);
+    });
+    std::vector<Job> sorted_jobs;
+    std::vector<size_t> sorted_pairs;
+    for (size_t j : order) {
+      sorted_jobs.push_back(jobs[j]);
+      sorted_pairs.push_back(job_pair[j]);
+    }
+    jobs = std::move(sorted_jobs);
+    job_pair = std::move(sorted_pairs);
+    if (a->forward_only() && b->forward_only()) {
+      for (size_t j = 1; j < jobs.size(); ++j) {
+        if (position(*b, j) < position(*b, j - 1)) {
+          return absl::UnimplementedError(absl::StrCat(
+              "both inputs are compressed and store their tensors in different orders ('",
+              b->tensors()[jobs[j].b].name, "' comes before '", b->tensors()[jobs[j - 1].b].name,
+              "' in ", path_b, "): decompress one of them first (zstd -d)"));
+        }
+      }
+    }
+    threads = 1;
+  }
   uint64_t total_elements = 0;
   for (const Job& j : jobs) total_elements += static_cast<uint64_t>(a->tensors()[j.a].elements);
 
-  int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   threads = std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(1, jobs.size()))));
   std::atomic<size_t> next{0};
   std::mutex mu;

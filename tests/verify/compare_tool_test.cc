@@ -1,13 +1,23 @@
 // gguf-compare end to end: a file against itself, quantized golden files
 // against their input (metrics checked by numpy in tests/verify/crosscheck.py),
 // gguf-dequant's safetensors and an HF-style safetensors file against the GGUF
-// they came from.
+// they came from, a big-endian file against its little-endian twin, and
+// compressed (.gguf.zst) inputs.
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "ggufkit/gguf/reader.h"
+#include "ggufkit/gguf/writer.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_data.h"
+#include "tests/zstd/zstd_test_util.h"
 
 namespace ggufkit::testing {
 namespace {
@@ -120,6 +130,83 @@ TEST(GgufCompareTest, SafetensorsFromGgufIsIdentical) {
   std::vector<uint8_t> json = ReadFileBytes(dir.File("sharded.json"));
   EXPECT_TRUE(absl::StrContains(std::string(json.begin(), json.end()),
                                 "\"only_in_b\":[\"model.norm.weight\"]"));
+}
+
+// gguf-py's byte-swapped twin of a sample (tests/data/sample/endian-*.gguf):
+// the same values and metadata.
+TEST(GgufCompareTest, BigEndianTwinIsIdentical) {
+  const std::string le = TestDataDir() + "/sample/endian-le.gguf";
+  const std::string be = TestDataDir() + "/sample/endian-be.gguf";
+  ToolRun r = Tool("gguf-compare", "--quiet " + Quote(le) + " " + Quote(be) + " 2>&1");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "100.00%")) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out, "ERROR")) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out, "only in")) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out, "differ")) << r.out;
+}
+
+// .gguf.zst against its plain file, and against itself compressed (each read
+// once, front to back); two compressed files whose tensors are stored in
+// different orders are refused with the way out.
+TEST(GgufCompareTest, CompressedInputs) {
+  TempDir dir;
+  const std::string plain = GoldenPath("ggml/all_types_align64.gguf");
+  const std::vector<uint8_t> bytes = ReadFileBytes(plain);
+  const std::vector<uint8_t> packed = ZstdCompress(bytes);
+  const std::string zst = dir.File("model.gguf.zst");
+  const std::string zst2 = dir.File("copy.gguf.zst");
+  ASSERT_TRUE(WriteFileBytes(zst, packed.data(), packed.size()));
+  ASSERT_TRUE(WriteFileBytes(zst2, packed.data(), packed.size()));
+  const ToolRun want = Tool("gguf-compare", "--quiet " + Quote(plain) + " " + Quote(plain));
+  ASSERT_EQ(want.rc, 0) << want.out;
+  auto body = [](const std::string& out) { return out.substr(out.find("\n\n")); };
+  for (const auto& [x, y] : {std::make_pair(zst, plain), std::make_pair(plain, zst),
+                             std::make_pair(zst, zst2)}) {
+    ToolRun r = Tool("gguf-compare", "--quiet --threads 2 " + Quote(x) + " " + Quote(y) + " 2>&1");
+    EXPECT_EQ(r.rc, 0) << r.out;
+    // The same table as the uncompressed comparison (only the A/B lines differ).
+    EXPECT_EQ(body(r.out), body(want.out)) << x << " vs " << y;
+  }
+  // The same file with its tensors stored in reverse order.
+  const std::string reordered = dir.File("reordered.gguf");
+  {
+    auto reader = GgufReader::Open(plain);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    GgufWriter w;
+    w.metadata() = (*reader)->metadata();
+    std::vector<TensorInfo> tensors = (*reader)->tensors();
+    std::reverse(tensors.begin(), tensors.end());
+    for (const TensorInfo& t : tensors) {
+      ASSERT_TRUE(w.AddTensor(t.name, t.type,
+                              absl::MakeConstSpan(t.ne.data(), static_cast<size_t>(t.n_dims)))
+                      .ok());
+    }
+    ASSERT_TRUE(w.Begin(reordered).ok());
+    for (const TensorInfo& t : tensors) {
+      std::vector<uint8_t> data(static_cast<size_t>(t.size_bytes));
+      ASSERT_TRUE((*reader)->ReadTensorBytes(t, 0, data.data(), data.size()).ok());
+      ASSERT_TRUE(w.WriteTensorData(data.data(), data.size()).ok());
+    }
+    ASSERT_TRUE(w.Finish().ok());
+  }
+  const std::vector<uint8_t> rpacked = ZstdCompress(ReadFileBytes(reordered));
+  const std::string rzst = dir.File("reordered.gguf.zst");
+  ASSERT_TRUE(WriteFileBytes(rzst, rpacked.data(), rpacked.size()));
+  // Plain A in another order than compressed B: the pairs go in B's order,
+  // the report keeps A's; every pair identical.
+  ToolRun r = Tool("gguf-compare", "--quiet " + Quote(reordered) + " " + Quote(zst) + " 2>&1");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out, "ERROR")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\nmodel          21 tensors")) << r.out;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+    if (absl::EndsWith(line, "%")) {
+      EXPECT_TRUE(absl::EndsWith(line, " 100.00%")) << line;
+    }
+  }
+  r = Tool("gguf-compare", "--quiet " + Quote(rzst) + " " + Quote(zst) + " 2>&1");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "different orders")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "zstd -d")) << r.out;
 }
 
 TEST(GgufCompareTest, ShapeMismatchAndErrors) {
