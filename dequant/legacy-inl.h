@@ -31,7 +31,7 @@ namespace HWY_NAMESPACE {
 // is one rounded product (plus one rounded sum for the _1 forms), as in ggml.
 
 template <class Writer, bool kHasMin, bool kHasHighBits>
-HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -77,8 +77,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* 
           _mm512_mask_permutexvar_ps(hi.raw, static_cast<__mmask16>(qh >> 16), q_hi.raw, t1.raw)};
     }
     const size_t base = static_cast<size_t>(b) * 32;
-    Writer::Store(lo, out, base);
-    Writer::Store(hi, out, base + 16);
+    out.Store(lo, base);
+    out.Store(hi, base + 16);
   }
 #else
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -104,11 +104,11 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* 
             hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
       }
       if (kHasMin) {
-        Writer::Store(hn::Add(hn::Mul(ToFloat(lo), d), m), out, base + i);
-        Writer::Store(hn::Add(hn::Mul(ToFloat(hi), d), m), out, base + 16 + i);
+        out.Store(hn::Add(hn::Mul(ToFloat(lo), d), m), base + i);
+        out.Store(hn::Add(hn::Mul(ToFloat(hi), d), m), base + 16 + i);
       } else {
-        Writer::Store(hn::Mul(ToFloat(hn::Sub(lo, offset)), d), out, base + i);
-        Writer::Store(hn::Mul(ToFloat(hn::Sub(hi, offset)), d), out, base + 16 + i);
+        out.Store(hn::Mul(ToFloat(hn::Sub(lo, offset)), d), base + i);
+        out.Store(hn::Mul(ToFloat(hn::Sub(hi, offset)), d), base + 16 + i);
       }
     }
   }
@@ -116,19 +116,19 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, void* 
 }
 
 template <class Writer>
-void DequantizeQ4_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+void DequantizeQ4_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, false, false>(blocks, n_blocks, out);
 }
 template <class Writer>
-void DequantizeQ4_1(const uint8_t* blocks, int64_t n_blocks, void* out) {
+void DequantizeQ4_1(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, true, false>(blocks, n_blocks, out);
 }
 template <class Writer>
-void DequantizeQ5_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+void DequantizeQ5_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, false, true>(blocks, n_blocks, out);
 }
 template <class Writer>
-void DequantizeQ5_1(const uint8_t* blocks, int64_t n_blocks, void* out) {
+void DequantizeQ5_1(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, true, true>(blocks, n_blocks, out);
 }
 
