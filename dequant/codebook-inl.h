@@ -60,7 +60,7 @@ HWY_INLINE void ScaleCodes(const int8_t* codes, VF scale, Writer& out, size_t ba
 }
 
 template <class Writer>
-void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
   alignas(16) int8_t codes[32];
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -72,7 +72,7 @@ void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 }
 
 template <class Writer>
-void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
   alignas(16) int8_t codes[32];
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -98,7 +98,7 @@ HWY_INLINE float E8M0Half(uint8_t e) {
 }
 
 template <class Writer>
-void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kMxfp4Table);
   alignas(16) int8_t codes[32];
   for (int64_t b = 0; b < n_blocks; ++b) {

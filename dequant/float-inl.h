@@ -27,7 +27,7 @@ namespace HWY_NAMESPACE {
 // Same-type copies (F32 -> f32, F16 -> f16, BF16 -> bf16) are memcpy.
 
 template <class Writer>
-void ConvertF32(const uint8_t* in, int64_t n, Writer& out) {
+HWY_INLINE void ConvertF32(const uint8_t* in, int64_t n, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const size_t count = static_cast<size_t>(n);
@@ -71,7 +71,7 @@ HWY_INLINE void LoadF16Group(const uint16_t* x, VF* f) {
 }
 
 template <class Writer>
-void ConvertF16(const uint8_t* in, int64_t n, Writer& out) {
+HWY_INLINE void ConvertF16(const uint8_t* in, int64_t n, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const size_t count = static_cast<size_t>(n);
@@ -96,7 +96,7 @@ void ConvertF16(const uint8_t* in, int64_t n, Writer& out) {
 }
 
 template <class Writer>
-void ConvertBF16(const uint8_t* in, int64_t n, Writer& out) {
+HWY_INLINE void ConvertBF16(const uint8_t* in, int64_t n, Writer& out) {
   const DF df;
   const DI di;
   const hn::Rebind<uint16_t, DI> du16;

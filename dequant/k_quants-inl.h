@@ -35,7 +35,7 @@ namespace HWY_NAMESPACE {
 // u8 qs[128]. As Q4_K, plus bit 4 of weight l of chunk c's low (high)
 // nibbles is bit 2c (2c + 1) of qh[l]. y = (d * sc) * q - (dmin * m).
 template <class Writer>
-void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -112,7 +112,7 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 // scale index 8h + 2(s/2), then 16 from qs[32h + 16 + l] with the next one.
 // y = (d * sc) * q - (dmin * m).
 template <class Writer>
-void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -198,7 +198,7 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 // hmask[l (+ 16)], and the code is (2-bit value) - (bit ? 0 : 4).
 // y = (d * (scale - 32)) * code.
 template <class Writer>
-void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -314,7 +314,7 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 // TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,
 // 32 weights (qs[j + m] >> 2l) & 3 in 0..2; y = (q - 1) * d.
 template <class Writer>
-void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);

@@ -116,19 +116,19 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
 }
 
 template <class Writer>
-void DequantizeQ4_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ4_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, false, false>(blocks, n_blocks, out);
 }
 template <class Writer>
-void DequantizeQ4_1(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ4_1(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, true, false>(blocks, n_blocks, out);
 }
 template <class Writer>
-void DequantizeQ5_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ5_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, false, true>(blocks, n_blocks, out);
 }
 template <class Writer>
-void DequantizeQ5_1(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ5_1(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   DequantizeLegacy<Writer, true, true>(blocks, n_blocks, out);
 }
 

@@ -246,12 +246,15 @@ class Realign {
     const size_t m = sink_.Misalignment();
     index_ = hn::Add(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(16 - m)));
     head_mask_ = static_cast<__mmask16>(0xFFFFu << m);
-    mask_ = head_mask_;
     previous_ = hn::Zero(DF());
   }
   HWY_INLINE void Store(VF v, size_t i) {
-    sink_.StoreAligned(VF{_mm512_permutex2var_ps(previous_.raw, index_.raw, v.raw)}, mask_, i);
-    mask_ = static_cast<__mmask16>(0xFFFFu);
+    const VF line{_mm512_permutex2var_ps(previous_.raw, index_.raw, v.raw)};
+    if (HWY_UNLIKELY(i == 0)) {
+      sink_.StoreAligned(line, head_mask_, i);
+    } else {
+      sink_.StoreAligned(line, i);
+    }
     previous_ = v;
     end_ = i + 16;
   }
@@ -268,7 +271,6 @@ class Realign {
   VI index_;
   VF previous_;
   __mmask16 head_mask_;
-  __mmask16 mask_;
   size_t end_ = 0;
 };
 
@@ -286,6 +288,7 @@ class RealignSinkF32 {
   HWY_INLINE void StoreAligned(VF line, __mmask16 mask, size_t i) {
     _mm512_mask_store_ps(base_ + i, mask, line.raw);
   }
+  HWY_INLINE void StoreAligned(VF line, size_t i) { _mm512_store_ps(base_ + i, line.raw); }
   HWY_INLINE void StoreOne(float f, size_t i) { std::memcpy(out_ + 4 * i, &f, 4); }
 
  private:
@@ -306,6 +309,9 @@ class RealignSinkHalf {
   size_t Misalignment() const { return misalignment_; }
   HWY_INLINE void StoreAligned(VF line, __mmask16 mask, size_t i) {
     _mm256_mask_storeu_epi16(base_ + i, mask, WriteHalf<kIsF16>::Convert(line).raw);
+  }
+  HWY_INLINE void StoreAligned(VF line, size_t i) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(base_ + i), WriteHalf<kIsF16>::Convert(line).raw);
   }
   HWY_INLINE void StoreOne(float f, size_t i) {
     const uint16_t h = kIsF16 ? F32ToF16(f) : F32ToBF16(f);

@@ -29,7 +29,7 @@ namespace HWY_NAMESPACE {
 inline constexpr size_t kQ1_0BlockBytes = 18;
 
 template <class Writer>
-void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);

@@ -120,7 +120,7 @@ HWY_INLINE void ForEachKQuantBlock(const uint8_t* blocks, int64_t n_blocks, cons
 }
 
 template <class Writer>
-void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
 #if HWY_TARGET <= HWY_AVX3

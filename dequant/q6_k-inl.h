@@ -67,7 +67,7 @@ HWY_INLINE void StoreQ6_KGroup(V8 w, VF scale, Writer& out, size_t o) {
 }
 
 template <class Writer>
-void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const D8 d8;
   const size_t lanes = hn::Lanes(df);

@@ -28,7 +28,7 @@ namespace HWY_NAMESPACE {
 inline constexpr size_t kQ8_0BlockBytes = 34;
 
 template <class Writer>
-void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   for (int64_t b = 0; b < n_blocks; ++b) {
