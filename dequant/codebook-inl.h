@@ -55,7 +55,8 @@ template <class Writer>
 HWY_INLINE void ScaleCodes(const int8_t* codes, VF scale, Writer& out, size_t base) {
   const size_t lanes = hn::Lanes(DF());
   for (size_t i = 0; i < 32; i += lanes) {
-    out.Store(hn::Mul(ToFloat(LoadI8AsI32(reinterpret_cast<const uint8_t*>(codes + i))), scale), base + i);
+    out.Store(hn::Mul(ToFloat(LoadI8AsI32(reinterpret_cast<const uint8_t*>(codes + i))), scale),
+              base + i);
   }
 }
 

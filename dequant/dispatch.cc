@@ -224,10 +224,10 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
     const bool streaming = aligned && want_streaming;
     // Cached output off the vector alignment: aligned stores of realigned
     // vectors (where the target has them), if elements are aligned.
-    const bool realign = !aligned &&
-                         reinterpret_cast<uintptr_t>(out) % elem_bytes == 0;
-    const StoreKind store =
-        streaming ? StoreKind::kStreaming : realign ? StoreKind::kRealign : StoreKind::kPlain;
+    const bool realign = !aligned && reinterpret_cast<uintptr_t>(out) % elem_bytes == 0;
+    const StoreKind store = streaming ? StoreKind::kStreaming
+                            : realign ? StoreKind::kRealign
+                                      : StoreKind::kPlain;
     if (KernelFn kernel = FindKernel(type, out_type, store)) {
       kernel(blocks, n_elements / traits->block_size, out);
       // Non-temporal stores are weakly ordered: fence them before the caller

@@ -62,7 +62,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
           const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
           const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
           const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
-          // Stores in element order (Realign needs it): both low halves first.
+          // Stores in element order (RealignF32 needs it): both low halves first.
           VI idx_hi[2];
           for (size_t i = 0; i < 32; i += lanes) {
             const VI q = LoadU8AsI32(qs + 32 * c + i);
@@ -146,7 +146,7 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       const size_t o = static_cast<size_t>(first + k) * 256;
       for (int h = 0; h < 2; ++h) {
         // Both 16-byte groups of the half, then the stores in element order
-        // (Realign needs it): shift step outer, group inner.
+        // (RealignF32 needs it): shift step outer, group inner.
         const VI bytes[2] = {LoadU8AsI32(qs + 32 * h), LoadU8AsI32(qs + 32 * h + 16)};
         const auto step = [&](auto shift_step) HWY_ATTR {
           constexpr int kStep = decltype(shift_step)::value;
@@ -259,7 +259,7 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       const VI hbytes[2] = {LoadU8AsI32(hmask), LoadU8AsI32(hmask + 16)};
       for (int h = 0; h < 2; ++h) {
         // Both 16-weight groups of the half, then the stores in element
-        // order (Realign needs it): shift step outer, group inner.
+        // order (RealignF32 needs it): shift step outer, group inner.
         const VI qbytes[2] = {LoadU8AsI32(qs + 32 * h), LoadU8AsI32(qs + 32 * h + 16)};
         const VI hb[2] = {h == 0 ? hbytes[0] : hn::ShiftRight<4>(hbytes[0]),
                           h == 0 ? hbytes[1] : hn::ShiftRight<4>(hbytes[1])};
@@ -269,15 +269,18 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
           const int is = 8 * h + 2 * kStep + g;
           const VF table = hn::Mul(hn::Set(df, dl[k][is]), codes);
           // idx = bit 2 ? hbit : shifted code bits (one vpternlogd).
-          const VI idx{_mm512_ternarylogic_epi32(hn::ShiftRight<2 * kStep>(qbytes[g]).raw,
-                                                 hbit.raw, k4.raw, 0xD8)};
+          const VI idx{_mm512_ternarylogic_epi32(hn::ShiftRight<2 * kStep>(qbytes[g]).raw, hbit.raw,
+                                                 k4.raw, 0xD8)};
           out.Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)},
                     o + 128 * h + 32 * kStep + 16 * g);
         };
-        for (int g = 0; g < 2; ++g) step(std::integral_constant<int, 0>(), g, hn::ShiftLeft<2>(hb[g]));
-        for (int g = 0; g < 2; ++g) step(std::integral_constant<int, 1>(), g, hn::ShiftLeft<1>(hb[g]));
+        for (int g = 0; g < 2; ++g)
+          step(std::integral_constant<int, 0>(), g, hn::ShiftLeft<2>(hb[g]));
+        for (int g = 0; g < 2; ++g)
+          step(std::integral_constant<int, 1>(), g, hn::ShiftLeft<1>(hb[g]));
         for (int g = 0; g < 2; ++g) step(std::integral_constant<int, 2>(), g, hb[g]);
-        for (int g = 0; g < 2; ++g) step(std::integral_constant<int, 3>(), g, hn::ShiftRight<1>(hb[g]));
+        for (int g = 0; g < 2; ++g)
+          step(std::integral_constant<int, 3>(), g, hn::ShiftRight<1>(hb[g]));
       }
     }
   }
@@ -332,7 +335,7 @@ HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer&
     constexpr size_t kMaxVectors = 32 / hn::MaxLanes(DF());
     for (int j = 0; j < 64; j += 32) {
       // The same bytes feed four output vectors (shifts 0, 2, 4, 6); the
-      // stores go in element order (Realign needs it): shift outer.
+      // stores go in element order (RealignF32 needs it): shift outer.
       VI bytes[kMaxVectors];
       for (size_t m = 0; m < 32; m += lanes) bytes[m / lanes] = LoadU8AsI32(block + j + m);
       for (int l = 0; l < 4; ++l) {

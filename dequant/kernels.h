@@ -58,14 +58,14 @@ inline KernelFn NoKernelOnScalar(GgmlType, OutputType, StoreKind) { return nullp
 // At file scope, under HWY_ONCE, in the family's .cc: exports the per-target
 // Find<Family>KernelForTarget and defines dequant_internal::Find<Family>Kernel,
 // the dispatching lookup that dispatch.cc calls.
-#define GGUFKIT_DEQUANT_EXPORT_FAMILY(Family)                                                 \
-  namespace ggufkit {                                                                         \
-  HWY_EXPORT(Find##Family##KernelForTarget);                                                  \
-  namespace dequant_internal {                                                                \
-  KernelFn Find##Family##Kernel(GgmlType type, OutputType out_type, StoreKind store) {        \
-    return HWY_DYNAMIC_DISPATCH(Find##Family##KernelForTarget)(type, out_type, store);        \
-  }                                                                                           \
-  }                                                                                           \
+#define GGUFKIT_DEQUANT_EXPORT_FAMILY(Family)                                          \
+  namespace ggufkit {                                                                  \
+  HWY_EXPORT(Find##Family##KernelForTarget);                                           \
+  namespace dequant_internal {                                                         \
+  KernelFn Find##Family##Kernel(GgmlType type, OutputType out_type, StoreKind store) { \
+    return HWY_DYNAMIC_DISPATCH(Find##Family##KernelForTarget)(type, out_type, store); \
+  }                                                                                    \
+  }                                                                                    \
   }
 
 // Name of the currently dispatched Highway target ("AVX3", ..., "SCALAR").

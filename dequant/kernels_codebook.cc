@@ -30,8 +30,7 @@ dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType
 #else
   return FindInFamily<FamilyEntry<GgmlType::kIQ4_NL, DequantizeIQ4_NLKernel>,
                       FamilyEntry<GgmlType::kIQ4_XS, DequantizeIQ4_XSKernel>,
-                      FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel> >(type, out_type,
-                                                                             store);
+                      FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel> >(type, out_type, store);
 #endif
 }
 

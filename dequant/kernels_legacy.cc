@@ -32,8 +32,7 @@ dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType o
   return FindInFamily<FamilyEntry<GgmlType::kQ4_0, DequantizeQ4_0Kernel>,
                       FamilyEntry<GgmlType::kQ4_1, DequantizeQ4_1Kernel>,
                       FamilyEntry<GgmlType::kQ5_0, DequantizeQ5_0Kernel>,
-                      FamilyEntry<GgmlType::kQ5_1, DequantizeQ5_1Kernel> >(type, out_type,
-                                                                           store);
+                      FamilyEntry<GgmlType::kQ5_1, DequantizeQ5_1Kernel> >(type, out_type, store);
 #endif
 }
 

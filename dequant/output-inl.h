@@ -82,9 +82,9 @@ HWY_INLINE VF ToFloat(VI v) { return hn::ConvertTo(DF(), v); }
 // Writers. A kernel call makes one, Writer out(ptr), and writes element i
 // onward with out.Store(v, i) (the Lanes(df) floats of v as output elements
 // i .. i + Lanes - 1) and out.StoreOne(f, i) (one element); the kernel adapter
-// calls out.Finish() after the last store. Every kernel writes its vectors in
-// increasing, contiguous element order (0, Lanes, 2 Lanes, ...) and any
-// StoreOne after them: RealignF32 / RealignHalf below depend on that order.
+// calls out.Finish() after the last store. On AVX3 every kernel writes its
+// vectors in increasing, contiguous element order (0, 16, 32, ...) and any
+// StoreOne after them: RealignF32 below depends on that order.
 struct WriteF32 {
   explicit WriteF32(void* out) : out_(static_cast<float*>(out)) {}
   HWY_INLINE void Store(VF v, size_t i) { hn::StoreU(v, DF(), out_ + i); }
@@ -224,26 +224,26 @@ using StreamBF16 = WriteBF16;
 #endif
 
 #if HWY_TARGET <= HWY_AVX3
-// Cached output at an address that is not a multiple of the vector size
-// (f32: 64 bytes, f16 / bf16: 32 bytes), as callers' buffers usually are:
-// there a plain unaligned store splits a cache line (f32, 16 lanes: every
-// store), and the kernels, which store one vector per one or two shuffles,
-// ran at 0.54-0.87x their aligned speed in cache (Zen 4). Instead each store
-// writes one aligned vector: the output address is m elements (1..15) past
-// an aligned `base_`, and aligned vector i / 16 of the output then holds the
-// last m elements of the previous vector and the first 16 - m of this one,
-// gathered by one two-source permute (vpermt2ps) whose index, computed once
-// per call, does not depend on the data. The elements before `out` in the
-// first aligned vector and after the last element in the last one are
-// masked off (AVX-512 masked stores write and fault only the selected
-// lanes). The permute is on f32 lanes, before any conversion to 16 bits.
-// Needs the stores in increasing, contiguous order (see the writers above).
-template <class Sink>
-class Realign {
+// Cached f32 output at an address that is not a multiple of 64 bytes, as
+// callers' buffers usually are. There every plain unaligned 16-lane store
+// splits a cache line, which costs a third more store bandwidth: kernels
+// that are bound by stores ran at 0.6-0.7x their aligned speed in cache
+// (Zen 4). RealignF32 writes aligned vectors instead: the output starts m
+// elements (1..15) past an aligned `base_`, so aligned vector i / 16 holds
+// the last m elements of the previous vector and the first 16 - m of this
+// one, gathered by one two-source permute (vpermt2ps) whose index is
+// computed once per call. The elements before the output in the first
+// aligned vector and after it in the last one are masked off (AVX-512
+// masked stores write, and fault on, only the selected lanes). The permute
+// competes with the kernels' own shuffles, so only kernels that gain use it
+// (FamilyEntry's kRealign; the others write misaligned output with plain
+// stores). Needs the stores in increasing, contiguous order (see above).
+class RealignF32 {
  public:
-  explicit Realign(void* out) : sink_(out) {
+  explicit RealignF32(void* out) : out_(static_cast<uint8_t*>(out)) {
     const DI di;
-    const size_t m = sink_.Misalignment();
+    const size_t m = reinterpret_cast<uintptr_t>(out) % 64 / 4;
+    base_ = reinterpret_cast<float*>(out_ - 4 * m);
     index_ = hn::Add(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(16 - m)));
     head_mask_ = static_cast<__mmask16>(0xFFFFu << m);
     previous_ = hn::Zero(DF());
@@ -251,87 +251,32 @@ class Realign {
   HWY_INLINE void Store(VF v, size_t i) {
     const VF line{_mm512_permutex2var_ps(previous_.raw, index_.raw, v.raw)};
     if (HWY_UNLIKELY(i == 0)) {
-      sink_.StoreAligned(line, head_mask_, i);
+      _mm512_mask_store_ps(base_, head_mask_, line.raw);
     } else {
-      sink_.StoreAligned(line, i);
+      _mm512_store_ps(base_ + i, line.raw);
     }
     previous_ = v;
     end_ = i + 16;
   }
-  HWY_INLINE void StoreOne(float f, size_t i) { sink_.StoreOne(f, i); }
+  HWY_INLINE void StoreOne(float f, size_t i) { std::memcpy(out_ + 4 * i, &f, 4); }
   // The last m elements of the last vector.
   HWY_INLINE void Finish() {
     if (end_ == 0) return;
-    sink_.StoreAligned(VF{_mm512_permutex2var_ps(previous_.raw, index_.raw, previous_.raw)},
-                       static_cast<__mmask16>(~head_mask_), end_);
+    _mm512_mask_store_ps(base_ + end_, static_cast<__mmask16>(~head_mask_),
+                         _mm512_permutex2var_ps(previous_.raw, index_.raw, previous_.raw));
   }
 
  private:
-  Sink sink_;
+  uint8_t* out_;
+  float* base_;
   VI index_;
   VF previous_;
   __mmask16 head_mask_;
   size_t end_ = 0;
 };
-
-// Realign's f32 output: aligned 64-byte vectors.
-class RealignSinkF32 {
- public:
-  explicit RealignSinkF32(void* out)
-      : out_(static_cast<uint8_t*>(out)),
-        misalignment_(reinterpret_cast<uintptr_t>(out) % 64 / 4),
-        base_(reinterpret_cast<float*>(out_ - 4 * misalignment_)) {}
-  // Elements (4 bytes) past a 64-byte boundary, 0..15.
-  size_t Misalignment() const { return misalignment_; }
-  // The lanes of `mask` of aligned vector i / 16 of the output, which holds
-  // elements i - m .. i - m + 15.
-  HWY_INLINE void StoreAligned(VF line, __mmask16 mask, size_t i) {
-    _mm512_mask_store_ps(base_ + i, mask, line.raw);
-  }
-  HWY_INLINE void StoreAligned(VF line, size_t i) { _mm512_store_ps(base_ + i, line.raw); }
-  HWY_INLINE void StoreOne(float f, size_t i) { std::memcpy(out_ + 4 * i, &f, 4); }
-
- private:
-  uint8_t* out_;
-  size_t misalignment_;
-  float* base_;
-};
-
-// Realign's f16 / bf16 output: aligned 32-byte vectors of 16 halves.
-template <bool kIsF16>
-class RealignSinkHalf {
- public:
-  explicit RealignSinkHalf(void* out)
-      : out_(static_cast<uint8_t*>(out)),
-        misalignment_(reinterpret_cast<uintptr_t>(out) % 32 / 2),
-        base_(reinterpret_cast<uint16_t*>(out_ - 2 * misalignment_)) {}
-  // Elements (2 bytes) past a 32-byte boundary, 0..15.
-  size_t Misalignment() const { return misalignment_; }
-  HWY_INLINE void StoreAligned(VF line, __mmask16 mask, size_t i) {
-    _mm256_mask_storeu_epi16(base_ + i, mask, WriteHalf<kIsF16>::Convert(line).raw);
-  }
-  HWY_INLINE void StoreAligned(VF line, size_t i) {
-    _mm256_store_si256(reinterpret_cast<__m256i*>(base_ + i), WriteHalf<kIsF16>::Convert(line).raw);
-  }
-  HWY_INLINE void StoreOne(float f, size_t i) {
-    const uint16_t h = kIsF16 ? F32ToF16(f) : F32ToBF16(f);
-    std::memcpy(out_ + 2 * i, &h, 2);
-  }
-
- private:
-  uint8_t* out_;
-  size_t misalignment_;
-  uint16_t* base_;
-};
-
-using RealignF32 = Realign<RealignSinkF32>;
-using RealignF16 = Realign<RealignSinkHalf<true>>;
-using RealignBF16 = Realign<RealignSinkHalf<false>>;
 #else
-// Other targets store unaligned vectors directly.
+// Other targets write misaligned output with plain unaligned stores.
 using RealignF32 = WriteF32;
-using RealignF16 = WriteF16;
-using RealignBF16 = WriteBF16;
 #endif
 
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h
@@ -355,32 +300,35 @@ HWY_INLINE VF F16BitsToF32(VI h) {
   return hn::BitCast(df, hn::Or(f, sign));
 }
 
-// The kernel KernelFor<Writer>::Run for the writer of `out_type` and `store`.
-template <template <class> class KernelFor>
+// The kernel KernelFor<Writer>::Run for the writer of `out_type` and
+// `store`; StoreKind::kRealign is RealignF32 for f32 output of kernels that
+// gain from it (kRealign), plain stores otherwise (f16 / bf16 output is
+// bound by the conversion: misaligned runs at the aligned speed in cache).
+template <template <class> class KernelFor, bool kRealign = false>
 dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::StoreKind store) {
   using dequant_internal::StoreKind;
   switch (out_type) {
     case OutputType::kF32:
-      return store == StoreKind::kStreaming ? &KernelFor<StreamF32>::Run
-             : store == StoreKind::kRealign ? &KernelFor<RealignF32>::Run
-                                            : &KernelFor<WriteF32>::Run;
+      if (store == StoreKind::kStreaming) return &KernelFor<StreamF32>::Run;
+      if (kRealign && store == StoreKind::kRealign) return &KernelFor<RealignF32>::Run;
+      return &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
       return store == StoreKind::kStreaming ? &KernelFor<StreamF16>::Run
-             : store == StoreKind::kRealign ? &KernelFor<RealignF16>::Run
                                             : &KernelFor<WriteF16>::Run;
     case OutputType::kBF16:
       return store == StoreKind::kStreaming ? &KernelFor<StreamBF16>::Run
-             : store == StoreKind::kRealign ? &KernelFor<RealignBF16>::Run
                                             : &KernelFor<WriteBF16>::Run;
   }
   return nullptr;
 }
 
 // One member of a kernel family: ggml type kType is decoded by
-// KernelFor<Writer>::Run (a GGUFKIT_DEQUANT_KERNEL_ADAPTER).
-template <GgmlType kType, template <class> class KernelFor>
+// KernelFor<Writer>::Run (a GGUFKIT_DEQUANT_KERNEL_ADAPTER); kRealign: its
+// misaligned cached f32 output goes through RealignF32 (see ForOutput).
+template <GgmlType kType, template <class> class KernelFor, bool kRealign = false>
 struct FamilyEntry {
   static constexpr GgmlType type = kType;
+  static constexpr bool realign = kRealign;
   template <class Writer>
   using Kernel = KernelFor<Writer>;
 };
@@ -391,8 +339,8 @@ template <class... Entries>
 dequant_internal::KernelFn FindInFamily(GgmlType type, OutputType out_type,
                                         dequant_internal::StoreKind store) {
   dequant_internal::KernelFn found = nullptr;
-  (void)((type == Entries::type &&
-          (found = ForOutput<Entries::template Kernel>(out_type, store)) != nullptr) ||
+  (void)((type == Entries::type && (found = ForOutput<Entries::template Kernel, Entries::realign>(
+                                        out_type, store)) != nullptr) ||
          ...);
   return found;
 }

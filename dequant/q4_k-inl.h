@@ -139,7 +139,7 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
                                   hn::Set(df, products[8 + 2 * c]));
       const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
                                   hn::Set(df, products[8 + 2 * c + 1]));
-      // Stores in element order (Realign needs it): both low halves first.
+      // Stores in element order (RealignF32 needs it): both low halves first.
       (void)lanes;
       const VI q0 = LoadU8AsI32(qs + 32 * c);
       const VI q1 = LoadU8AsI32(qs + 32 * c + 16);

@@ -100,7 +100,7 @@ HWY_INLINE void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       const size_t out_h = base + 128 * static_cast<size_t>(h);
       // The codes are assembled 16 at a time in bytes, minus 32 as signed
       // bytes: w[s][k] holds weights 32k + 16s .. of the half, and the
-      // stores go in element order (Realign needs it).
+      // stores go in element order (RealignF32 needs it).
       V8 w[2][4];
       for (size_t s = 0; s < 2; ++s) {
         const V8 low_a = hn::LoadU(d8, ql + 16 * s);

@@ -221,9 +221,9 @@ TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
   std::mt19937 rng(77);
   for (GgmlType type : kKernelTypes) {
     const TypeTraits& t = GetTypeTraits(type);
-    const std::vector<int64_t> counts =
-        t.block_size == 1 ? std::vector<int64_t>{1, 15, 16, 17, 47, 129}
-                          : std::vector<int64_t>{1, 3, 5};
+    const std::vector<int64_t> counts = t.block_size == 1
+                                            ? std::vector<int64_t>{1, 15, 16, 17, 47, 129}
+                                            : std::vector<int64_t>{1, 3, 5};
     for (int64_t blocks : counts) {
       const int64_t n = blocks * t.block_size;
       const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
