@@ -47,10 +47,12 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // permute (vpermps reads index bits 3..0, so the low nibble needs no mask),
   // and for Q5_* a second, masked by qh, from t1.
   (void)lanes;
-  (void)k15;
   (void)k1;
   const VF code0 = ToFloat(hn::Sub(hn::Iota(di, 0), offset));
   const VF code1 = ToFloat(hn::Sub(hn::Iota(di, 16), offset));
+  // Rotations (right) that bring qh bit j, j + 16 to bit 4 of lane j.
+  const VI rotate_lo = hn::And(hn::Add(hn::Iota(di, 0), hn::Set(di, 28)), hn::Set(di, 31));
+  const VI rotate_hi = hn::And(hn::Add(hn::Iota(di, 16), hn::Set(di, 28)), hn::Set(di, 31));
   // The scales (and mins) of a batch of 8 blocks are converted together:
   // gathered into one vector with scalar loads and integer shifts, converted
   // by one F16C instruction (as LoadHalfFactor) and stored; each block then
@@ -102,13 +104,10 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
       const VF d = hn::Set(df, batch_halves[k]);
       const uint8_t* p = block + (kHasMin ? 4 : 2);
-      VF t0 = hn::Mul(code0, d);
-      VF t1 = hn::Mul(code1, d);
-      if (kHasMin) {
-        const VF m = hn::Set(df, batch_halves[kBatch + k]);
-        t0 = hn::Add(t0, m);
-        t1 = hn::Add(t1, m);
-      }
+      const VF m = hn::Set(df, kHasMin ? batch_halves[kBatch + k] : 0.0f);
+      // The outputs of codes 0..15 and (Q5_*) 16..31.
+      const VF t0 = kHasMin ? hn::Add(hn::Mul(code0, d), m) : hn::Mul(code0, d);
+      const VF t1 = kHasMin ? hn::Add(hn::Mul(code1, d), m) : hn::Mul(code1, d);
       uint32_t qh = 0;
       if (kHasHighBits) {
         std::memcpy(&qh, p, 4);
@@ -116,16 +115,23 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       }
       const VI q = LoadU8AsI32(p);
       const VI q_hi = hn::ShiftRight<4>(q);
-      VF lo{_mm512_permutexvar_ps(q.raw, t0.raw)};
-      VF hi{_mm512_permutexvar_ps(q_hi.raw, t0.raw)};
-      if (kHasHighBits) {
-        lo = VF{_mm512_mask_permutexvar_ps(lo.raw, static_cast<__mmask16>(qh), q.raw, t1.raw)};
-        hi = VF{_mm512_mask_permutexvar_ps(hi.raw, static_cast<__mmask16>(qh >> 16), q_hi.raw,
-                                           t1.raw)};
-      }
       const size_t base = static_cast<size_t>(first + k) * 32;
-      out.Store(lo, base);
-      out.Store(hi, base + 16);
+      if (kHasHighBits) {
+        // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
+        // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
+        // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
+        // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h).
+        const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
+        const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
+        const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
+        const VI lo{_mm512_ternarylogic_epi32(k15.raw, q.raw, h_lo.raw, 0xCA)};
+        const VI hi{_mm512_ternarylogic_epi32(k15.raw, q_hi.raw, h_hi.raw, 0xCA)};
+        out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
+        out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
+      } else {
+        out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
+        out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
+      }
     }
   }
 #else
