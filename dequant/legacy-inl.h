@@ -44,8 +44,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // 16 lanes, one vector per half block. Per block, a table holds the
   // output of every code (codes 0..15 in t0, 16..31 in t1), computed with the
   // ops and roundings of the formula above; each output vector is then one
-  // permute (vpermps reads index bits 3..0, so the low nibble needs no mask),
-  // and for Q5_* a second, masked by qh, from t1.
+  // permute: Q4_* vpermps from t0 (it reads index bits 3..0, so the low
+  // nibble needs no mask), Q5_* vpermt2ps from t0 and t1 (index bits 4..0).
   (void)lanes;
   (void)k1;
   const VF code0 = ToFloat(hn::Sub(hn::Iota(di, 0), offset));
@@ -57,32 +57,32 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // gathered into one vector with scalar loads and integer shifts, converted
   // by one F16C instruction (as LoadHalfFactor) and stored; each block then
   // broadcasts its own from memory, a plain load. Converting and
-  // broadcasting each block's halves in registers took five vector-pipe
-  // operations per half, and those pipes bound these kernels (Q4_1 ran at
-  // 0.60x memset in cache against Q4_0's 0.84x).
+  // broadcasting each block's halves in registers (vpinsrw, vcvtph2ps,
+  // vbroadcastss per half) cost more than their share: Q4_1 ran at 0.60x
+  // memset in cache against Q4_0's 0.84x, and 0.79x this way.
   constexpr int64_t kBatch = 8;
   // Two buffers: the halves of the next batch are converted before the
   // current batch's weights, so that no broadcast reads a store still in
-  // flight (a narrow load from the upper half of a 64-byte store is not
-  // forwarded on Zen 4 and waits for the store to retire).
+  // flight (converting each batch just before its weights: Q4_1 0.44x).
   alignas(64) float buffers[2][2 * kBatch];  // d: 0..7, m: 8..15
   const auto convert_batch = [&](int64_t first, float* batch_halves) HWY_ATTR {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
-    // Half `offset` bytes into block k of the batch (0 past the last block).
-    const auto half = [&](int64_t k, int offset) HWY_ATTR -> uint64_t {
+    // The half `at` bytes into block k of the batch (0 past the last block).
+    const auto half = [&](int64_t k, int at) HWY_ATTR -> uint64_t {
       if (k >= n) return 0;
       uint16_t h;
-      std::memcpy(&h, batch + k * static_cast<int64_t>(kBlockBytes) + offset, 2);
+      std::memcpy(&h, batch + k * static_cast<int64_t>(kBlockBytes) + at, 2);
       return h;
     };
-    // d of blocks 0..3 and 4..7, then m likewise, 16 bits each.
+    // d of blocks 0..3 and 4..7, then m likewise, 16 bits each (in
+    // registers: with an indexed array GCC kept the words on the stack).
     uint64_t words[4];
     for (int w = 0; w < (kHasMin ? 4 : 2); ++w) {
       const int64_t k = 4 * (w % 2);
-      const int offset = w < 2 ? 0 : 2;
-      words[w] = half(k, offset) | half(k + 1, offset) << 16 | half(k + 2, offset) << 32 |
-                 half(k + 3, offset) << 48;
+      const int at = w < 2 ? 0 : 2;
+      words[w] =
+          half(k, at) | half(k + 1, at) << 16 | half(k + 2, at) << 32 | half(k + 3, at) << 48;
     }
     if (!kHasMin) words[2] = words[3] = 0;
     // Built in registers (vmovq, vpinsrq, vinserti128): a 32-byte load of
