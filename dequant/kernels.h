@@ -19,9 +19,9 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 // How a kernel writes its output: plain (unaligned) vector stores;
 // non-temporal stores (`out` aligned to 64 bytes; hwy::FlushStream()
 // afterwards; f32 on every target, f16/bf16 on AVX2 and up); or, for cached
-// output not aligned to the vector size, aligned vector stores assembled
-// from two consecutive vectors (AVX3; `out` aligned to its element size;
-// plain stores on other targets).
+// output not 64-byte aligned, `out` aligned to its element size: aligned
+// vector stores assembled from two consecutive vectors (RealignF32: AVX3, f32
+// output, the kernels whose FamilyEntry asks for it; plain stores otherwise).
 enum class StoreKind { kPlain, kStreaming, kRealign };
 
 // Each family returns the kernel of the currently dispatched Highway target
