@@ -13,9 +13,10 @@
 // and Q6_K
 // >= 8). Baselines are registered first so that ratios come from one run.
 //
-// Alignment rows: dequant_align/<type>/<best target>/<size>/+{0,4,16}, f32
-// output at 0, 4 and 16 bytes past a 64-byte boundary, with x_aligned (over
-// the +0 row; goal >= 0.9).
+// Alignment rows: dequant_align/<type>/<best target, AVX2>/<size>/+{0,4,16},
+// f32 output at 0, 4 and 16 bytes past a 64-byte boundary, and
+// dequant_align_f16/<type>/<best target>/<size>/+{0,2}, f16 output, with
+// x_aligned (over the +0 row of the same type, target and output; goal >= 0.9).
 //
 // KV rows: kv/turbo{2,3,4}_{dequant,quant}/{scalar,<best target>}/256KiB and
 // kv/wht128_rotate_inverse/...: turbo codecs (dequant/turbo.h) in cache.
@@ -225,7 +226,9 @@ void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType 
   if (out_offset >= 0) {
     // Alignment rows: x_aligned is this row's speed over the 64-byte-aligned
     // row of the same type and size, registered just before it.
-    const std::string key = "align/" + std::string(GgmlTypeName(type)) + "/" + SizeName(out_bytes);
+    const std::string key = "align/" + std::string(GgmlTypeName(type)) + "/" +
+                            OutputTypeName(out_type) + "/" + std::to_string(target) + "/" +
+                            SizeName(out_bytes);
     if (out_offset == 0) {
       Baselines()[key] = gbps;
     } else if (Baselines()[key] > 0) {
@@ -319,15 +322,31 @@ void RegisterAll() {
         benchmark::RegisterBenchmark(name.c_str(), BM_Simd, type, best.id, out_type, bytes / 2, -1);
       }
     }
-    // Output alignment, best target, f32: 64-byte aligned, +4 bytes (a
-    // float-aligned but otherwise misaligned buffer) and +16 bytes (what
-    // std::vector<float> usually gets from malloc), measured back to back.
+    // Output alignment, f32 on the best target and on AVX2: 64-byte
+    // aligned, +4 bytes (a float-aligned but otherwise misaligned buffer)
+    // and +16 bytes (what std::vector<float> usually gets from malloc),
+    // measured back to back; f16 output on the best target: aligned and +2.
+    std::vector<DequantTarget> align_targets = {best};
+    for (const DequantTarget& target : SupportedDequantTargets()) {
+      if (target.name == "AVX2" && target.id != best.id) align_targets.push_back(target);
+    }
+    for (const DequantTarget& target : align_targets) {
+      for (GgmlType type : kTypes) {
+        for (int offset : {0, 4, 16}) {
+          const std::string name = "dequant_align/" + std::string(GgmlTypeName(type)) + "/" +
+                                   target.name + "/" + size + "/+" + std::to_string(offset);
+          benchmark::RegisterBenchmark(name.c_str(), BM_Simd, type, target.id, OutputType::kF32,
+                                       bytes / 4, offset);
+        }
+      }
+    }
     for (GgmlType type : kTypes) {
-      for (int offset : {0, 4, 16}) {
-        const std::string name = "dequant_align/" + std::string(GgmlTypeName(type)) + "/" +
+      if (type == GgmlType::kF16) continue;  // a copy
+      for (int offset : {0, 2}) {
+        const std::string name = "dequant_align_f16/" + std::string(GgmlTypeName(type)) + "/" +
                                  best.name + "/" + size + "/+" + std::to_string(offset);
-        benchmark::RegisterBenchmark(name.c_str(), BM_Simd, type, best.id, OutputType::kF32,
-                                     bytes / 4, offset);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Simd, type, best.id, OutputType::kF16,
+                                     bytes / 2, offset);
       }
     }
   }

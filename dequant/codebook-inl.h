@@ -52,16 +52,16 @@ HWY_INLINE void LookUpNibbles(hn::Vec<hn::Full128<int8_t>> table, const uint8_t*
 
 // y[i] = scale * codes[i] for i < 32 (float product, same in either order).
 template <class Writer>
-HWY_INLINE void ScaleCodes(const int8_t* codes, VF scale, void* out, size_t base) {
+HWY_INLINE void ScaleCodes(const int8_t* codes, VF scale, Writer& out, size_t base) {
   const size_t lanes = hn::Lanes(DF());
   for (size_t i = 0; i < 32; i += lanes) {
-    Writer::Store(hn::Mul(ToFloat(LoadI8AsI32(reinterpret_cast<const uint8_t*>(codes + i))), scale),
-                  out, base + i);
+    out.Store(hn::Mul(ToFloat(LoadI8AsI32(reinterpret_cast<const uint8_t*>(codes + i))), scale),
+              base + i);
   }
 }
 
 template <class Writer>
-void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
   alignas(16) int8_t codes[32];
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -73,7 +73,7 @@ void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, void* out) {
 }
 
 template <class Writer>
-void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
   alignas(16) int8_t codes[32];
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -99,7 +99,7 @@ HWY_INLINE float E8M0Half(uint8_t e) {
 }
 
 template <class Writer>
-void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kMxfp4Table);
   alignas(16) int8_t codes[32];
   for (int64_t b = 0; b < n_blocks; ++b) {

@@ -68,15 +68,16 @@ const char* DispatchedTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameForTa
 namespace {
 
 using dequant_internal::KernelFn;
+using dequant_internal::StoreKind;
 
-KernelFn FindKernel(GgmlType type, OutputType out_type, bool streaming) {
-  KernelFn (*const families[])(GgmlType, OutputType, bool) = {
+KernelFn FindKernel(GgmlType type, OutputType out_type, StoreKind store) {
+  KernelFn (*const families[])(GgmlType, OutputType, StoreKind) = {
       dequant_internal::FindMissionKernel, dequant_internal::FindLegacyKernel,
       dequant_internal::FindKQuantKernel,  dequant_internal::FindCodebookKernel,
       dequant_internal::FindFloatKernel,
   };
   for (auto* family : families) {
-    if (KernelFn kernel = family(type, out_type, streaming)) return kernel;
+    if (KernelFn kernel = family(type, out_type, store)) return kernel;
   }
   return nullptr;
 }
@@ -138,7 +139,7 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
 // F16 out of cache 0.72x aligned; 4 KiB: 0.95-1.1x). Not for cached output:
 // there the extra copy costs more than the line-straddling stores it avoids
 // (Q4_K in cache: 0.41-0.50x aligned through the scratch, 0.66x with direct
-// unaligned stores).
+// unaligned stores; cached misaligned output uses StoreKind::kRealign).
 constexpr size_t kScratchBytes = 4 << 10;
 
 void DequantizeThroughScratch(KernelFn kernel, const TypeTraits& traits, const uint8_t* blocks,
@@ -213,7 +214,7 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
     const size_t elem_bytes = OutputElementBytes(out_type);
     if (!aligned && want_streaming &&
         static_cast<size_t>(traits->block_size) * elem_bytes <= kScratchBytes) {
-      if (KernelFn kernel = FindKernel(type, out_type, /*streaming=*/false)) {
+      if (KernelFn kernel = FindKernel(type, out_type, StoreKind::kPlain)) {
         DequantizeThroughScratch(kernel, *traits, blocks, n_elements, static_cast<uint8_t*>(out),
                                  elem_bytes);
         hwy::FlushStream();
@@ -221,7 +222,13 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
       }
     }
     const bool streaming = aligned && want_streaming;
-    if (KernelFn kernel = FindKernel(type, out_type, streaming)) {
+    // Cached output off the vector alignment: aligned stores of realigned
+    // vectors (where the target has them), if elements are aligned.
+    const bool realign = !aligned && reinterpret_cast<uintptr_t>(out) % elem_bytes == 0;
+    const StoreKind store = streaming ? StoreKind::kStreaming
+                            : realign ? StoreKind::kRealign
+                                      : StoreKind::kPlain;
+    if (KernelFn kernel = FindKernel(type, out_type, store)) {
       kernel(blocks, n_elements / traits->block_size, out);
       // Non-temporal stores are weakly ordered: fence them before the caller
       // (or another thread it signals) reads the buffer.
@@ -234,7 +241,7 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
 
 bool HasSimdKernel(GgmlType type, OutputType out_type) {
   if (ScalarForcedByEnvironment()) return false;
-  return FindKernel(type, out_type, false) != nullptr;
+  return FindKernel(type, out_type, StoreKind::kPlain) != nullptr;
 }
 
 std::string ActiveDequantTarget() {

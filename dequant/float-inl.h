@@ -27,17 +27,17 @@ namespace HWY_NAMESPACE {
 // Same-type copies (F32 -> f32, F16 -> f16, BF16 -> bf16) are memcpy.
 
 template <class Writer>
-void ConvertF32(const uint8_t* in, int64_t n, void* out) {
+HWY_INLINE void ConvertF32(const uint8_t* in, int64_t n, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const size_t count = static_cast<size_t>(n);
   const float* x = reinterpret_cast<const float*>(in);
   size_t i = 0;
-  for (; i + lanes <= count; i += lanes) Writer::Store(hn::LoadU(df, x + i), out, i);
+  for (; i + lanes <= count; i += lanes) out.Store(hn::LoadU(df, x + i), i);
   for (; i < count; ++i) {
     float f;
     std::memcpy(&f, in + 4 * i, 4);
-    Writer::StoreOne(f, out, i);
+    out.StoreOne(f, i);
   }
 }
 
@@ -71,7 +71,7 @@ HWY_INLINE void LoadF16Group(const uint16_t* x, VF* f) {
 }
 
 template <class Writer>
-void ConvertF16(const uint8_t* in, int64_t n, void* out) {
+HWY_INLINE void ConvertF16(const uint8_t* in, int64_t n, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const size_t count = static_cast<size_t>(n);
@@ -81,22 +81,22 @@ void ConvertF16(const uint8_t* in, int64_t n, void* out) {
   for (; i + 4 * lanes <= count; i += 4 * lanes) {
     VF f[4];
     LoadF16Group<4>(x + i, f);
-    for (size_t k = 0; k < 4; ++k) Writer::Store(f[k], out, i + k * lanes);
+    for (size_t k = 0; k < 4; ++k) out.Store(f[k], i + k * lanes);
   }
   for (; i + lanes <= count; i += lanes) {
     VF f[1];
     LoadF16Group<1>(x + i, f);
-    Writer::Store(f[0], out, i);
+    out.Store(f[0], i);
   }
   for (; i < count; ++i) {
     uint16_t h;
     std::memcpy(&h, in + 2 * i, 2);
-    Writer::StoreOne(F16ToF32(h), out, i);
+    out.StoreOne(F16ToF32(h), i);
   }
 }
 
 template <class Writer>
-void ConvertBF16(const uint8_t* in, int64_t n, void* out) {
+HWY_INLINE void ConvertBF16(const uint8_t* in, int64_t n, Writer& out) {
   const DF df;
   const DI di;
   const hn::Rebind<uint16_t, DI> du16;
@@ -112,7 +112,7 @@ void ConvertBF16(const uint8_t* in, int64_t n, void* out) {
     const hn::Half<DF> dhf;
     const hn::Rebind<uint16_t, decltype(dh)> dh16;
     const size_t half = hn::Lanes(dh);
-    float* o = static_cast<float*>(out);
+    float* o = out.ptr();
     for (; i + 4 * half <= count; i += 4 * half) {
       for (size_t k = 0; k < 4; ++k) {
         const auto bits = hn::ShiftLeft<16>(hn::PromoteTo(dh, hn::LoadU(dh16, x + i + k * half)));
@@ -127,16 +127,16 @@ void ConvertBF16(const uint8_t* in, int64_t n, void* out) {
     for (size_t k = 0; k < 4; ++k) {
       bits[k] = hn::ShiftLeft<16>(hn::PromoteTo(di, hn::LoadU(du16, x + i + k * lanes)));
     }
-    for (size_t k = 0; k < 4; ++k) Writer::Store(hn::BitCast(df, bits[k]), out, i + k * lanes);
+    for (size_t k = 0; k < 4; ++k) out.Store(hn::BitCast(df, bits[k]), i + k * lanes);
   }
   for (; i + lanes <= count; i += lanes) {
     const VI bits = hn::ShiftLeft<16>(hn::PromoteTo(di, hn::LoadU(du16, x + i)));
-    Writer::Store(hn::BitCast(df, bits), out, i);
+    out.Store(hn::BitCast(df, bits), i);
   }
   for (; i < count; ++i) {
     uint16_t h;
     std::memcpy(&h, in + 2 * i, 2);
-    Writer::StoreOne(BF16ToF32(h), out, i);
+    out.StoreOne(BF16ToF32(h), i);
   }
 }
 

@@ -35,7 +35,7 @@ namespace HWY_NAMESPACE {
 // u8 qs[128]. As Q4_K, plus bit 4 of weight l of chunk c's low (high)
 // nibbles is bit 2c (2c + 1) of qh[l]. y = (d * sc) * q - (dmin * m).
 template <class Writer>
-void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -62,17 +62,20 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
           const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
           const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
           const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
+          // Stores in element order (RealignF32 needs it): both low halves first.
+          VI idx_hi[2];
           for (size_t i = 0; i < 32; i += lanes) {
             const VI q = LoadU8AsI32(qs + 32 * c + i);
             const VI h = h4[i / lanes];
             const VI idx_lo =
                 hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c)));
-            const VI idx_hi =
+            idx_hi[i / lanes] =
                 hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c + 1)));
-            const VF lo{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)};
-            const VF hi{_mm512_permutex2var_ps(hi0.raw, idx_hi.raw, hi1.raw)};
-            Writer::Store(lo, out, base + 64 * c + i);
-            Writer::Store(hi, out, base + 64 * c + 32 + i);
+            out.Store(VF{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)}, base + 64 * c + i);
+          }
+          for (size_t i = 0; i < 32; i += lanes) {
+            out.Store(VF{_mm512_permutex2var_ps(hi0.raw, idx_hi[i / lanes].raw, hi1.raw)},
+                      base + 64 * c + 32 + i);
           }
         }
       });
@@ -95,8 +98,8 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
             const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
             const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
             const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
-            Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
-            Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+            out.Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), base + 64 * c + i);
+            out.Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), base + 64 * c + 32 + i);
           }
         }
       });
@@ -109,7 +112,7 @@ void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
 // scale index 8h + 2(s/2), then 16 from qs[32h + 16 + l] with the next one.
 // y = (d * sc) * q - (dmin * m).
 template <class Writer>
-void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -142,22 +145,24 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       const uint8_t* qs = blocks + (first + k) * 84 + 16;
       const size_t o = static_cast<size_t>(first + k) * 256;
       for (int h = 0; h < 2; ++h) {
-        for (int g = 0; g < 2; ++g) {
-          const VI bytes = LoadU8AsI32(qs + 32 * h + 16 * g);
-          const auto step = [&](auto shift_step) HWY_ATTR {
-            constexpr int kStep = decltype(shift_step)::value;
+        // Both 16-byte groups of the half, then the stores in element order
+        // (RealignF32 needs it): shift step outer, group inner.
+        const VI bytes[2] = {LoadU8AsI32(qs + 32 * h), LoadU8AsI32(qs + 32 * h + 16)};
+        const auto step = [&](auto shift_step) HWY_ATTR {
+          constexpr int kStep = decltype(shift_step)::value;
+          for (int g = 0; g < 2; ++g) {
             const int is = 8 * h + 2 * kStep + g;
             const VF table =
                 hn::Sub(hn::Mul(hn::Set(df, dl[k][is]), codes), hn::Set(df, ml[k][is]));
-            const VI idx = hn::ShiftRight<2 * kStep>(bytes);
-            Writer::Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)}, out,
-                          o + 128 * h + 32 * kStep + 16 * g);
-          };
-          step(std::integral_constant<int, 0>());
-          step(std::integral_constant<int, 1>());
-          step(std::integral_constant<int, 2>());
-          step(std::integral_constant<int, 3>());
-        }
+            const VI idx = hn::ShiftRight<2 * kStep>(bytes[g]);
+            out.Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)},
+                      o + 128 * h + 32 * kStep + 16 * g);
+          }
+        };
+        step(std::integral_constant<int, 0>());
+        step(std::integral_constant<int, 1>());
+        step(std::integral_constant<int, 2>());
+        step(std::integral_constant<int, 3>());
       }
     }
   }
@@ -177,7 +182,7 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
           const VF ml = hn::Set(df, dmin * static_cast<float>(scales[is] >> 4));
           for (size_t l = 0; l < 16; l += lanes) {
             const VI q = hn::And(hn::ShiftRightSame(LoadU8AsI32(qs + 32 * h + 16 * g + l), s), k3);
-            Writer::Store(hn::Sub(hn::Mul(dl, ToFloat(q)), ml), out, o + l);
+            out.Store(hn::Sub(hn::Mul(dl, ToFloat(q)), ml), o + l);
           }
         }
       }
@@ -193,7 +198,7 @@ void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
 // hmask[l (+ 16)], and the code is (2-bit value) - (bit ? 0 : 4).
 // y = (d * (scale - 32)) * code.
 template <class Writer>
-void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -251,27 +256,31 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       const uint8_t* hmask = block;
       const uint8_t* qs = block + 32;
       const size_t o = static_cast<size_t>(first + k) * 256;
-      for (int g = 0; g < 2; ++g) {
-        const VI hbytes = LoadU8AsI32(hmask + 16 * g);
-        for (int h = 0; h < 2; ++h) {
-          const VI qbytes = LoadU8AsI32(qs + 32 * h + 16 * g);
-          // Shift step j: hmask bit 4h + j moved to bit 2.
-          const auto step = [&](auto shift_step, VI hbit) HWY_ATTR {
-            constexpr int kStep = decltype(shift_step)::value;
-            const int is = 8 * h + 2 * kStep + g;
-            const VF table = hn::Mul(hn::Set(df, dl[k][is]), codes);
-            // idx = bit 2 ? hbit : shifted code bits (one vpternlogd).
-            const VI idx{_mm512_ternarylogic_epi32(hn::ShiftRight<2 * kStep>(qbytes).raw, hbit.raw,
-                                                   k4.raw, 0xD8)};
-            Writer::Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)}, out,
-                          o + 128 * h + 32 * kStep + 16 * g);
-          };
-          const VI hb = h == 0 ? hbytes : hn::ShiftRight<4>(hbytes);
-          step(std::integral_constant<int, 0>(), hn::ShiftLeft<2>(hb));
-          step(std::integral_constant<int, 1>(), hn::ShiftLeft<1>(hb));
-          step(std::integral_constant<int, 2>(), hb);
-          step(std::integral_constant<int, 3>(), hn::ShiftRight<1>(hb));
-        }
+      const VI hbytes[2] = {LoadU8AsI32(hmask), LoadU8AsI32(hmask + 16)};
+      for (int h = 0; h < 2; ++h) {
+        // Both 16-weight groups of the half, then the stores in element
+        // order (RealignF32 needs it): shift step outer, group inner.
+        const VI qbytes[2] = {LoadU8AsI32(qs + 32 * h), LoadU8AsI32(qs + 32 * h + 16)};
+        const VI hb[2] = {h == 0 ? hbytes[0] : hn::ShiftRight<4>(hbytes[0]),
+                          h == 0 ? hbytes[1] : hn::ShiftRight<4>(hbytes[1])};
+        // Shift step j: hmask bit 4h + j moved to bit 2.
+        const auto step = [&](auto shift_step, int g, VI hbit) HWY_ATTR {
+          constexpr int kStep = decltype(shift_step)::value;
+          const int is = 8 * h + 2 * kStep + g;
+          const VF table = hn::Mul(hn::Set(df, dl[k][is]), codes);
+          // idx = bit 2 ? hbit : shifted code bits (one vpternlogd).
+          const VI idx{_mm512_ternarylogic_epi32(hn::ShiftRight<2 * kStep>(qbytes[g]).raw, hbit.raw,
+                                                 k4.raw, 0xD8)};
+          out.Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)},
+                    o + 128 * h + 32 * kStep + 16 * g);
+        };
+        for (int g = 0; g < 2; ++g)
+          step(std::integral_constant<int, 0>(), g, hn::ShiftLeft<2>(hb[g]));
+        for (int g = 0; g < 2; ++g)
+          step(std::integral_constant<int, 1>(), g, hn::ShiftLeft<1>(hb[g]));
+        for (int g = 0; g < 2; ++g) step(std::integral_constant<int, 2>(), g, hb[g]);
+        for (int g = 0; g < 2; ++g)
+          step(std::integral_constant<int, 3>(), g, hn::ShiftRight<1>(hb[g]));
       }
     }
   }
@@ -296,7 +305,7 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
             const VI hb =
                 hn::And(hn::ShiftRightSame(LoadU8AsI32(hmask + 16 * g + l), 4 * h + j), k1);
             const VI code = hn::Sub(hn::Add(q, hn::ShiftLeft<2>(hb)), k4);
-            Writer::Store(hn::Mul(dl, ToFloat(code)), out, o + l);
+            out.Store(hn::Mul(dl, ToFloat(code)), o + l);
           }
         }
       }
@@ -308,7 +317,7 @@ void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
 // TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,
 // 32 weights (qs[j + m] >> 2l) & 3 in 0..2; y = (q - 1) * d.
 template <class Writer>
-void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -323,18 +332,21 @@ void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
     const VF table = hn::Mul(ToFloat(hn::Sub(hn::And(hn::Iota(di, 0), k3), k1)), d);
 #endif
     size_t o = static_cast<size_t>(b) * 256;
+    constexpr size_t kMaxVectors = 32 / hn::MaxLanes(DF());
     for (int j = 0; j < 64; j += 32) {
-      for (size_t m = 0; m < 32; m += lanes) {
-        // The same bytes feed four output vectors (shifts 0, 2, 4, 6).
-        const VI bytes = LoadU8AsI32(block + j + m);
-        for (int l = 0; l < 4; ++l) {
-          const VI q = hn::And(hn::ShiftRightSame(bytes, 2 * l), k3);
+      // The same bytes feed four output vectors (shifts 0, 2, 4, 6); the
+      // stores go in element order (RealignF32 needs it): shift outer.
+      VI bytes[kMaxVectors];
+      for (size_t m = 0; m < 32; m += lanes) bytes[m / lanes] = LoadU8AsI32(block + j + m);
+      for (int l = 0; l < 4; ++l) {
+        for (size_t m = 0; m < 32; m += lanes) {
+          const VI q = hn::And(hn::ShiftRightSame(bytes[m / lanes], 2 * l), k3);
 #if HWY_TARGET <= HWY_AVX3
           const VF v = hn::TableLookupLanes(table, hn::IndicesFromVec(df, q));
 #else
           const VF v = hn::Mul(ToFloat(hn::Sub(q, k1)), d);
 #endif
-          Writer::Store(v, out, o + 32 * static_cast<size_t>(l) + m);
+          out.Store(v, o + 32 * static_cast<size_t>(l) + m);
         }
       }
       o += 128;

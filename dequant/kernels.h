@@ -16,47 +16,56 @@ namespace ggufkit::dequant_internal {
 // non-null pointers, n_blocks >= 0. No alignment needed.
 using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 
+// How a kernel writes its output: plain (unaligned) vector stores;
+// non-temporal stores (`out` aligned to 64 bytes; hwy::FlushStream()
+// afterwards; f32 on every target, f16/bf16 on AVX2 and up); or, for cached
+// output not 64-byte aligned, `out` aligned to its element size: aligned
+// vector stores assembled from two consecutive vectors (RealignF32: AVX3, f32
+// output, the kernels whose FamilyEntry asks for it; plain stores otherwise).
+enum class StoreKind { kPlain, kStreaming, kRealign };
+
 // Each family returns the kernel of the currently dispatched Highway target
-// for (type, out_type), or nullptr when the family has none (always nullptr
-// on HWY_SCALAR, which uses the reference codecs: see NoKernelOnScalar). With
-// `streaming`, kernels write with non-temporal stores (f32 on every target,
-// f16/bf16 on AVX2 and up) and need `out` aligned to 64 bytes
-// (hwy::FlushStream() afterwards).
+// for (type, out_type, store), or nullptr when the family has none (always
+// nullptr on HWY_SCALAR, which uses the reference codecs: see
+// NoKernelOnScalar).
 KernelFn FindMissionKernel(GgmlType type, OutputType out_type,
-                           bool streaming);  // Q8_0 Q4_K Q6_K Q1_0
+                           StoreKind store);  // Q8_0 Q4_K Q6_K Q1_0
 KernelFn FindLegacyKernel(GgmlType type, OutputType out_type,
-                          bool streaming);  // Q4_0 Q4_1 Q5_0 Q5_1
+                          StoreKind store);  // Q4_0 Q4_1 Q5_0 Q5_1
 KernelFn FindKQuantKernel(GgmlType type, OutputType out_type,
-                          bool streaming);  // Q2_K Q3_K Q5_K TQ2_0
+                          StoreKind store);  // Q2_K Q3_K Q5_K TQ2_0
 KernelFn FindCodebookKernel(GgmlType type, OutputType out_type,
-                            bool streaming);  // IQ4_NL IQ4_XS MXFP4
-KernelFn FindFloatKernel(GgmlType type, OutputType out_type, bool streaming);  // F32 F16 BF16
+                            StoreKind store);  // IQ4_NL IQ4_XS MXFP4
+KernelFn FindFloatKernel(GgmlType type, OutputType out_type, StoreKind store);  // F32 F16 BF16
 
 // What every family's per-target lookup returns on HWY_SCALAR.
-inline KernelFn NoKernelOnScalar(GgmlType, OutputType, bool) { return nullptr; }
+inline KernelFn NoKernelOnScalar(GgmlType, OutputType, StoreKind) { return nullptr; }
 
 // Inside a per-target namespace: wraps the kernel template Name<Writer> as
 // Name##Kernel<Writer>::Run, a plain function ForOutput<Name##Kernel> can
-// return by address for each output type.
+// return by address for each output type: it makes the call's Writer, runs
+// the kernel with it and finishes it.
 #define GGUFKIT_DEQUANT_KERNEL_ADAPTER(Name)                              \
   template <class Writer>                                                 \
   struct Name##Kernel {                                                   \
     static void Run(const uint8_t* blocks, int64_t n_blocks, void* out) { \
-      Name<Writer>(blocks, n_blocks, out);                                \
+      Writer writer(out);                                                 \
+      Name<Writer>(blocks, n_blocks, writer);                             \
+      writer.Finish();                                                    \
     }                                                                     \
   }
 
 // At file scope, under HWY_ONCE, in the family's .cc: exports the per-target
 // Find<Family>KernelForTarget and defines dequant_internal::Find<Family>Kernel,
 // the dispatching lookup that dispatch.cc calls.
-#define GGUFKIT_DEQUANT_EXPORT_FAMILY(Family)                                                 \
-  namespace ggufkit {                                                                         \
-  HWY_EXPORT(Find##Family##KernelForTarget);                                                  \
-  namespace dequant_internal {                                                                \
-  KernelFn Find##Family##Kernel(GgmlType type, OutputType out_type, bool streaming) {         \
-    return HWY_DYNAMIC_DISPATCH(Find##Family##KernelForTarget)(type, out_type, streaming);    \
-  }                                                                                           \
-  }                                                                                           \
+#define GGUFKIT_DEQUANT_EXPORT_FAMILY(Family)                                          \
+  namespace ggufkit {                                                                  \
+  HWY_EXPORT(Find##Family##KernelForTarget);                                           \
+  namespace dequant_internal {                                                         \
+  KernelFn Find##Family##Kernel(GgmlType type, OutputType out_type, StoreKind store) { \
+    return HWY_DYNAMIC_DISPATCH(Find##Family##KernelForTarget)(type, out_type, store); \
+  }                                                                                    \
+  }                                                                                    \
   }
 
 // Name of the currently dispatched Highway target ("AVX3", ..., "SCALAR").

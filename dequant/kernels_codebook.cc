@@ -24,14 +24,13 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeMXFP4);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType out_type,
-                                                       bool streaming) {
+                                                       dequant_internal::StoreKind store) {
 #if HWY_TARGET == HWY_SCALAR
-  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
+  return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
   return FindInFamily<FamilyEntry<GgmlType::kIQ4_NL, DequantizeIQ4_NLKernel>,
                       FamilyEntry<GgmlType::kIQ4_XS, DequantizeIQ4_XSKernel>,
-                      FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel> >(type, out_type,
-                                                                             streaming);
+                      FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel> >(type, out_type, store);
 #endif
 }
 

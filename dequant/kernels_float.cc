@@ -22,20 +22,22 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(ConvertBF16);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType out_type,
-                                                    bool streaming) {
+                                                    dequant_internal::StoreKind store) {
 #if HWY_TARGET == HWY_SCALAR
-  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
+  return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
   switch (type) {
     case GgmlType::kF32:
       return out_type == OutputType::kF32 ? &CopyElements<4>
-                                          : ForOutput<ConvertF32Kernel>(out_type, streaming);
+                                          : ForOutput<ConvertF32Kernel>(out_type, store);
     case GgmlType::kF16:
-      return out_type == OutputType::kF16 ? &CopyElements<2>
-                                          : ForOutput<ConvertF16Kernel>(out_type, streaming);
+      return out_type == OutputType::kF16
+                 ? &CopyElements<2>
+                 : ForOutput<ConvertF16Kernel, /*kRealign=*/true>(out_type, store);
     case GgmlType::kBF16:
-      return out_type == OutputType::kBF16 ? &CopyElements<2>
-                                           : ForOutput<ConvertBF16Kernel>(out_type, streaming);
+      return out_type == OutputType::kBF16
+                 ? &CopyElements<2>
+                 : ForOutput<ConvertBF16Kernel, /*kRealign=*/true>(out_type, store);
     default:
       return nullptr;
   }

@@ -25,15 +25,15 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeTQ2_0);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType out_type,
-                                                     bool streaming) {
+                                                     dequant_internal::StoreKind store) {
 #if HWY_TARGET == HWY_SCALAR
-  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
+  return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
-  return FindInFamily<FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel>,
+  return FindInFamily<FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel, /*kRealign=*/true>,
                       FamilyEntry<GgmlType::kQ3_K, DequantizeQ3_KKernel>,
                       FamilyEntry<GgmlType::kQ5_K, DequantizeQ5_KKernel>,
-                      FamilyEntry<GgmlType::kTQ2_0, DequantizeTQ2_0Kernel> >(type, out_type,
-                                                                             streaming);
+                      FamilyEntry<GgmlType::kTQ2_0, DequantizeTQ2_0Kernel, /*kRealign=*/true> >(
+      type, out_type, store);
 #endif
 }
 

@@ -25,15 +25,14 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ5_1);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType out_type,
-                                                     bool streaming) {
+                                                     dequant_internal::StoreKind store) {
 #if HWY_TARGET == HWY_SCALAR
-  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
+  return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
-  return FindInFamily<FamilyEntry<GgmlType::kQ4_0, DequantizeQ4_0Kernel>,
-                      FamilyEntry<GgmlType::kQ4_1, DequantizeQ4_1Kernel>,
+  return FindInFamily<FamilyEntry<GgmlType::kQ4_0, DequantizeQ4_0Kernel, /*kRealign=*/true>,
+                      FamilyEntry<GgmlType::kQ4_1, DequantizeQ4_1Kernel, /*kRealign=*/true>,
                       FamilyEntry<GgmlType::kQ5_0, DequantizeQ5_0Kernel>,
-                      FamilyEntry<GgmlType::kQ5_1, DequantizeQ5_1Kernel> >(type, out_type,
-                                                                           streaming);
+                      FamilyEntry<GgmlType::kQ5_1, DequantizeQ5_1Kernel> >(type, out_type, store);
 #endif
 }
 

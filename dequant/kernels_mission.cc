@@ -28,15 +28,14 @@ GGUFKIT_DEQUANT_KERNEL_ADAPTER(DequantizeQ1_0);
 #endif  // HWY_TARGET != HWY_SCALAR
 
 dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType out_type,
-                                                      bool streaming) {
+                                                      dequant_internal::StoreKind store) {
 #if HWY_TARGET == HWY_SCALAR
-  return dequant_internal::NoKernelOnScalar(type, out_type, streaming);
+  return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
   return FindInFamily<FamilyEntry<GgmlType::kQ8_0, DequantizeQ8_0Kernel>,
-                      FamilyEntry<GgmlType::kQ4_K, DequantizeQ4_KKernel>,
+                      FamilyEntry<GgmlType::kQ4_K, DequantizeQ4_KKernel, /*kRealign=*/true>,
                       FamilyEntry<GgmlType::kQ6_K, DequantizeQ6_KKernel>,
-                      FamilyEntry<GgmlType::kQ1_0, DequantizeQ1_0Kernel> >(type, out_type,
-                                                                           streaming);
+                      FamilyEntry<GgmlType::kQ1_0, DequantizeQ1_0Kernel> >(type, out_type, store);
 #endif
 }
 

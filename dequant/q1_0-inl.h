@@ -29,7 +29,7 @@ namespace HWY_NAMESPACE {
 inline constexpr size_t kQ1_0BlockBytes = 18;
 
 template <class Writer>
-void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -49,7 +49,7 @@ void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
         word = static_cast<uint32_t>(qs[j / 8]) >> (j % 8);
       }
       const auto is_set = hn::TestBit(hn::Set(di, static_cast<int32_t>(word)), lane_bit);
-      Writer::Store(hn::IfThenElse(hn::RebindMask(df, is_set), d, minus_d), out, base + j);
+      out.Store(hn::IfThenElse(hn::RebindMask(df, is_set), d, minus_d), base + j);
     }
   }
 }

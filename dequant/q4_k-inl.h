@@ -120,7 +120,7 @@ HWY_INLINE void ForEachKQuantBlock(const uint8_t* blocks, int64_t n_blocks, cons
 }
 
 template <class Writer>
-void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
 #if HWY_TARGET <= HWY_AVX3
@@ -139,13 +139,16 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
                                   hn::Set(df, products[8 + 2 * c]));
       const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
                                   hn::Set(df, products[8 + 2 * c + 1]));
-      for (size_t i = 0; i < 32; i += lanes) {
-        const VI q = LoadU8AsI32(qs + 32 * c + i);
-        const VF lo{_mm512_permutexvar_ps(q.raw, table_lo.raw)};
-        const VF hi{_mm512_permutexvar_ps(hn::ShiftRight<4>(q).raw, table_hi.raw)};
-        Writer::Store(lo, out, base + 64 * c + i);
-        Writer::Store(hi, out, base + 64 * c + 32 + i);
-      }
+      // Stores in element order (RealignF32 needs it): both low halves first.
+      (void)lanes;
+      const VI q0 = LoadU8AsI32(qs + 32 * c);
+      const VI q1 = LoadU8AsI32(qs + 32 * c + 16);
+      out.Store(VF{_mm512_permutexvar_ps(q0.raw, table_lo.raw)}, base + 64 * c);
+      out.Store(VF{_mm512_permutexvar_ps(q1.raw, table_lo.raw)}, base + 64 * c + 16);
+      out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q0).raw, table_hi.raw)},
+                base + 64 * c + 32);
+      out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q1).raw, table_hi.raw)},
+                base + 64 * c + 48);
     }
   });
 #else
@@ -163,8 +166,8 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
         const VI q = LoadU8AsI32(qs + 32 * c + i);
         const VF lo = ToFloat(hn::And(q, low_nibble));
         const VF hi = ToFloat(hn::ShiftRight<4>(q));
-        Writer::Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), out, base + 64 * c + i);
-        Writer::Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), out, base + 64 * c + 32 + i);
+        out.Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), base + 64 * c + i);
+        out.Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), base + 64 * c + 32 + i);
       }
     }
   });

@@ -58,16 +58,16 @@ HWY_INLINE VI WidenI8Part(V8 w) {
 // Writes the 16 weights (codes - 32, signed bytes in w) times the scale
 // product at out index o.
 template <class Writer, size_t kPart = 0>
-HWY_INLINE void StoreQ6_KGroup(V8 w, VF scale, void* out, size_t o) {
+HWY_INLINE void StoreQ6_KGroup(V8 w, VF scale, Writer& out, size_t o) {
   const DF df;
-  Writer::Store(hn::Mul(scale, ToFloat(WidenI8Part<kPart>(w))), out, o + kPart * hn::Lanes(df));
+  out.Store(hn::Mul(scale, ToFloat(WidenI8Part<kPart>(w))), o + kPart * hn::Lanes(df));
   if constexpr ((kPart + 1) * hn::MaxLanes(DF()) < 16) {
     StoreQ6_KGroup<Writer, kPart + 1>(w, scale, out, o);
   }
 }
 
 template <class Writer>
-void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const D8 d8;
   const size_t lanes = hn::Lanes(df);
@@ -98,20 +98,24 @@ void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, void* out) {
       const uint8_t* qh = block + 128 + 32 * h;
       const float* ds = products + 8 * h;
       const size_t out_h = base + 128 * static_cast<size_t>(h);
-      // The codes are assembled 16 at a time in bytes, minus 32 as signed bytes.
-      for (size_t l = 0; l < 32; l += 16) {
-        const size_t s = l / 16;
-        const V8 low_a = hn::LoadU(d8, ql + l);
-        const V8 low_b = hn::LoadU(d8, ql + l + 32);
-        const V8 high = hn::LoadU(d8, qh + l);
-        const V8 w0 = hn::Or(hn::And(low_a, k15), hn::And(hn::ShiftLeft<4>(high), k48));
-        const V8 w1 = hn::Or(hn::And(low_b, k15), hn::And(hn::ShiftLeft<2>(high), k48));
-        const V8 w2 = hn::Or(hn::ShiftRight<4>(low_a), hn::And(high, k48));
-        const V8 w3 = hn::Or(hn::ShiftRight<4>(low_b), hn::And(hn::ShiftRight<2>(high), k48));
-        StoreQ6_KGroup<Writer>(hn::Sub(w0, k32), hn::Set(df, ds[s]), out, out_h + l);
-        StoreQ6_KGroup<Writer>(hn::Sub(w1, k32), hn::Set(df, ds[s + 2]), out, out_h + l + 32);
-        StoreQ6_KGroup<Writer>(hn::Sub(w2, k32), hn::Set(df, ds[s + 4]), out, out_h + l + 64);
-        StoreQ6_KGroup<Writer>(hn::Sub(w3, k32), hn::Set(df, ds[s + 6]), out, out_h + l + 96);
+      // The codes are assembled 16 at a time in bytes, minus 32 as signed
+      // bytes: w[s][k] holds weights 32k + 16s .. of the half, and the
+      // stores go in element order (RealignF32 needs it).
+      V8 w[2][4];
+      for (size_t s = 0; s < 2; ++s) {
+        const V8 low_a = hn::LoadU(d8, ql + 16 * s);
+        const V8 low_b = hn::LoadU(d8, ql + 16 * s + 32);
+        const V8 high = hn::LoadU(d8, qh + 16 * s);
+        w[s][0] = hn::Or(hn::And(low_a, k15), hn::And(hn::ShiftLeft<4>(high), k48));
+        w[s][1] = hn::Or(hn::And(low_b, k15), hn::And(hn::ShiftLeft<2>(high), k48));
+        w[s][2] = hn::Or(hn::ShiftRight<4>(low_a), hn::And(high, k48));
+        w[s][3] = hn::Or(hn::ShiftRight<4>(low_b), hn::And(hn::ShiftRight<2>(high), k48));
+      }
+      for (size_t k = 0; k < 4; ++k) {
+        for (size_t s = 0; s < 2; ++s) {
+          StoreQ6_KGroup<Writer>(hn::Sub(w[s][k], k32), hn::Set(df, ds[s + 2 * k]), out,
+                                 out_h + 32 * k + 16 * s);
+        }
       }
     }
   }

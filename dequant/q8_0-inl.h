@@ -28,7 +28,7 @@ namespace HWY_NAMESPACE {
 inline constexpr size_t kQ8_0BlockBytes = 34;
 
 template <class Writer>
-void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
+HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -36,7 +36,7 @@ void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, void* out) {
     const VF d = hn::Set(df, LoadHalfFactor(block));
     const size_t base = static_cast<size_t>(b) * 32;
     for (size_t i = 0; i < 32; i += lanes) {
-      Writer::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + i)), d), out, base + i);
+      out.Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + i)), d), base + i);
     }
   }
 }

@@ -210,6 +210,59 @@ TEST_P(DequantTargetTest, MatchesScalarReferenceOnRandomBlocks) {
   }
 }
 
+// Cached output at every offset from a 64-byte boundary (f32: 0..60 bytes in
+// 4-byte steps, f16/bf16: 0..62 in 2-byte steps, plus an odd byte offset)
+// with odd block counts (float inputs: element counts that end in partial
+// vectors): the same bytes as the reference, and nothing written before or
+// after the output. Misaligned cached output goes through the realigning
+// writers (AVX3), whose first and last vectors are partial.
+TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
+  if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
+  std::mt19937 rng(77);
+  for (GgmlType type : kKernelTypes) {
+    const TypeTraits& t = GetTypeTraits(type);
+    const std::vector<int64_t> counts = t.block_size == 1
+                                            ? std::vector<int64_t>{1, 15, 16, 17, 47, 129}
+                                            : std::vector<int64_t>{1, 3, 5};
+    for (int64_t blocks : counts) {
+      const int64_t n = blocks * t.block_size;
+      const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
+      std::vector<float> want_f32(static_cast<size_t>(n));
+      ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
+      for (OutputType out_type : kOutputTypes) {
+        const size_t bytes = OutputElementBytes(out_type);
+        const bool identity = (type == GgmlType::kF32 && out_type == OutputType::kF32) ||
+                              (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
+                              (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
+        const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
+        std::vector<size_t> offsets;
+        for (size_t offset = 0; offset < 64; offset += bytes) offsets.push_back(offset);
+        offsets.push_back(bytes + 1);
+        std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192);
+        uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+        for (size_t offset : offsets) {
+          std::fill(buffer.begin(), buffer.end(), 0xCD);
+          uint8_t* out = base + offset;
+          DequantOptions options;
+          options.store_mode = StoreMode::kCached;
+          ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
+          const int64_t bad = FirstMismatch(out, want.data(), n, bytes);
+          ASSERT_EQ(bad, -1) << t.name << " -> " << OutputTypeName(out_type) << ", " << blocks
+                             << " blocks at offset " << offset << ": element " << bad;
+          for (uint8_t* p = buffer.data(); p < out; ++p) {
+            ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << ", offset "
+                                << offset << ": wrote before the start";
+          }
+          for (uint8_t* p = out + n * bytes; p < buffer.data() + buffer.size(); ++p) {
+            ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << ", offset "
+                                << offset << ": wrote past the end";
+          }
+        }
+      }
+    }
+  }
+}
+
 // Non-temporal stores (f16/bf16 on AVX2 and up) write the same bytes, and
 // nothing past either end: into 64-byte aligned output, and into misaligned
 // output (which goes through an aligned scratch, several chunks of it here).
