@@ -192,8 +192,13 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
     // The search's codes stay in their tile: the re-fit replaces them for
     // every group whose stored scale is not zero (TileCodes fetches the rest).
     int32_t* Lt = code_tiles + g0 * kN;
-    GatherTile<kN>(x + g0 * kN, kN, gn, xt);
-    if (qw) GatherTile<kN>(qw + g0 * kN, kN, gn, qt);
+    if (kKind == KSearch::kQ3K && gn == lanes) {
+      TransposeTile<kN>(x + g0 * kN, kN, xt);
+      if (qw) TransposeTile<kN>(qw + g0 * kN, kN, qt);
+    } else {
+      GatherTile<kN>(x + g0 * kN, kN, gn, xt);
+      if (qw) GatherTile<kN>(qw + g0 * kN, kN, gn, qt);
+    }
     const float* w_tile = wt;
     if (kKind == KSearch::kQ6K && qw) {
       w_tile = qt;  // Q6_K weights by the imatrix alone

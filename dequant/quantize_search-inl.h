@@ -45,6 +45,38 @@ HWY_INLINE void GatherTile(const float* src, size_t stride, size_t groups, float
   }
 }
 
+// GatherTile for a full tile (Lanes groups) by vector loads and in-register
+// transposes of Lanes x Lanes blocks: log2(Lanes) rounds of ConcatEven /
+// ConcatOdd, each of which rotates the bits of (row, lane) right by one, so
+// that after the last round row and lane have swapped. Needs kN to be a
+// multiple of Lanes; otherwise (and for scalable vectors) GatherTile.
+template <int kN>
+HWY_INLINE void TransposeTile(const float* HWY_RESTRICT src, size_t stride, float* HWY_RESTRICT t) {
+#if HWY_HAVE_SCALABLE
+  GatherTile<kN>(src, stride, hn::Lanes(DF()), t);
+#else
+  const DF df;
+  constexpr size_t N = hn::MaxLanes(DF());
+  if constexpr (N > static_cast<size_t>(kN) || kN % N != 0) {
+    GatherTile<kN>(src, stride, N, t);
+  } else {
+    for (size_t c0 = 0; c0 < static_cast<size_t>(kN); c0 += N) {
+      VF v[N];
+      VF u[N];
+      for (size_t g = 0; g < N; ++g) v[g] = hn::LoadU(df, src + g * stride + c0);
+      for (size_t round = 1; round < N; round *= 2) {
+        for (size_t j = 0; j < N / 2; ++j) {
+          u[j] = hn::ConcatEven(df, v[2 * j + 1], v[2 * j]);
+          u[N / 2 + j] = hn::ConcatOdd(df, v[2 * j + 1], v[2 * j]);
+        }
+        for (size_t j = 0; j < N; ++j) v[j] = u[j];
+      }
+      for (size_t i = 0; i < N; ++i) hn::Store(v[i], df, t + (c0 + i) * N);
+    }
+  }
+#endif
+}
+
 // Inverse of GatherTile for int32 codes: group g's kN codes to
 // dst[g * kN + i] as bytes.
 template <int kN>
