@@ -484,6 +484,23 @@ inline void QuantizeQ2_K(const float* x, uint8_t* out, int64_t n, const float* i
 }
 
 
+// Q3_K's 6-bit scale codes of 16 sub-block scales (no imatrix):
+// clamp((int8_t) NearestInt(iscale * sc[j]), -32, 31) + 32.
+HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  int j = 0;
+  for (; j + static_cast<int>(lanes) <= 16; j += static_cast<int>(lanes)) {
+    const VI l = SignExtendLowByte(NearestIntV(hn::Mul(hn::Set(df, iscale), hn::LoadU(df, sc + j))));
+    hn::StoreU(hn::Add(ClampV(l, -32, 31), hn::Set(di, 32)), di, codes + j);
+  }
+  for (; j < 16; ++j) {
+    const int l = static_cast<int8_t>(static_cast<uint8_t>(internal::NearestInt(iscale * sc[j])));
+    codes[j] = std::max(-32, std::min(31, l)) + 32;
+  }
+}
+
 // Q3_K: 16 groups of 16, symmetric 3-bit codes (MakeQ3Quants with coordinate
 // descent, or MakeQxQuants under an imatrix), 6-bit signed sub-block scales.
 inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
@@ -502,10 +519,10 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
       const float* sc = scales + 16 * s;
       uint8_t* Ls = L + s * kSuperQK;
       uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
-      int codes[16];
-      uint8_t packed[12] = {0};
+      // The 6-bit scale codes (0 .. 63; all 0 for a block whose scales are
+      // all zero, which packs to the reference's zero bytes).
+      HWY_ALIGN int32_t codes[16];
       uint16_t d_half;
-      bool pack = true;
       if (!imatrix) {
         float max_scale = 0, amax = 0;
         for (int j = 0; j < 16; ++j) {
@@ -517,14 +534,10 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
         }
         if (max_scale != 0.0f) {
           const float iscale = -32.f / max_scale;
-          for (int j = 0; j < 16; ++j) {
-            const int l =
-                static_cast<int8_t>(static_cast<uint8_t>(internal::NearestInt(iscale * sc[j])));
-            codes[j] = std::max(-32, std::min(31, l)) + 32;
-          }
+          Q3ScaleCodes(sc, iscale, codes);
           d_half = F32ToF16(1 / iscale);
         } else {
-          pack = false;
+          std::fill(codes, codes + 16, 0);
           d_half = F32ToF16(0.f);
         }
       } else {
@@ -533,21 +546,19 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
         for (int j = 0; j < 16; ++j) codes[j] = Lsc[j];
         d_half = F32ToF16(d_block);
       }
-      if (pack) {
-        for (int j = 0; j < 16; ++j) {
-          int l = codes[j];
-          if (j < 8) {
-            packed[j] = static_cast<uint8_t>(l & 0xF);
-          } else {
-            packed[j - 8] = static_cast<uint8_t>(packed[j - 8] | ((l & 0xF) << 4));
-          }
-          l >>= 4;
-          packed[j % 4 + 8] = static_cast<uint8_t>(packed[j % 4 + 8] | (l << (2 * (j / 4))));
-        }
+      uint8_t packed[12];
+      for (int j = 0; j < 8; ++j) {
+        packed[j] = static_cast<uint8_t>((codes[j] & 0xF) | ((codes[j + 8] & 0xF) << 4));
       }
+      for (int m = 0; m < 4; ++m) {
+        packed[8 + m] = static_cast<uint8_t>((codes[m] >> 4) | ((codes[m + 4] >> 4) << 2) |
+                                             ((codes[m + 8] >> 4) << 4) |
+                                             ((codes[m + 12] >> 4) << 6));
+      }
+      // Codes 0 .. 63 unpack to themselves: scale j is d * (codes[j] - 32).
+      const float dh = F16ToF32(d_half);
       for (int j = 0; j < 16; ++j) {
-        const int sc6 = internal::UnpackScaleQ3K(j, packed) - 32;
-        const float d = F16ToF32(d_half) * static_cast<float>(sc6);
+        const float d = dh * static_cast<float>(codes[j] - 32);
         if (d == 0.0f) {  // the reference keeps the search's codes
           TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
           continue;
