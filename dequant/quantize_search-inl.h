@@ -268,6 +268,15 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // to 5 rounds of coordinate descent; a lane stops after its first round
 // without a change, as the reference's loop breaks. Codes (0 .. 2 nmax - 1)
 // to Lt, scale to scale_out.
+//
+// The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
+// sums that depend on every earlier step, a serial chain through a division.
+// Mostly the code does not change, and that is decided without the division:
+// with slx >= 2^-120 and |x * sl2 - l * slx| < (1/2 - 2^-16) slx (both sides
+// rounded), x * sl2 / slx lies within 1/2 - 2^-17 of the code l (|l| <= 4, the
+// roundings add at most 2^-21), so the reference's NearestInt gives l again
+// (the clamp keeps it). Only when some lane fails that test (NaN, Inf, tiny
+// sums and near-ties fail it too) is the step done as in the reference.
 template <int kN>
 HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RESTRICT Lt,
                          float* scale_out) {
@@ -285,45 +294,59 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
   }
   const MF small = hn::Lt(amax, hn::Set(df, 1e-15f));
   const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
-  // w = x^2 and w * x per element, kept for the descent.
+  // Per element: w = x^2, w * x, the code l (as a float) and the reference's
+  // two terms of it in the sums, (w * x) * l and (w * l) * l.
   HWY_ALIGN float w_tile[kN * kMaxLanes];
   HWY_ALIGN float wx_tile[kN * kMaxLanes];
+  HWY_ALIGN float l_tile[kN * kMaxLanes];
+  HWY_ALIGN float a_tile[kN * kMaxLanes];
+  HWY_ALIGN float b_tile[kN * kMaxLanes];
   VF sumlx = zero, suml2 = zero;
   for (int i = 0; i < kN; ++i) {
     const VF x = hn::Load(df, xt + i * lanes);
-    const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
-    hn::Store(l, di, Lt + i * lanes);
+    const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1));
     const VF w = hn::Mul(x, x);
     const VF wx = hn::Mul(w, x);
+    const VF a = hn::Mul(wx, fl);
+    const VF b = hn::Mul(hn::Mul(w, fl), fl);
+    hn::Store(fl, df, l_tile + i * lanes);
     hn::Store(w, df, w_tile + i * lanes);
     hn::Store(wx, df, wx_tile + i * lanes);
-    const VF fl = ToFloat(l);
-    sumlx = hn::Add(sumlx, hn::Mul(wx, fl));
-    suml2 = hn::Add(suml2, hn::Mul(hn::Mul(w, fl), fl));
+    hn::Store(a, df, a_tile + i * lanes);
+    hn::Store(b, df, b_tile + i * lanes);
+    sumlx = hn::Add(sumlx, a);
+    suml2 = hn::Add(suml2, b);
   }
+  const VF kTiny = hn::Set(df, 7.52316385e-37f);  // 2^-120
+  const VF kHalf = hn::Set(df, 0.5f - 1.0f / 65536);
   MF active = hn::Not(small);
   for (int itry = 0; itry < 5 && !hn::AllFalse(df, active); ++itry) {
     MF changed = hn::FirstN(df, 0);
     for (int i = 0; i < kN; ++i) {
-      const VF wx = hn::Load(df, wx_tile + i * lanes);
-      const VI L = hn::Load(di, Lt + i * lanes);
-      const VF li = ToFloat(L);
-      VF slx = hn::Sub(sumlx, hn::Mul(wx, li));
+      VF slx = hn::Sub(sumlx, hn::Load(df, a_tile + i * lanes));
+      VF sl2 = hn::Sub(suml2, hn::Load(df, b_tile + i * lanes));
+      const VF num = hn::Mul(hn::Load(df, xt + i * lanes), sl2);
+      const VF li = hn::Load(df, l_tile + i * lanes);
+      const VF off = hn::Abs(hn::Sub(num, hn::Mul(li, slx)));
+      const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, hn::Mul(slx, kHalf)));
       const MF slx_pos = hn::And(active, hn::Gt(slx, zero));
-      if (hn::AllFalse(df, slx_pos)) continue;
-      const VF x = hn::Load(df, xt + i * lanes);
-      const VF w = hn::Load(df, w_tile + i * lanes);
-      VF sl2 = hn::Sub(suml2, hn::Mul(hn::Mul(w, li), li));
-      const VI new_l = ClampV(NearestIntV(hn::Div(hn::Mul(x, sl2), slx)), -nmax, nmax - 1);
-      const MF differs = hn::And(slx_pos, hn::RebindMask(df, hn::Not(hn::Eq(new_l, L))));
+      if (hn::AllFalse(df, hn::AndNot(keeps, slx_pos))) continue;
+      // The reference's step (lanes that passed the test get their own code).
+      const VF fnew = ToFloat(ClampV(NearestIntV(hn::Div(num, slx)), -nmax, nmax - 1));
+      const MF differs = hn::And(slx_pos, hn::Not(hn::Eq(fnew, li)));
       if (hn::AllFalse(df, differs)) continue;
-      const VF fnew = ToFloat(new_l);
-      slx = hn::Add(slx, hn::Mul(wx, fnew));
-      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fnew), fnew));
+      const VF wx = hn::Load(df, wx_tile + i * lanes);
+      const VF w = hn::Load(df, w_tile + i * lanes);
+      const VF a = hn::Mul(wx, fnew);
+      const VF b = hn::Mul(hn::Mul(w, fnew), fnew);
+      slx = hn::Add(slx, a);
+      sl2 = hn::Add(sl2, b);
       const MF take = hn::And(
           differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2),
                                                      hn::Mul(hn::Mul(sumlx, sumlx), sl2))));
-      hn::Store(hn::IfThenElse(hn::RebindMask(di, take), new_l, L), di, Lt + i * lanes);
+      hn::Store(hn::IfThenElse(take, fnew, li), df, l_tile + i * lanes);
+      hn::Store(hn::IfThenElse(take, a, hn::Load(df, a_tile + i * lanes)), df, a_tile + i * lanes);
+      hn::Store(hn::IfThenElse(take, b, hn::Load(df, b_tile + i * lanes)), df, b_tile + i * lanes);
       sumlx = hn::IfThenElse(take, slx, sumlx);
       suml2 = hn::IfThenElse(take, sl2, suml2);
       changed = hn::Or(changed, take);
@@ -333,7 +356,7 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
   const VI vnmax = hn::Set(di, nmax);
   const MI small_i = hn::RebindMask(di, small);
   for (int i = 0; i < kN; ++i) {
-    const VI l = hn::Add(hn::Load(di, Lt + i * lanes), vnmax);
+    const VI l = hn::Add(hn::ConvertTo(di, hn::Load(df, l_tile + i * lanes)), vnmax);
     hn::Store(hn::IfThenZeroElse(small_i, l), di, Lt + i * lanes);
   }
   const VF scale = hn::IfThenElseZero(hn::Gt(suml2, zero), hn::Div(sumlx, suml2));
