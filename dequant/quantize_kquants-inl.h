@@ -168,6 +168,10 @@ HWY_INLINE void PackQ6Codes(const uint8_t* L, uint8_t* ql_all, uint8_t* qh_all) 
 // of its weights.
 enum class KSearch { kQ4K, kQ5K, kQ2K, kQ6K, kQ3K };
 
+// Tiles per call of SearchQ3: two interleaved chains where 32 vector
+// registers hold both tiles' state (AVX-512), one otherwise (measured).
+inline constexpr size_t kQ3Tiles = HWY_TARGET <= HWY_AVX3 ? 2 : 1;
+
 template <KSearch kKind>
 void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float* mins, float* sw,
                  int32_t* code_tiles) {
@@ -187,6 +191,32 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
     }
   }
   const size_t groups = static_cast<size_t>(n_sb) * kGroupsPerSb;
+  if constexpr (kKind == KSearch::kQ3K) {
+    if (!qw) {
+      // kQ3Tiles tiles at a time (see SearchQ3), whole tiles transposed.
+      HWY_ALIGN float xt2[kQ3Tiles * kN * kMaxLanes];
+      HWY_ALIGN float sc2[kQ3Tiles * kMaxLanes];
+      for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
+        const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
+        for (size_t k = 0; k * lanes < gn; ++k) {
+          const size_t gk = std::min(lanes, gn - k * lanes);
+          const float* src = x + (g0 + k * lanes) * kN;
+          if (gk == lanes) {
+            TransposeTile<kN>(src, kN, xt2 + k * kN * lanes);
+          } else {
+            GatherTile<kN>(src, kN, gk, xt2 + k * kN * lanes);
+          }
+        }
+        if (kQ3Tiles == 2 && gn > lanes) {
+          SearchQ3<kN, kQ3Tiles>(xt2, 4, code_tiles + g0 * kN, sc2);
+        } else {
+          SearchQ3<kN, 1>(xt2, 4, code_tiles + g0 * kN, sc2);
+        }
+        for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc2[g];
+      }
+      return;
+    }
+  }
   for (size_t g0 = 0; g0 < groups; g0 += lanes) {
     const size_t gn = std::min(lanes, groups - g0);
     // The search's codes stay in their tile: the re-fit replaces them for
@@ -236,11 +266,7 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
     if constexpr (kKind == KSearch::kQ6K) {
       SearchQx<kN>(xt, w_tile, 32, Lt, sc);
     } else if constexpr (kKind == KSearch::kQ3K) {
-      if (qw) {
-        SearchQx<kN>(xt, w_tile, 4, Lt, sc);
-      } else {
-        SearchQ3<kN>(xt, 4, Lt, sc);
-      }
+      SearchQx<kN>(xt, w_tile, 4, Lt, sc);  // with an imatrix (see above)
     } else if (qw) {
       constexpr int kNmax = kKind == KSearch::kQ4K ? 15 : (kKind == KSearch::kQ5K ? 31 : 3);
       SearchQkx<kN, false, true>(xt, w_tile, kNmax, -0.9f, 0.05f, 36, Lt, sc, mn);
