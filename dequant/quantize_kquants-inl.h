@@ -527,6 +527,67 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
   }
 }
 
+// The first of Q3_K's 16 sub-block scales with the largest |scale|, as the
+// reference's loop finds it (a later one wins only when strictly larger, NaN
+// never); 0 when every |scale| is 0 or NaN.
+HWY_INLINE float Q3MaxScale(const float* sc) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  if (lanes > 16) {
+    float max_scale = 0, amax = 0;
+    for (int j = 0; j < 16; ++j) {
+      const float a = std::fabs(sc[j]);
+      if (a > amax) {
+        amax = a;
+        max_scale = sc[j];
+      }
+    }
+    return max_scale;
+  }
+  // The largest |scale| (NaN lanes never replace the start value 0), then the
+  // first scale of that magnitude.
+  VF amax = hn::Zero(df);
+  for (size_t j = 0; j < 16; j += lanes) {
+    const VF a = hn::Abs(hn::LoadU(df, sc + j));
+    amax = hn::IfThenElse(hn::Gt(a, amax), a, amax);
+  }
+  const VF m = hn::MaxOfLanes(df, amax);
+  if (hn::GetLane(m) == 0.0f) return 0.0f;
+  for (size_t j = 0; j < 16; j += lanes) {
+    const intptr_t first = hn::FindFirstTrue(df, hn::Eq(hn::Abs(hn::LoadU(df, sc + j)), m));
+    if (first >= 0) return sc[j + static_cast<size_t>(first)];
+  }
+  return 0.0f;  // not reached: some |scale| equals the maximum
+}
+
+// Q3_K's sub-block scales d * (codes[j] - 32) (each code 0 .. 63).
+HWY_INLINE void Q3SubBlockScales(float dh, const int32_t* codes, float* d) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  int j = 0;
+  for (; j + static_cast<int>(lanes) <= 16; j += static_cast<int>(lanes)) {
+    const VF sc6 = ToFloat(hn::Sub(hn::LoadU(di, codes + j), hn::Set(di, 32)));
+    hn::StoreU(hn::Mul(hn::Set(df, dh), sc6), df, d + j);
+  }
+  for (; j < 16; ++j) d[j] = dh * static_cast<float>(codes[j] - 32);
+}
+
+// RefitGroup<16, false> with Q3_K's range: L = clamp(NearestInt(x / d), -4, 3)
+// + 4, bytes by truncation (the codes are 0 .. 7).
+HWY_INLINE void RefitQ3Group(const float* x, float d, uint8_t* L) {
+  const DF df;
+  const hn::RebindToUnsigned<DI> du;
+  const hn::Rebind<uint8_t, DI> du8;
+  const size_t lanes = hn::Lanes(df);
+  const VF vd = hn::Set(df, d);
+  for (size_t i = 0; i < 16; i += lanes) {
+    const VI l = hn::Add(ClampV(NearestIntV(hn::Div(hn::LoadU(df, x + i), vd)), -4, 3),
+                         hn::Set(DI(), 4));
+    hn::StoreU(hn::TruncateTo(du8, hn::BitCast(du, l)), du8, L + i);
+  }
+}
+
 // Q3_K: 16 groups of 16, symmetric 3-bit codes (MakeQ3Quants with coordinate
 // descent, or MakeQxQuants under an imatrix), 6-bit signed sub-block scales.
 inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
@@ -550,14 +611,7 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
       HWY_ALIGN int32_t codes[16];
       uint16_t d_half;
       if (!imatrix) {
-        float max_scale = 0, amax = 0;
-        for (int j = 0; j < 16; ++j) {
-          const float a = std::fabs(sc[j]);
-          if (a > amax) {
-            amax = a;
-            max_scale = sc[j];
-          }
-        }
+        const float max_scale = Q3MaxScale(sc);
         if (max_scale != 0.0f) {
           const float iscale = -32.f / max_scale;
           Q3ScaleCodes(sc, iscale, codes);
@@ -582,14 +636,14 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
                                              ((codes[m + 12] >> 4) << 6));
       }
       // Codes 0 .. 63 unpack to themselves: scale j is d * (codes[j] - 32).
-      const float dh = F16ToF32(d_half);
+      HWY_ALIGN float d[16];
+      Q3SubBlockScales(F16ToF32(d_half), codes, d);
       for (int j = 0; j < 16; ++j) {
-        const float d = dh * static_cast<float>(codes[j] - 32);
-        if (d == 0.0f) {  // the reference keeps the search's codes
+        if (d[j] == 0.0f) {  // the reference keeps the search's codes
           TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
           continue;
         }
-        RefitGroup<16, false>(xs + 16 * j, d, 0.0f, -4, 3, 4, Ls + 16 * j);
+        RefitQ3Group(xs + 16 * j, d[j], Ls + 16 * j);
       }
       PackQ3HighBits(Ls, o);
       Pack2BitCodes(Ls, o + 32);
