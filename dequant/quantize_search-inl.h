@@ -273,10 +273,11 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
 // sums that depend on every earlier step, a serial chain through a division.
 // Mostly the code does not change, and that is decided without the division:
-// with slx >= 2^-120 and |x * sl2 - l * slx| < (1/2 - 2^-16) slx (both sides
-// rounded), x * sl2 / slx lies within 1/2 - 2^-17 of the code l (|l| <= 4, the
-// roundings add at most 2^-21), so the reference's NearestInt gives l again
-// (the clamp keeps it). Only when some lane fails that test (NaN, Inf, tiny
+// with slx >= 2^-120 and |x * sl2 - l * slx| (rounded) below slx / 2 less 512
+// units in its last place (exact integer arithmetic on the bits, at most
+// (1/2 - 2^-17) slx), x * sl2 / slx lies within 1/2 - 2^-18 of the code l
+// (|l| <= 4; the roundings add at most 2^-21), so the reference's NearestInt
+// gives l again (the clamp keeps it). Only when some lane fails that test (NaN, Inf, tiny
 // sums and near-ties fail it too) is the step done as in the reference. The
 // tiles are independent chains, interleaved step by step so that one tile's
 // exact step overlaps the other's work.
@@ -347,7 +348,7 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
     suml2[k] = sl2;
   }
   const VF kTiny = hn::Set(df, 7.52316385e-37f);  // 2^-120
-  const VF kHalf = hn::Set(df, 0.5f - 1.0f / 65536);
+  const VI kHalfBits = hn::Set(di, 0x00800000 + 512);
   MF changed[kTiles];
   // Step i of tile k.
   auto step = [&](int k, int i) HWY_ATTR {
@@ -358,7 +359,9 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
     const VF num = hn::Mul(x, sl2);
     const VF li = hn::Load(df, l_tile + at);
     const VF off = hn::Abs(hn::Sub(num, hn::Mul(li, slx)));
-    const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, hn::Mul(slx, kHalf)));
+    // slx / 2 less 512 units in the last place: (1/2 - 2^-17) slx or less.
+    const VF bound = hn::BitCast(df, hn::Sub(hn::BitCast(di, slx), kHalfBits));
+    const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
     const MF slx_pos = hn::And(active[k], hn::Gt(slx, zero));
     if (hn::AllFalse(df, hn::AndNot(keeps, slx_pos))) return;
     // The reference's step (lanes that passed the test get their own code).
