@@ -191,32 +191,6 @@ void SearchChunk(const float* x, const float* qw, int n_sb, float* scales, float
     }
   }
   const size_t groups = static_cast<size_t>(n_sb) * kGroupsPerSb;
-  if constexpr (kKind == KSearch::kQ3K) {
-    if (!qw) {
-      // kQ3Tiles tiles at a time (see SearchQ3), whole tiles transposed.
-      HWY_ALIGN float xt2[kQ3Tiles * kN * kMaxLanes];
-      HWY_ALIGN float sc2[kQ3Tiles * kMaxLanes];
-      for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
-        const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
-        for (size_t k = 0; k * lanes < gn; ++k) {
-          const size_t gk = std::min(lanes, gn - k * lanes);
-          const float* src = x + (g0 + k * lanes) * kN;
-          if (gk == lanes) {
-            TransposeTile<kN>(src, kN, xt2 + k * kN * lanes);
-          } else {
-            GatherTile<kN>(src, kN, gk, xt2 + k * kN * lanes);
-          }
-        }
-        if (kQ3Tiles == 2 && gn > lanes) {
-          SearchQ3<kN, kQ3Tiles>(xt2, 4, code_tiles + g0 * kN, sc2);
-        } else {
-          SearchQ3<kN, 1>(xt2, 4, code_tiles + g0 * kN, sc2);
-        }
-        for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc2[g];
-      }
-      return;
-    }
-  }
   for (size_t g0 = 0; g0 < groups; g0 += lanes) {
     const size_t gn = std::min(lanes, groups - g0);
     // The search's codes stay in their tile: the re-fit replaces them for
@@ -527,6 +501,44 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
   }
 }
 
+// SearchChunk for Q3_K without an imatrix: kQ3Tiles tiles at a time (see
+// SearchQ3), whole tiles transposed; the codes stay as floats in their tiles
+// (TileCodesQ3 fetches them).
+inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles) {
+  constexpr int kN = 16;
+  const size_t lanes = hn::Lanes(DF());
+  HWY_ALIGN float xt[kQ3Tiles * kN * kMaxLanes];
+  HWY_ALIGN float sc[kQ3Tiles * kMaxLanes];
+  const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
+  for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
+    const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
+    for (size_t k = 0; k * lanes < gn; ++k) {
+      const size_t gk = std::min(lanes, gn - k * lanes);
+      const float* src = x + (g0 + k * lanes) * kN;
+      if (gk == lanes) {
+        TransposeTile<kN>(src, kN, xt + k * kN * lanes);
+      } else {
+        GatherTile<kN>(src, kN, gk, xt + k * kN * lanes);
+      }
+    }
+    if (kQ3Tiles == 2 && gn > lanes) {
+      SearchQ3<kN, kQ3Tiles>(xt, 4, code_tiles + g0 * kN, sc);
+    } else {
+      SearchQ3<kN, 1>(xt, 4, code_tiles + g0 * kN, sc);
+    }
+    for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc[g];
+  }
+}
+
+// SearchChunkQ3's codes of group g (-4 .. 3 as floats) as bytes 0 .. 7.
+HWY_INLINE void TileCodesQ3(const float* code_tiles, size_t g, uint8_t* dst) {
+  const size_t lanes = hn::Lanes(DF());
+  const float* tile = code_tiles + (g / lanes) * lanes * 16;
+  for (size_t i = 0; i < 16; ++i) {
+    dst[i] = static_cast<uint8_t>(static_cast<int>(tile[i * lanes + g % lanes]) + 4);
+  }
+}
+
 // The first of Q3_K's 16 sub-block scales with the largest |scale|, as the
 // reference's loop finds it (a later one wins only when strictly larger, NaN
 // never); 0 when every |scale| is 0 or NaN.
@@ -595,12 +607,17 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
   const int64_t n_sb = n / kSuperQK;
   float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
-  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];   // with an imatrix
+  HWY_ALIGN float code_tiles_f[kChunkSuperBlocks * kSuperQK];   // without
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
     const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
     const float* xc = x + sb0 * kSuperQK;
-    const float* qc = imatrix ? imatrix + sb0 * kSuperQK : nullptr;
-    SearchChunk<KSearch::kQ3K>(xc, qc, count, scales, nullptr, sw, code_tiles);
+    if (imatrix) {
+      SearchChunk<KSearch::kQ3K>(xc, imatrix + sb0 * kSuperQK, count, scales, nullptr, sw,
+                                 code_tiles);
+    } else {
+      SearchChunkQ3(xc, count, scales, code_tiles_f);
+    }
     for (int s = 0; s < count; ++s) {
       const float* xs = xc + s * kSuperQK;
       const float* sc = scales + 16 * s;
@@ -640,7 +657,12 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
       Q3SubBlockScales(F16ToF32(d_half), codes, d);
       for (int j = 0; j < 16; ++j) {
         if (d[j] == 0.0f) {  // the reference keeps the search's codes
-          TileCodes<16>(code_tiles, static_cast<size_t>(s * 16 + j), Ls + 16 * j);
+          const size_t g = static_cast<size_t>(s * 16 + j);
+          if (imatrix) {
+            TileCodes<16>(code_tiles, g, Ls + 16 * j);
+          } else {
+            TileCodesQ3(code_tiles_f, g, Ls + 16 * j);
+          }
           continue;
         }
         RefitQ3Group(xs + 16 * j, d[j], Ls + 16 * j);

@@ -265,10 +265,11 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 
 
 // MakeQ3Quants with do_rmse (quant_search.cc) per lane, for kTiles tiles at
-// once (tile k: xt + k * kN * Lanes, codes to Lt + k * kN * Lanes, scales to
-// scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
+// once (tile k: xt + k * kN * Lanes, codes to l_tile + k * kN * Lanes, scales
+// to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
 // descent; a lane stops after its first round without a change, as the
-// reference's loop breaks. Codes are 0 .. 2 nmax - 1.
+// reference's loop breaks. Codes are stored as floats -nmax .. nmax - 1 (the
+// reference's L[i] - nmax).
 //
 // The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
 // sums that depend on every earlier step, a serial chain through a division.
@@ -282,22 +283,19 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // tiles are independent chains, interleaved step by step so that one tile's
 // exact step overlaps the other's work.
 template <int kN, int kTiles>
-HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RESTRICT Lt,
+HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
                          float* scale_out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
   const size_t tile = static_cast<size_t>(kN) * lanes;
   const VF zero = hn::Zero(df);
-  // Per element: the code l (also in Lt, as l + nmax), as a float, and the
-  // reference's two terms of it in the sums, (w * x) * l and (w * l) * l with
-  // w = x^2.
-  HWY_ALIGN float l_tile[kTiles * kN * kMaxLanes];
+  // Per element: the code l (in l_tile, as a float) and the reference's two
+  // terms of it in the sums, (w * x) * l and (w * l) * l with w = x^2.
   HWY_ALIGN float a_tile[kTiles * kN * kMaxLanes];
   HWY_ALIGN float b_tile[kTiles * kN * kMaxLanes];
   VF sumlx[kTiles], suml2[kTiles];
   MF small[kTiles], active[kTiles];
-  const VI vnmax = hn::Set(di, nmax);
   for (int k = 0; k < kTiles; ++k) {
     // The first element of largest |x| (NaN never wins), as four chains of
     // quarters merged in order: a later quarter wins only when strictly
@@ -332,9 +330,7 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
     for (int i = 0; i < kN; ++i) {
       const size_t at = k * tile + i * lanes;
       const VF x = hn::Load(df, xt + at);
-      const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
-      hn::Store(hn::Add(l, vnmax), di, Lt + at);
-      const VF fl = ToFloat(l);
+      const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1));
       const VF w = hn::Mul(x, x);
       const VF a = hn::Mul(hn::Mul(w, x), fl);
       const VF b = hn::Mul(hn::Mul(w, fl), fl);
@@ -365,8 +361,7 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
     const MF slx_pos = hn::And(active[k], hn::Gt(slx, zero));
     if (hn::AllFalse(df, hn::AndNot(keeps, slx_pos))) return;
     // The reference's step (lanes that passed the test get their own code).
-    const VI lnew = ClampV(NearestIntV(hn::Div(num, slx)), -nmax, nmax - 1);
-    const VF fnew = ToFloat(lnew);
+    const VF fnew = ToFloat(ClampV(NearestIntV(hn::Div(num, slx)), -nmax, nmax - 1));
     const MF differs = hn::And(slx_pos, hn::Not(hn::Eq(fnew, li)));
     const VF w = hn::Mul(x, x);
     const VF a = hn::Mul(hn::Mul(w, x), fnew);
@@ -377,8 +372,6 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
         differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2[k]),
                                                    hn::Mul(hn::Mul(sumlx[k], sumlx[k]), sl2))));
     hn::Store(hn::IfThenElse(take, fnew, li), df, l_tile + at);
-    hn::Store(hn::IfThenElse(hn::RebindMask(di, take), hn::Add(lnew, vnmax), hn::Load(di, Lt + at)),
-              di, Lt + at);
     hn::Store(hn::IfThenElse(take, a, hn::Load(df, a_tile + at)), df, a_tile + at);
     hn::Store(hn::IfThenElse(take, b, hn::Load(df, b_tile + at)), df, b_tile + at);
     sumlx[k] = hn::IfThenElse(take, slx, sumlx[k]);
@@ -403,10 +396,11 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RE
   }
   for (int k = 0; k < kTiles; ++k) {
     if (!hn::AllFalse(df, small[k])) {
-      const MI small_i = hn::RebindMask(di, small[k]);
+      // Code 0 (l = -nmax) for groups of tiny max.
+      const VF lowest = hn::Set(df, static_cast<float>(-nmax));
       for (int i = 0; i < kN; ++i) {
         const size_t at = k * tile + i * lanes;
-        hn::Store(hn::IfThenZeroElse(small_i, hn::Load(di, Lt + at)), di, Lt + at);
+        hn::Store(hn::IfThenElse(small[k], lowest, hn::Load(df, l_tile + at)), df, l_tile + at);
       }
     }
     const VF scale = hn::IfThenElseZero(hn::Gt(suml2[k], zero), hn::Div(sumlx[k], suml2[k]));
