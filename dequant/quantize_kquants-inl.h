@@ -600,6 +600,28 @@ HWY_INLINE void RefitQ3Group(const float* x, float d, uint8_t* L) {
   }
 }
 
+// With an imatrix, Q3_K's scale codes and block scale of each super-block
+// of a chunk: MakeQxQuants(16, 32, scales, L, 1, sum of weights) per
+// super-block, one super-block per lane (SearchQx on transposed scales).
+HWY_INLINE void Q3ImatrixScaleCodes(const float* scales, const float* sw, int count,
+                                    int32_t* codes, float* d_block) {
+  const size_t lanes = hn::Lanes(DF());
+  HWY_ALIGN float st[16 * kMaxLanes];
+  HWY_ALIGN float wt[16 * kMaxLanes];
+  HWY_ALIGN int32_t lt[16 * kMaxLanes];
+  HWY_ALIGN float d[kMaxLanes];
+  for (size_t s0 = 0; s0 < static_cast<size_t>(count); s0 += lanes) {
+    const size_t n = std::min(lanes, static_cast<size_t>(count) - s0);
+    GatherTile<16>(scales + 16 * s0, 16, n, st);
+    GatherTile<16>(sw + 16 * s0, 16, n, wt);
+    SearchQx<16>(st, wt, 32, lt, d);
+    for (size_t s = 0; s < n; ++s) {
+      for (size_t j = 0; j < 16; ++j) codes[16 * (s0 + s) + j] = lt[j * lanes + s];
+      d_block[s0 + s] = d[s];
+    }
+  }
+}
+
 // Q3_K: 16 groups of 16, symmetric 3-bit codes (MakeQ3Quants with coordinate
 // descent, or MakeQxQuants under an imatrix), 6-bit signed sub-block scales.
 inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
@@ -609,12 +631,15 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
   uint8_t L[kChunkSuperBlocks * kSuperQK];
   HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];   // with an imatrix
   HWY_ALIGN float code_tiles_f[kChunkSuperBlocks * kSuperQK];   // without
+  int32_t block_codes[kChunkSuperBlocks * 16];  // with an imatrix: scale codes
+  float block_d[kChunkSuperBlocks];             // and block scales
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
     const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
     const float* xc = x + sb0 * kSuperQK;
     if (imatrix) {
       SearchChunk<KSearch::kQ3K>(xc, imatrix + sb0 * kSuperQK, count, scales, nullptr, sw,
                                  code_tiles);
+      Q3ImatrixScaleCodes(scales, sw, count, block_codes, block_d);
     } else {
       SearchChunkQ3(xc, count, scales, code_tiles_f);
     }
@@ -638,10 +663,8 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
           d_half = F32ToF16(0.f);
         }
       } else {
-        int8_t Lsc[16];
-        const float d_block = internal::MakeQxQuants(16, 32, sc, Lsc, 1, sw + 16 * s);
-        for (int j = 0; j < 16; ++j) codes[j] = Lsc[j];
-        d_half = F32ToF16(d_block);
+        std::memcpy(codes, block_codes + 16 * s, sizeof codes);
+        d_half = F32ToF16(block_d[s]);
       }
       uint8_t packed[12];
       for (int j = 0; j < 8; ++j) {
