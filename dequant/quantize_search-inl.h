@@ -368,9 +368,17 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
     const VF b = hn::Mul(hn::Mul(w, fnew), fnew);
     slx = hn::Add(slx, a);
     sl2 = hn::Add(sl2, b);
-    const MF take = hn::And(
+    MF take = hn::And(
         differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2[k]),
                                                    hn::Mul(hn::Mul(sumlx[k], sumlx[k]), sl2))));
+    // Nearly always every lane whose code differs takes it: `take` is then
+    // `differs` (a value the next step does not wait for: the test above stays
+    // off the chain through the sums), and only otherwise the test's own mask.
+    if (kTiles == 1) {
+      const MF taken = take;
+      take = differs;
+      if (HWY_UNLIKELY(!hn::AllFalse(df, hn::AndNot(taken, differs)))) take = taken;
+    }
     hn::Store(hn::IfThenElse(take, fnew, li), df, l_tile + at);
     hn::Store(hn::IfThenElse(take, a, hn::Load(df, a_tile + at)), df, a_tile + at);
     hn::Store(hn::IfThenElse(take, b, hn::Load(df, b_tile + at)), df, b_tile + at);
