@@ -484,7 +484,6 @@ inline void QuantizeQ2_K(const float* x, uint8_t* out, int64_t n, const float* i
   }
 }
 
-
 // Q3_K's 6-bit scale codes of 16 sub-block scales (no imatrix):
 // clamp((int8_t) NearestInt(iscale * sc[j]), -32, 31) + 32.
 HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
@@ -493,7 +492,8 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
   const size_t lanes = hn::Lanes(df);
   int j = 0;
   for (; j + static_cast<int>(lanes) <= 16; j += static_cast<int>(lanes)) {
-    const VI l = SignExtendLowByte(NearestIntV(hn::Mul(hn::Set(df, iscale), hn::LoadU(df, sc + j))));
+    const VI l =
+        SignExtendLowByte(NearestIntV(hn::Mul(hn::Set(df, iscale), hn::LoadU(df, sc + j))));
     hn::StoreU(hn::Add(ClampV(l, -32, 31), hn::Set(di, 32)), di, codes + j);
   }
   for (; j < 16; ++j) {
@@ -526,8 +526,7 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
       SearchQ3<kN, kQ3Tiles>(xt, 4, code_tiles + g0 * kN, sc);
     } else {  // the chunk's last tiles, one at a time
       for (size_t k = 0; k * lanes < gn; ++k) {
-        SearchQ3<kN, 1>(xt + k * kN * lanes, 4, code_tiles + (g0 + k * lanes) * kN,
-                        sc + k * lanes);
+        SearchQ3<kN, 1>(xt + k * kN * lanes, 4, code_tiles + (g0 + k * lanes) * kN, sc + k * lanes);
       }
     }
     for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc[g];
@@ -598,8 +597,8 @@ HWY_INLINE void RefitQ3Group(const float* x, float d, uint8_t* L) {
   const size_t lanes = hn::Lanes(df);
   const VF vd = hn::Set(df, d);
   for (size_t i = 0; i < 16; i += lanes) {
-    const VI l = hn::Add(ClampV(NearestIntV(hn::Div(hn::LoadU(df, x + i), vd)), -4, 3),
-                         hn::Set(DI(), 4));
+    const VI l =
+        hn::Add(ClampV(NearestIntV(hn::Div(hn::LoadU(df, x + i), vd)), -4, 3), hn::Set(DI(), 4));
     hn::StoreU(hn::TruncateTo(du8, hn::BitCast(du, l)), du8, L + i);
   }
 }
@@ -607,8 +606,8 @@ HWY_INLINE void RefitQ3Group(const float* x, float d, uint8_t* L) {
 // With an imatrix, Q3_K's scale codes and block scale of each super-block
 // of a chunk: MakeQxQuants(16, 32, scales, L, 1, sum of weights) per
 // super-block, one super-block per lane (SearchQx on transposed scales).
-HWY_INLINE void Q3ImatrixScaleCodes(const float* scales, const float* sw, int count,
-                                    int32_t* codes, float* d_block) {
+HWY_INLINE void Q3ImatrixScaleCodes(const float* scales, const float* sw, int count, int32_t* codes,
+                                    float* d_block) {
   const size_t lanes = hn::Lanes(DF());
   HWY_ALIGN float st[16 * kMaxLanes];
   HWY_ALIGN float wt[16 * kMaxLanes];
@@ -633,10 +632,10 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
   const int64_t n_sb = n / kSuperQK;
   float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
-  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];   // with an imatrix
-  HWY_ALIGN float code_tiles_f[kChunkSuperBlocks * kSuperQK];   // without
-  int32_t block_codes[kChunkSuperBlocks * 16];  // with an imatrix: scale codes
-  float block_d[kChunkSuperBlocks];             // and block scales
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];  // with an imatrix
+  HWY_ALIGN float code_tiles_f[kChunkSuperBlocks * kSuperQK];  // without
+  int32_t block_codes[kChunkSuperBlocks * 16];                 // with an imatrix: scale codes
+  float block_d[kChunkSuperBlocks];                            // and block scales
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
     const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
     const float* xc = x + sb0 * kSuperQK;
@@ -675,9 +674,9 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
         packed[j] = static_cast<uint8_t>((codes[j] & 0xF) | ((codes[j + 8] & 0xF) << 4));
       }
       for (int m = 0; m < 4; ++m) {
-        packed[8 + m] = static_cast<uint8_t>((codes[m] >> 4) | ((codes[m + 4] >> 4) << 2) |
-                                             ((codes[m + 8] >> 4) << 4) |
-                                             ((codes[m + 12] >> 4) << 6));
+        packed[8 + m] =
+            static_cast<uint8_t>((codes[m] >> 4) | ((codes[m + 4] >> 4) << 2) |
+                                 ((codes[m + 8] >> 4) << 4) | ((codes[m + 12] >> 4) << 6));
       }
       // Codes 0 .. 63 unpack to themselves: scale j is d * (codes[j] - 32).
       HWY_ALIGN float d[16];

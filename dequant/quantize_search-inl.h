@@ -263,7 +263,6 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
   hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
 }
 
-
 // MakeQ3Quants with do_rmse (quant_search.cc) per lane, for kTiles tiles at
 // once (tile k: xt + k * kN * Lanes, codes to l_tile + k * kN * Lanes, scales
 // to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
@@ -289,6 +288,7 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
   const DI di;
   const size_t lanes = hn::Lanes(df);
   const size_t tile = static_cast<size_t>(kN) * lanes;
+  static_assert(kN % 4 == 0, "max |x| runs as four chains of kN / 4");
   const VF zero = hn::Zero(df);
   // Per element: the code l (in l_tile, as a float) and the reference's two
   // terms of it in the sums, (w * x) * l and (w * l) * l with w = x^2.

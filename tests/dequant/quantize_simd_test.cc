@@ -262,7 +262,7 @@ std::vector<float> TieRichRows(int64_t n_rows, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<float> x(static_cast<size_t>(n_rows * kRowLength));
   for (int64_t r = 0; r < n_rows; ++r) {
-    const int m = 1 + static_cast<int>(rng() % 8);             // values -m .. m
+    const int m = 1 + static_cast<int>(rng() % 8);  // values -m .. m
     const float unit = (r % 3 == 0) ? 1.0f : (r % 3 == 1 ? 0.5f : 1.0f / 3);
     const float scale = std::ldexp(1.0f, static_cast<int>(rng() % 21) - 10);
     for (int64_t i = 0; i < kRowLength; ++i) {
