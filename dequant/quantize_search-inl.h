@@ -45,6 +45,38 @@ HWY_INLINE void GatherTile(const float* src, size_t stride, size_t groups, float
   }
 }
 
+// GatherTile for a full tile (Lanes groups) by vector loads and in-register
+// transposes of Lanes x Lanes blocks: log2(Lanes) rounds of ConcatEven /
+// ConcatOdd, each of which rotates the bits of (row, lane) right by one, so
+// that after the last round row and lane have swapped. Needs kN to be a
+// multiple of Lanes; otherwise (and for scalable vectors) GatherTile.
+template <int kN>
+HWY_INLINE void TransposeTile(const float* HWY_RESTRICT src, size_t stride, float* HWY_RESTRICT t) {
+#if HWY_HAVE_SCALABLE
+  GatherTile<kN>(src, stride, hn::Lanes(DF()), t);
+#else
+  const DF df;
+  constexpr size_t N = hn::MaxLanes(DF());
+  if constexpr (N > static_cast<size_t>(kN) || kN % N != 0) {
+    GatherTile<kN>(src, stride, N, t);
+  } else {
+    for (size_t c0 = 0; c0 < static_cast<size_t>(kN); c0 += N) {
+      VF v[N];
+      VF u[N];
+      for (size_t g = 0; g < N; ++g) v[g] = hn::LoadU(df, src + g * stride + c0);
+      for (size_t round = 1; round < N; round *= 2) {
+        for (size_t j = 0; j < N / 2; ++j) {
+          u[j] = hn::ConcatEven(df, v[2 * j + 1], v[2 * j]);
+          u[N / 2 + j] = hn::ConcatOdd(df, v[2 * j + 1], v[2 * j]);
+        }
+        for (size_t j = 0; j < N; ++j) v[j] = u[j];
+      }
+      for (size_t i = 0; i < N; ++i) hn::Store(v[i], df, t + (c0 + i) * N);
+    }
+  }
+#endif
+}
+
 // Inverse of GatherTile for int32 codes: group g's kN codes to
 // dst[g * kN + i] as bytes.
 template <int kN>
@@ -231,81 +263,158 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
   hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
 }
 
-
-// MakeQ3Quants with do_rmse (quant_search.cc) per lane: weights x^2, then up
-// to 5 rounds of coordinate descent; a lane stops after its first round
-// without a change, as the reference's loop breaks. Codes (0 .. 2 nmax - 1)
-// to Lt, scale to scale_out.
-template <int kN>
-HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, int32_t* HWY_RESTRICT Lt,
+// MakeQ3Quants with do_rmse (quant_search.cc) per lane, for kTiles tiles at
+// once (tile k: xt + k * kN * Lanes, codes to l_tile + k * kN * Lanes, scales
+// to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
+// descent; a lane stops after its first round without a change, as the
+// reference's loop breaks. Codes are stored as floats -nmax .. nmax - 1 (the
+// reference's L[i] - nmax).
+//
+// The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
+// sums that depend on every earlier step, a serial chain through a division.
+// Mostly the code does not change, and that is decided without the division:
+// with slx >= 2^-120 and |x * sl2 - l * slx| (rounded) below slx / 2 less 512
+// units in its last place (exact integer arithmetic on the bits, at most
+// (1/2 - 2^-17) slx), x * sl2 / slx lies within 1/2 - 2^-18 of the code l
+// (|l| <= 4; the roundings add at most 2^-21), so the reference's NearestInt
+// gives l again (the clamp keeps it). Only when some lane fails that test (NaN, Inf, tiny
+// sums and near-ties fail it too) is the step done as in the reference. The
+// tiles are independent chains, interleaved step by step so that one tile's
+// exact step overlaps the other's work.
+template <int kN, int kTiles>
+HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
                          float* scale_out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
+  const size_t tile = static_cast<size_t>(kN) * lanes;
+  static_assert(kN % 4 == 0, "max |x| runs as four chains of kN / 4");
   const VF zero = hn::Zero(df);
-  VF amax = zero, max = zero;
-  for (int i = 0; i < kN; ++i) {
-    const VF x = hn::Load(df, xt + i * lanes);
-    const VF ax = hn::Abs(x);
-    const MF gt = hn::Gt(ax, amax);
-    amax = hn::IfThenElse(gt, ax, amax);
-    max = hn::IfThenElse(gt, x, max);
-  }
-  const MF small = hn::Lt(amax, hn::Set(df, 1e-15f));
-  const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
-  // w = x^2 and w * x per element, kept for the descent.
-  HWY_ALIGN float w_tile[kN * kMaxLanes];
-  HWY_ALIGN float wx_tile[kN * kMaxLanes];
-  VF sumlx = zero, suml2 = zero;
-  for (int i = 0; i < kN; ++i) {
-    const VF x = hn::Load(df, xt + i * lanes);
-    const VI l = ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1);
-    hn::Store(l, di, Lt + i * lanes);
-    const VF w = hn::Mul(x, x);
-    const VF wx = hn::Mul(w, x);
-    hn::Store(w, df, w_tile + i * lanes);
-    hn::Store(wx, df, wx_tile + i * lanes);
-    const VF fl = ToFloat(l);
-    sumlx = hn::Add(sumlx, hn::Mul(wx, fl));
-    suml2 = hn::Add(suml2, hn::Mul(hn::Mul(w, fl), fl));
-  }
-  MF active = hn::Not(small);
-  for (int itry = 0; itry < 5 && !hn::AllFalse(df, active); ++itry) {
-    MF changed = hn::FirstN(df, 0);
-    for (int i = 0; i < kN; ++i) {
-      const VF wx = hn::Load(df, wx_tile + i * lanes);
-      const VI L = hn::Load(di, Lt + i * lanes);
-      const VF li = ToFloat(L);
-      VF slx = hn::Sub(sumlx, hn::Mul(wx, li));
-      const MF slx_pos = hn::And(active, hn::Gt(slx, zero));
-      if (hn::AllFalse(df, slx_pos)) continue;
-      const VF x = hn::Load(df, xt + i * lanes);
-      const VF w = hn::Load(df, w_tile + i * lanes);
-      VF sl2 = hn::Sub(suml2, hn::Mul(hn::Mul(w, li), li));
-      const VI new_l = ClampV(NearestIntV(hn::Div(hn::Mul(x, sl2), slx)), -nmax, nmax - 1);
-      const MF differs = hn::And(slx_pos, hn::RebindMask(df, hn::Not(hn::Eq(new_l, L))));
-      if (hn::AllFalse(df, differs)) continue;
-      const VF fnew = ToFloat(new_l);
-      slx = hn::Add(slx, hn::Mul(wx, fnew));
-      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fnew), fnew));
-      const MF take = hn::And(
-          differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2),
-                                                     hn::Mul(hn::Mul(sumlx, sumlx), sl2))));
-      hn::Store(hn::IfThenElse(hn::RebindMask(di, take), new_l, L), di, Lt + i * lanes);
-      sumlx = hn::IfThenElse(take, slx, sumlx);
-      suml2 = hn::IfThenElse(take, sl2, suml2);
-      changed = hn::Or(changed, take);
+  // Per element: the code l (in l_tile, as a float) and the reference's two
+  // terms of it in the sums, (w * x) * l and (w * l) * l with w = x^2.
+  HWY_ALIGN float a_tile[kTiles * kN * kMaxLanes];
+  HWY_ALIGN float b_tile[kTiles * kN * kMaxLanes];
+  VF sumlx[kTiles], suml2[kTiles];
+  MF small[kTiles], active[kTiles];
+  for (int k = 0; k < kTiles; ++k) {
+    // The first element of largest |x| (NaN never wins), as four chains of
+    // quarters merged in order: a later quarter wins only when strictly
+    // larger, so the first maximum is kept as in the reference's loop.
+    const float* x_k = xt + k * tile;
+    VF amax_q[4], max_q[4];
+    for (int q = 0; q < 4; ++q) {
+      amax_q[q] = zero;
+      max_q[q] = zero;
     }
-    active = hn::And(active, changed);
+    for (int i = 0; i < kN / 4; ++i) {
+      for (int q = 0; q < 4; ++q) {
+        const VF x = hn::Load(df, x_k + (q * (kN / 4) + i) * lanes);
+        const VF ax = hn::Abs(x);
+        const MF gt = hn::Gt(ax, amax_q[q]);
+        amax_q[q] = hn::IfThenElse(gt, ax, amax_q[q]);
+        max_q[q] = hn::IfThenElse(gt, x, max_q[q]);
+      }
+    }
+    for (int q = 0; q < 4; q += 2) {
+      const MF gt = hn::Gt(amax_q[q + 1], amax_q[q]);
+      amax_q[q] = hn::IfThenElse(gt, amax_q[q + 1], amax_q[q]);
+      max_q[q] = hn::IfThenElse(gt, max_q[q + 1], max_q[q]);
+    }
+    const MF gt2 = hn::Gt(amax_q[2], amax_q[0]);
+    const VF amax = hn::IfThenElse(gt2, amax_q[2], amax_q[0]);
+    const VF max = hn::IfThenElse(gt2, max_q[2], max_q[0]);
+    small[k] = hn::Lt(amax, hn::Set(df, 1e-15f));
+    active[k] = hn::Not(small[k]);
+    const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
+    VF slx = zero, sl2 = zero;
+    for (int i = 0; i < kN; ++i) {
+      const size_t at = k * tile + i * lanes;
+      const VF x = hn::Load(df, xt + at);
+      const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1));
+      const VF w = hn::Mul(x, x);
+      const VF a = hn::Mul(hn::Mul(w, x), fl);
+      const VF b = hn::Mul(hn::Mul(w, fl), fl);
+      hn::Store(fl, df, l_tile + at);
+      hn::Store(a, df, a_tile + at);
+      hn::Store(b, df, b_tile + at);
+      slx = hn::Add(slx, a);
+      sl2 = hn::Add(sl2, b);
+    }
+    sumlx[k] = slx;
+    suml2[k] = sl2;
   }
-  const VI vnmax = hn::Set(di, nmax);
-  const MI small_i = hn::RebindMask(di, small);
-  for (int i = 0; i < kN; ++i) {
-    const VI l = hn::Add(hn::Load(di, Lt + i * lanes), vnmax);
-    hn::Store(hn::IfThenZeroElse(small_i, l), di, Lt + i * lanes);
+  const VF kTiny = hn::Set(df, 7.52316385e-37f);  // 2^-120
+  const VI kHalfBits = hn::Set(di, 0x00800000 + 512);
+  MF changed[kTiles];
+  // Step i of tile k.
+  auto step = [&](int k, int i) HWY_ATTR {
+    const size_t at = k * tile + i * lanes;
+    VF slx = hn::Sub(sumlx[k], hn::Load(df, a_tile + at));
+    VF sl2 = hn::Sub(suml2[k], hn::Load(df, b_tile + at));
+    const VF x = hn::Load(df, xt + at);
+    const VF num = hn::Mul(x, sl2);
+    const VF li = hn::Load(df, l_tile + at);
+    const VF off = hn::Abs(hn::Sub(num, hn::Mul(li, slx)));
+    // slx / 2 less 512 units in the last place: (1/2 - 2^-17) slx or less.
+    const VF bound = hn::BitCast(df, hn::Sub(hn::BitCast(di, slx), kHalfBits));
+    const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
+    const MF slx_pos = hn::And(active[k], hn::Gt(slx, zero));
+    if (hn::AllFalse(df, hn::AndNot(keeps, slx_pos))) return;
+    // The reference's step (lanes that passed the test get their own code).
+    const VF fnew = ToFloat(ClampV(NearestIntV(hn::Div(num, slx)), -nmax, nmax - 1));
+    const MF differs = hn::And(slx_pos, hn::Not(hn::Eq(fnew, li)));
+    const VF w = hn::Mul(x, x);
+    const VF a = hn::Mul(hn::Mul(w, x), fnew);
+    const VF b = hn::Mul(hn::Mul(w, fnew), fnew);
+    slx = hn::Add(slx, a);
+    sl2 = hn::Add(sl2, b);
+    MF take = hn::And(
+        differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2[k]),
+                                                   hn::Mul(hn::Mul(sumlx[k], sumlx[k]), sl2))));
+    // Nearly always every lane whose code differs takes it: `take` is then
+    // `differs` (a value the next step does not wait for: the test above stays
+    // off the chain through the sums), and only otherwise the test's own mask.
+    // With two tiles interleaved this ran slower (measured), so one tile only.
+    if (kTiles == 1) {
+      const MF taken = take;
+      take = differs;
+      if (HWY_UNLIKELY(!hn::AllFalse(df, hn::AndNot(taken, differs)))) take = taken;
+    }
+    hn::Store(hn::IfThenElse(take, fnew, li), df, l_tile + at);
+    hn::Store(hn::IfThenElse(take, a, hn::Load(df, a_tile + at)), df, a_tile + at);
+    hn::Store(hn::IfThenElse(take, b, hn::Load(df, b_tile + at)), df, b_tile + at);
+    sumlx[k] = hn::IfThenElse(take, slx, sumlx[k]);
+    suml2[k] = hn::IfThenElse(take, sl2, suml2[k]);
+    changed[k] = hn::Or(changed[k], take);
+  };
+  for (int itry = 0; itry < 5; ++itry) {
+    bool run[kTiles];
+    bool any = false;
+    for (int k = 0; k < kTiles; ++k) {
+      run[k] = !hn::AllFalse(df, active[k]);
+      any = any || run[k];
+    }
+    if (!any) break;
+    for (int k = 0; k < kTiles; ++k) changed[k] = hn::FirstN(df, 0);
+    for (int i = 0; i < kN; ++i) {
+      for (int k = 0; k < kTiles; ++k) {
+        if (run[k]) step(k, i);
+      }
+    }
+    for (int k = 0; k < kTiles; ++k) active[k] = hn::And(active[k], changed[k]);
   }
-  const VF scale = hn::IfThenElseZero(hn::Gt(suml2, zero), hn::Div(sumlx, suml2));
-  hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
+  for (int k = 0; k < kTiles; ++k) {
+    if (!hn::AllFalse(df, small[k])) {
+      // Code 0 (l = -nmax) for groups of tiny max.
+      const VF lowest = hn::Set(df, static_cast<float>(-nmax));
+      for (int i = 0; i < kN; ++i) {
+        const size_t at = k * tile + i * lanes;
+        hn::Store(hn::IfThenElse(small[k], lowest, hn::Load(df, l_tile + at)), df, l_tile + at);
+      }
+    }
+    const VF scale = hn::IfThenElseZero(hn::Gt(suml2[k], zero), hn::Div(sumlx[k], suml2[k]));
+    hn::Store(hn::IfThenZeroElse(small[k], scale), df, scale_out + k * lanes);
+  }
 }
 
 #endif  // HWY_TARGET != HWY_SCALAR

@@ -289,6 +289,40 @@ TEST_P(QuantizeTargetTest, MatchesReferenceOnRandomRows) {
   }
 }
 
+// Rows of few distinct small values (small integers, halves, thirds, at
+// several scales): the searches' sums come out exact or nearly so, and their
+// ratios land on or next to the rounding ties of NearestInt, where a
+// shortcut that decides a code without the reference's division (the Q3_K
+// descent does) must still give the reference's code.
+std::vector<float> TieRichRows(int64_t n_rows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> x(static_cast<size_t>(n_rows * kRowLength));
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int m = 1 + static_cast<int>(rng() % 8);  // values -m .. m
+    const float unit = (r % 3 == 0) ? 1.0f : (r % 3 == 1 ? 0.5f : 1.0f / 3);
+    const float scale = std::ldexp(1.0f, static_cast<int>(rng() % 21) - 10);
+    for (int64_t i = 0; i < kRowLength; ++i) {
+      const int v = static_cast<int>(rng() % static_cast<uint32_t>(2 * m + 1)) - m;
+      x[static_cast<size_t>(r * kRowLength + i)] = static_cast<float>(v) * unit * scale;
+    }
+  }
+  return x;
+}
+
+TEST_P(QuantizeTargetTest, MatchesReferenceOnTieRichRows) {
+  const std::vector<float> x = TieRichRows(256, 21);
+  const std::vector<float> w = Imatrix(kRowLength, 4);
+  for (GgmlType type : kSimdTypes) {
+    ExpectSameBytes(type, x, kRowLength, nullptr, 0, "tie-rich rows");
+    ExpectSameBytes(type, x, kRowLength, w.data(), 3, "tie-rich rows");
+  }
+  // Q3_K's descent decides most codes without the division, by a bound kept
+  // below slx / 2 by a margin (quantize_search-inl.h); a bound only 8 units in
+  // the last place above slx / 2 makes row 7730 of these differ.
+  const std::vector<float> many = TieRichRows(20000, 21);
+  ExpectSameBytes(GgmlType::kQ3_K, many, kRowLength, nullptr, 1, "tie-rich rows");
+}
+
 // Rows of random bit patterns (Inf, subnormals, huge values of every
 // exponent) alone and sprinkled into normal rows: the garbage paths of the
 // reference's conversions must be reproduced too. NaN bit patterns are
