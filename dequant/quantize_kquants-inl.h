@@ -505,7 +505,7 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
 // SearchChunk for Q3_K without an imatrix: kQ3Tiles tiles at a time (see
 // SearchQ3), whole tiles transposed; the codes stay as floats in their tiles
 // (TileCodesQ3 fetches them).
-inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles) {
+inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* codes) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
   HWY_ALIGN float xt[kQ3Tiles * kN * kMaxLanes];
@@ -523,10 +523,12 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
       }
     }
     if (gn == kQ3Tiles * lanes) {
-      SearchQ3<kN, kQ3Tiles>(xt, 4, code_tiles + g0 * kN, sc);
+      SearchQ3<kN, kQ3Tiles>(xt, x + g0 * kN, gn, 4, codes + g0 * kN, sc);
     } else {  // the chunk's last tiles, one at a time
       for (size_t k = 0; k * lanes < gn; ++k) {
-        SearchQ3<kN, 1>(xt + k * kN * lanes, 4, code_tiles + (g0 + k * lanes) * kN, sc + k * lanes);
+        const size_t gk = std::min(lanes, gn - k * lanes);
+        SearchQ3<kN, 1>(xt + k * kN * lanes, x + (g0 + k * lanes) * kN, gk, 4,
+                        codes + (g0 + k * lanes) * kN, sc + k * lanes);
       }
     }
     for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc[g];
@@ -534,12 +536,8 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
 }
 
 // SearchChunkQ3's codes of group g (-4 .. 3 as floats) as bytes 0 .. 7.
-HWY_INLINE void TileCodesQ3(const float* code_tiles, size_t g, uint8_t* dst) {
-  const size_t lanes = hn::Lanes(DF());
-  const float* tile = code_tiles + (g / lanes) * lanes * 16;
-  for (size_t i = 0; i < 16; ++i) {
-    dst[i] = static_cast<uint8_t>(static_cast<int>(tile[i * lanes + g % lanes]) + 4);
-  }
+HWY_INLINE void CodesQ3(const float* codes, size_t g, uint8_t* dst) {
+  for (size_t i = 0; i < 16; ++i) dst[i] = static_cast<uint8_t>(static_cast<int>(codes[g * 16 + i]) + 4);
 }
 
 // The first of Q3_K's 16 sub-block scales with the largest |scale|, as the
@@ -687,7 +685,7 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
           if (imatrix) {
             TileCodes<16>(code_tiles, g, Ls + 16 * j);
           } else {
-            TileCodesQ3(code_tiles_f, g, Ls + 16 * j);
+            CodesQ3(code_tiles_f, g, Ls + 16 * j);
           }
           continue;
         }

@@ -263,39 +263,165 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
   hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
 }
 
-// MakeQ3Quants with do_rmse (quant_search.cc) per lane, for kTiles tiles at
-// once (tile k: xt + k * kN * Lanes, codes to l_tile + k * kN * Lanes, scales
-// to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
-// descent; a lane stops after its first round without a change, as the
-// reference's loop breaks. Codes are stored as floats -nmax .. nmax - 1 (the
-// reference's L[i] - nmax).
+// MakeQ3Quants' coordinate descent (quant_search.cc, do_rmse) for one group
+// of kN at x, from the first pass's iscale and sums; codes as floats
+// -nmax .. nmax - 1 to l, returns the scale.
 //
-// The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
-// sums that depend on every earlier step, a serial chain through a division.
-// Mostly the code does not change, and that is decided without the division:
-// with slx >= 2^-120 and |x * sl2 - l * slx| (rounded) below slx / 2 less 512
+// The group lies in its natural layout, `Lanes` elements per vector. One
+// evaluation computes every remaining element's step of the reference's
+// pass with the current sums at once; the reference's first element whose
+// new code is accepted is the first lane accepted here (the elements before
+// it saw exactly these sums and kept their codes). That change is applied to
+// the sums as the reference does, and the elements after it are evaluated
+// again; a pass ends when no remaining element's change is accepted.
+//
+// Most steps keep their code, and that is decided without the division: with
+// slx >= 2^-120 and |x * sl2 - l * slx| (rounded) below slx / 2 less 512
 // units in its last place (exact integer arithmetic on the bits, at most
 // (1/2 - 2^-17) slx), x * sl2 / slx lies within 1/2 - 2^-18 of the code l
 // (|l| <= 4; the roundings add at most 2^-21), so the reference's NearestInt
-// gives l again (the clamp keeps it). Only when some lane fails that test (NaN, Inf, tiny
-// sums and near-ties fail it too) is the step done as in the reference. The
-// tiles are independent chains, interleaved step by step so that one tile's
-// exact step overlaps the other's work.
+// gives l again (the clamp keeps it). Only when some element fails that test
+// (NaN, Inf, tiny sums and near-ties fail it too) are the divisions done.
+template <int kN>
+HWY_INLINE float DescendQ3(const float* HWY_RESTRICT x, float iscale, float sumlx, float suml2,
+                           int nmax, float* HWY_RESTRICT l) {
+  const hn::CappedTag<float, kN> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  using V = hn::Vec<decltype(d)>;
+  using M = hn::Mask<decltype(d)>;
+  constexpr size_t kMaxV = hn::MaxLanes(d);
+  const size_t N = hn::Lanes(d);
+  const size_t nv = static_cast<size_t>(kN) / N;
+  static_assert(kN % kMaxV == 0, "whole vectors");
+  constexpr size_t kVecs = kN / kMaxV;
+  const V zero = hn::Zero(d);
+  const V magic = hn::Set(d, 12582912.f);
+  const auto mant = hn::Set(di, 0x007FFFFF);
+  const auto bias = hn::Set(di, 0x00400000);
+  // The reference's clamp(NearestInt(f), -nmax, nmax - 1), as a float.
+  auto nearest_clamped = [&](V f) HWY_ATTR {
+    const auto bits = hn::BitCast(di, hn::Add(f, magic));
+    const auto i = hn::Sub(hn::And(bits, mant), bias);
+    return hn::ConvertTo(d, hn::Max(hn::Set(di, -nmax), hn::Min(hn::Set(di, nmax - 1), i)));
+  };
+  const V vis = hn::Set(d, iscale);
+  V xv[kVecs], w[kVecs], wx[kVecs], lv[kVecs], a[kVecs], b[kVecs];
+  for (size_t v = 0; v < nv; ++v) {
+    xv[v] = hn::LoadU(d, x + v * N);
+    lv[v] = nearest_clamped(hn::Mul(vis, xv[v]));
+    w[v] = hn::Mul(xv[v], xv[v]);
+    wx[v] = hn::Mul(w[v], xv[v]);
+    a[v] = hn::Mul(wx[v], lv[v]);
+    b[v] = hn::Mul(hn::Mul(w[v], lv[v]), lv[v]);
+  }
+  const V kTiny = hn::Set(d, 7.52316385e-37f);  // 2^-120
+  const auto kHalfBits = hn::Set(di, 0x00800000 + 512);
+  for (int itry = 0; itry < 5; ++itry) {
+    bool changed = false;
+    for (size_t v = 0; v < nv; ++v) {
+      size_t start = 0;
+      for (;;) {
+        const V S = hn::Set(d, sumlx);
+        const V T = hn::Set(d, suml2);
+        const V slx = hn::Sub(S, a[v]);
+        const V sl2 = hn::Sub(T, b[v]);
+        const M valid = hn::AndNot(hn::FirstN(d, start), hn::Gt(slx, zero));
+        const V num = hn::Mul(xv[v], sl2);
+        const V off = hn::Abs(hn::Sub(num, hn::Mul(lv[v], slx)));
+        const V bound = hn::BitCast(d, hn::Sub(hn::BitCast(di, slx), kHalfBits));
+        const M keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
+        const M need = hn::AndNot(keeps, valid);
+        if (hn::AllFalse(d, need)) break;
+        const V fnew = nearest_clamped(hn::Div(num, slx));
+        const M differs = hn::And(need, hn::Not(hn::Eq(fnew, lv[v])));
+        if (hn::AllFalse(d, differs)) break;
+        const V an = hn::Mul(wx[v], fnew);
+        const V bn = hn::Mul(hn::Mul(w[v], fnew), fnew);
+        const V slx2 = hn::Add(slx, an);
+        const V sl22 = hn::Add(sl2, bn);
+        const M accept = hn::And(
+            differs, hn::And(hn::Gt(sl22, zero), hn::Gt(hn::Mul(hn::Mul(slx2, slx2), T),
+                                                        hn::Mul(hn::Mul(S, S), sl22))));
+        const intptr_t j = hn::FindFirstTrue(d, accept);
+        if (j < 0) break;
+        const size_t ju = static_cast<size_t>(j);
+        sumlx = hn::ExtractLane(slx2, ju);
+        suml2 = hn::ExtractLane(sl22, ju);
+        const M at = hn::AndNot(hn::FirstN(d, ju), hn::FirstN(d, ju + 1));
+        lv[v] = hn::IfThenElse(at, fnew, lv[v]);
+        a[v] = hn::IfThenElse(at, an, a[v]);
+        b[v] = hn::IfThenElse(at, bn, b[v]);
+        changed = true;
+        start = ju + 1;
+        if (start == N) break;
+      }
+    }
+    if (!changed) break;
+  }
+  for (size_t v = 0; v < nv; ++v) hn::StoreU(lv[v], d, l + v * N);
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+// The first evaluation of DescendQ3 without a branch: stores the group's
+// first-pass codes to l and says whether any element of the first pass fails
+// the division-free test (only then can the descent change anything; else
+// the codes stay and the scale is sumlx / suml2).
+template <int kN>
+HWY_INLINE bool Q3NeedsDescent(const float* HWY_RESTRICT x, float iscale, float sumlx,
+                               float suml2, int nmax, float* HWY_RESTRICT l) {
+  const hn::CappedTag<float, kN> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  using V = hn::Vec<decltype(d)>;
+  using M = hn::Mask<decltype(d)>;
+  const size_t N = hn::Lanes(d);
+  const V zero = hn::Zero(d);
+  const V magic = hn::Set(d, 12582912.f);
+  const auto mant = hn::Set(di, 0x007FFFFF);
+  const auto bias = hn::Set(di, 0x00400000);
+  const V vis = hn::Set(d, iscale);
+  const V S = hn::Set(d, sumlx);
+  const V T = hn::Set(d, suml2);
+  const V kTiny = hn::Set(d, 7.52316385e-37f);  // 2^-120
+  const auto kHalfBits = hn::Set(di, 0x00800000 + 512);
+  M need = hn::FirstN(d, 0);
+  for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
+    const V xv = hn::LoadU(d, x + v);
+    const auto bits = hn::BitCast(di, hn::Add(hn::Mul(vis, xv), magic));
+    const auto i = hn::Sub(hn::And(bits, mant), bias);
+    const V lv = hn::ConvertTo(d, hn::Max(hn::Set(di, -nmax), hn::Min(hn::Set(di, nmax - 1), i)));
+    hn::StoreU(lv, d, l + v);
+    const V w = hn::Mul(xv, xv);
+    const V slx = hn::Sub(S, hn::Mul(hn::Mul(w, xv), lv));
+    const V sl2 = hn::Sub(T, hn::Mul(hn::Mul(w, lv), lv));
+    const V off = hn::Abs(hn::Sub(hn::Mul(xv, sl2), hn::Mul(lv, slx)));
+    const V bound = hn::BitCast(d, hn::Sub(hn::BitCast(di, slx), kHalfBits));
+    const M keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
+    need = hn::Or(need, hn::AndNot(keeps, hn::Gt(slx, zero)));
+  }
+  return !hn::AllFalse(d, need);
+}
+
+// MakeQ3Quants with do_rmse (quant_search.cc) for the `groups` groups of kN
+// at src (group g at src + g * kN), kTiles tiles at a time (tile k of xt holds
+// groups k * Lanes ..., transposed): codes as floats -nmax .. nmax - 1 (the
+// reference's L[i] - nmax) to codes + g * kN, scales to scale_out[g].
+//
+// The first pass (max |x|, initial codes and the two sums, accumulated in
+// element order) runs one group per lane on the tiles. The coordinate
+// descent then runs per group on its natural layout (DescendQ3).
 template <int kN, int kTiles>
-HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
-                         float* scale_out) {
+HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT src,
+                         size_t groups, int nmax, float* HWY_RESTRICT codes,
+                         float* HWY_RESTRICT scale_out) {
   const DF df;
-  const DI di;
   const size_t lanes = hn::Lanes(df);
   const size_t tile = static_cast<size_t>(kN) * lanes;
   static_assert(kN % 4 == 0, "max |x| runs as four chains of kN / 4");
   const VF zero = hn::Zero(df);
-  // Per element: the code l (in l_tile, as a float) and the reference's two
-  // terms of it in the sums, (w * x) * l and (w * l) * l with w = x^2.
-  HWY_ALIGN float a_tile[kTiles * kN * kMaxLanes];
-  HWY_ALIGN float b_tile[kTiles * kN * kMaxLanes];
-  VF sumlx[kTiles], suml2[kTiles];
-  MF small[kTiles], active[kTiles];
+  HWY_ALIGN float sumlx_out[kTiles * kMaxLanes];
+  HWY_ALIGN float suml2_out[kTiles * kMaxLanes];
+  HWY_ALIGN float iscale_out[kTiles * kMaxLanes];
+  HWY_ALIGN float amax_out[kTiles * kMaxLanes];
   for (int k = 0; k < kTiles; ++k) {
     // The first element of largest |x| (NaN never wins), as four chains of
     // quarters merged in order: a later quarter wins only when strictly
@@ -323,97 +449,40 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
     const MF gt2 = hn::Gt(amax_q[2], amax_q[0]);
     const VF amax = hn::IfThenElse(gt2, amax_q[2], amax_q[0]);
     const VF max = hn::IfThenElse(gt2, max_q[2], max_q[0]);
-    small[k] = hn::Lt(amax, hn::Set(df, 1e-15f));
-    active[k] = hn::Not(small[k]);
     const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
     VF slx = zero, sl2 = zero;
     for (int i = 0; i < kN; ++i) {
-      const size_t at = k * tile + i * lanes;
-      const VF x = hn::Load(df, xt + at);
+      const VF x = hn::Load(df, x_k + i * lanes);
       const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1));
       const VF w = hn::Mul(x, x);
-      const VF a = hn::Mul(hn::Mul(w, x), fl);
-      const VF b = hn::Mul(hn::Mul(w, fl), fl);
-      hn::Store(fl, df, l_tile + at);
-      hn::Store(a, df, a_tile + at);
-      hn::Store(b, df, b_tile + at);
-      slx = hn::Add(slx, a);
-      sl2 = hn::Add(sl2, b);
+      slx = hn::Add(slx, hn::Mul(hn::Mul(w, x), fl));
+      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fl), fl));
     }
-    sumlx[k] = slx;
-    suml2[k] = sl2;
+    hn::Store(slx, df, sumlx_out + k * lanes);
+    hn::Store(sl2, df, suml2_out + k * lanes);
+    hn::Store(iscale, df, iscale_out + k * lanes);
+    hn::Store(amax, df, amax_out + k * lanes);
   }
-  const VF kTiny = hn::Set(df, 7.52316385e-37f);  // 2^-120
-  const VI kHalfBits = hn::Set(di, 0x00800000 + 512);
-  MF changed[kTiles];
-  // Step i of tile k.
-  auto step = [&](int k, int i) HWY_ATTR {
-    const size_t at = k * tile + i * lanes;
-    VF slx = hn::Sub(sumlx[k], hn::Load(df, a_tile + at));
-    VF sl2 = hn::Sub(suml2[k], hn::Load(df, b_tile + at));
-    const VF x = hn::Load(df, xt + at);
-    const VF num = hn::Mul(x, sl2);
-    const VF li = hn::Load(df, l_tile + at);
-    const VF off = hn::Abs(hn::Sub(num, hn::Mul(li, slx)));
-    // slx / 2 less 512 units in the last place: (1/2 - 2^-17) slx or less.
-    const VF bound = hn::BitCast(df, hn::Sub(hn::BitCast(di, slx), kHalfBits));
-    const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
-    const MF slx_pos = hn::And(active[k], hn::Gt(slx, zero));
-    if (hn::AllFalse(df, hn::AndNot(keeps, slx_pos))) return;
-    // The reference's step (lanes that passed the test get their own code).
-    const VF fnew = ToFloat(ClampV(NearestIntV(hn::Div(num, slx)), -nmax, nmax - 1));
-    const MF differs = hn::And(slx_pos, hn::Not(hn::Eq(fnew, li)));
-    const VF w = hn::Mul(x, x);
-    const VF a = hn::Mul(hn::Mul(w, x), fnew);
-    const VF b = hn::Mul(hn::Mul(w, fnew), fnew);
-    slx = hn::Add(slx, a);
-    sl2 = hn::Add(sl2, b);
-    MF take = hn::And(
-        differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2[k]),
-                                                   hn::Mul(hn::Mul(sumlx[k], sumlx[k]), sl2))));
-    // Nearly always every lane whose code differs takes it: `take` is then
-    // `differs` (a value the next step does not wait for: the test above stays
-    // off the chain through the sums), and only otherwise the test's own mask.
-    // With two tiles interleaved this ran slower (measured), so one tile only.
-    if (kTiles == 1) {
-      const MF taken = take;
-      take = differs;
-      if (HWY_UNLIKELY(!hn::AllFalse(df, hn::AndNot(taken, differs)))) take = taken;
+  // Groups whose descent can change something, found without a branch per
+  // group (most groups keep their first-pass codes); then their descents.
+  size_t work[kTiles * kMaxLanes];
+  size_t n_work = 0;
+  for (size_t g = 0; g < groups; ++g) {
+    float* l = codes + g * kN;
+    if (amax_out[g] < 1e-15f) {  // code 0 (l = -nmax), scale 0
+      for (int i = 0; i < kN; ++i) l[i] = static_cast<float>(-nmax);
+      scale_out[g] = 0.0f;
+      continue;
     }
-    hn::Store(hn::IfThenElse(take, fnew, li), df, l_tile + at);
-    hn::Store(hn::IfThenElse(take, a, hn::Load(df, a_tile + at)), df, a_tile + at);
-    hn::Store(hn::IfThenElse(take, b, hn::Load(df, b_tile + at)), df, b_tile + at);
-    sumlx[k] = hn::IfThenElse(take, slx, sumlx[k]);
-    suml2[k] = hn::IfThenElse(take, sl2, suml2[k]);
-    changed[k] = hn::Or(changed[k], take);
-  };
-  for (int itry = 0; itry < 5; ++itry) {
-    bool run[kTiles];
-    bool any = false;
-    for (int k = 0; k < kTiles; ++k) {
-      run[k] = !hn::AllFalse(df, active[k]);
-      any = any || run[k];
-    }
-    if (!any) break;
-    for (int k = 0; k < kTiles; ++k) changed[k] = hn::FirstN(df, 0);
-    for (int i = 0; i < kN; ++i) {
-      for (int k = 0; k < kTiles; ++k) {
-        if (run[k]) step(k, i);
-      }
-    }
-    for (int k = 0; k < kTiles; ++k) active[k] = hn::And(active[k], changed[k]);
+    const float slx = sumlx_out[g], sl2 = suml2_out[g];
+    work[n_work] = g;
+    n_work += Q3NeedsDescent<kN>(src + g * kN, iscale_out[g], slx, sl2, nmax, l) ? 1 : 0;
+    scale_out[g] = sl2 > 0.0f ? slx / sl2 : 0.0f;
   }
-  for (int k = 0; k < kTiles; ++k) {
-    if (!hn::AllFalse(df, small[k])) {
-      // Code 0 (l = -nmax) for groups of tiny max.
-      const VF lowest = hn::Set(df, static_cast<float>(-nmax));
-      for (int i = 0; i < kN; ++i) {
-        const size_t at = k * tile + i * lanes;
-        hn::Store(hn::IfThenElse(small[k], lowest, hn::Load(df, l_tile + at)), df, l_tile + at);
-      }
-    }
-    const VF scale = hn::IfThenElseZero(hn::Gt(suml2[k], zero), hn::Div(sumlx[k], suml2[k]));
-    hn::Store(hn::IfThenZeroElse(small[k], scale), df, scale_out + k * lanes);
+  for (size_t k = 0; k < n_work; ++k) {
+    const size_t g = work[k];
+    scale_out[g] = DescendQ3<kN>(src + g * kN, iscale_out[g], sumlx_out[g], suml2_out[g], nmax,
+                                 codes + g * kN);
   }
 }
 
