@@ -511,6 +511,11 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* codes)
   HWY_ALIGN float xt[kQ3Tiles * kN * kMaxLanes];
   HWY_ALIGN float sc[kQ3Tiles * kMaxLanes];
   const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
+  // Per group: the first pass's sums and iscale; the groups to descend.
+  float sumlx[kChunkSuperBlocks * kSuperQK / kN], suml2[kChunkSuperBlocks * kSuperQK / kN];
+  float iscale[kChunkSuperBlocks * kSuperQK / kN];
+  size_t work[kChunkSuperBlocks * kSuperQK / kN];
+  size_t n_work = 0;
   for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
     const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
     for (size_t k = 0; k * lanes < gn; ++k) {
@@ -523,16 +528,19 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* codes)
       }
     }
     if (gn == kQ3Tiles * lanes) {
-      SearchQ3<kN, kQ3Tiles>(xt, x + g0 * kN, gn, 4, codes + g0 * kN, sc);
+      SearchQ3<kN, kQ3Tiles>(xt, x + g0 * kN, gn, 4, codes + g0 * kN, sc, sumlx + g0, suml2 + g0,
+                             iscale + g0, g0, work, &n_work);
     } else {  // the chunk's last tiles, one at a time
       for (size_t k = 0; k * lanes < gn; ++k) {
         const size_t gk = std::min(lanes, gn - k * lanes);
-        SearchQ3<kN, 1>(xt + k * kN * lanes, x + (g0 + k * lanes) * kN, gk, 4,
-                        codes + (g0 + k * lanes) * kN, sc + k * lanes);
+        const size_t gb = g0 + k * lanes;
+        SearchQ3<kN, 1>(xt + k * kN * lanes, x + gb * kN, gk, 4, codes + gb * kN, sc + k * lanes,
+                        sumlx + gb, suml2 + gb, iscale + gb, gb, work, &n_work);
       }
     }
     for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc[g];
   }
+  Q3Descents<kN>(x, work, n_work, sumlx, suml2, iscale, 4, codes, scales);
 }
 
 // SearchChunkQ3's codes of group g (-4 .. 3 as floats) as bytes 0 .. 7.

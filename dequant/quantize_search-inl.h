@@ -401,6 +401,138 @@ HWY_INLINE bool Q3NeedsDescent(const float* HWY_RESTRICT x, float iscale, float 
   return !hn::AllFalse(d, need);
 }
 
+// DescendQ3 for the groups work[0 .. n_work) of a chunk (group g at
+// x + g * kN, its first-pass sums and iscale at sumlx[g], suml2[g],
+// iscale[g]; codes to codes + g * kN, scale to scale_out[g]), kQ3Cursors
+// groups at once. Each group's descent is a serial chain (every evaluation
+// waits for the sums the previous one accepted), so the groups advance by
+// turns, one evaluation each, and their chains overlap. An evaluation is
+// DescendQ3's, for the vector holding element `start` (the lanes from it
+// on), always with the division; it has no branch but the end of a group.
+inline constexpr size_t kQ3Cursors = 4;
+template <int kN>
+HWY_INLINE void Q3Descents(const float* HWY_RESTRICT x, const size_t* work, size_t n_work,
+                           const float* sumlx, const float* suml2, const float* iscale, int nmax,
+                           float* HWY_RESTRICT codes, float* HWY_RESTRICT scale_out) {
+  const hn::CappedTag<float, kN> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  using V = hn::Vec<decltype(d)>;
+  using M = hn::Mask<decltype(d)>;
+  const size_t N = hn::Lanes(d);
+  const V zero = hn::Zero(d);
+  const V magic = hn::Set(d, 12582912.f);
+  const auto mant = hn::Set(di, 0x007FFFFF);
+  const auto bias = hn::Set(di, 0x00400000);
+  auto nearest_clamped = [&](V f) HWY_ATTR {
+    const auto bits = hn::BitCast(di, hn::Add(f, magic));
+    const auto i = hn::Sub(hn::And(bits, mant), bias);
+    return hn::ConvertTo(d, hn::Max(hn::Set(di, -nmax), hn::Min(hn::Set(di, nmax - 1), i)));
+  };
+  // Per cursor: x, x^2, x^3 (as the reference's w * x), the codes and the
+  // two terms of each element in the sums.
+  HWY_ALIGN float xs[kQ3Cursors][kN], ws[kQ3Cursors][kN], wxs[kQ3Cursors][kN];
+  HWY_ALIGN float ls[kQ3Cursors][kN], as[kQ3Cursors][kN], bs[kQ3Cursors][kN];
+  HWY_ALIGN float lane_buf[hn::MaxLanes(d) + 1];
+  float slx_c[kQ3Cursors], sl2_c[kQ3Cursors];
+  size_t g_c[kQ3Cursors], start_c[kQ3Cursors];
+  int itry_c[kQ3Cursors];
+  size_t changed_c[kQ3Cursors];
+  bool live_c[kQ3Cursors];
+  size_t next = 0;
+  auto load = [&](size_t c) HWY_ATTR {
+    live_c[c] = next < n_work;
+    if (!live_c[c]) return;
+    const size_t g = work[next++];
+    g_c[c] = g;
+    slx_c[c] = sumlx[g];
+    sl2_c[c] = suml2[g];
+    start_c[c] = 0;
+    itry_c[c] = 0;
+    changed_c[c] = 0;
+    const V vis = hn::Set(d, iscale[g]);
+    for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
+      const V xv = hn::LoadU(d, x + g * kN + v);
+      const V lv = nearest_clamped(hn::Mul(vis, xv));
+      const V w = hn::Mul(xv, xv);
+      const V wx = hn::Mul(w, xv);
+      hn::Store(xv, d, xs[c] + v);
+      hn::Store(w, d, ws[c] + v);
+      hn::Store(wx, d, wxs[c] + v);
+      hn::Store(lv, d, ls[c] + v);
+      hn::Store(hn::Mul(wx, lv), d, as[c] + v);
+      hn::Store(hn::Mul(hn::Mul(w, lv), lv), d, bs[c] + v);
+    }
+  };
+  size_t live = 0;
+  for (size_t c = 0; c < kQ3Cursors; ++c) {
+    load(c);
+    live += live_c[c] ? 1 : 0;
+  }
+  while (live != 0) {
+    for (size_t c = 0; c < kQ3Cursors; ++c) {
+      if (!live_c[c]) continue;
+      const size_t start = start_c[c];
+      const size_t v0 = start - start % N;  // the vector holding `start`
+      const V S = hn::Set(d, slx_c[c]);
+      const V T = hn::Set(d, sl2_c[c]);
+      const V xv = hn::Load(d, xs[c] + v0);
+      const V w = hn::Load(d, ws[c] + v0);
+      const V wx = hn::Load(d, wxs[c] + v0);
+      const V lv = hn::Load(d, ls[c] + v0);
+      const V slx = hn::Sub(S, hn::Load(d, as[c] + v0));
+      const V sl2 = hn::Sub(T, hn::Load(d, bs[c] + v0));
+      const M valid = hn::AndNot(hn::FirstN(d, start - v0), hn::Gt(slx, zero));
+      const V fnew = nearest_clamped(hn::Div(hn::Mul(xv, sl2), slx));
+      const M differs = hn::And(valid, hn::Not(hn::Eq(fnew, lv)));
+      const V an = hn::Mul(wx, fnew);
+      const V bn = hn::Mul(hn::Mul(w, fnew), fnew);
+      const V slx2 = hn::Add(slx, an);
+      const V sl22 = hn::Add(sl2, bn);
+      const M accept = hn::And(
+          differs, hn::And(hn::Gt(sl22, zero), hn::Gt(hn::Mul(hn::Mul(slx2, slx2), T),
+                                                      hn::Mul(hn::Mul(S, S), sl22))));
+      // The first accepted lane jj, or N for none; no branch on it (the
+      // outcome is unpredictable and a mispredicted branch would drain the
+      // other groups' work in flight).
+      uint8_t mask_bytes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      hn::StoreMaskBits(d, accept, mask_bytes);
+      uint64_t accept_bits;
+      std::memcpy(&accept_bits, mask_bytes, 8);
+      const size_t jj = hwy::Num0BitsBelowLS1Bit_Nonzero64(accept_bits | (uint64_t{1} << N));
+      const auto at = hn::Eq(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(jj)));
+      const auto at_f = hn::RebindMask(d, at);
+      hn::Store(hn::IfThenElse(at_f, fnew, lv), d, ls[c] + v0);
+      hn::Store(hn::IfThenElse(at_f, an, hn::Load(d, as[c] + v0)), d, as[c] + v0);
+      hn::Store(hn::IfThenElse(at_f, bn, hn::Load(d, bs[c] + v0)), d, bs[c] + v0);
+      // The sums: lane jj of the candidates, or the old sums (lane N).
+      hn::StoreU(slx2, d, lane_buf);
+      lane_buf[N] = slx_c[c];
+      slx_c[c] = lane_buf[jj];
+      hn::StoreU(sl22, d, lane_buf);
+      lane_buf[N] = sl2_c[c];
+      sl2_c[c] = lane_buf[jj];
+      const size_t has = static_cast<size_t>(jj != N);
+      const size_t next_start = v0 + HWY_MIN(jj + 1, N);
+      // End of a pass: another when this one changed a code (at most 5).
+      const size_t pass_end = static_cast<size_t>(next_start == static_cast<size_t>(kN));
+      const size_t changed = changed_c[c] | has;
+      const bool done = (pass_end & (static_cast<size_t>(itry_c[c] >= 4) | (changed ^ 1))) != 0;
+      start_c[c] = next_start & (static_cast<size_t>(kN) - 1);
+      itry_c[c] += static_cast<int>(pass_end);
+      changed_c[c] = changed & (pass_end ^ 1);
+      if (done) {
+        const size_t g = g_c[c];
+        for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
+          hn::StoreU(hn::Load(d, ls[c] + v), d, codes + g * kN + v);
+        }
+        scale_out[g] = sl2_c[c] > 0.0f ? slx_c[c] / sl2_c[c] : 0.0f;
+        load(c);
+        live -= live_c[c] ? 0 : 1;
+      }
+    }
+  }
+}
+
 // MakeQ3Quants with do_rmse (quant_search.cc) for the `groups` groups of kN
 // at src (group g at src + g * kN), kTiles tiles at a time (tile k of xt holds
 // groups k * Lanes ..., transposed): codes as floats -nmax .. nmax - 1 (the
@@ -412,7 +544,8 @@ HWY_INLINE bool Q3NeedsDescent(const float* HWY_RESTRICT x, float iscale, float 
 template <int kN, int kTiles>
 HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT src,
                          size_t groups, int nmax, float* HWY_RESTRICT codes,
-                         float* HWY_RESTRICT scale_out) {
+                         float* HWY_RESTRICT scale_out, float* sumlx, float* suml2, float* iscale,
+                         size_t g_base, size_t* work, size_t* n_work) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const size_t tile = static_cast<size_t>(kN) * lanes;
@@ -464,9 +597,8 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
     hn::Store(amax, df, amax_out + k * lanes);
   }
   // Groups whose descent can change something, found without a branch per
-  // group (most groups keep their first-pass codes); then their descents.
-  size_t work[kTiles * kMaxLanes];
-  size_t n_work = 0;
+  // group (most groups keep their first-pass codes), to work[] for
+  // Q3Descents (as g_base + g).
   for (size_t g = 0; g < groups; ++g) {
     float* l = codes + g * kN;
     if (amax_out[g] < 1e-15f) {  // code 0 (l = -nmax), scale 0
@@ -475,14 +607,12 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
       continue;
     }
     const float slx = sumlx_out[g], sl2 = suml2_out[g];
-    work[n_work] = g;
-    n_work += Q3NeedsDescent<kN>(src + g * kN, iscale_out[g], slx, sl2, nmax, l) ? 1 : 0;
+    sumlx[g] = slx;
+    suml2[g] = sl2;
+    iscale[g] = iscale_out[g];
+    work[*n_work] = g_base + g;
+    *n_work += Q3NeedsDescent<kN>(src + g * kN, iscale_out[g], slx, sl2, nmax, l) ? 1 : 0;
     scale_out[g] = sl2 > 0.0f ? slx / sl2 : 0.0f;
-  }
-  for (size_t k = 0; k < n_work; ++k) {
-    const size_t g = work[k];
-    scale_out[g] = DescendQ3<kN>(src + g * kN, iscale_out[g], sumlx_out[g], suml2_out[g], nmax,
-                                 codes + g * kN);
   }
 }
 
