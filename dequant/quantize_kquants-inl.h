@@ -505,17 +505,12 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
 // SearchChunk for Q3_K without an imatrix: kQ3Tiles tiles at a time (see
 // SearchQ3), whole tiles transposed; the codes stay as floats in their tiles
 // (TileCodesQ3 fetches them).
-inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* codes) {
+inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
   HWY_ALIGN float xt[kQ3Tiles * kN * kMaxLanes];
   HWY_ALIGN float sc[kQ3Tiles * kMaxLanes];
   const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
-  // Per group: the first pass's sums and iscale; the groups to descend.
-  float sumlx[kChunkSuperBlocks * kSuperQK / kN], suml2[kChunkSuperBlocks * kSuperQK / kN];
-  float iscale[kChunkSuperBlocks * kSuperQK / kN];
-  size_t work[kChunkSuperBlocks * kSuperQK / kN];
-  size_t n_work = 0;
   for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
     const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
     for (size_t k = 0; k * lanes < gn; ++k) {
@@ -528,24 +523,23 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* codes)
       }
     }
     if (gn == kQ3Tiles * lanes) {
-      SearchQ3<kN, kQ3Tiles>(xt, x + g0 * kN, gn, 4, codes + g0 * kN, sc, sumlx + g0, suml2 + g0,
-                             iscale + g0, g0, work, &n_work);
+      SearchQ3<kN, kQ3Tiles>(xt, 4, code_tiles + g0 * kN, sc);
     } else {  // the chunk's last tiles, one at a time
       for (size_t k = 0; k * lanes < gn; ++k) {
-        const size_t gk = std::min(lanes, gn - k * lanes);
-        const size_t gb = g0 + k * lanes;
-        SearchQ3<kN, 1>(xt + k * kN * lanes, x + gb * kN, gk, 4, codes + gb * kN, sc + k * lanes,
-                        sumlx + gb, suml2 + gb, iscale + gb, gb, work, &n_work);
+        SearchQ3<kN, 1>(xt + k * kN * lanes, 4, code_tiles + (g0 + k * lanes) * kN, sc + k * lanes);
       }
     }
     for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc[g];
   }
-  Q3Descents<kN>(x, work, n_work, sumlx, suml2, iscale, 4, codes, scales);
 }
 
 // SearchChunkQ3's codes of group g (-4 .. 3 as floats) as bytes 0 .. 7.
-HWY_INLINE void CodesQ3(const float* codes, size_t g, uint8_t* dst) {
-  for (size_t i = 0; i < 16; ++i) dst[i] = static_cast<uint8_t>(static_cast<int>(codes[g * 16 + i]) + 4);
+HWY_INLINE void TileCodesQ3(const float* code_tiles, size_t g, uint8_t* dst) {
+  const size_t lanes = hn::Lanes(DF());
+  const float* tile = code_tiles + (g / lanes) * lanes * 16;
+  for (size_t i = 0; i < 16; ++i) {
+    dst[i] = static_cast<uint8_t>(static_cast<int>(tile[i * lanes + g % lanes]) + 4);
+  }
 }
 
 // The first of Q3_K's 16 sub-block scales with the largest |scale|, as the
@@ -693,7 +687,7 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
           if (imatrix) {
             TileCodes<16>(code_tiles, g, Ls + 16 * j);
           } else {
-            CodesQ3(code_tiles_f, g, Ls + 16 * j);
+            TileCodesQ3(code_tiles_f, g, Ls + 16 * j);
           }
           continue;
         }

@@ -263,298 +263,39 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
   hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
 }
 
-// MakeQ3Quants' coordinate descent (quant_search.cc, do_rmse) for one group
-// of kN at x, from the first pass's iscale and sums; codes as floats
-// -nmax .. nmax - 1 to l, returns the scale.
+// MakeQ3Quants with do_rmse (quant_search.cc) per lane, for kTiles tiles at
+// once (tile k: xt + k * kN * Lanes, codes to l_tile + k * kN * Lanes, scales
+// to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
+// descent; a lane stops after its first round without a change, as the
+// reference's loop breaks. Codes are stored as floats -nmax .. nmax - 1 (the
+// reference's L[i] - nmax).
 //
-// The group lies in its natural layout, `Lanes` elements per vector. One
-// evaluation computes every remaining element's step of the reference's
-// pass with the current sums at once; the reference's first element whose
-// new code is accepted is the first lane accepted here (the elements before
-// it saw exactly these sums and kept their codes). That change is applied to
-// the sums as the reference does, and the elements after it are evaluated
-// again; a pass ends when no remaining element's change is accepted.
-//
-// Most steps keep their code, and that is decided without the division: with
-// slx >= 2^-120 and |x * sl2 - l * slx| (rounded) below slx / 2 less 512
+// The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
+// sums that depend on every earlier step, a serial chain through a division.
+// Mostly the code does not change, and that is decided without the division:
+// with slx >= 2^-120 and |x * sl2 - l * slx| (rounded) below slx / 2 less 512
 // units in its last place (exact integer arithmetic on the bits, at most
 // (1/2 - 2^-17) slx), x * sl2 / slx lies within 1/2 - 2^-18 of the code l
 // (|l| <= 4; the roundings add at most 2^-21), so the reference's NearestInt
-// gives l again (the clamp keeps it). Only when some element fails that test
-// (NaN, Inf, tiny sums and near-ties fail it too) are the divisions done.
-template <int kN>
-HWY_INLINE float DescendQ3(const float* HWY_RESTRICT x, float iscale, float sumlx, float suml2,
-                           int nmax, float* HWY_RESTRICT l) {
-  const hn::CappedTag<float, kN> d;
-  const hn::RebindToSigned<decltype(d)> di;
-  using V = hn::Vec<decltype(d)>;
-  using M = hn::Mask<decltype(d)>;
-  constexpr size_t kMaxV = hn::MaxLanes(d);
-  const size_t N = hn::Lanes(d);
-  const size_t nv = static_cast<size_t>(kN) / N;
-  static_assert(kN % kMaxV == 0, "whole vectors");
-  constexpr size_t kVecs = kN / kMaxV;
-  const V zero = hn::Zero(d);
-  const V magic = hn::Set(d, 12582912.f);
-  const auto mant = hn::Set(di, 0x007FFFFF);
-  const auto bias = hn::Set(di, 0x00400000);
-  // The reference's clamp(NearestInt(f), -nmax, nmax - 1), as a float.
-  auto nearest_clamped = [&](V f) HWY_ATTR {
-    const auto bits = hn::BitCast(di, hn::Add(f, magic));
-    const auto i = hn::Sub(hn::And(bits, mant), bias);
-    return hn::ConvertTo(d, hn::Max(hn::Set(di, -nmax), hn::Min(hn::Set(di, nmax - 1), i)));
-  };
-  const V vis = hn::Set(d, iscale);
-  V xv[kVecs], w[kVecs], wx[kVecs], lv[kVecs], a[kVecs], b[kVecs];
-  for (size_t v = 0; v < nv; ++v) {
-    xv[v] = hn::LoadU(d, x + v * N);
-    lv[v] = nearest_clamped(hn::Mul(vis, xv[v]));
-    w[v] = hn::Mul(xv[v], xv[v]);
-    wx[v] = hn::Mul(w[v], xv[v]);
-    a[v] = hn::Mul(wx[v], lv[v]);
-    b[v] = hn::Mul(hn::Mul(w[v], lv[v]), lv[v]);
-  }
-  const V kTiny = hn::Set(d, 7.52316385e-37f);  // 2^-120
-  const auto kHalfBits = hn::Set(di, 0x00800000 + 512);
-  for (int itry = 0; itry < 5; ++itry) {
-    bool changed = false;
-    for (size_t v = 0; v < nv; ++v) {
-      size_t start = 0;
-      for (;;) {
-        const V S = hn::Set(d, sumlx);
-        const V T = hn::Set(d, suml2);
-        const V slx = hn::Sub(S, a[v]);
-        const V sl2 = hn::Sub(T, b[v]);
-        const M valid = hn::AndNot(hn::FirstN(d, start), hn::Gt(slx, zero));
-        const V num = hn::Mul(xv[v], sl2);
-        const V off = hn::Abs(hn::Sub(num, hn::Mul(lv[v], slx)));
-        const V bound = hn::BitCast(d, hn::Sub(hn::BitCast(di, slx), kHalfBits));
-        const M keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
-        const M need = hn::AndNot(keeps, valid);
-        if (hn::AllFalse(d, need)) break;
-        const V fnew = nearest_clamped(hn::Div(num, slx));
-        const M differs = hn::And(need, hn::Not(hn::Eq(fnew, lv[v])));
-        if (hn::AllFalse(d, differs)) break;
-        const V an = hn::Mul(wx[v], fnew);
-        const V bn = hn::Mul(hn::Mul(w[v], fnew), fnew);
-        const V slx2 = hn::Add(slx, an);
-        const V sl22 = hn::Add(sl2, bn);
-        const M accept = hn::And(
-            differs, hn::And(hn::Gt(sl22, zero), hn::Gt(hn::Mul(hn::Mul(slx2, slx2), T),
-                                                        hn::Mul(hn::Mul(S, S), sl22))));
-        const intptr_t j = hn::FindFirstTrue(d, accept);
-        if (j < 0) break;
-        const size_t ju = static_cast<size_t>(j);
-        sumlx = hn::ExtractLane(slx2, ju);
-        suml2 = hn::ExtractLane(sl22, ju);
-        const M at = hn::AndNot(hn::FirstN(d, ju), hn::FirstN(d, ju + 1));
-        lv[v] = hn::IfThenElse(at, fnew, lv[v]);
-        a[v] = hn::IfThenElse(at, an, a[v]);
-        b[v] = hn::IfThenElse(at, bn, b[v]);
-        changed = true;
-        start = ju + 1;
-        if (start == N) break;
-      }
-    }
-    if (!changed) break;
-  }
-  for (size_t v = 0; v < nv; ++v) hn::StoreU(lv[v], d, l + v * N);
-  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-// The first evaluation of DescendQ3 without a branch: stores the group's
-// first-pass codes to l and says whether any element of the first pass fails
-// the division-free test (only then can the descent change anything; else
-// the codes stay and the scale is sumlx / suml2).
-template <int kN>
-HWY_INLINE bool Q3NeedsDescent(const float* HWY_RESTRICT x, float iscale, float sumlx,
-                               float suml2, int nmax, float* HWY_RESTRICT l) {
-  const hn::CappedTag<float, kN> d;
-  const hn::RebindToSigned<decltype(d)> di;
-  using V = hn::Vec<decltype(d)>;
-  using M = hn::Mask<decltype(d)>;
-  const size_t N = hn::Lanes(d);
-  const V zero = hn::Zero(d);
-  const V magic = hn::Set(d, 12582912.f);
-  const auto mant = hn::Set(di, 0x007FFFFF);
-  const auto bias = hn::Set(di, 0x00400000);
-  const V vis = hn::Set(d, iscale);
-  const V S = hn::Set(d, sumlx);
-  const V T = hn::Set(d, suml2);
-  const V kTiny = hn::Set(d, 7.52316385e-37f);  // 2^-120
-  const auto kHalfBits = hn::Set(di, 0x00800000 + 512);
-  M need = hn::FirstN(d, 0);
-  for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
-    const V xv = hn::LoadU(d, x + v);
-    const auto bits = hn::BitCast(di, hn::Add(hn::Mul(vis, xv), magic));
-    const auto i = hn::Sub(hn::And(bits, mant), bias);
-    const V lv = hn::ConvertTo(d, hn::Max(hn::Set(di, -nmax), hn::Min(hn::Set(di, nmax - 1), i)));
-    hn::StoreU(lv, d, l + v);
-    const V w = hn::Mul(xv, xv);
-    const V slx = hn::Sub(S, hn::Mul(hn::Mul(w, xv), lv));
-    const V sl2 = hn::Sub(T, hn::Mul(hn::Mul(w, lv), lv));
-    const V off = hn::Abs(hn::Sub(hn::Mul(xv, sl2), hn::Mul(lv, slx)));
-    const V bound = hn::BitCast(d, hn::Sub(hn::BitCast(di, slx), kHalfBits));
-    const M keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
-    need = hn::Or(need, hn::AndNot(keeps, hn::Gt(slx, zero)));
-  }
-  return !hn::AllFalse(d, need);
-}
-
-// DescendQ3 for the groups work[0 .. n_work) of a chunk (group g at
-// x + g * kN, its first-pass sums and iscale at sumlx[g], suml2[g],
-// iscale[g]; codes to codes + g * kN, scale to scale_out[g]), kQ3Cursors
-// groups at once. Each group's descent is a serial chain (every evaluation
-// waits for the sums the previous one accepted), so the groups advance by
-// turns, one evaluation each, and their chains overlap. An evaluation is
-// DescendQ3's, for the vector holding element `start` (the lanes from it
-// on), always with the division; it has no branch but the end of a group.
-inline constexpr size_t kQ3Cursors = 4;
-template <int kN>
-HWY_INLINE void Q3Descents(const float* HWY_RESTRICT x, const size_t* work, size_t n_work,
-                           const float* sumlx, const float* suml2, const float* iscale, int nmax,
-                           float* HWY_RESTRICT codes, float* HWY_RESTRICT scale_out) {
-  const hn::CappedTag<float, kN> d;
-  const hn::RebindToSigned<decltype(d)> di;
-  using V = hn::Vec<decltype(d)>;
-  using M = hn::Mask<decltype(d)>;
-  const size_t N = hn::Lanes(d);
-  const V zero = hn::Zero(d);
-  const V magic = hn::Set(d, 12582912.f);
-  const auto mant = hn::Set(di, 0x007FFFFF);
-  const auto bias = hn::Set(di, 0x00400000);
-  auto nearest_clamped = [&](V f) HWY_ATTR {
-    const auto bits = hn::BitCast(di, hn::Add(f, magic));
-    const auto i = hn::Sub(hn::And(bits, mant), bias);
-    return hn::ConvertTo(d, hn::Max(hn::Set(di, -nmax), hn::Min(hn::Set(di, nmax - 1), i)));
-  };
-  // Per cursor: x, x^2, x^3 (as the reference's w * x), the codes and the
-  // two terms of each element in the sums.
-  HWY_ALIGN float xs[kQ3Cursors][kN], ws[kQ3Cursors][kN], wxs[kQ3Cursors][kN];
-  HWY_ALIGN float ls[kQ3Cursors][kN], as[kQ3Cursors][kN], bs[kQ3Cursors][kN];
-  HWY_ALIGN float lane_buf[hn::MaxLanes(d) + 1];
-  float slx_c[kQ3Cursors], sl2_c[kQ3Cursors];
-  size_t g_c[kQ3Cursors], start_c[kQ3Cursors];
-  int itry_c[kQ3Cursors];
-  size_t changed_c[kQ3Cursors];
-  bool live_c[kQ3Cursors];
-  size_t next = 0;
-  auto load = [&](size_t c) HWY_ATTR {
-    live_c[c] = next < n_work;
-    if (!live_c[c]) return;
-    const size_t g = work[next++];
-    g_c[c] = g;
-    slx_c[c] = sumlx[g];
-    sl2_c[c] = suml2[g];
-    start_c[c] = 0;
-    itry_c[c] = 0;
-    changed_c[c] = 0;
-    const V vis = hn::Set(d, iscale[g]);
-    for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
-      const V xv = hn::LoadU(d, x + g * kN + v);
-      const V lv = nearest_clamped(hn::Mul(vis, xv));
-      const V w = hn::Mul(xv, xv);
-      const V wx = hn::Mul(w, xv);
-      hn::Store(xv, d, xs[c] + v);
-      hn::Store(w, d, ws[c] + v);
-      hn::Store(wx, d, wxs[c] + v);
-      hn::Store(lv, d, ls[c] + v);
-      hn::Store(hn::Mul(wx, lv), d, as[c] + v);
-      hn::Store(hn::Mul(hn::Mul(w, lv), lv), d, bs[c] + v);
-    }
-  };
-  size_t live = 0;
-  for (size_t c = 0; c < kQ3Cursors; ++c) {
-    load(c);
-    live += live_c[c] ? 1 : 0;
-  }
-  while (live != 0) {
-    for (size_t c = 0; c < kQ3Cursors; ++c) {
-      if (!live_c[c]) continue;
-      const size_t start = start_c[c];
-      const size_t v0 = start - start % N;  // the vector holding `start`
-      const V S = hn::Set(d, slx_c[c]);
-      const V T = hn::Set(d, sl2_c[c]);
-      const V xv = hn::Load(d, xs[c] + v0);
-      const V w = hn::Load(d, ws[c] + v0);
-      const V wx = hn::Load(d, wxs[c] + v0);
-      const V lv = hn::Load(d, ls[c] + v0);
-      const V slx = hn::Sub(S, hn::Load(d, as[c] + v0));
-      const V sl2 = hn::Sub(T, hn::Load(d, bs[c] + v0));
-      const M valid = hn::AndNot(hn::FirstN(d, start - v0), hn::Gt(slx, zero));
-      const V fnew = nearest_clamped(hn::Div(hn::Mul(xv, sl2), slx));
-      const M differs = hn::And(valid, hn::Not(hn::Eq(fnew, lv)));
-      const V an = hn::Mul(wx, fnew);
-      const V bn = hn::Mul(hn::Mul(w, fnew), fnew);
-      const V slx2 = hn::Add(slx, an);
-      const V sl22 = hn::Add(sl2, bn);
-      const M accept = hn::And(
-          differs, hn::And(hn::Gt(sl22, zero), hn::Gt(hn::Mul(hn::Mul(slx2, slx2), T),
-                                                      hn::Mul(hn::Mul(S, S), sl22))));
-      // The first accepted lane jj, or N for none; no branch on it (the
-      // outcome is unpredictable and a mispredicted branch would drain the
-      // other groups' work in flight).
-      uint8_t mask_bytes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      hn::StoreMaskBits(d, accept, mask_bytes);
-      uint64_t accept_bits;
-      std::memcpy(&accept_bits, mask_bytes, 8);
-      const size_t jj = hwy::Num0BitsBelowLS1Bit_Nonzero64(accept_bits | (uint64_t{1} << N));
-      const auto at = hn::Eq(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(jj)));
-      const auto at_f = hn::RebindMask(d, at);
-      hn::Store(hn::IfThenElse(at_f, fnew, lv), d, ls[c] + v0);
-      hn::Store(hn::IfThenElse(at_f, an, hn::Load(d, as[c] + v0)), d, as[c] + v0);
-      hn::Store(hn::IfThenElse(at_f, bn, hn::Load(d, bs[c] + v0)), d, bs[c] + v0);
-      // The sums: lane jj of the candidates, or the old sums (lane N).
-      hn::StoreU(slx2, d, lane_buf);
-      lane_buf[N] = slx_c[c];
-      slx_c[c] = lane_buf[jj];
-      hn::StoreU(sl22, d, lane_buf);
-      lane_buf[N] = sl2_c[c];
-      sl2_c[c] = lane_buf[jj];
-      const size_t has = static_cast<size_t>(jj != N);
-      const size_t next_start = v0 + HWY_MIN(jj + 1, N);
-      // End of a pass: another when this one changed a code (at most 5).
-      const size_t pass_end = static_cast<size_t>(next_start == static_cast<size_t>(kN));
-      const size_t changed = changed_c[c] | has;
-      const bool done = (pass_end & (static_cast<size_t>(itry_c[c] >= 4) | (changed ^ 1))) != 0;
-      start_c[c] = next_start & (static_cast<size_t>(kN) - 1);
-      itry_c[c] += static_cast<int>(pass_end);
-      changed_c[c] = changed & (pass_end ^ 1);
-      if (done) {
-        const size_t g = g_c[c];
-        for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
-          hn::StoreU(hn::Load(d, ls[c] + v), d, codes + g * kN + v);
-        }
-        scale_out[g] = sl2_c[c] > 0.0f ? slx_c[c] / sl2_c[c] : 0.0f;
-        load(c);
-        live -= live_c[c] ? 0 : 1;
-      }
-    }
-  }
-}
-
-// MakeQ3Quants with do_rmse (quant_search.cc) for the `groups` groups of kN
-// at src (group g at src + g * kN), kTiles tiles at a time (tile k of xt holds
-// groups k * Lanes ..., transposed): codes as floats -nmax .. nmax - 1 (the
-// reference's L[i] - nmax) to codes + g * kN, scales to scale_out[g].
-//
-// The first pass (max |x|, initial codes and the two sums, accumulated in
-// element order) runs one group per lane on the tiles. The coordinate
-// descent then runs per group on its natural layout (DescendQ3).
+// gives l again (the clamp keeps it). Only when some lane fails that test (NaN, Inf, tiny
+// sums and near-ties fail it too) is the step done as in the reference. The
+// tiles are independent chains, interleaved step by step so that one tile's
+// exact step overlaps the other's work.
 template <int kN, int kTiles>
-HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT src,
-                         size_t groups, int nmax, float* HWY_RESTRICT codes,
-                         float* HWY_RESTRICT scale_out, float* sumlx, float* suml2, float* iscale,
-                         size_t g_base, size_t* work, size_t* n_work) {
+HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
+                         float* scale_out) {
   const DF df;
+  const DI di;
   const size_t lanes = hn::Lanes(df);
   const size_t tile = static_cast<size_t>(kN) * lanes;
   static_assert(kN % 4 == 0, "max |x| runs as four chains of kN / 4");
   const VF zero = hn::Zero(df);
-  HWY_ALIGN float sumlx_out[kTiles * kMaxLanes];
-  HWY_ALIGN float suml2_out[kTiles * kMaxLanes];
-  HWY_ALIGN float iscale_out[kTiles * kMaxLanes];
-  HWY_ALIGN float amax_out[kTiles * kMaxLanes];
+  // Per element: the code l (in l_tile, as a float) and the reference's two
+  // terms of it in the sums, (w * x) * l and (w * l) * l with w = x^2.
+  HWY_ALIGN float a_tile[kTiles * kN * kMaxLanes];
+  HWY_ALIGN float b_tile[kTiles * kN * kMaxLanes];
+  VF sumlx[kTiles], suml2[kTiles];
+  MF small[kTiles], active[kTiles];
   for (int k = 0; k < kTiles; ++k) {
     // The first element of largest |x| (NaN never wins), as four chains of
     // quarters merged in order: a later quarter wins only when strictly
@@ -582,37 +323,97 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
     const MF gt2 = hn::Gt(amax_q[2], amax_q[0]);
     const VF amax = hn::IfThenElse(gt2, amax_q[2], amax_q[0]);
     const VF max = hn::IfThenElse(gt2, max_q[2], max_q[0]);
+    small[k] = hn::Lt(amax, hn::Set(df, 1e-15f));
+    active[k] = hn::Not(small[k]);
     const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
     VF slx = zero, sl2 = zero;
     for (int i = 0; i < kN; ++i) {
-      const VF x = hn::Load(df, x_k + i * lanes);
+      const size_t at = k * tile + i * lanes;
+      const VF x = hn::Load(df, xt + at);
       const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1));
       const VF w = hn::Mul(x, x);
-      slx = hn::Add(slx, hn::Mul(hn::Mul(w, x), fl));
-      sl2 = hn::Add(sl2, hn::Mul(hn::Mul(w, fl), fl));
+      const VF a = hn::Mul(hn::Mul(w, x), fl);
+      const VF b = hn::Mul(hn::Mul(w, fl), fl);
+      hn::Store(fl, df, l_tile + at);
+      hn::Store(a, df, a_tile + at);
+      hn::Store(b, df, b_tile + at);
+      slx = hn::Add(slx, a);
+      sl2 = hn::Add(sl2, b);
     }
-    hn::Store(slx, df, sumlx_out + k * lanes);
-    hn::Store(sl2, df, suml2_out + k * lanes);
-    hn::Store(iscale, df, iscale_out + k * lanes);
-    hn::Store(amax, df, amax_out + k * lanes);
+    sumlx[k] = slx;
+    suml2[k] = sl2;
   }
-  // Groups whose descent can change something, found without a branch per
-  // group (most groups keep their first-pass codes), to work[] for
-  // Q3Descents (as g_base + g).
-  for (size_t g = 0; g < groups; ++g) {
-    float* l = codes + g * kN;
-    if (amax_out[g] < 1e-15f) {  // code 0 (l = -nmax), scale 0
-      for (int i = 0; i < kN; ++i) l[i] = static_cast<float>(-nmax);
-      scale_out[g] = 0.0f;
-      continue;
+  const VF kTiny = hn::Set(df, 7.52316385e-37f);  // 2^-120
+  const VI kHalfBits = hn::Set(di, 0x00800000 + 512);
+  MF changed[kTiles];
+  // Step i of tile k.
+  auto step = [&](int k, int i) HWY_ATTR {
+    const size_t at = k * tile + i * lanes;
+    VF slx = hn::Sub(sumlx[k], hn::Load(df, a_tile + at));
+    VF sl2 = hn::Sub(suml2[k], hn::Load(df, b_tile + at));
+    const VF x = hn::Load(df, xt + at);
+    const VF num = hn::Mul(x, sl2);
+    const VF li = hn::Load(df, l_tile + at);
+    const VF off = hn::Abs(hn::Sub(num, hn::Mul(li, slx)));
+    // slx / 2 less 512 units in the last place: (1/2 - 2^-17) slx or less.
+    const VF bound = hn::BitCast(df, hn::Sub(hn::BitCast(di, slx), kHalfBits));
+    const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
+    const MF slx_pos = hn::And(active[k], hn::Gt(slx, zero));
+    if (hn::AllFalse(df, hn::AndNot(keeps, slx_pos))) return;
+    // The reference's step (lanes that passed the test get their own code).
+    const VF fnew = ToFloat(ClampV(NearestIntV(hn::Div(num, slx)), -nmax, nmax - 1));
+    const MF differs = hn::And(slx_pos, hn::Not(hn::Eq(fnew, li)));
+    const VF w = hn::Mul(x, x);
+    const VF a = hn::Mul(hn::Mul(w, x), fnew);
+    const VF b = hn::Mul(hn::Mul(w, fnew), fnew);
+    slx = hn::Add(slx, a);
+    sl2 = hn::Add(sl2, b);
+    MF take = hn::And(
+        differs, hn::And(hn::Gt(sl2, zero), hn::Gt(hn::Mul(hn::Mul(slx, slx), suml2[k]),
+                                                   hn::Mul(hn::Mul(sumlx[k], sumlx[k]), sl2))));
+    // Nearly always every lane whose code differs takes it: `take` is then
+    // `differs` (a value the next step does not wait for: the test above stays
+    // off the chain through the sums), and only otherwise the test's own mask.
+    // With two tiles interleaved this ran slower (measured), so one tile only.
+    if (kTiles == 1) {
+      const MF taken = take;
+      take = differs;
+      if (HWY_UNLIKELY(!hn::AllFalse(df, hn::AndNot(taken, differs)))) take = taken;
     }
-    const float slx = sumlx_out[g], sl2 = suml2_out[g];
-    sumlx[g] = slx;
-    suml2[g] = sl2;
-    iscale[g] = iscale_out[g];
-    work[*n_work] = g_base + g;
-    *n_work += Q3NeedsDescent<kN>(src + g * kN, iscale_out[g], slx, sl2, nmax, l) ? 1 : 0;
-    scale_out[g] = sl2 > 0.0f ? slx / sl2 : 0.0f;
+    hn::Store(hn::IfThenElse(take, fnew, li), df, l_tile + at);
+    hn::Store(hn::IfThenElse(take, a, hn::Load(df, a_tile + at)), df, a_tile + at);
+    hn::Store(hn::IfThenElse(take, b, hn::Load(df, b_tile + at)), df, b_tile + at);
+    sumlx[k] = hn::IfThenElse(take, slx, sumlx[k]);
+    suml2[k] = hn::IfThenElse(take, sl2, suml2[k]);
+    changed[k] = hn::Or(changed[k], take);
+  };
+  for (int itry = 0; itry < 5; ++itry) {
+    bool run[kTiles];
+    bool any = false;
+    for (int k = 0; k < kTiles; ++k) {
+      run[k] = !hn::AllFalse(df, active[k]);
+      any = any || run[k];
+    }
+    if (!any) break;
+    for (int k = 0; k < kTiles; ++k) changed[k] = hn::FirstN(df, 0);
+    for (int i = 0; i < kN; ++i) {
+      for (int k = 0; k < kTiles; ++k) {
+        if (run[k]) step(k, i);
+      }
+    }
+    for (int k = 0; k < kTiles; ++k) active[k] = hn::And(active[k], changed[k]);
+  }
+  for (int k = 0; k < kTiles; ++k) {
+    if (!hn::AllFalse(df, small[k])) {
+      // Code 0 (l = -nmax) for groups of tiny max.
+      const VF lowest = hn::Set(df, static_cast<float>(-nmax));
+      for (int i = 0; i < kN; ++i) {
+        const size_t at = k * tile + i * lanes;
+        hn::Store(hn::IfThenElse(small[k], lowest, hn::Load(df, l_tile + at)), df, l_tile + at);
+      }
+    }
+    const VF scale = hn::IfThenElseZero(hn::Gt(suml2[k], zero), hn::Div(sumlx[k], suml2[k]));
+    hn::Store(hn::IfThenZeroElse(small[k], scale), df, scale_out + k * lanes);
   }
 }
 
