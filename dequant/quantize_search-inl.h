@@ -357,6 +357,37 @@ HWY_INLINE void DescendQ3Rest(const float* HWY_RESTRICT x, int nmax, float* HWY_
   *suml2_io = suml2;
 }
 
+// Whether pass 1 of DescendQ3Rest can change anything for the group at x
+// with codes l and sums sumlx, suml2: some element fails the test that
+// keeps its code (see SearchQ3). No branch.
+template <int kN>
+HWY_INLINE bool Q3RestNeeds(const float* HWY_RESTRICT x, const float* HWY_RESTRICT l, float sumlx,
+                            float suml2) {
+  const hn::CappedTag<float, kN> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  using V = hn::Vec<decltype(d)>;
+  using M = hn::Mask<decltype(d)>;
+  const size_t N = hn::Lanes(d);
+  const V zero = hn::Zero(d);
+  const V S = hn::Set(d, sumlx);
+  const V T = hn::Set(d, suml2);
+  const V kTiny = hn::Set(d, 7.52316385e-37f);  // 2^-120
+  const auto kHalfBits = hn::Set(di, 0x00800000 + 512);
+  M need = hn::FirstN(d, 0);
+  for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
+    const V xv = hn::LoadU(d, x + v);
+    const V lv = hn::LoadU(d, l + v);
+    const V w = hn::Mul(xv, xv);
+    const V slx = hn::Sub(S, hn::Mul(hn::Mul(w, xv), lv));
+    const V sl2 = hn::Sub(T, hn::Mul(hn::Mul(w, lv), lv));
+    const V off = hn::Abs(hn::Sub(hn::Mul(xv, sl2), hn::Mul(lv, slx)));
+    const V bound = hn::BitCast(d, hn::Sub(hn::BitCast(di, slx), kHalfBits));
+    const M keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
+    need = hn::Or(need, hn::AndNot(keeps, hn::Gt(slx, zero)));
+  }
+  return !hn::AllFalse(d, need);
+}
+
 // MakeQ3Quants with do_rmse (quant_search.cc) per lane, for kTiles tiles at
 // once (tile k: xt + k * kN * Lanes, codes to l_tile + k * kN * Lanes, scales
 // to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
@@ -497,19 +528,35 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
     }
     for (int k = 0; k < kTiles; ++k) active[k] = hn::And(active[k], changed[k]);
   } while (false);
-  // The groups that pass 0 changed: the rest of their descent, one by one.
+  // The groups that pass 0 changed: the rest of their descent, one by one,
+  // for those whose pass 1 can change something (found without a branch per
+  // group: which groups those are is unpredictable).
   for (int k = 0; k < kTiles; ++k) {
     if (hn::AllFalse(df, active[k])) continue;
-    HWY_ALIGN float slx_l[kMaxLanes], sl2_l[kMaxLanes], act_l[kMaxLanes];
+    HWY_ALIGN float slx_l[kMaxLanes], sl2_l[kMaxLanes];
+    HWY_ALIGN float cols[kMaxLanes * kN];
     hn::Store(sumlx[k], df, slx_l);
     hn::Store(suml2[k], df, sl2_l);
-    hn::Store(hn::VecFromMask(df, active[k]), df, act_l);
-    for (size_t g = 0; g < lanes; ++g) {
-      if (act_l[g] == 0.0f) continue;  // all-ones (NaN) when active
-      HWY_ALIGN float l[kN];
-      float* col = l_tile + k * tile + g;
+    uint8_t mask_bytes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    hn::StoreMaskBits(df, active[k], mask_bytes);
+    uint64_t bits;
+    std::memcpy(&bits, mask_bytes, sizeof bits);
+    size_t work[kMaxLanes];
+    size_t n_work = 0;
+    for (; bits != 0; bits &= bits - 1) {
+      const size_t g = hwy::Num0BitsBelowLS1Bit_Nonzero64(bits);
+      float* l = cols + g * kN;
+      const float* col = l_tile + k * tile + g;
       for (int i = 0; i < kN; ++i) l[i] = col[i * lanes];
+      work[n_work] = g;
+      n_work += Q3RestNeeds<kN>(src + (k * lanes + g) * kN, l, slx_l[g], sl2_l[g]) ? 1 : 0;
+    }
+    if (n_work == 0) continue;
+    for (size_t w = 0; w < n_work; ++w) {
+      const size_t g = work[w];
+      float* l = cols + g * kN;
       DescendQ3Rest<kN>(src + (k * lanes + g) * kN, nmax, l, slx_l + g, sl2_l + g);
+      float* col = l_tile + k * tile + g;
       for (int i = 0; i < kN; ++i) col[i * lanes] = l[i];
     }
     sumlx[k] = hn::Load(df, slx_l);
