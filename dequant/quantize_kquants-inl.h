@@ -523,11 +523,10 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
       }
     }
     if (gn == kQ3Tiles * lanes) {
-      SearchQ3<kN, kQ3Tiles>(xt, x + g0 * kN, 4, code_tiles + g0 * kN, sc);
+      SearchQ3<kN, kQ3Tiles>(xt, 4, code_tiles + g0 * kN, sc);
     } else {  // the chunk's last tiles, one at a time
       for (size_t k = 0; k * lanes < gn; ++k) {
-        SearchQ3<kN, 1>(xt + k * kN * lanes, x + (g0 + k * lanes) * kN, 4,
-                        code_tiles + (g0 + k * lanes) * kN, sc + k * lanes);
+        SearchQ3<kN, 1>(xt + k * kN * lanes, 4, code_tiles + (g0 + k * lanes) * kN, sc + k * lanes);
       }
     }
     for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc[g];

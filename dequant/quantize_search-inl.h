@@ -263,131 +263,6 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
   hn::Store(hn::IfThenZeroElse(small, scale), df, scale_out);
 }
 
-// Passes 1 .. 4 of MakeQ3Quants' coordinate descent (quant_search.cc,
-// do_rmse) for one group of kN at x whose pass 0 changed a code: codes
-// (floats -nmax .. nmax - 1) in and out at l, the sums in and out at
-// *sumlx, *suml2.
-//
-// The group lies in its natural layout, `Lanes` elements per vector. One
-// evaluation computes every remaining element's step of the reference's
-// pass with the current sums at once; the reference's first element whose
-// new code is accepted is the first lane accepted here (the elements before
-// it saw exactly these sums and kept their codes). That change is applied to
-// the sums as the reference does, and the elements after it are evaluated
-// again; a pass ends when no remaining element's change is accepted. Most
-// of these passes change nothing and cost one evaluation (without a
-// division: SearchQ3's test), where the tiles would run kN steps for all
-// lanes.
-template <int kN>
-HWY_INLINE void DescendQ3Rest(const float* HWY_RESTRICT x, int nmax, float* HWY_RESTRICT l,
-                              float* sumlx_io, float* suml2_io) {
-  const hn::CappedTag<float, kN> d;
-  const hn::RebindToSigned<decltype(d)> di;
-  using V = hn::Vec<decltype(d)>;
-  using M = hn::Mask<decltype(d)>;
-  constexpr size_t kMaxV = hn::MaxLanes(d);
-  const size_t N = hn::Lanes(d);
-  const size_t nv = static_cast<size_t>(kN) / N;
-  static_assert(kN % kMaxV == 0, "whole vectors");
-  constexpr size_t kVecs = kN / kMaxV;
-  const V zero = hn::Zero(d);
-  const V magic = hn::Set(d, 12582912.f);
-  const auto mant = hn::Set(di, 0x007FFFFF);
-  const auto bias = hn::Set(di, 0x00400000);
-  float sumlx = *sumlx_io, suml2 = *suml2_io;
-  V xv[kVecs], w[kVecs], wx[kVecs], lv[kVecs], a[kVecs], b[kVecs];
-  for (size_t v = 0; v < nv; ++v) {
-    xv[v] = hn::LoadU(d, x + v * N);
-    lv[v] = hn::LoadU(d, l + v * N);
-    w[v] = hn::Mul(xv[v], xv[v]);
-    wx[v] = hn::Mul(w[v], xv[v]);
-    a[v] = hn::Mul(wx[v], lv[v]);
-    b[v] = hn::Mul(hn::Mul(w[v], lv[v]), lv[v]);
-  }
-  const V kTiny = hn::Set(d, 7.52316385e-37f);  // 2^-120
-  const auto kHalfBits = hn::Set(di, 0x00800000 + 512);
-  for (int itry = 1; itry < 5; ++itry) {
-    bool changed = false;
-    for (size_t v = 0; v < nv; ++v) {
-      size_t start = 0;
-      for (;;) {
-        const V S = hn::Set(d, sumlx);
-        const V T = hn::Set(d, suml2);
-        const V slx = hn::Sub(S, a[v]);
-        const V sl2 = hn::Sub(T, b[v]);
-        const M valid = hn::AndNot(hn::FirstN(d, start), hn::Gt(slx, zero));
-        const V num = hn::Mul(xv[v], sl2);
-        const V off = hn::Abs(hn::Sub(num, hn::Mul(lv[v], slx)));
-        const V bound = hn::BitCast(d, hn::Sub(hn::BitCast(di, slx), kHalfBits));
-        const M keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
-        const M need = hn::AndNot(keeps, valid);
-        if (hn::AllFalse(d, need)) break;
-        // The reference's clamp(NearestInt(num / slx), -nmax, nmax - 1).
-        const auto q = hn::BitCast(di, hn::Add(hn::Div(num, slx), magic));
-        const auto qi = hn::Sub(hn::And(q, mant), bias);
-        const V fnew =
-            hn::ConvertTo(d, hn::Max(hn::Set(di, -nmax), hn::Min(hn::Set(di, nmax - 1), qi)));
-        const M differs = hn::And(need, hn::Not(hn::Eq(fnew, lv[v])));
-        if (hn::AllFalse(d, differs)) break;
-        const V an = hn::Mul(wx[v], fnew);
-        const V bn = hn::Mul(hn::Mul(w[v], fnew), fnew);
-        const V slx2 = hn::Add(slx, an);
-        const V sl22 = hn::Add(sl2, bn);
-        const M accept = hn::And(
-            differs, hn::And(hn::Gt(sl22, zero), hn::Gt(hn::Mul(hn::Mul(slx2, slx2), T),
-                                                        hn::Mul(hn::Mul(S, S), sl22))));
-        const intptr_t j = hn::FindFirstTrue(d, accept);
-        if (j < 0) break;
-        const size_t ju = static_cast<size_t>(j);
-        sumlx = hn::ExtractLane(slx2, ju);
-        suml2 = hn::ExtractLane(sl22, ju);
-        const M at = hn::AndNot(hn::FirstN(d, ju), hn::FirstN(d, ju + 1));
-        lv[v] = hn::IfThenElse(at, fnew, lv[v]);
-        a[v] = hn::IfThenElse(at, an, a[v]);
-        b[v] = hn::IfThenElse(at, bn, b[v]);
-        changed = true;
-        start = ju + 1;
-        if (start == N) break;
-      }
-    }
-    if (!changed) break;
-  }
-  for (size_t v = 0; v < nv; ++v) hn::StoreU(lv[v], d, l + v * N);
-  *sumlx_io = sumlx;
-  *suml2_io = suml2;
-}
-
-// Whether pass 1 of DescendQ3Rest can change anything for the group at x
-// with codes l and sums sumlx, suml2: some element fails the test that
-// keeps its code (see SearchQ3). No branch.
-template <int kN>
-HWY_INLINE bool Q3RestNeeds(const float* HWY_RESTRICT x, const float* HWY_RESTRICT l, float sumlx,
-                            float suml2) {
-  const hn::CappedTag<float, kN> d;
-  const hn::RebindToSigned<decltype(d)> di;
-  using V = hn::Vec<decltype(d)>;
-  using M = hn::Mask<decltype(d)>;
-  const size_t N = hn::Lanes(d);
-  const V zero = hn::Zero(d);
-  const V S = hn::Set(d, sumlx);
-  const V T = hn::Set(d, suml2);
-  const V kTiny = hn::Set(d, 7.52316385e-37f);  // 2^-120
-  const auto kHalfBits = hn::Set(di, 0x00800000 + 512);
-  M need = hn::FirstN(d, 0);
-  for (size_t v = 0; v < static_cast<size_t>(kN); v += N) {
-    const V xv = hn::LoadU(d, x + v);
-    const V lv = hn::LoadU(d, l + v);
-    const V w = hn::Mul(xv, xv);
-    const V slx = hn::Sub(S, hn::Mul(hn::Mul(w, xv), lv));
-    const V sl2 = hn::Sub(T, hn::Mul(hn::Mul(w, lv), lv));
-    const V off = hn::Abs(hn::Sub(hn::Mul(xv, sl2), hn::Mul(lv, slx)));
-    const V bound = hn::BitCast(d, hn::Sub(hn::BitCast(di, slx), kHalfBits));
-    const M keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
-    need = hn::Or(need, hn::AndNot(keeps, hn::Gt(slx, zero)));
-  }
-  return !hn::AllFalse(d, need);
-}
-
 // MakeQ3Quants with do_rmse (quant_search.cc) per lane, for kTiles tiles at
 // once (tile k: xt + k * kN * Lanes, codes to l_tile + k * kN * Lanes, scales
 // to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
@@ -407,8 +282,8 @@ HWY_INLINE bool Q3RestNeeds(const float* HWY_RESTRICT x, const float* HWY_RESTRI
 // tiles are independent chains, interleaved step by step so that one tile's
 // exact step overlaps the other's work.
 template <int kN, int kTiles>
-HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT src, int nmax,
-                         float* HWY_RESTRICT l_tile, float* scale_out) {
+HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
+                         float* scale_out) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -512,7 +387,7 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
     suml2[k] = hn::IfThenElse(take, sl2, suml2[k]);
     changed[k] = hn::Or(changed[k], take);
   };
-  do {  // pass 0 (passes 1 .. 4 per group: DescendQ3Rest)
+  for (int itry = 0; itry < 5; ++itry) {
     bool run[kTiles];
     bool any = false;
     for (int k = 0; k < kTiles; ++k) {
@@ -527,40 +402,6 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
       }
     }
     for (int k = 0; k < kTiles; ++k) active[k] = hn::And(active[k], changed[k]);
-  } while (false);
-  // The groups that pass 0 changed: the rest of their descent, one by one,
-  // for those whose pass 1 can change something (found without a branch per
-  // group: which groups those are is unpredictable).
-  for (int k = 0; k < kTiles; ++k) {
-    if (hn::AllFalse(df, active[k])) continue;
-    HWY_ALIGN float slx_l[kMaxLanes], sl2_l[kMaxLanes];
-    HWY_ALIGN float cols[kMaxLanes * kN];
-    hn::Store(sumlx[k], df, slx_l);
-    hn::Store(suml2[k], df, sl2_l);
-    uint8_t mask_bytes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    hn::StoreMaskBits(df, active[k], mask_bytes);
-    uint64_t bits;
-    std::memcpy(&bits, mask_bytes, sizeof bits);
-    size_t work[kMaxLanes];
-    size_t n_work = 0;
-    for (; bits != 0; bits &= bits - 1) {
-      const size_t g = hwy::Num0BitsBelowLS1Bit_Nonzero64(bits);
-      float* l = cols + g * kN;
-      const float* col = l_tile + k * tile + g;
-      for (int i = 0; i < kN; ++i) l[i] = col[i * lanes];
-      work[n_work] = g;
-      n_work += Q3RestNeeds<kN>(src + (k * lanes + g) * kN, l, slx_l[g], sl2_l[g]) ? 1 : 0;
-    }
-    if (n_work == 0) continue;
-    for (size_t w = 0; w < n_work; ++w) {
-      const size_t g = work[w];
-      float* l = cols + g * kN;
-      DescendQ3Rest<kN>(src + (k * lanes + g) * kN, nmax, l, slx_l + g, sl2_l + g);
-      float* col = l_tile + k * tile + g;
-      for (int i = 0; i < kN; ++i) col[i * lanes] = l[i];
-    }
-    sumlx[k] = hn::Load(df, slx_l);
-    suml2[k] = hn::Load(df, sl2_l);
   }
   for (int k = 0; k < kTiles; ++k) {
     if (!hn::AllFalse(df, small[k])) {
