@@ -346,11 +346,6 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
   const VF kTiny = hn::Set(df, 7.52316385e-37f);  // 2^-120
   const VI kHalfBits = hn::Set(di, 0x00800000 + 512);
   MF changed[kTiles];
-  // Per lane, the last element whose code changed in this pass; per tile,
-  // the last step the pass needs (see below).
-  VF last[kTiles];
-  int stop_at[kTiles];
-  for (int k = 0; k < kTiles; ++k) stop_at[k] = kN - 1;
   // Step i of tile k.
   auto step = [&](int k, int i) HWY_ATTR {
     const size_t at = k * tile + i * lanes;
@@ -391,9 +386,6 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
     sumlx[k] = hn::IfThenElse(take, slx, sumlx[k]);
     suml2[k] = hn::IfThenElse(take, sl2, suml2[k]);
     changed[k] = hn::Or(changed[k], take);
-    last[k] = hn::IfThenElse(take, hn::Set(df, static_cast<float>(i)), last[k]);
-    // A change: the elements after it see new sums (every step of the pass).
-    stop_at[k] = hn::AllFalse(df, take) ? stop_at[k] : kN - 1;
   };
   for (int itry = 0; itry < 5; ++itry) {
     bool run[kTiles];
@@ -403,26 +395,13 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
       any = any || run[k];
     }
     if (!any) break;
-    for (int k = 0; k < kTiles; ++k) {
-      changed[k] = hn::FirstN(df, 0);
-      last[k] = hn::Set(df, -1.0f);
-    }
+    for (int k = 0; k < kTiles; ++k) changed[k] = hn::FirstN(df, 0);
     for (int i = 0; i < kN; ++i) {
       for (int k = 0; k < kTiles; ++k) {
-        if (run[k] && i <= stop_at[k]) step(k, i);
+        if (run[k]) step(k, i);
       }
     }
-    // A lane whose last change in this pass was at element j saw its final
-    // sums at the elements after j, which kept their codes; in the next pass
-    // they see the same sums and codes (unless an earlier element changes)
-    // and keep them again, as the reference's step is a function of those.
-    // So the next pass needs the steps up to the largest such j of the tile,
-    // unless a change in it moves the sums (then every later step).
-    for (int k = 0; k < kTiles; ++k) {
-      active[k] = hn::And(active[k], changed[k]);
-      const VF lim = hn::MaxOfLanes(df, hn::IfThenElse(active[k], last[k], hn::Set(df, -1.0f)));
-      stop_at[k] = static_cast<int>(hn::GetLane(lim));
-    }
+    for (int k = 0; k < kTiles; ++k) active[k] = hn::And(active[k], changed[k]);
   }
   for (int k = 0; k < kTiles; ++k) {
     if (!hn::AllFalse(df, small[k])) {
