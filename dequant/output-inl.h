@@ -259,6 +259,7 @@ class RealignF32 {
     end_ = i + 16;
   }
   HWY_INLINE void StoreOne(float f, size_t i) { std::memcpy(out_ + 4 * i, &f, 4); }
+  float* ptr() const { return reinterpret_cast<float*>(out_); }
   // The last m elements of the last vector.
   HWY_INLINE void Finish() {
     if (end_ == 0) return;
@@ -275,9 +276,32 @@ class RealignF32 {
   size_t end_ = 0;
 };
 #else
-// Other targets write misaligned output with plain unaligned stores.
-using RealignF32 = WriteF32;
+// Other targets write misaligned output with plain unaligned stores, except
+// in the kernels that realign from the input side (see ShiftedF32Output):
+// a type of its own so that those kernels can tell it from WriteF32.
+struct RealignF32 : WriteF32 {
+  using WriteF32::WriteF32;
+};
 #endif
+
+// Cached f32 output off the vector alignment, realigned from the input side
+// by kernels whose output elements map to input positions without shuffles
+// (Q8_0, F16, BF16): every aligned output vector is computed directly from
+// codes loaded at the matching (unaligned, which costs nothing) input
+// offset, so no store splits a cache line and no permute is added; the
+// partial vectors at the start and the end go through scalar code. `shift`
+// is the misalignment in elements (0 .. Lanes(df) - 1): the output starts
+// `shift` elements past an aligned `base`.
+struct ShiftedF32Output {
+  explicit ShiftedF32Output(float* out)
+      : out(out),
+        shift(reinterpret_cast<uintptr_t>(out) % (hn::Lanes(DF()) * sizeof(float)) /
+              sizeof(float)),
+        base(out - shift) {}
+  float* out;
+  size_t shift;
+  float* base;
+};
 
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h
 // (signaling NaNs stay signaling, which F16C's conversion would quiet).
