@@ -304,17 +304,6 @@ struct ShiftedF32Output {
   float* base;
 };
 
-// The output of a RealignF32 writer; nullptr for other writers.
-template <class Writer>
-HWY_INLINE float* RealignedOutput(Writer& writer) {
-  if constexpr (std::is_same_v<Writer, RealignF32>) {
-    return writer.ptr();
-  } else {
-    (void)writer;
-    return nullptr;
-  }
-}
-
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h
 // (signaling NaNs stay signaling, which F16C's conversion would quiet).
 HWY_INLINE VF F16BitsToF32(VI h) {
