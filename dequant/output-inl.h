@@ -285,14 +285,19 @@ struct RealignF32 : WriteF32 {
 };
 #endif
 
-// Cached f32 output off the vector alignment, realigned from the input side
-// by kernels whose output elements map to input positions without shuffles
-// (Q8_0, F16, BF16): every aligned output vector is computed directly from
-// codes loaded at the matching (unaligned, which costs nothing) input
-// offset, so no store splits a cache line and no permute is added; the
-// partial vectors at the start and the end go through scalar code. `shift`
-// is the misalignment in elements (0 .. Lanes(df) - 1): the output starts
-// `shift` elements past an aligned `base`.
+// Cached f32 output off the vector alignment, realigned from the input side:
+// kernels that can (Q8_0 on every target; TQ2_0, Q1_0 and Q4_K on AVX3)
+// build each aligned output vector directly from the input, loaded at the
+// matching offset (unaligned loads cost nothing), with their own shuffles,
+// blends or merge-masked permutes, instead of a permute after the kernel
+// (RealignF32's). Lanes j < shift of a vector that straddles two blocks or
+// sub-blocks take the previous one's codes and scale. No store splits a
+// cache line; the partial first and last vectors are masked (AVX3) or
+// scalar stores. Such kernels are instantiated with Writer = RealignF32 and
+// take its ptr(). `shift` is the misalignment in elements (0 ..
+// Lanes(df) - 1): the output starts `shift` elements past an aligned `base`.
+// (F16 / BF16 simply convert the elements before the first 64-byte boundary
+// one by one, then run their plain loop with aligned stores.)
 struct ShiftedF32Output {
   explicit ShiftedF32Output(float* out)
       : out(out),
@@ -327,7 +332,8 @@ HWY_INLINE VF F16BitsToF32(VI h) {
 
 // The kernel KernelFor<Writer>::Run for the writer of `out_type` and
 // `store`; StoreKind::kRealign is RealignF32 for f32 output of kernels that
-// gain from it (kRealign), plain stores otherwise (f16 / bf16 output is
+// gain from it (kRealign: RealignF32's permute on AVX3, or the kernel's own
+// input-side realignment, see ShiftedF32Output), plain stores otherwise (f16 / bf16 output is
 // bound by the conversion: misaligned runs at the aligned speed in cache).
 template <template <class> class KernelFor, bool kRealign = false>
 dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::StoreKind store) {
