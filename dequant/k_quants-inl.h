@@ -315,6 +315,99 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 }
 
 // TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,
+#if HWY_TARGET <= HWY_AVX3
+// TQ2_0 to misaligned cached f32 output (RealignF32 on AVX3), realigned from
+// the input side: the output starts s = 1..15 elements past an aligned
+// line. Group g = 4 (j / 32) + l of a block (its elements 32 g ..) decodes
+// bytes qs[j ..] shifted by 2 l. The line at element 32 g + 16 - s reads
+// bytes j + 16 - s .. of the group's own chunk (one load at that offset,
+// as the aligned kernel); the line at 32 g - s takes lanes i < s from the
+// previous group (bytes 32 - s + i of its chunk, its shift; for g = 0 the
+// last group of the previous block and its table) and lanes i >= s from
+// bytes i - s of this one: two loads blended per byte and per-lane shift
+// counts. No permute is added and every store is aligned.
+HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, float* out) {
+  const DF df;
+  const DI di;
+  const ShiftedF32Output o(out);
+  const size_t s = o.shift;
+  const __mmask16 low = static_cast<__mmask16>((1u << s) - 1);
+  const __mmask16 high = static_cast<__mmask16>(~low);
+  const VI k3 = hn::Set(di, 3);
+  const VI k1 = hn::Set(di, 1);
+  const VI iota = hn::Iota(di, 0);
+  const auto low_lanes = hn::Lt(iota, hn::Set(di, static_cast<int32_t>(s)));
+  // Shift counts of the line at 32 g - s for l = g % 4: 2 (l - 1) mod 8 in
+  // lanes i < s, 2 l in the others.
+  VI counts[4];
+  for (int l = 0; l < 4; ++l) {
+    counts[l] = hn::IfThenElse(low_lanes, hn::Set(di, 2 * ((l + 3) % 4)), hn::Set(di, 2 * l));
+  }
+  // Index bit 4 for the lanes of the current block's table (vpermt2ps).
+  const VI current = hn::IfThenElse(low_lanes, hn::Zero(di), hn::Set(di, 16));
+  const auto load = [](const uint8_t* p) HWY_ATTR {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  };
+  VF table_prev = hn::Zero(df);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * 66;
+    const VF d = hn::Set(df, LoadHalfFactor(block + 64));
+    const VF table = hn::Mul(ToFloat(hn::Sub(hn::And(iota, k3), k1)), d);
+    float* line = o.base + static_cast<size_t>(b) * 256;
+    for (int c = 0; c < 2; ++c) {
+      const uint8_t* chunk = block + 32 * c;
+      // Bytes of the lines at 32 g + 16 - s (all four groups of the chunk).
+      const VI w_inner = LoadU8AsI32(chunk + 16 - s);
+      // Bytes of the lines at 32 g - s, g = 4 c + 1 .. 4 c + 3: lanes i < s
+      // from chunk + 32 - s + i, the others from chunk - s + i. Bytes before
+      // the first block or past the last one are not read: masked loads
+      // there (slower), plain loads and a blend elsewhere.
+      const bool edge = c == 0 ? b == 0 : b == n_blocks - 1;
+      const __m128i bytes =
+          HWY_UNLIKELY(edge)
+              ? _mm_mask_loadu_epi8(_mm_maskz_loadu_epi8(low, chunk + 32 - s), high, chunk - s)
+              : _mm_mask_blend_epi8(low, load(chunk - s), load(chunk + 32 - s));
+      const VI w_cross{_mm512_cvtepu8_epi32(bytes)};
+      for (int l = 0; l < 4; ++l) {
+        float* at = line + 128 * c + 32 * l;
+        if (l > 0) {
+          const VI idx = hn::And(hn::Shr(w_cross, counts[l]), k3);
+          _mm512_store_ps(at, _mm512_permutexvar_ps(idx.raw, table.raw));
+        } else if (c == 1) {
+          // Group 4: lanes i < s are group 3's bytes 32 - s + i, the
+          // others group 4's bytes i - s: both at chunk - s + i.
+          const VI idx = hn::And(hn::Shr(LoadU8AsI32(chunk - s), counts[0]), k3);
+          _mm512_store_ps(at, _mm512_permutexvar_ps(idx.raw, table.raw));
+        } else if (b == 0) {
+          // The first line: only lanes i >= s (bytes before qs not read).
+          const VI w{_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(high, chunk - s))};
+          const VI idx = hn::And(w, k3);
+          _mm512_mask_store_ps(at, high, _mm512_permutexvar_ps(idx.raw, table.raw));
+        } else {
+          // Group 0: lanes i < s from the previous block's last group.
+          const VI w{_mm512_cvtepu8_epi32(
+              _mm_mask_blend_epi8(low, load(chunk - s), load(chunk - 66 + 64 - s)))};
+          const VI idx{_mm512_ternarylogic_epi32(hn::Shr(w, counts[0]).raw, k3.raw,
+                                                 current.raw, 0xEA)};  // (a & b) | c
+          _mm512_store_ps(at, _mm512_permutex2var_ps(table_prev.raw, idx.raw, table.raw));
+        }
+        const VI idx = hn::And(hn::ShiftRightSame(w_inner, 2 * l), k3);
+        _mm512_store_ps(at + 16, _mm512_permutexvar_ps(idx.raw, table.raw));
+      }
+    }
+    table_prev = table;
+  }
+  if (n_blocks > 0) {
+    // The last line: lanes i < s, bytes 32 - s + i of the last chunk, shift 6.
+    const uint8_t* last = blocks + (n_blocks - 1) * 66 + 32;
+    const VI w{_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(low, last + 32 - s))};
+    const VI idx = hn::And(hn::ShiftRight<6>(w), k3);
+    _mm512_mask_store_ps(o.base + static_cast<size_t>(n_blocks) * 256, low,
+                         _mm512_permutexvar_ps(idx.raw, table_prev.raw));
+  }
+}
+#endif
+
 // 32 weights (qs[j + m] >> 2l) & 3 in 0..2; y = (q - 1) * d.
 template <class Writer>
 HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
@@ -323,6 +416,14 @@ HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer&
   const size_t lanes = hn::Lanes(df);
   const VI k3 = hn::Set(di, 3);
   const VI k1 = hn::Set(di, 1);
+#if HWY_TARGET <= HWY_AVX3
+  if constexpr (std::is_same_v<Writer, RealignF32>) {
+    if (ShiftedF32Output(out.ptr()).shift != 0) {
+      DequantizeTQ2_0Shifted(blocks, n_blocks, out.ptr());
+      return;
+    }
+  }
+#endif
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 66;
     const VF d = hn::Set(df, LoadHalfFactor(block + 64));

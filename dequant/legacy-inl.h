@@ -120,12 +120,13 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
         // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
         // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
         // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
-        // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h).
+        // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h; the code as
+        // its first operand, which the instruction overwrites: no register copy).
         const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
         const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
         const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
-        const VI lo{_mm512_ternarylogic_epi32(k15.raw, q.raw, h_lo.raw, 0xCA)};
-        const VI hi{_mm512_ternarylogic_epi32(k15.raw, q_hi.raw, h_hi.raw, 0xCA)};
+        const VI lo{_mm512_ternarylogic_epi32(q.raw, k15.raw, h_lo.raw, 0xE2)};
+        const VI hi{_mm512_ternarylogic_epi32(q_hi.raw, k15.raw, h_hi.raw, 0xE2)};
         out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
         out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
       } else {

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "ggufkit/dequant/kernels.h"
 #include "hwy/highway.h"
@@ -259,6 +260,7 @@ class RealignF32 {
     end_ = i + 16;
   }
   HWY_INLINE void StoreOne(float f, size_t i) { std::memcpy(out_ + 4 * i, &f, 4); }
+  float* ptr() const { return reinterpret_cast<float*>(out_); }
   // The last m elements of the last vector.
   HWY_INLINE void Finish() {
     if (end_ == 0) return;
@@ -275,9 +277,37 @@ class RealignF32 {
   size_t end_ = 0;
 };
 #else
-// Other targets write misaligned output with plain unaligned stores.
-using RealignF32 = WriteF32;
+// Other targets write misaligned output with plain unaligned stores, except
+// in the kernels that realign from the input side (see ShiftedF32Output):
+// a type of its own so that those kernels can tell it from WriteF32.
+struct RealignF32 : WriteF32 {
+  using WriteF32::WriteF32;
+};
 #endif
+
+// Cached f32 output off the vector alignment, realigned from the input side:
+// kernels that can (Q8_0 on every target; TQ2_0, Q1_0 and Q4_K on AVX3)
+// build each aligned output vector directly from the input, loaded at the
+// matching offset (unaligned loads cost nothing), with their own shuffles,
+// blends or merge-masked permutes, instead of a permute after the kernel
+// (RealignF32's). Lanes j < shift of a vector that straddles two blocks or
+// sub-blocks take the previous one's codes and scale. No store splits a
+// cache line; the partial first and last vectors are masked (AVX3) or
+// scalar stores. Such kernels are instantiated with Writer = RealignF32 and
+// take its ptr(). `shift` is the misalignment in elements (0 ..
+// Lanes(df) - 1): the output starts `shift` elements past an aligned `base`.
+// (F16 / BF16 simply convert the elements before the first 64-byte boundary
+// one by one, then run their plain loop with aligned stores.)
+struct ShiftedF32Output {
+  explicit ShiftedF32Output(float* out)
+      : out(out),
+        shift(reinterpret_cast<uintptr_t>(out) % (hn::Lanes(DF()) * sizeof(float)) /
+              sizeof(float)),
+        base(out - shift) {}
+  float* out;
+  size_t shift;
+  float* base;
+};
 
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h
 // (signaling NaNs stay signaling, which F16C's conversion would quiet).
@@ -302,7 +332,8 @@ HWY_INLINE VF F16BitsToF32(VI h) {
 
 // The kernel KernelFor<Writer>::Run for the writer of `out_type` and
 // `store`; StoreKind::kRealign is RealignF32 for f32 output of kernels that
-// gain from it (kRealign), plain stores otherwise (f16 / bf16 output is
+// gain from it (kRealign: RealignF32's permute on AVX3, or the kernel's own
+// input-side realignment, see ShiftedF32Output), plain stores otherwise (f16 / bf16 output is
 // bound by the conversion: misaligned runs at the aligned speed in cache).
 template <template <class> class KernelFor, bool kRealign = false>
 dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::StoreKind store) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "ggufkit/dequant/output-inl.h"
 #include "hwy/highway.h"
@@ -28,7 +29,7 @@ namespace HWY_NAMESPACE {
 inline constexpr size_t kQ8_0BlockBytes = 34;
 
 template <class Writer>
-HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+HWY_INLINE void DequantizeQ8_0Plain(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -38,6 +39,75 @@ HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& 
     for (size_t i = 0; i < 32; i += lanes) {
       out.Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + i)), d), base + i);
     }
+  }
+}
+
+// Misaligned cached f32 output (ShiftedF32Output): output vector k is
+// elements 32 b + t L - s .. + L - 1 (L = Lanes(df), s = shift, t = 0 ..
+// 32 / L - 1). For t > 0 they lie in block b: one load of the codes at that
+// offset. For t = 0 they are the last s of block b - 1 and the first L - s
+// of block b, whose codes are 2 bytes (b's d) apart: two loads blended per
+// byte, and the two scales blended per lane. Same products as the plain loop.
+HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, float* out_ptr) {
+  const DF df;
+  const hn::Rebind<int8_t, DI> d8;
+  const size_t lanes = hn::Lanes(df);
+  const ShiftedF32Output o(out_ptr);
+  if (o.shift == 0 || n_blocks == 0) {
+    WriteF32 plain(out_ptr);
+    DequantizeQ8_0Plain(blocks, n_blocks, plain);
+    return;
+  }
+  const size_t s = o.shift;
+  const auto first_bytes = hn::FirstN(d8, s);
+  const auto first_lanes = hn::FirstN(df, s);
+  const auto code = [](const uint8_t* p) { return static_cast<float>(static_cast<int8_t>(*p)); };
+  // Head: elements 0 .. L - s - 1 (in block 0).
+  float d_prev = LoadHalfFactor(blocks);
+  for (size_t j = 0; j < lanes - s; ++j) {
+    const float y = code(blocks + 2 + j) * d_prev;
+    std::memcpy(o.out + j, &y, 4);
+  }
+  VF vd_prev = hn::Set(df, d_prev);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * kQ8_0BlockBytes;
+    const VF d = hn::Set(df, LoadHalfFactor(block));
+    float* line = o.base + static_cast<size_t>(b) * 32;
+    if (b > 0) {
+#if HWY_TARGET <= HWY_AVX3
+      // A merge-masked load blends the bytes (one op instead of two).
+      const hn::Vec<decltype(d8)> codes{_mm_mask_loadu_epi8(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(block - s)),
+          static_cast<__mmask16>(~first_bytes.raw), block + 2 - s)};
+#else
+      const auto codes =
+          hn::IfThenElse(first_bytes, hn::LoadU(d8, reinterpret_cast<const int8_t*>(block - s)),
+                         hn::LoadU(d8, reinterpret_cast<const int8_t*>(block + 2 - s)));
+#endif
+      const VF scale = hn::IfThenElse(first_lanes, vd_prev, d);
+      hn::Store(hn::Mul(ToFloat(hn::PromoteTo(DI(), codes)), scale), df, line);
+    }
+    for (size_t t = lanes; t < 32; t += lanes) {
+      hn::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + t - s)), d), df, line + t);
+    }
+    vd_prev = d;
+  }
+  // Tail: the last s elements of the last block.
+  const uint8_t* last = blocks + (n_blocks - 1) * kQ8_0BlockBytes;
+  const float d_last = LoadHalfFactor(last);
+  float* tail = o.out + static_cast<size_t>(n_blocks) * 32 - s;
+  for (size_t j = 0; j < s; ++j) {
+    const float y = code(last + 2 + 32 - s + j) * d_last;
+    std::memcpy(tail + j, &y, 4);
+  }
+}
+
+template <class Writer>
+HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+  if constexpr (std::is_same_v<Writer, RealignF32>) {
+    DequantizeQ8_0Shifted(blocks, n_blocks, out.ptr());
+  } else {
+    DequantizeQ8_0Plain(blocks, n_blocks, out);
   }
 }
 
