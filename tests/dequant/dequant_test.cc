@@ -62,6 +62,17 @@ std::vector<uint8_t> ConvertOutput(const std::vector<float>& values, OutputType 
   return bytes;
 }
 
+// The bytes DequantizeBlocks must write for `input` (whose reference values
+// are want_f32) as out_type: the same type in and out is a byte copy (NaN
+// payloads kept), anything else the converted values.
+std::vector<uint8_t> ExpectedOutput(GgmlType type, const std::vector<uint8_t>& input,
+                                    const std::vector<float>& want_f32, OutputType out_type) {
+  const bool identity = (type == GgmlType::kF32 && out_type == OutputType::kF32) ||
+                        (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
+                        (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
+  return identity ? input : ConvertOutput(want_f32, out_type);
+}
+
 // Index of the first differing output element, or -1.
 int64_t FirstMismatch(const uint8_t* a, const uint8_t* b, int64_t n, size_t elem_bytes) {
   for (int64_t i = 0; i < n; ++i) {
@@ -185,11 +196,7 @@ TEST_P(DequantTargetTest, MatchesScalarReferenceOnRandomBlocks) {
         std::vector<float> want_f32(static_cast<size_t>(n));
         ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
         for (OutputType out_type : kOutputTypes) {
-          const bool identity = (type == GgmlType::kF32 && out_type == OutputType::kF32) ||
-                                (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
-                                (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
-          // Same type in and out is a byte copy (NaN payloads kept).
-          const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
+          const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
           std::vector<uint8_t> out_buf(want.size() + 8 + 64, 0xCD);
           const int out_misalign = (misalign * 3) % 8;
           ASSERT_TRUE(DequantizeBlocks(type, in_buf.data() + misalign, n,
@@ -231,10 +238,7 @@ TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
       ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
       for (OutputType out_type : kOutputTypes) {
         const size_t bytes = OutputElementBytes(out_type);
-        const bool identity = (type == GgmlType::kF32 && out_type == OutputType::kF32) ||
-                              (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
-                              (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
-        const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
+        const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
         std::vector<size_t> offsets;
         for (size_t offset = 0; offset < 64; offset += bytes) offsets.push_back(offset);
         offsets.push_back(bytes + 1);
@@ -279,10 +283,7 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
     ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
     for (OutputType out_type : kOutputTypes) {
       const size_t bytes = OutputElementBytes(out_type);
-      const bool identity = (type == GgmlType::kF32 && out_type == OutputType::kF32) ||
-                            (type == GgmlType::kF16 && out_type == OutputType::kF16) ||
-                            (type == GgmlType::kBF16 && out_type == OutputType::kBF16);
-      const std::vector<uint8_t> want = identity ? input : ConvertOutput(want_f32, out_type);
+      const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
       for (size_t offset : {0, 1, 4, 16, 62}) {
         std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192, 0xCD);
         uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
