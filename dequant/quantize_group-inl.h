@@ -38,9 +38,10 @@ HWY_INLINE VI TruncRaw(VF f) {
   return VI{_mm512_cvttps_epi32(f.raw)};
 #elif HWY_TARGET == HWY_AVX2
   return VI{_mm256_cvttps_epi32(f.raw)};
-#else
-  static_assert(HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3, "x86 targets only");
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
   return VI{_mm_cvttps_epi32(f.raw)};
+#else
+  return TruncToInt32V(f);  // non-x86 targets (EMU128): the same result, emulated
 #endif
 }
 
@@ -183,10 +184,12 @@ HWY_INLINE void StoreNibbles16(const VI* c, uint8_t* p) {
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
                    _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(bytes, order)));
-#else
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
   _mm_storeu_si128(
       reinterpret_cast<__m128i*>(p),
       _mm_packus_epi16(_mm_packs_epi32(b[0].raw, b[1].raw), _mm_packs_epi32(b[2].raw, b[3].raw)));
+#else
+  for (size_t i = 0; i < kHalf; ++i) StoreLowBytes(b[i], p + i * kL);  // non-x86 (EMU128)
 #endif
 }
 

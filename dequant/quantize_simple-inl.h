@@ -116,11 +116,17 @@ HWY_INLINE void StoreCodes32(const VI* q, uint8_t* p) {
                                            _mm256_packs_epi32(q[2].raw, q[3].raw));
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_permutevar8x32_epi32(bytes, order));
-#else
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
   for (int h = 0; h < 2; ++h) {
     const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(q[4 * h].raw, q[4 * h + 1].raw),
                                           _mm_packs_epi32(q[4 * h + 2].raw, q[4 * h + 3].raw));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 16 * h), bytes);
+  }
+#else
+  // Non-x86 targets (EMU128): saturating demotion, exact in range.
+  const hn::Rebind<int8_t, DI> di8;
+  for (size_t i = 0; i < kLegacyQK / kGroupBlocks; ++i) {
+    hn::StoreU(hn::DemoteTo(di8, q[i]), di8, reinterpret_cast<int8_t*>(p) + i * kGroupBlocks);
   }
 #endif
 }
