@@ -11,7 +11,6 @@ packages=(
   libhwy-dev libeigen3-dev libabsl-dev libbenchmark-dev libgtest-dev libgmock-dev
   libzstd-dev zstd
   clang libclang-rt-14-dev
-  ccache
   python3 python3-venv python3-pip
 )
 missing=()

@@ -10,13 +10,6 @@ stage() { echo "=== [$((SECONDS - start))s] $*"; }
 stage setup
 scripts/setup.sh
 jobs="${GGUFKIT_JOBS:-$(nproc)}"
-# The Python package's build (build/python) compiles the same Release objects
-# as build/release: ccache, keyed on paths relative to the checkout, hands
-# them over instead of compiling them a second time (about a minute of CI).
-if command -v ccache > /dev/null; then
-  export CCACHE_DIR="${CCACHE_DIR:-$PWD/build/ccache}" CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
-fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # The cross-checks against the Python reference packages (gguf, numpy,
@@ -31,7 +24,6 @@ for flavour in release asan; do
   if [ "$flavour" = release ]; then
     stage "python package (pip install . into .venv, pytest python/tests)"
     CMAKE_BUILD_PARALLEL_LEVEL="$jobs" scripts/test_python.sh
-    if command -v ccache > /dev/null; then ccache --show-stats | grep -E -i 'hits|misses' || true; fi
   fi
 done
 stage "fuzz (libFuzzer, ASan + UBSan, ${GGUFKIT_FUZZ_SECONDS:-30} s per target)"
