@@ -45,6 +45,10 @@
 namespace ggufkit {
 namespace {
 
+using bench::Baselines;
+using bench::SizeName;
+using bench::ThreadSeconds;
+
 constexpr int64_t kInCacheBytes = 256 << 10;
 constexpr int64_t kOutOfCacheBytes = 64 << 20;
 
@@ -55,10 +59,6 @@ const GgmlType kTypes[] = {
     GgmlType::kF16,  GgmlType::kBF16,
 };
 
-std::string SizeName(int64_t bytes) {
-  return bytes >= (1 << 20) ? std::to_string(bytes >> 20) + "MiB"
-                            : std::to_string(bytes >> 10) + "KiB";
-}
 
 // 64-byte aligned (as the streaming layer's buffers are: an unaligned
 // 64-byte store splits across two cache lines).
@@ -77,13 +77,6 @@ uint8_t* CopySource() {
   return Aligned64(buffer);
 }
 
-// CPU time of this thread: the VM's two cores are shared, and wall time would
-// count the time other processes run.
-double ThreadSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 
 // Random blocks of `type` covering `n_elements`, with finite fp16 fields in
 // the usual range so every row does the same arithmetic as real weights.
@@ -115,30 +108,11 @@ const std::vector<uint8_t>& InputBlocks(GgmlType type, int64_t n_elements) {
   return cache->emplace(std::make_pair(type, n_elements), std::move(bytes)).first->second;
 }
 
-// GB/s of the baselines, measured earlier in this run: key "memset/<size>"
-// or "<type>/<size>" for the scalar reference.
-std::map<std::string, double>& Baselines() {
-  static std::map<std::string, double>* baselines = new std::map<std::string, double>();
-  return *baselines;
-}
 
-// Runs `body` in the benchmark loop and returns the output GB/s (thread CPU
-// time, like the library's own bytes_per_second).
+// TimeLoop reporting GB/s.
 template <class Body>
-double TimeLoop(benchmark::State& state, int64_t out_bytes, Body body) {
-  int64_t iterations = 0;
-  const double start = ThreadSeconds();
-  for (auto _ : state) {
-    body();
-    benchmark::ClobberMemory();
-    ++iterations;
-  }
-  const double seconds = ThreadSeconds() - start;
-  state.SetBytesProcessed(iterations * out_bytes);
-  const double gbps =
-      seconds > 0 ? static_cast<double>(iterations * out_bytes) / seconds / 1e9 : 0.0;
-  state.counters["GB/s"] = gbps;
-  return gbps;
+double TimeLoop(benchmark::State& state, int64_t bytes, Body body) {
+  return bench::TimeLoop(state, bytes, "GB/s", 1e9, body);
 }
 
 void BM_Memset(benchmark::State& state, int64_t out_bytes) {

@@ -35,6 +35,10 @@
 namespace ggufkit {
 namespace {
 
+using bench::Baselines;
+using bench::SizeName;
+using bench::ThreadSeconds;
+
 constexpr int64_t kInCacheBytes = 256 << 10;
 constexpr int64_t kOutOfCacheBytes = 64 << 20;
 constexpr int64_t kRowLength = 4096;
@@ -46,16 +50,7 @@ const GgmlType kTypes[] = {
     GgmlType::kMXFP4,
 };
 
-std::string SizeName(int64_t bytes) {
-  return bytes >= (1 << 20) ? std::to_string(bytes >> 20) + "MiB"
-                            : std::to_string(bytes >> 10) + "KiB";
-}
 
-double ThreadSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 
 // Weight-like input: N(0, 1) with a few outliers, made once.
 const std::vector<float>& Input() {
@@ -87,27 +82,11 @@ std::vector<uint8_t>& CopyDestination() {
   return *out;
 }
 
-// MB/s of input measured earlier in this run: "memcpy/<size>" and
-// "<type>/<size>" (scalar reference, "+imatrix" with an imatrix).
-std::map<std::string, double>& Baselines() {
-  static std::map<std::string, double>* baselines = new std::map<std::string, double>();
-  return *baselines;
-}
 
+// TimeLoop reporting MB/s.
 template <class Body>
-double TimeLoop(benchmark::State& state, int64_t in_bytes, Body body) {
-  int64_t iterations = 0;
-  const double start = ThreadSeconds();
-  for (auto _ : state) {
-    body();
-    benchmark::ClobberMemory();
-    ++iterations;
-  }
-  const double seconds = ThreadSeconds() - start;
-  state.SetBytesProcessed(iterations * in_bytes);
-  const double mbps = seconds > 0 ? static_cast<double>(iterations * in_bytes) / seconds / 1e6 : 0;
-  state.counters["MB/s"] = mbps;
-  return mbps;
+double TimeLoop(benchmark::State& state, int64_t bytes, Body body) {
+  return bench::TimeLoop(state, bytes, "MB/s", 1e6, body);
 }
 
 void BM_Memcpy(benchmark::State& state, int64_t bytes) {
