@@ -42,41 +42,64 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 #if HWY_TARGET <= HWY_AVX3
   // As Q4_K's kernel, with a 32-entry table per sub-block (two vectors:
   // codes 0..15 and 16..31) and vpermt2ps, which reads index bits 4..0: bits
-  // 3..0 are the nibble, bit 4 is the qh bit, higher bits are ignored.
+  // 3..0 are the nibble, bit 4 is the qh bit, higher bits are ignored. The
+  // index bytes of a chunk are built 32 at a time before they are widened:
+  // a 16-bit shift moves qh's bit 2c (2c + 1) of every byte to bit 4 of the
+  // same byte, and one bit-select puts it over the nibble (three byte-vector
+  // operations per 32 weights instead of eight on widened lanes).
+  // The tables are the kernel's main cost (as many entries as weights): for
+  // blocks with finite d and dmin they take one fused operation per vector
+  // (ProductMinus: d * sc has at most 11 + 6 significant bits, times a 5-bit
+  // code at most 22, so every product is exact).
+  (void)lanes;
   const VF codes_low = ToFloat(hn::Iota(di, 0));
   const VF codes_high = ToFloat(hn::Iota(di, 16));
-  const VI k15 = hn::Set(di, 15);
+  const __m256i bit4 = _mm256_set1_epi8(16);
   ForEachKQuantBlock<176>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
-        const uint8_t* qh = block + 16;
-        const uint8_t* qs = qh + 32;
-        // qh << 4: bit b of qh[l] lands on bit 4 after a right shift by b.
-        const VI h4[2] = {hn::ShiftLeft<4>(LoadU8AsI32(qh)),
-                          hn::ShiftLeft<4>(LoadU8AsI32(qh + 16))};
-        for (int c = 0; c < 4; ++c) {
+        const uint8_t* qs = block + 48;
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16));
+        const auto chunk = [&](auto exact, auto c_constant, __m256i h_lo,
+                               __m256i h_hi) HWY_ATTR {
+          constexpr bool kExact = decltype(exact)::value;
+          constexpr int c = decltype(c_constant)::value;
           const VF p_lo = hn::Set(df, products[2 * c]);
           const VF m_lo = hn::Set(df, products[8 + 2 * c]);
           const VF p_hi = hn::Set(df, products[2 * c + 1]);
           const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-          const VF lo0 = hn::Sub(hn::Mul(p_lo, codes_low), m_lo);
-          const VF lo1 = hn::Sub(hn::Mul(p_lo, codes_high), m_lo);
-          const VF hi0 = hn::Sub(hn::Mul(p_hi, codes_low), m_hi);
-          const VF hi1 = hn::Sub(hn::Mul(p_hi, codes_high), m_hi);
-          // Stores in element order (RealignF32 needs it): both low halves first.
-          VI idx_hi[2];
-          for (size_t i = 0; i < 32; i += lanes) {
-            const VI q = LoadU8AsI32(qs + 32 * c + i);
-            const VI h = h4[i / lanes];
-            const VI idx_lo =
-                hn::Or(hn::And(q, k15), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c)));
-            idx_hi[i / lanes] =
-                hn::Or(hn::ShiftRight<4>(q), hn::AndNot(k15, hn::ShiftRightSame(h, 2 * c + 1)));
-            out.Store(VF{_mm512_permutex2var_ps(lo0.raw, idx_lo.raw, lo1.raw)}, base + 64 * c + i);
-          }
-          for (size_t i = 0; i < 32; i += lanes) {
-            out.Store(VF{_mm512_permutex2var_ps(hi0.raw, idx_hi[i / lanes].raw, hi1.raw)},
-                      base + 64 * c + 32 + i);
-          }
+          const VF lo0 = ProductMinus<kExact>(p_lo, codes_low, m_lo);
+          const VF lo1 = ProductMinus<kExact>(p_lo, codes_high, m_lo);
+          const VF hi0 = ProductMinus<kExact>(p_hi, codes_low, m_hi);
+          const VF hi1 = ProductMinus<kExact>(p_hi, codes_high, m_hi);
+          const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+          // 0xCA: bit4 ? h : nibble, bitwise.
+          const __m256i idx_lo = _mm256_ternarylogic_epi32(bit4, h_lo, q, 0xCA);
+          const __m256i idx_hi =
+              _mm256_ternarylogic_epi32(bit4, h_hi, _mm256_srli_epi16(q, 4), 0xCA);
+          const auto permute = [](VF table0, __m128i index_bytes, VF table1) HWY_ATTR {
+            return VF{_mm512_permutex2var_ps(table0.raw, _mm512_cvtepu8_epi32(index_bytes),
+                                             table1.raw)};
+          };
+          // Stores in element order (RealignF32 needs it).
+          const size_t at = base + 64 * static_cast<size_t>(c);
+          out.Store(permute(lo0, _mm256_castsi256_si128(idx_lo), lo1), at);
+          out.Store(permute(lo0, _mm256_extracti128_si256(idx_lo, 1), lo1), at + 16);
+          out.Store(permute(hi0, _mm256_castsi256_si128(idx_hi), hi1), at + 32);
+          out.Store(permute(hi0, _mm256_extracti128_si256(idx_hi, 1), hi1), at + 48);
+        };
+        const auto all_chunks = [&](auto exact) HWY_ATTR {
+          chunk(exact, std::integral_constant<int, 0>(), _mm256_slli_epi16(qh, 4),
+                _mm256_slli_epi16(qh, 3));
+          chunk(exact, std::integral_constant<int, 1>(), _mm256_slli_epi16(qh, 2),
+                _mm256_slli_epi16(qh, 1));
+          chunk(exact, std::integral_constant<int, 2>(), qh, _mm256_srli_epi16(qh, 1));
+          chunk(exact, std::integral_constant<int, 3>(), _mm256_srli_epi16(qh, 2),
+                _mm256_srli_epi16(qh, 3));
+        };
+        if (BothHalvesFinite(block)) {
+          all_chunks(std::true_type());
+        } else {
+          all_chunks(std::false_type());
         }
       });
 #else

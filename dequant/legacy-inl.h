@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "ggufkit/dequant/output-inl.h"
 #include "ggufkit/quants/half.h"
@@ -65,7 +66,12 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // current batch's weights, so that no broadcast reads a store still in
   // flight (converting each batch just before its weights: Q4_1 0.44x).
   alignas(64) float buffers[2][2 * kBatch];  // d: 0..7, m: 8..15
-  const auto convert_batch = [&](int64_t first, float* batch_halves) HWY_ATTR {
+  // exact[i]: every d and m of buffer i's batch is finite, so its tables take
+  // one fused multiply-add per vector (q * d has at most 5 + 11 significant
+  // bits, so it is exact and q * d + m rounds once either way; see
+  // ProductMinus for why NaN scales keep the two operations).
+  bool exact[2] = {true, true};
+  const auto convert_batch = [&](int64_t first, float* batch_halves, bool* batch_exact) HWY_ATTR {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
     // The half `at` bytes into block k of the batch (0 past the last block).
@@ -93,46 +99,61 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
                                           static_cast<int64_t>(words[3]), 1);
     const __m256i halves = _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
     hn::Store(VF{_mm512_cvtph_ps(halves)}, df, batch_halves);
+    const __m256i exponent = _mm256_set1_epi16(0x7C00);
+    *batch_exact = _mm256_cmpeq_epi16_mask(_mm256_and_si256(halves, exponent), exponent) == 0;
   };
-  if (n_blocks > 0) convert_batch(0, buffers[0]);
+  if (n_blocks > 0) convert_batch(0, buffers[0], &exact[0]);
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
-    const float* batch_halves = buffers[(first / kBatch) % 2];
-    if (first + kBatch < n_blocks) convert_batch(first + kBatch, buffers[(first / kBatch + 1) % 2]);
-    for (int64_t k = 0; k < n; ++k) {
-      const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
-      const VF d = hn::Set(df, batch_halves[k]);
-      const uint8_t* p = block + (kHasMin ? 4 : 2);
-      const VF m = hn::Set(df, kHasMin ? batch_halves[kBatch + k] : 0.0f);
-      // The outputs of codes 0..15 and (Q5_*) 16..31.
-      const VF t0 = kHasMin ? hn::Add(hn::Mul(code0, d), m) : hn::Mul(code0, d);
-      const VF t1 = kHasMin ? hn::Add(hn::Mul(code1, d), m) : hn::Mul(code1, d);
-      uint32_t qh = 0;
-      if (kHasHighBits) {
-        std::memcpy(&qh, p, 4);
-        p += 4;
+    const int64_t current = (first / kBatch) % 2;
+    const float* batch_halves = buffers[current];
+    const bool batch_exact = exact[current];
+    if (first + kBatch < n_blocks) {
+      convert_batch(first + kBatch, buffers[1 - current], &exact[1 - current]);
+    }
+    const auto run_batch = [&](auto fused) HWY_ATTR {
+      for (int64_t k = 0; k < n; ++k) {
+        const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
+        const VF d = hn::Set(df, batch_halves[k]);
+        const uint8_t* p = block + (kHasMin ? 4 : 2);
+        const VF m = hn::Set(df, kHasMin ? batch_halves[kBatch + k] : 0.0f);
+        // The outputs of codes 0..15 and (Q5_*) 16..31.
+        const VF t0 =
+            kHasMin ? ProductPlus<decltype(fused)::value>(code0, d, m) : hn::Mul(code0, d);
+        const VF t1 =
+            kHasMin ? ProductPlus<decltype(fused)::value>(code1, d, m) : hn::Mul(code1, d);
+        uint32_t qh = 0;
+        if (kHasHighBits) {
+          std::memcpy(&qh, p, 4);
+          p += 4;
+        }
+        const VI q = LoadU8AsI32(p);
+        const VI q_hi = hn::ShiftRight<4>(q);
+        const size_t base = static_cast<size_t>(first + k) * 32;
+        if (kHasHighBits) {
+          // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
+          // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
+          // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
+          // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h; the code as
+          // its first operand, which the instruction overwrites: no register copy).
+          const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
+          const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
+          const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
+          const VI lo{_mm512_ternarylogic_epi32(q.raw, k15.raw, h_lo.raw, 0xE2)};
+          const VI hi{_mm512_ternarylogic_epi32(q_hi.raw, k15.raw, h_hi.raw, 0xE2)};
+          out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
+          out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
+        } else {
+          out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
+          out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
+        }
       }
-      const VI q = LoadU8AsI32(p);
-      const VI q_hi = hn::ShiftRight<4>(q);
-      const size_t base = static_cast<size_t>(first + k) * 32;
-      if (kHasHighBits) {
-        // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
-        // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
-        // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
-        // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h; the code as
-        // its first operand, which the instruction overwrites: no register copy).
-        const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
-        const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
-        const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
-        const VI lo{_mm512_ternarylogic_epi32(q.raw, k15.raw, h_lo.raw, 0xE2)};
-        const VI hi{_mm512_ternarylogic_epi32(q_hi.raw, k15.raw, h_hi.raw, 0xE2)};
-        out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
-        out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
-      } else {
-        out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
-        out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
-      }
+    };
+    if (kHasMin && batch_exact) {
+      run_batch(std::true_type());
+    } else {
+      run_batch(std::false_type());
     }
   }
 #else
@@ -159,8 +180,13 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
             hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
       }
       if (kHasMin) {
-        out.Store(hn::Add(hn::Mul(ToFloat(lo), d), m), base + i);
-        out.Store(hn::Add(hn::Mul(ToFloat(hi), d), m), base + 16 + i);
+        if (BothHalvesFinite(block)) {
+          out.Store(ProductPlus<true>(ToFloat(lo), d, m), base + i);
+          out.Store(ProductPlus<true>(ToFloat(hi), d, m), base + 16 + i);
+        } else {
+          out.Store(ProductPlus<false>(ToFloat(lo), d, m), base + i);
+          out.Store(ProductPlus<false>(ToFloat(hi), d, m), base + 16 + i);
+        }
       } else {
         out.Store(hn::Mul(ToFloat(hn::Sub(lo, offset)), d), base + i);
         out.Store(hn::Mul(ToFloat(hn::Sub(hi, offset)), d), base + 16 + i);

@@ -50,6 +50,42 @@ HWY_INLINE float LoadHalf(const uint8_t* p) {
   return F16ToF32(h);
 }
 
+// Whether both binary16 fields at p and p + 2 are finite (neither Inf nor
+// NaN). Kernels use it to pick a block's exact fused path (see ExactTable).
+HWY_INLINE bool BothHalvesFinite(const uint8_t* p) {
+  uint32_t h;
+  std::memcpy(&h, p, sizeof h);
+  return ((h & 0x7C00u) != 0x7C00u) & ((h & 0x7C000000u) != 0x7C000000u);
+}
+
+// y = p * code - m, as the reference computes it: a rounded product, then a
+// rounded subtraction. Where every product p * code is exact in f32 (the
+// caller's proof: p has at most 24 - b significant bits, codes are integers
+// below 2^b, and no product leaves the normal range) and neither p nor m is
+// NaN, a fused multiply-subtract rounds the same exact difference once, so
+// it returns the same bits, zeros' signs included; kExact selects it (one
+// operation instead of two). NaN operands take the two-operation form
+// because the fused instruction's choice among several NaN inputs follows
+// its operand encoding, not the reference's order.
+template <bool kExact>
+HWY_INLINE VF ProductMinus(VF p, VF codes, VF m) {
+  if constexpr (kExact) {
+    return hn::MulSub(p, codes, m);
+  } else {
+    return hn::Sub(hn::Mul(p, codes), m);
+  }
+}
+
+// y = code * d + m (the legacy _1 formats), under ProductMinus's conditions.
+template <bool kExact>
+HWY_INLINE VF ProductPlus(VF codes, VF d, VF m) {
+  if constexpr (kExact) {
+    return hn::MulAdd(codes, d, m);
+  } else {
+    return hn::Add(hn::Mul(codes, d), m);
+  }
+}
+
 // A binary16 scale that is only used as a factor of a product: F16C's
 // conversion where the target has it (one instruction instead of a branchy
 // bit-by-bit decode). It differs from F16ToF32 only by quieting signaling
