@@ -102,6 +102,32 @@ HWY_INLINE void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       // bytes: w[s][k] holds weights 32k + 16s .. of the half, and the
       // stores go in element order (RealignF32 needs it).
       V8 w[2][4];
+#if HWY_TARGET <= HWY_AVX2
+      // Both 16-byte halves (s = 0, 1) at once in 256-bit byte vectors: half
+      // the byte operations of two 128-bit passes.
+      {
+        const hn::Full256<uint8_t> d32;
+        const auto k15w = hn::Set(d32, 15);
+        const auto k48w = hn::Set(d32, 48);
+        const auto k32w = hn::Set(d32, 32);
+        const auto low_a = hn::LoadU(d32, ql);
+        const auto low_b = hn::LoadU(d32, ql + 32);
+        const auto high = hn::LoadU(d32, qh);
+        const decltype(low_a) both[4] = {
+            hn::Sub(hn::Or(hn::And(low_a, k15w), hn::And(hn::ShiftLeft<4>(high), k48w)), k32w),
+            hn::Sub(hn::Or(hn::And(low_b, k15w), hn::And(hn::ShiftLeft<2>(high), k48w)), k32w),
+            hn::Sub(hn::Or(hn::ShiftRight<4>(low_a), hn::And(high, k48w)), k32w),
+            hn::Sub(hn::Or(hn::ShiftRight<4>(low_b), hn::And(hn::ShiftRight<2>(high), k48w)),
+                    k32w)};
+        for (size_t k = 0; k < 4; ++k) {
+          w[0][k] = hn::LowerHalf(both[k]);
+          w[1][k] = hn::UpperHalf(d8, both[k]);
+        }
+      }
+      (void)k15;
+      (void)k48;
+      (void)k32;
+#else
       for (size_t s = 0; s < 2; ++s) {
         const V8 low_a = hn::LoadU(d8, ql + 16 * s);
         const V8 low_b = hn::LoadU(d8, ql + 16 * s + 32);
@@ -110,10 +136,12 @@ HWY_INLINE void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
         w[s][1] = hn::Or(hn::And(low_b, k15), hn::And(hn::ShiftLeft<2>(high), k48));
         w[s][2] = hn::Or(hn::ShiftRight<4>(low_a), hn::And(high, k48));
         w[s][3] = hn::Or(hn::ShiftRight<4>(low_b), hn::And(hn::ShiftRight<2>(high), k48));
+        for (size_t k = 0; k < 4; ++k) w[s][k] = hn::Sub(w[s][k], k32);
       }
+#endif
       for (size_t k = 0; k < 4; ++k) {
         for (size_t s = 0; s < 2; ++s) {
-          StoreQ6_KGroup<Writer>(hn::Sub(w[s][k], k32), hn::Set(df, ds[s + 2 * k]), out,
+          StoreQ6_KGroup<Writer>(w[s][k], hn::Set(df, ds[s + 2 * k]), out,
                                  out_h + 32 * k + 16 * s);
         }
       }
