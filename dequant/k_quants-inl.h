@@ -109,21 +109,30 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
         const uint8_t* qh = block + 16;
         const uint8_t* qs = qh + 32;
-        for (int c = 0; c < 4; ++c) {
-          const VF d_lo = hn::Set(df, products[2 * c]);
-          const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-          const VF d_hi = hn::Set(df, products[2 * c + 1]);
-          const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-          for (size_t i = 0; i < 32; i += lanes) {
-            const VI q = LoadU8AsI32(qs + 32 * c + i);
-            const VI h = LoadU8AsI32(qh + i);
-            const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
-            const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
-            const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
-            const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
-            out.Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), base + 64 * c + i);
-            out.Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), base + 64 * c + 32 + i);
+        const auto chunks = [&](auto exact) HWY_ATTR {
+          constexpr bool kExact = decltype(exact)::value;
+          for (int c = 0; c < 4; ++c) {
+            const VF d_lo = hn::Set(df, products[2 * c]);
+            const VF m_lo = hn::Set(df, products[8 + 2 * c]);
+            const VF d_hi = hn::Set(df, products[2 * c + 1]);
+            const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+            for (size_t i = 0; i < 32; i += lanes) {
+              const VI q = LoadU8AsI32(qs + 32 * c + i);
+              const VI h = LoadU8AsI32(qh + i);
+              const VI h_lo = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c), k1));
+              const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
+              const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
+              const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
+              out.Store(ProductMinus<kExact>(d_lo, lo, m_lo), base + 64 * c + i);
+              out.Store(ProductMinus<kExact>(d_hi, hi, m_hi), base + 64 * c + 32 + i);
+            }
           }
+        };
+        // As on AVX3: fused where d and dmin are finite (exact products).
+        if (BothHalvesFinite(block)) {
+          chunks(std::true_type());
+        } else {
+          chunks(std::false_type());
         }
       });
 #endif
