@@ -59,8 +59,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
         const uint8_t* qs = block + 48;
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16));
-        const auto chunk = [&](auto exact, auto c_constant, __m256i h_lo,
-                               __m256i h_hi) HWY_ATTR {
+        const auto chunk = [&](auto exact, auto c_constant, __m256i h_lo, __m256i h_hi) HWY_ATTR {
           constexpr bool kExact = decltype(exact)::value;
           constexpr int c = decltype(c_constant)::value;
           const VF p_lo = hn::Set(df, products[2 * c]);
@@ -77,8 +76,8 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
           const __m256i idx_hi =
               _mm256_ternarylogic_epi32(bit4, h_hi, _mm256_srli_epi16(q, 4), 0xCA);
           const auto permute = [](VF table0, __m128i index_bytes, VF table1) HWY_ATTR {
-            return VF{_mm512_permutex2var_ps(table0.raw, _mm512_cvtepu8_epi32(index_bytes),
-                                             table1.raw)};
+            return VF{
+                _mm512_permutex2var_ps(table0.raw, _mm512_cvtepu8_epi32(index_bytes), table1.raw)};
           };
           // Stores in element order (RealignF32 needs it).
           const size_t at = base + 64 * static_cast<size_t>(c);

@@ -67,23 +67,20 @@ HWY_INLINE bool BothHalvesFinite(const uint8_t* p) {
 // operation instead of two). NaN operands take the two-operation form
 // because the fused instruction's choice among several NaN inputs follows
 // its operand encoding, not the reference's order.
-template <bool kExact>
+template <bool kExact, bool kMinus = true>
 HWY_INLINE VF ProductMinus(VF p, VF codes, VF m) {
   if constexpr (kExact) {
-    return hn::MulSub(p, codes, m);
+    return kMinus ? hn::MulSub(p, codes, m) : hn::MulAdd(p, codes, m);
   } else {
-    return hn::Sub(hn::Mul(p, codes), m);
+    const VF product = hn::Mul(p, codes);
+    return kMinus ? hn::Sub(product, m) : hn::Add(product, m);
   }
 }
 
 // y = code * d + m (the legacy _1 formats), under ProductMinus's conditions.
 template <bool kExact>
 HWY_INLINE VF ProductPlus(VF codes, VF d, VF m) {
-  if constexpr (kExact) {
-    return hn::MulAdd(codes, d, m);
-  } else {
-    return hn::Add(hn::Mul(codes, d), m);
-  }
+  return ProductMinus<kExact, false>(codes, d, m);
 }
 
 // A binary16 scale that is only used as a factor of a product: F16C's
