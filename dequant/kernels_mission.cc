@@ -34,7 +34,7 @@ dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType 
 #else
   return FindInFamily<FamilyEntry<GgmlType::kQ8_0, DequantizeQ8_0Kernel, /*kRealign=*/true>,
                       FamilyEntry<GgmlType::kQ4_K, DequantizeQ4_KKernel, /*kRealign=*/true>,
-                      FamilyEntry<GgmlType::kQ6_K, DequantizeQ6_KKernel, true>,
+                      FamilyEntry<GgmlType::kQ6_K, DequantizeQ6_KKernel, /*kRealign=*/true>,
                       FamilyEntry<GgmlType::kQ1_0, DequantizeQ1_0Kernel, /*kRealign=*/true> >(type, out_type, store);
 #endif
 }

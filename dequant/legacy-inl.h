@@ -66,10 +66,10 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // current batch's weights, so that no broadcast reads a store still in
   // flight (converting each batch just before its weights: Q4_1 0.44x).
   alignas(64) float buffers[2][2 * kBatch];  // d: 0..7, m: 8..15
-  // exact[i]: every d and m of buffer i's batch is finite, so its tables take
-  // one fused multiply-add per vector (q * d has at most 5 + 11 significant
-  // bits, so it is exact and q * d + m rounds once either way; see
-  // ProductMinus for why NaN scales keep the two operations).
+  // exact[i]: every d and m of buffer i's batch is finite, so Q5_1's tables
+  // may take one fused multiply-add per vector (q * d has at most 5 + 11
+  // significant bits, so it is exact and q * d + m rounds once either way;
+  // see ProductMinus for why NaN scales keep the two operations).
   bool exact[2] = {true, true};
   const auto convert_batch = [&](int64_t first, float* batch_halves, bool* batch_exact) HWY_ATTR {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
@@ -184,6 +184,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
             hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
       }
       if (kHasMin) {
+        // Fused where d and m are finite (exact products, as on AVX3).
         if (BothHalvesFinite(block)) {
           out.Store(ProductPlus<true>(ToFloat(lo), d, m), base + i);
           out.Store(ProductPlus<true>(ToFloat(hi), d, m), base + 16 + i);

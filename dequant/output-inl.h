@@ -51,7 +51,7 @@ HWY_INLINE float LoadHalf(const uint8_t* p) {
 }
 
 // Whether both binary16 fields at p and p + 2 are finite (neither Inf nor
-// NaN). Kernels use it to pick a block's exact fused path (see ExactTable).
+// NaN). Kernels use it to pick a block's exact fused path (see ProductMinus).
 HWY_INLINE bool BothHalvesFinite(const uint8_t* p) {
   uint32_t h;
   std::memcpy(&h, p, sizeof h);

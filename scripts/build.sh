@@ -8,8 +8,13 @@ case "$flavour" in
   release)
     cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release ;;
   asan)
-    # Sanitizer build: host code only (nvcc does not take -fsanitize).
+    # Sanitizer build: host code only (nvcc does not take -fsanitize). -g1:
+    # line tables only, all a sanitizer report needs (function, file, line);
+    # full -g made the build a third slower (36 s against 24 s for the
+    # heaviest Highway file).
     cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGGUFKIT_SANITIZE=ON \
+      -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
       -DGGUFKIT_CUDA=OFF -DGGUFKIT_BUILD_BENCHMARKS=OFF ;;
   *) echo "usage: scripts/build.sh release|asan" >&2; exit 2 ;;
 esac

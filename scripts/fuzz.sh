@@ -28,8 +28,11 @@ for tool in clang clang++; do
 done
 
 echo "=== fuzz: configure + build ($build)"
+# -g1 (line tables) as in scripts/build.sh's asan flavour: enough for reports.
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link" -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DGGUFKIT_SANITIZE=ON -DGGUFKIT_BUILD_FUZZERS=ON -DGGUFKIT_CUDA=OFF \
   -DGGUFKIT_BUILD_BENCHMARKS=OFF -DGGUFKIT_WERROR=OFF > "$build.configure.log" 2>&1 ||
   { cat "$build.configure.log" >&2; exit 1; }
