@@ -59,7 +59,6 @@ const GgmlType kTypes[] = {
     GgmlType::kF16,  GgmlType::kBF16,
 };
 
-
 // 64-byte aligned (as the streaming layer's buffers are: an unaligned
 // 64-byte store splits across two cache lines).
 uint8_t* Aligned64(std::vector<uint8_t>* buffer) {
@@ -76,7 +75,6 @@ uint8_t* CopySource() {
   static std::vector<uint8_t>* buffer = new std::vector<uint8_t>(kOutOfCacheBytes + 64, 2);
   return Aligned64(buffer);
 }
-
 
 // Random blocks of `type` covering `n_elements`, with finite fp16 fields in
 // the usual range so every row does the same arithmetic as real weights.
@@ -107,7 +105,6 @@ const std::vector<uint8_t>& InputBlocks(GgmlType type, int64_t n_elements) {
   }
   return cache->emplace(std::make_pair(type, n_elements), std::move(bytes)).first->second;
 }
-
 
 // TimeLoop reporting GB/s.
 template <class Body>

@@ -50,8 +50,6 @@ const GgmlType kTypes[] = {
     GgmlType::kMXFP4,
 };
 
-
-
 // Weight-like input: N(0, 1) with a few outliers, made once.
 const std::vector<float>& Input() {
   static std::vector<float>* x = [] {
@@ -81,7 +79,6 @@ std::vector<uint8_t>& CopyDestination() {
   static std::vector<uint8_t>* out = new std::vector<uint8_t>(kOutOfCacheBytes, 2);
   return *out;
 }
-
 
 // TimeLoop reporting MB/s.
 template <class Body>

@@ -345,11 +345,9 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 #endif
 }
 
-// TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,
 #if HWY_TARGET <= HWY_AVX3
-// TQ2_0 to misaligned cached f32 output (RealignF32 on AVX3), realigned from
-// the input side: the output starts s = 1..15 elements past an aligned
-// line. Group g = 4 (j / 32) + l of a block (its elements 32 g ..) decodes
+// TQ2_0 to misaligned cached f32 output (ShiftedF32Output, s = o.shift).
+// Group g = 4 (j / 32) + l of a block (its elements 32 g ..) decodes
 // bytes qs[j ..] shifted by 2 l. The line at element 32 g + 16 - s reads
 // bytes j + 16 - s .. of the group's own chunk (one load at that offset,
 // as the aligned kernel); the line at 32 g - s takes lanes i < s from the
@@ -362,12 +360,12 @@ HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, 
   const DI di;
   const ShiftedF32Output o(out);
   const size_t s = o.shift;
-  const __mmask16 low = static_cast<__mmask16>((1u << s) - 1);
-  const __mmask16 high = static_cast<__mmask16>(~low);
+  const __mmask16 low = o.low;
+  const __mmask16 high = o.high;
   const VI k3 = hn::Set(di, 3);
   const VI k1 = hn::Set(di, 1);
   const VI iota = hn::Iota(di, 0);
-  const auto low_lanes = hn::Lt(iota, hn::Set(di, static_cast<int32_t>(s)));
+  const auto low_lanes = hn::FirstN(di, s);
   // Shift counts of the line at 32 g - s for l = g % 4: 2 (l - 1) mod 8 in
   // lanes i < s, 2 l in the others.
   VI counts[4];
@@ -439,6 +437,7 @@ HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, 
 }
 #endif
 
+// TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,
 // 32 weights (qs[j + m] >> 2l) & 3 in 0..2; y = (q - 1) * d.
 template <class Writer>
 HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {

@@ -329,6 +329,9 @@ struct RealignF32 : WriteF32 {
 // scalar stores. Such kernels are instantiated with Writer = RealignF32 and
 // take its ptr(). `shift` is the misalignment in elements (0 ..
 // Lanes(df) - 1): the output starts `shift` elements past an aligned `base`.
+// On AVX3, `low` selects lanes i < shift (those a straddling vector takes
+// from the previous block or group; also the last vector's tail) and `high`
+// the others (the first vector's head).
 // (F16 / BF16 simply convert the elements before the first 64-byte boundary
 // one by one, then run their plain loop with aligned stores.)
 struct ShiftedF32Output {
@@ -340,6 +343,10 @@ struct ShiftedF32Output {
   float* out;
   size_t shift;
   float* base;
+#if HWY_TARGET <= HWY_AVX3
+  __mmask16 low = static_cast<__mmask16>((1u << shift) - 1);
+  __mmask16 high = static_cast<__mmask16>(~low);
+#endif
 };
 
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h

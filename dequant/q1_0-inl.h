@@ -30,9 +30,8 @@ namespace HWY_NAMESPACE {
 inline constexpr size_t kQ1_0BlockBytes = 18;
 
 #if HWY_TARGET <= HWY_AVX3
-// Q1_0 to misaligned cached f32 output (RealignF32 on AVX3), realigned from
-// the input side: the output starts s = 1..15 elements past an aligned line,
-// so the line at element 128 b + 16 t - s takes the 16 bits at that offset
+// Q1_0 to misaligned cached f32 output (ShiftedF32Output, s = o.shift): the
+// line at element 128 b + 16 t - s takes the 16 bits at that offset
 // of the bit stream, straight into a mask register (vblendmps picks d or -d
 // per lane). For t = 0 they straddle two blocks: the previous block's last s
 // bits go to lanes i < s, with its own d. Aligned stores, no permute.
@@ -40,7 +39,7 @@ HWY_INLINE void DequantizeQ1_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
   const DF df;
   const ShiftedF32Output o(out);
   const unsigned s = static_cast<unsigned>(o.shift);
-  const __mmask16 low = static_cast<__mmask16>((1u << s) - 1);
+  const __mmask16 low = o.low;
   const auto load16 = [](const uint8_t* p) {
     uint16_t v;
     std::memcpy(&v, p, 2);
@@ -57,7 +56,7 @@ HWY_INLINE void DequantizeQ1_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
     float* line = o.base + static_cast<size_t>(b) * 128;
     const uint32_t first = load16(qs) << s;
     if (b == 0) {
-      _mm512_mask_store_ps(line, static_cast<__mmask16>(~low),
+      _mm512_mask_store_ps(line, o.high,
                            _mm512_mask_blend_ps(static_cast<__mmask16>(first), minus_d.raw, d.raw));
     } else {
       const __mmask16 bits = static_cast<__mmask16>(first | last_bits >> (16 - s));

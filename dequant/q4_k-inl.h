@@ -121,9 +121,8 @@ HWY_INLINE void ForEachKQuantBlock(const uint8_t* blocks, int64_t n_blocks, cons
 }
 
 #if HWY_TARGET <= HWY_AVX3
-// Q4_K to misaligned cached f32 output (RealignF32 on AVX3), realigned from
-// the input side: the output starts s = 1..15 elements past an aligned line.
-// In chunk c (64 weights, bytes qs[32 c ..]), the line at element 16 t - s:
+// Q4_K to misaligned cached f32 output (ShiftedF32Output, s = o.shift). In
+// chunk c (64 weights, bytes qs[32 c ..]), the line at element 16 t - s:
 //   t = 1, 3: low / high nibbles of bytes 16 - s .. (one load, as aligned);
 //   t = 0: lanes i < s: high nibbles of the previous chunk's bytes 32 - s + i
 //          (its high table; for c = 0 the previous block's chunk 3), the
@@ -139,10 +138,10 @@ HWY_INLINE void DequantizeQ4_KShifted(const uint8_t* blocks, int64_t n_blocks, f
   const DI di;
   const ShiftedF32Output o(out);
   const size_t s = o.shift;
-  const __mmask16 low = static_cast<__mmask16>((1u << s) - 1);
-  const __mmask16 high = static_cast<__mmask16>(~low);
+  const __mmask16 low = o.low;
+  const __mmask16 high = o.high;
   const VF codes = ToFloat(hn::Iota(di, 0));
-  const auto low_lanes = hn::Lt(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(s)));
+  const auto low_lanes = hn::FirstN(di, s);
   const auto load = [](const uint8_t* p) HWY_ATTR {
     return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   };
