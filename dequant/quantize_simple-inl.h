@@ -61,12 +61,18 @@ HWY_INLINE void StoreHalves(VF d, size_t nb, uint8_t* out, size_t stride) {
 }
 
 #if HWY_TARGET <= HWY_AVX2
-// Keeps v in a general register: the scattered 2- and 4-byte stores of the
-// group's scales then stay scalar (mov and shift) instead of being
-// vectorized into one extract per store, which competes with the
-// reductions and the code packing for the vector shuffle ports (measured
-// in one run: Q5_0 9.4 -> 8.8 us per 256 KiB on AVX3).
+// The scattered 2- and 4-byte stores of a fast group's scales are made from
+// general registers (moves and shifts) rather than with one vector extract
+// per store, which competes with the reductions and the code packing for
+// the vector shuffle ports (measured in one run on AVX3: Q5_0 9.4 -> 8.9
+// us, Q5_1 9.9 -> 9.2 us per 256 KiB). InGpr keeps a value loaded from a
+// stored vector in a register; ReloadFromMemory makes the compiler forget
+// what a buffer holds, so that it is read back with scalar loads.
 HWY_INLINE void InGpr(uint64_t* v) { asm("" : "+r"(*v)); }
+template <class T, size_t kN>
+HWY_INLINE void ReloadFromMemory(T (&buf)[kN]) {
+  asm("" : "+m"(buf));
+}
 #endif
 
 // StoreHalves for a fast group, whose d is never NaN when the group passes
@@ -105,12 +111,12 @@ HWY_INLINE void StoreGroupHalfPairs(VF a, VF b, uint8_t* out, size_t stride) {
   HWY_ALIGN uint32_t pairs[kN];
   hn::Store(hn::BitCast(du32, hn::InterleaveLower(du16, ha, hb)), du32, pairs);
   hn::Store(hn::BitCast(du32, hn::InterleaveUpper(du16, ha, hb)), du32, pairs + kN / 2);
+  ReloadFromMemory(pairs);
   for (size_t p = 0; p < kN; p += 2) {
     const size_t i = p % (kN / 2);
     const size_t lane = 8 * (i / 4) + 4 * (p / (kN / 2)) + i % 4;
     uint64_t v;
     std::memcpy(&v, &pairs[p], 8);
-    InGpr(&v);
     const uint32_t first = static_cast<uint32_t>(v), second = static_cast<uint32_t>(v >> 32);
     std::memcpy(out + lane * stride, &first, 4);
     std::memcpy(out + (lane + 1) * stride, &second, 4);
