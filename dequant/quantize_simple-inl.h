@@ -379,11 +379,14 @@ HWY_INLINE uint32_t FifthBits(const VI* c) {
 
 // Stores 32 codes of a fast group's block at p: the 16 nibble bytes, or for
 // the 5-bit formats the 32-bit qh (bit 4 of each code) and then the nibble
-// bytes; returns `seen` ORed with the codes (negative iff one was).
-template <bool kFifth>
+// bytes; with kCheck returns `seen` ORed with the codes (negative iff one
+// was).
+template <bool kFifth, bool kCheck>
 HWY_INLINE VI StoreLegacyCodes(const VI* c, VI seen, uint8_t* p) {
   constexpr size_t kL = kGroupBlocks;
-  for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
+  if (kCheck) {
+    for (size_t i = 0; i < kLegacyQK / kL; i += 2) seen = hn::Or(seen, hn::Or(c[i], c[i + 1]));
+  }
   if (kFifth) {
     const uint32_t qh = FifthBits(c);
     std::memcpy(p, &qh, 4);
@@ -405,6 +408,24 @@ HWY_INLINE void ReferenceMinMax(const float* xb, float* min_out, float* max_out)
   *max_out = max;
 }
 
+// A fast group's per-block min and max (*vmin, *vmax), from the bits'
+// maxima where every block holds both signs (returns true: then a NaN
+// anywhere in a block shows in its min or max), else from the float min and
+// max (returns false).
+HWY_INLINE bool LegacyGroupMinMax(const float* x, VF* vmin, VF* vmax) {
+#if HWY_TARGET != HWY_SSSE3  // SSSE3 has no 32-bit integer max (emulated: slower)
+  if (HWY_LIKELY(GroupMinMaxBits(x, vmin, vmax))) return true;
+#endif
+  GroupMinMax<true, true, false>(x, vmin, vmax);
+  return false;
+}
+
+// Whether every lane of v is finite (not NaN, not infinite).
+HWY_INLINE bool AllFinite(VF v) {
+  const DF df;
+  return hn::AllTrue(df, hn::Lt(hn::Abs(v), hn::Set(df, HUGE_VALF)));
+}
+
 // Q4_0 / Q5_0's fast group (see RunFastGroups). The block's signed absmax
 // is its max or its min, whichever has the larger magnitude; only when both
 // have it (+a and -a) does the reference's "first one" need the scalar
@@ -415,13 +436,14 @@ struct SymmetricFamily {
   static constexpr size_t kBlockBytes = kFifth ? 22 : 18;
   struct State {
     HWY_ALIGN float ids[kGroupBlocks];
+    bool check;  // whether Emit must check its codes
   };
   static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
     const DF df;
     const DI di;
     constexpr size_t kL = kGroupBlocks;
     VF vmin, vmax;
-    GroupMinMax<true, true, false>(x, &vmin, &vmax);
+    const bool bits = LegacyGroupMinMax(x, &vmin, &vmax);
     const VF neg_min = hn::Neg(vmin);
     VF m = hn::IfThenElse(hn::Gt(neg_min, vmax), vmin, vmax);
     m = hn::IfThenZeroElse(hn::Eq(m, hn::Zero(df)), m);
@@ -441,15 +463,28 @@ struct SymmetricFamily {
     // m / -nmax: the product with -1 / nmax (a power of two) is the same
     // correctly rounded quotient, without a division's latency.
     const VF d = hn::Mul(m, hn::Set(df, -1.0f / kNmax));
-    hn::Store(InverseOrZero(d), df, st->ids);
+    const VF id = InverseOrZero(d);
+    hn::Store(id, df, st->ids);
+    // With the bits' min and max, d + id + min is finite only if the blocks
+    // are NaN-free with a finite min, max (a NaN max makes m NaN) and id (d
+    // and id have one sign; the sum overflows only near FLT_MAX, which then
+    // takes the checked codes).
+    st->check = !(bits && AllFinite(hn::Add(hn::Add(d, id), vmin)));
     StoreGroupHalves(d, out, kBlockBytes);
     return true;
   }
-  // x * id lies in [-nmax, nmax] (1 + 2^-21) for a NaN-free block, so the
-  // truncation of x * id + nmax + 0.5 is in 0..2 nmax, where it equals the
-  // reference's int8 conversion; NaN and overflow give INT32_MIN, the only
-  // negative value, which stays negative through the clamp and the OR.
+  // x * id lies in [-nmax, nmax] (1 + 2^-21) for a NaN-free block with a
+  // finite id, so the truncation of x * id + nmax + 0.5 is in 0..2 nmax,
+  // where it equals the reference's int8 conversion. Otherwise NaN and
+  // overflow give INT32_MIN, the only negative value, which stays negative
+  // through the clamp and the OR: a group Prepare could not prove tame
+  // checks its codes.
   static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st) {
+    if (st.check) return EmitCodes<true>(x, out, st);
+    return EmitCodes<false>(x, out, st);
+  }
+  template <bool kCheck>
+  static HWY_INLINE bool EmitCodes(const float* x, uint8_t* out, const State& st) {
     const DF df;
     const DI di;
     constexpr size_t kL = kGroupBlocks;
@@ -464,9 +499,9 @@ struct SymmetricFamily {
       for (size_t i = 0; i < kLegacyQK / kL; ++i) {
         c[i] = hn::Min(TruncRaw(hn::Add(hn::Mul(hn::LoadU(df, xb + i * kL), vid), bias)), top);
       }
-      seen = StoreLegacyCodes<kFifth>(c, seen, o + 2);
+      seen = StoreLegacyCodes<kFifth, kCheck>(c, seen, o + 2);
     }
-    return hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
+    return !kCheck || hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
   }
 };
 
@@ -479,13 +514,14 @@ struct AsymmetricFamily {
   struct State {
     HWY_ALIGN float ids[kGroupBlocks];
     HWY_ALIGN float mins[kGroupBlocks];
+    bool check;  // whether Emit must check its codes
   };
   static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
     const DF df;
     const DI di;
     constexpr size_t kL = kGroupBlocks;
     VF vmin, vmax;
-    GroupMinMax<true, true, false>(x, &vmin, &vmax);
+    bool bits = LegacyGroupMinMax(x, &vmin, &vmax);
     const MF zero_min = hn::Eq(vmin, hn::Zero(df));
     if (HWY_UNLIKELY(!hn::AllFalse(df, zero_min))) {
       HWY_ALIGN float maxs[kL];
@@ -497,10 +533,15 @@ struct AsymmetricFamily {
       }
       vmin = hn::Load(df, st->mins);
       vmax = hn::Load(df, maxs);
+      bits = false;  // the scalar min and max skip a NaN
     }
     const VF d = hn::Div(hn::Sub(vmax, vmin), hn::Set(df, kFifth ? 31.0f : 15.0f));
-    hn::Store(InverseOrZero(d), df, st->ids);
+    const VF id = InverseOrZero(d);
+    hn::Store(id, df, st->ids);
     hn::Store(vmin, df, st->mins);
+    // With the bits' min and max, d is finite iff the blocks are NaN-free
+    // with a finite min, max and d; d and id are not negative.
+    st->check = !(bits && AllFinite(hn::Add(d, id)));
     StoreGroupHalfPairs(d, vmin, out, kBlockBytes);
     return true;
   }
@@ -510,8 +551,13 @@ struct AsymmetricFamily {
   // of it plus 0.5 is in 0..nmax (15 (1 + 2^-21) + 0.5 < 16), where it
   // equals the reference's int8 / uint8 conversion and clamp. Otherwise a
   // NaN or an overflow shows up as INT32_MIN, the only negative value, which
-  // the OR keeps.
+  // the OR keeps: a group Prepare could not prove tame checks its codes.
   static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st) {
+    if (st.check) return EmitCodes<true>(x, out, st);
+    return EmitCodes<false>(x, out, st);
+  }
+  template <bool kCheck>
+  static HWY_INLINE bool EmitCodes(const float* x, uint8_t* out, const State& st) {
     const DF df;
     const DI di;
     constexpr size_t kL = kGroupBlocks;
@@ -529,9 +575,9 @@ struct AsymmetricFamily {
         // Q4_1's clamp to 15 never acts: c is the code.
         c[i] = TruncRaw(f);
       }
-      seen = StoreLegacyCodes<kFifth>(c, seen, o + 4);
+      seen = StoreLegacyCodes<kFifth, kCheck>(c, seen, o + 4);
     }
-    return hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
+    return !kCheck || hn::AllTrue(di, hn::Gt(seen, hn::Set(di, -1)));
   }
 };
 

@@ -126,6 +126,31 @@ std::vector<float> HostileRows(int64_t* n_rows) {
       default: return normal(rng);
     }
   });
+  // Blocks with both signs only through one zero, NaN or infinity, or one
+  // element of the other sign: the legacy quantizers take a block's min and
+  // max from integer maxima of the bits when every block of a group holds
+  // both sign bits (see GroupMinMaxBits), and must still see every NaN. One
+  // NaN sign per row: the imatrix forms sum the row's squares, and where a
+  // +NaN meets a -NaN the sign of the sum is the compiler's choice of
+  // operand order (in ggml as in the reference).
+  for (int shift = 0; shift < 2; ++shift) {
+    const float nan_s = shift ? -nan : nan;
+    row([&](int64_t i) {
+      const int64_t b = i / 32 + shift, j = i % 32;
+      const float a = std::fabs(normal(rng));
+      switch (b % 9) {
+        case 0: return j == 5 ? -0.0f : (j == 20 ? nan_s : a);
+        case 1: return j == 5 ? 0.0f : (j == 20 ? nan_s : -a);
+        case 2: return j == 31 ? nan_s : -a;
+        case 3: return j == 0 ? nan_s : a;
+        case 4: return j == 9 ? -inf : a;
+        case 5: return j == 9 ? inf : -a;
+        case 6: return j == 17 ? -1e-40f : a;
+        case 7: return (j % 2 ? 3e38f : -3.2e38f) * (0.9f + 0.1f * a);
+        default: return j == 30 ? -0.0f : a;
+      }
+    });
+  }
   // Non-finite values, alone and among normal ones.
   row([&](int64_t i) { return i % 37 == 3 ? nan : normal(rng); });
   row([&](int64_t i) { return i % 41 == 7 ? (i % 2 ? inf : -inf) : normal(rng); });
