@@ -292,7 +292,8 @@ HWY_INLINE bool Mxfp4Family::Prepare(const float* x, uint8_t* out, State* st) {
   const DI di;
   constexpr size_t kL = kGroupBlocks;
   VF amax;
-  GroupMinMax<false, true, true>(x, nullptr, &amax);
+  // |x|'s bits compare as integers in float order, and a NaN beats them all.
+  GroupMinMax<false, true, true, MinOp, BitsSignedMaxOp>(x, nullptr, &amax);
   HWY_ALIGN int32_t es[kL];
   HWY_ALIGN float amaxs[kL];
   const VI bits = hn::BitCast(di, amax);  // amax >= 0 (or NaN)
@@ -308,7 +309,7 @@ HWY_INLINE bool Mxfp4Family::Prepare(const float* x, uint8_t* out, State* st) {
     for (size_t k = 0; k < kL; ++k) {
       if ((sure_bits >> k) & 1) continue;
       const float a = amaxs[k];
-      if (std::isnan(a)) return false;  // a NaN reached the tree
+      if (std::isnan(a)) return false;  // a NaN in the block
       int e = 0;
       if (a > 0.0f) {
         const float biased = std::floor(std::log2(a)) - 2 + 127;

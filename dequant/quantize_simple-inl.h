@@ -174,7 +174,9 @@ struct Q8_0Family {
   static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
     const DF df;
     VF amax;
-    GroupMinMax<false, true, true>(x, nullptr, &amax);
+    // |x|'s bits compare as integers in float order (an integer max frees
+    // the float pipes: AVX2 9.5 -> 9.1 us per 256 KiB in one run).
+    GroupMinMax<false, true, true, MinOp, BitsSignedMaxOp>(x, nullptr, &amax);
     const VF d = hn::Div(amax, hn::Set(df, 127.0f));
     hn::Store(InverseOrZero(d), df, st->ids);
     StoreGroupHalves(d, out, kBlockBytes);
