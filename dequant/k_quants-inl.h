@@ -62,14 +62,11 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
         const auto chunk = [&](auto exact, auto c_constant, __m256i h_lo, __m256i h_hi) HWY_ATTR {
           constexpr bool kExact = decltype(exact)::value;
           constexpr int c = decltype(c_constant)::value;
-          const VF p_lo = hn::Set(df, products[2 * c]);
-          const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-          const VF p_hi = hn::Set(df, products[2 * c + 1]);
-          const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
-          const VF lo0 = ProductMinus<kExact>(p_lo, codes_low, m_lo);
-          const VF lo1 = ProductMinus<kExact>(p_lo, codes_high, m_lo);
-          const VF hi0 = ProductMinus<kExact>(p_hi, codes_low, m_hi);
-          const VF hi1 = ProductMinus<kExact>(p_hi, codes_high, m_hi);
+          const KQuantChunkScales sc(products, c);
+          const VF lo0 = ProductMinus<kExact>(sc.d_lo, codes_low, sc.m_lo);
+          const VF lo1 = ProductMinus<kExact>(sc.d_lo, codes_high, sc.m_lo);
+          const VF hi0 = ProductMinus<kExact>(sc.d_hi, codes_low, sc.m_hi);
+          const VF hi1 = ProductMinus<kExact>(sc.d_hi, codes_high, sc.m_hi);
           const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
           // 0xCA: bit4 ? h : nibble, bitwise.
           const __m256i idx_lo = _mm256_ternarylogic_epi32(bit4, h_lo, q, 0xCA);
@@ -111,10 +108,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
         const auto chunks = [&](auto exact) HWY_ATTR {
           constexpr bool kExact = decltype(exact)::value;
           for (int c = 0; c < 4; ++c) {
-            const VF d_lo = hn::Set(df, products[2 * c]);
-            const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-            const VF d_hi = hn::Set(df, products[2 * c + 1]);
-            const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+            const KQuantChunkScales sc(products, c);
             for (size_t i = 0; i < 32; i += lanes) {
               const VI q = LoadU8AsI32(qs + 32 * c + i);
               const VI h = LoadU8AsI32(qh + i);
@@ -122,8 +116,8 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
               const VI h_hi = hn::ShiftLeft<4>(hn::And(hn::ShiftRightSame(h, 2 * c + 1), k1));
               const VF lo = ToFloat(hn::Or(hn::And(q, k15), h_lo));
               const VF hi = ToFloat(hn::Or(hn::ShiftRight<4>(q), h_hi));
-              out.Store(ProductMinus<kExact>(d_lo, lo, m_lo), base + 64 * c + i);
-              out.Store(ProductMinus<kExact>(d_hi, hi, m_hi), base + 64 * c + 32 + i);
+              out.Store(ProductMinus<kExact>(sc.d_lo, lo, sc.m_lo), base + 64 * c + i);
+              out.Store(ProductMinus<kExact>(sc.d_hi, hi, sc.m_hi), base + 64 * c + 32 + i);
             }
           }
         };

@@ -120,6 +120,17 @@ HWY_INLINE void ForEachKQuantBlock(const uint8_t* blocks, int64_t n_blocks, cons
   }
 }
 
+// Chunk c's (64 weights) scales from a block's products, broadcast: d and
+// m of sub-block 2c (its low nibbles) and of sub-block 2c + 1 (high).
+struct KQuantChunkScales {
+  VF d_lo, m_lo, d_hi, m_hi;
+  HWY_INLINE KQuantChunkScales(const float* products, int c)
+      : d_lo(hn::Set(DF(), products[2 * c])),
+        m_lo(hn::Set(DF(), products[8 + 2 * c])),
+        d_hi(hn::Set(DF(), products[2 * c + 1])),
+        m_hi(hn::Set(DF(), products[8 + 2 * c + 1])) {}
+};
+
 #if HWY_TARGET <= HWY_AVX3
 // Q4_K to misaligned cached f32 output (ShiftedF32Output, s = o.shift). In
 // chunk c (64 weights, bytes qs[32 c ..]), the line at element 16 t - s:
@@ -155,10 +166,9 @@ HWY_INLINE void DequantizeQ4_KShifted(const uint8_t* blocks, int64_t n_blocks, f
     const bool last = base / 256 + 1 == static_cast<size_t>(n_blocks);
     VI v = LoadU8AsI32(qs - s);  // bytes qs + 32 c - s .. (c = 0 here)
     for (int c = 0; c < 4; ++c) {
-      const VF table_lo = hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes),
-                                  hn::Set(df, products[8 + 2 * c]));
-      const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
-                                  hn::Set(df, products[8 + 2 * c + 1]));
+      const KQuantChunkScales sc(products, c);
+      const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
+      const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
       const uint8_t* p = qs + 32 * c;
       // Bytes 32 - s .. of the chunk (c = 3: past the block; only lanes
       // i < s are used, and past the last block only they are read).
@@ -216,10 +226,9 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
                                                              size_t base) HWY_ATTR {
     const uint8_t* qs = block + 16;
     for (int c = 0; c < 4; ++c) {
-      const VF table_lo = hn::Sub(hn::Mul(hn::Set(df, products[2 * c]), codes),
-                                  hn::Set(df, products[8 + 2 * c]));
-      const VF table_hi = hn::Sub(hn::Mul(hn::Set(df, products[2 * c + 1]), codes),
-                                  hn::Set(df, products[8 + 2 * c + 1]));
+      const KQuantChunkScales sc(products, c);
+      const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
+      const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
       // Stores in element order (RealignF32 needs it): both low halves first.
       (void)lanes;
       const VI q0 = LoadU8AsI32(qs + 32 * c);
@@ -239,16 +248,13 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
                                                              size_t base) HWY_ATTR {
     const uint8_t* qs = block + 16;
     for (int c = 0; c < 4; ++c) {
-      const VF d_lo = hn::Set(df, products[2 * c]);
-      const VF m_lo = hn::Set(df, products[8 + 2 * c]);
-      const VF d_hi = hn::Set(df, products[2 * c + 1]);
-      const VF m_hi = hn::Set(df, products[8 + 2 * c + 1]);
+      const KQuantChunkScales sc(products, c);
       for (size_t i = 0; i < 32; i += lanes) {
         const VI q = LoadU8AsI32(qs + 32 * c + i);
         const VF lo = ToFloat(hn::And(q, low_nibble));
         const VF hi = ToFloat(hn::ShiftRight<4>(q));
-        out.Store(hn::Sub(hn::Mul(d_lo, lo), m_lo), base + 64 * c + i);
-        out.Store(hn::Sub(hn::Mul(d_hi, hi), m_hi), base + 64 * c + 32 + i);
+        out.Store(hn::Sub(hn::Mul(sc.d_lo, lo), sc.m_lo), base + 64 * c + i);
+        out.Store(hn::Sub(hn::Mul(sc.d_hi, hi), sc.m_hi), base + 64 * c + 32 + i);
       }
     }
   });
