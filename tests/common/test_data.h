@@ -1,6 +1,7 @@
 // Helpers shared by every test binary: where the test data lives, and small
 // file utilities. Tests must run without ../shared: the golden set is unpacked
-// from tests/data/golden.tar.zst into the build tree at configure time.
+// from tests/data/golden.tar.zst and golden-real.tar.zst into the build tree at
+// configure time.
 #ifndef GGUFKIT_TESTS_COMMON_TEST_DATA_H_
 #define GGUFKIT_TESTS_COMMON_TEST_DATA_H_
 
