@@ -97,6 +97,22 @@ HWY_INLINE float LoadHalfFactor(const uint8_t* p) {
 #endif
 }
 
+// LoadHalfFactor(p) in every lane: the half broadcast, then converted as a
+// vector (two operations instead of a scalar insert, convert and broadcast).
+HWY_INLINE VF HalfFactorVec(const uint8_t* p) {
+#if HWY_TARGET <= HWY_AVX3
+  int16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return VF{_mm512_cvtph_ps(_mm256_set1_epi16(h))};
+#elif HWY_TARGET <= HWY_AVX2
+  int16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return VF{_mm256_cvtph_ps(_mm_set1_epi16(h))};
+#else
+  return hn::Set(DF(), LoadHalfFactor(p));
+#endif
+}
+
 // Lanes(df) unsigned bytes at p, zero-extended to int32 lanes.
 HWY_INLINE VI LoadU8AsI32(const uint8_t* p) {
   const DI di;

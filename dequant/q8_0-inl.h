@@ -68,25 +68,23 @@ HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
     const float y = code(blocks + 2 + j) * d_prev;
     std::memcpy(o.out + j, &y, 4);
   }
+  // Block 0: its vectors t > 0 (its first s elements are the head).
   VF vd_prev = hn::Set(df, d_prev);
-  for (int64_t b = 0; b < n_blocks; ++b) {
+  for (size_t t = lanes; t < 32; t += lanes) {
+    hn::Store(hn::Mul(ToFloat(LoadI8AsI32(blocks + 2 + t - s)), vd_prev), df, o.base + t);
+  }
+  for (int64_t b = 1; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ8_0BlockBytes;
-    const VF d = hn::Set(df, LoadHalfFactor(block));
+    // The vector conversion gains here (AVX2 +4: 0.89x -> 0.93x aligned);
+    // in the plain loop it measured 6 % slower on AVX3, so that keeps
+    // LoadHalfFactor.
+    const VF d = HalfFactorVec(block);
     float* line = o.base + static_cast<size_t>(b) * 32;
-    if (b > 0) {
-#if HWY_TARGET <= HWY_AVX3
-      // A merge-masked load blends the bytes (one op instead of two).
-      const hn::Vec<decltype(d8)> codes{_mm_mask_loadu_epi8(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(block - s)),
-          static_cast<__mmask16>(~first_bytes.raw), block + 2 - s)};
-#else
-      const auto codes =
-          hn::IfThenElse(first_bytes, hn::LoadU(d8, reinterpret_cast<const int8_t*>(block - s)),
-                         hn::LoadU(d8, reinterpret_cast<const int8_t*>(block + 2 - s)));
-#endif
-      const VF scale = hn::IfThenElse(first_lanes, vd_prev, d);
-      hn::Store(hn::Mul(ToFloat(hn::PromoteTo(DI(), codes)), scale), df, line);
-    }
+    const VI codes = hn::PromoteTo(
+        DI(), hn::IfThenElse(first_bytes, hn::LoadU(d8, reinterpret_cast<const int8_t*>(block - s)),
+                             hn::LoadU(d8, reinterpret_cast<const int8_t*>(block + 2 - s))));
+    const VF scale = hn::IfThenElse(first_lanes, vd_prev, d);
+    hn::Store(hn::Mul(ToFloat(codes), scale), df, line);
     for (size_t t = lanes; t < 32; t += lanes) {
       hn::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + t - s)), d), df, line + t);
     }
