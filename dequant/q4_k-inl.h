@@ -243,18 +243,25 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   });
 #else
   const VI low_nibble = hn::Set(DI(), 15);
+  constexpr size_t kCodeVectors = 32 / hn::MaxLanes(DF());
   ForEachKQuantBlock<kQ4_KBlockBytes>(blocks, n_blocks, [&](const float* products,
                                                              const uint8_t* block,
                                                              size_t base) HWY_ATTR {
     const uint8_t* qs = block + 16;
     for (int c = 0; c < 4; ++c) {
       const KQuantChunkScales sc(products, c);
-      for (size_t i = 0; i < 32; i += lanes) {
-        const VI q = LoadU8AsI32(qs + 32 * c + i);
-        const VF lo = ToFloat(hn::And(q, low_nibble));
-        const VF hi = ToFloat(hn::ShiftRight<4>(q));
-        out.Store(hn::Sub(hn::Mul(sc.d_lo, lo), sc.m_lo), base + 64 * c + i);
-        out.Store(hn::Sub(hn::Mul(sc.d_hi, hi), sc.m_hi), base + 64 * c + 32 + i);
+      // Stores in element order, the codes kept in registers: misaligned
+      // output runs faster when consecutive stores go to consecutive
+      // addresses (AVX2 +4: 0.71x -> 0.85x aligned, aligned unchanged).
+      VI q[kCodeVectors];
+      for (size_t v = 0; v < kCodeVectors; ++v) {
+        q[v] = LoadU8AsI32(qs + 32 * c + v * lanes);
+        const VF lo = ToFloat(hn::And(q[v], low_nibble));
+        out.Store(hn::Sub(hn::Mul(sc.d_lo, lo), sc.m_lo), base + 64 * c + v * lanes);
+      }
+      for (size_t v = 0; v < kCodeVectors; ++v) {
+        const VF hi = ToFloat(hn::ShiftRight<4>(q[v]));
+        out.Store(hn::Sub(hn::Mul(sc.d_hi, hi), sc.m_hi), base + 64 * c + 32 + v * lanes);
       }
     }
   });
