@@ -161,6 +161,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     }
   }
 #else
+  constexpr size_t kCodeVectors = 16 / hn::MaxLanes(DF());
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kBlockBytes;
     const VF d = hn::Set(df, LoadHalfFactor(block));
@@ -173,29 +174,38 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     }
     const VI high_bits = hn::Set(di, static_cast<int32_t>(qh));
     const size_t base = static_cast<size_t>(b) * 32;
-    for (size_t i = 0; i < 16; i += lanes) {
-      const VI q = LoadU8AsI32(p + i);
-      VI lo = hn::And(q, k15);
-      VI hi = hn::ShiftRight<4>(q);
-      if (kHasHighBits) {
-        const VI lane = hn::Iota(di, static_cast<int32_t>(i));
-        lo = hn::Or(lo, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, lane), k1)));
-        hi = hn::Or(
-            hi, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
-      }
-      if (kHasMin) {
-        // Fused where d and m are finite (exact products, as on AVX3).
-        if (BothHalvesFinite(block)) {
-          out.Store(ProductPlus<true>(ToFloat(lo), d, m), base + i);
-          out.Store(ProductPlus<true>(ToFloat(hi), d, m), base + 16 + i);
+    // Stores in element order (all low codes, then all high ones), the codes
+    // kept in registers: misaligned output runs faster when consecutive
+    // stores go to consecutive addresses.
+    const auto run_block = [&](auto fused) HWY_ATTR {
+      const auto emit = [&](VI code, size_t at) HWY_ATTR {
+        if (kHasMin) {
+          out.Store(ProductPlus<decltype(fused)::value>(ToFloat(code), d, m), at);
         } else {
-          out.Store(ProductPlus<false>(ToFloat(lo), d, m), base + i);
-          out.Store(ProductPlus<false>(ToFloat(hi), d, m), base + 16 + i);
+          out.Store(hn::Mul(ToFloat(hn::Sub(code, offset)), d), at);
         }
-      } else {
-        out.Store(hn::Mul(ToFloat(hn::Sub(lo, offset)), d), base + i);
-        out.Store(hn::Mul(ToFloat(hn::Sub(hi, offset)), d), base + 16 + i);
+      };
+      VI hi[kCodeVectors];
+      for (size_t v = 0; v < kCodeVectors; ++v) {
+        const size_t i = v * lanes;
+        const VI q = LoadU8AsI32(p + i);
+        VI lo = hn::And(q, k15);
+        hi[v] = hn::ShiftRight<4>(q);
+        if (kHasHighBits) {
+          const VI lane = hn::Iota(di, static_cast<int32_t>(i));
+          lo = hn::Or(lo, hn::ShiftLeft<4>(hn::And(hn::Shr(high_bits, lane), k1)));
+          hi[v] = hn::Or(hi[v], hn::ShiftLeft<4>(hn::And(
+                                    hn::Shr(high_bits, hn::Add(lane, hn::Set(di, 16))), k1)));
+        }
+        emit(lo, base + i);
       }
+      for (size_t v = 0; v < kCodeVectors; ++v) emit(hi[v], base + 16 + v * lanes);
+    };
+    // Fused where d and m are finite (exact products, as on AVX3).
+    if (kHasMin && BothHalvesFinite(block)) {
+      run_block(std::true_type());
+    } else {
+      run_block(std::false_type());
     }
   }
 #endif
