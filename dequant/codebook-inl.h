@@ -67,7 +67,7 @@ HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 18;
     LookUpNibbles(table, block + 2, codes);
-    ScaleCodes<Writer>(codes, hn::Set(DF(), LoadHalfFactor(block)), out,
+    ScaleCodes<Writer>(codes, HalfFactorVec(block), out,
                        static_cast<size_t>(b) * 32);
   }
 }

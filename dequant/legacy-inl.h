@@ -164,8 +164,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   constexpr size_t kCodeVectors = 16 / hn::MaxLanes(DF());
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kBlockBytes;
-    const VF d = hn::Set(df, LoadHalfFactor(block));
-    const VF m = hn::Set(df, kHasMin ? LoadHalfFactor(block + 2) : 0.0f);
+    const VF d = HalfFactorVec(block);
+    const VF m = kHasMin ? HalfFactorVec(block + 2) : hn::Zero(df);
     const uint8_t* p = block + (kHasMin ? 4 : 2);
     uint32_t qh = 0;
     if (kHasHighBits) {
