@@ -431,6 +431,105 @@ HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, 
 }
 #endif
 
+#if HWY_TARGET == HWY_AVX2
+// TQ2_0 to misaligned cached f32 output on AVX2 (8 lanes, ShiftedF32Output,
+// s = o.shift): the AVX3 kernel's scheme above with 32-byte lines. In group
+// g = 4 c + l (chunk c = bytes 32 c .., shift 2 l) the lines at 32 g + 8 t
+// - s, t = 1..3, read bytes 8 t - s .. of the chunk (three loads per chunk,
+// as the aligned kernel's four); the line at 32 g - s takes lanes i < s
+// from the previous group: for l > 0 bytes 32 - s + i of the same chunk
+// (blended once per chunk with bytes i - s) and per-lane shift counts; for
+// c = 1, l = 0 chunk 0's bytes, contiguous with chunk 1's; for c = 0, l = 0
+// the previous block's last bytes and its table (two permutes and a
+// blend, once per block). Every store is aligned: no line is split, where
+// plain stores split every other one (0.58x aligned, the aligned kernel
+// being store-bound). The first and last blocks are read from a padded
+// copy, so no load reaches outside the input.
+HWY_INLINE void DequantizeTQ2_0ShiftedAvx2(const uint8_t* blocks, int64_t n_blocks, float* out) {
+  const DF df;
+  const DI di;
+  const ShiftedF32Output o(out);
+  const size_t s = o.shift;
+  const VI k3 = hn::Set(di, 3);
+  const VI k1 = hn::Set(di, 1);
+  const VI iota = hn::Iota(di, 0);
+  const auto low_lanes = hn::FirstN(di, s);
+  const auto low_lanes_f = hn::RebindMask(df, low_lanes);
+  // Shift counts of the line at 32 g - s for l = g % 4: 2 (l - 1) mod 8 in
+  // lanes i < s, 2 l in the others.
+  VI counts[4];
+  for (int l = 0; l < 4; ++l) {
+    counts[l] = hn::IfThenElse(low_lanes, hn::Set(di, 2 * ((l + 3) % 4)), hn::Set(di, 2 * l));
+  }
+  const auto lookup = [](VF table, VI idx) HWY_ATTR {
+    return VF{_mm256_permutevar8x32_ps(table.raw, idx.raw)};
+  };
+  const auto table_of = [&](const uint8_t* block) HWY_ATTR {
+    return hn::Mul(ToFloat(hn::Sub(hn::And(iota, k3), k1)),
+                   hn::Set(df, LoadHalfFactor(block + 64)));
+  };
+  // The lines of block b from element 256 b - s on; `block` is readable
+  // from 9 bytes before it to 6 bytes past it. Block 0's first line is
+  // the head: only its lanes i >= s are output.
+  const auto run_block = [&](const uint8_t* block, VF table, VF table_prev, float* line,
+                             bool first) HWY_ATTR {
+    for (int c = 0; c < 2; ++c) {
+      const uint8_t* chunk = block + 32 * c;
+      VI inner[3];
+      for (int t = 1; t < 4; ++t) inner[t - 1] = LoadU8AsI32(chunk + 8 * t - s);
+      const VI cross =
+          hn::IfThenElse(low_lanes, LoadU8AsI32(chunk + 32 - s), LoadU8AsI32(chunk - s));
+      for (int l = 0; l < 4; ++l) {
+        float* at = line + 128 * c + 32 * l;
+        if (l > 0) {
+          hn::Store(lookup(table, hn::Shr(cross, counts[l])), df, at);
+        } else if (c == 1) {
+          hn::Store(lookup(table, hn::Shr(LoadU8AsI32(chunk - s), counts[0])), df, at);
+        } else {
+          const VI w = hn::Shr(
+              hn::IfThenElse(low_lanes, LoadU8AsI32(block - 2 - s), LoadU8AsI32(block - s)),
+              counts[0]);
+          const VF v = hn::IfThenElse(low_lanes_f, lookup(table_prev, w), lookup(table, w));
+          if (first) {
+            alignas(32) float head[8];
+            hn::Store(v, df, head);
+            std::memcpy(o.out, head + s, (8 - s) * sizeof(float));
+          } else {
+            hn::Store(v, df, at);
+          }
+        }
+        for (int t = 1; t < 4; ++t) {
+          hn::Store(lookup(table, hn::ShiftRightSame(inner[t - 1], 2 * l)), df, at + 8 * t);
+        }
+      }
+    }
+  };
+  alignas(32) uint8_t pad[16 + 66 + 16];
+  const auto padded = [&](int64_t b) {
+    const uint8_t* block = blocks + b * 66;
+    std::memset(pad, 0, sizeof pad);
+    if (b > 0) std::memcpy(pad, block - 16, 16);
+    std::memcpy(pad + 16, block, 66);
+    if (b + 1 < n_blocks) std::memcpy(pad + 16 + 66, block + 66, 16);
+    return static_cast<const uint8_t*>(pad + 16);
+  };
+  VF table_prev = hn::Zero(df);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = b == 0 || b == n_blocks - 1 ? padded(b) : blocks + b * 66;
+    const VF table = table_of(block);
+    run_block(block, table, b == 0 ? table : table_prev, o.base + static_cast<size_t>(b) * 256,
+              b == 0);
+    table_prev = table;
+  }
+  // The tail: lanes i < s of the line at 256 n - s, the last group's bytes
+  // 32 - s + i of chunk 1, shift 6.
+  const uint8_t* last = padded(n_blocks - 1);
+  alignas(32) float tail[8];
+  hn::Store(lookup(table_prev, hn::ShiftRight<6>(LoadU8AsI32(last + 64 - s))), df, tail);
+  std::memcpy(o.base + static_cast<size_t>(n_blocks) * 256, tail, s * sizeof(float));
+}
+#endif
+
 // TQ2_0, 66 bytes: u8 qs[64]; half d. For j = 0, 32 and shift l = 0..3,
 // 32 weights (qs[j + m] >> 2l) & 3 in 0..2; y = (q - 1) * d.
 template <class Writer>
@@ -447,13 +546,23 @@ HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer&
       return;
     }
   }
+#elif HWY_TARGET == HWY_AVX2
+  if constexpr (std::is_same_v<Writer, RealignF32>) {
+    if (n_blocks > 0 && ShiftedF32Output(out.ptr()).shift != 0) {
+      DequantizeTQ2_0ShiftedAvx2(blocks, n_blocks, out.ptr());
+      return;
+    }
+  }
 #endif
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 66;
     const VF d = hn::Set(df, LoadHalfFactor(block + 64));
-#if HWY_TARGET <= HWY_AVX3
+#if HWY_TARGET <= HWY_AVX2
     // The three results (q - 1) * d for q = 0, 1, 2 (and 3, never written
-    // by ggml but decoded alike) in lanes 0..3: one permute per vector.
+    // by ggml but decoded alike) in lanes 0..3, repeated in every group of
+    // four lanes: one permute per vector. The permute reads only the low
+    // index bits (3 on AVX2, 4 on AVX3), whose top ones, above the code,
+    // select among the copies: the shifted bytes need no mask.
     const VF table = hn::Mul(ToFloat(hn::Sub(hn::And(hn::Iota(di, 0), k3), k1)), d);
 #endif
     size_t o = static_cast<size_t>(b) * 256;
@@ -465,11 +574,13 @@ HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer&
       for (size_t m = 0; m < 32; m += lanes) bytes[m / lanes] = LoadU8AsI32(block + j + m);
       for (int l = 0; l < 4; ++l) {
         for (size_t m = 0; m < 32; m += lanes) {
-          const VI q = hn::And(hn::ShiftRightSame(bytes[m / lanes], 2 * l), k3);
+          const VI shifted = hn::ShiftRightSame(bytes[m / lanes], 2 * l);
 #if HWY_TARGET <= HWY_AVX3
-          const VF v = hn::TableLookupLanes(table, hn::IndicesFromVec(df, q));
+          const VF v{_mm512_permutexvar_ps(shifted.raw, table.raw)};
+#elif HWY_TARGET == HWY_AVX2
+          const VF v{_mm256_permutevar8x32_ps(table.raw, shifted.raw)};
 #else
-          const VF v = hn::Mul(ToFloat(hn::Sub(q, k1)), d);
+          const VF v = hn::Mul(ToFloat(hn::Sub(hn::And(shifted, k3), k1)), d);
 #endif
           out.Store(v, o + 32 * static_cast<size_t>(l) + m);
         }
