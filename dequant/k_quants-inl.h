@@ -366,7 +366,10 @@ HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, 
   for (int l = 0; l < 4; ++l) {
     counts[l] = hn::IfThenElse(low_lanes, hn::Set(di, 2 * ((l + 3) % 4)), hn::Set(di, 2 * l));
   }
-  // Index bit 4 for the lanes of the current block's table (vpermt2ps).
+  // The table repeats every four lanes, so the one-table permutes take the
+  // shifted bytes unmasked; the two-table one (block boundary) reads index
+  // bit 4 as the table: there the code is masked and the bit set for the
+  // lanes of the current block's table.
   const VI current = hn::IfThenElse(low_lanes, hn::Zero(di), hn::Set(di, 16));
   const auto load = [](const uint8_t* p) HWY_ATTR {
     return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -394,12 +397,12 @@ HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, 
       for (int l = 0; l < 4; ++l) {
         float* at = line + 128 * c + 32 * l;
         if (l > 0) {
-          const VI idx = hn::And(hn::Shr(w_cross, counts[l]), k3);
+          const VI idx = hn::Shr(w_cross, counts[l]);
           _mm512_store_ps(at, _mm512_permutexvar_ps(idx.raw, table.raw));
         } else if (c == 1) {
           // Group 4: lanes i < s are group 3's bytes 32 - s + i, the
           // others group 4's bytes i - s: both at chunk - s + i.
-          const VI idx = hn::And(hn::Shr(LoadU8AsI32(chunk - s), counts[0]), k3);
+          const VI idx = hn::Shr(LoadU8AsI32(chunk - s), counts[0]);
           _mm512_store_ps(at, _mm512_permutexvar_ps(idx.raw, table.raw));
         } else if (b == 0) {
           // The first line: only lanes i >= s (bytes before qs not read).
@@ -414,7 +417,7 @@ HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, 
                                                  current.raw, 0xEA)};  // (a & b) | c
           _mm512_store_ps(at, _mm512_permutex2var_ps(table_prev.raw, idx.raw, table.raw));
         }
-        const VI idx = hn::And(hn::ShiftRightSame(w_inner, 2 * l), k3);
+        const VI idx = hn::ShiftRightSame(w_inner, 2 * l);
         _mm512_store_ps(at + 16, _mm512_permutexvar_ps(idx.raw, table.raw));
       }
     }
