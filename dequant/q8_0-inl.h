@@ -30,16 +30,14 @@ inline constexpr size_t kQ8_0BlockBytes = 34;
 
 template <class Writer>
 HWY_INLINE void DequantizeQ8_0Plain(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
-  const DF df;
-  const size_t lanes = hn::Lanes(df);
-  for (int64_t b = 0; b < n_blocks; ++b) {
+  const size_t lanes = hn::Lanes(DF());
+  ForEachHalfFactor(blocks, kQ8_0BlockBytes, 0, n_blocks, [&](int64_t b, VF d) HWY_ATTR {
     const uint8_t* block = blocks + b * kQ8_0BlockBytes;
-    const VF d = hn::Set(df, LoadHalfFactor(block));
     const size_t base = static_cast<size_t>(b) * 32;
     for (size_t i = 0; i < 32; i += lanes) {
       out.Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + i)), d), base + i);
     }
-  }
+  });
 }
 
 // Misaligned cached f32 output (ShiftedF32Output): output vector k is
@@ -48,9 +46,24 @@ HWY_INLINE void DequantizeQ8_0Plain(const uint8_t* blocks, int64_t n_blocks, Wri
 // offset. For t = 0 they are the last s of block b - 1 and the first L - s
 // of block b, whose codes are 2 bytes (b's d) apart: two loads blended per
 // byte, and the two scales blended per lane. Same products as the plain loop.
-HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, float* out_ptr) {
+// Q8_0ShiftedBlock writes the aligned vectors of block b >= 1 from `line`
+// (element 32 b - s) on.
+HWY_INLINE void Q8_0ShiftedBlock(const uint8_t* block, size_t s, VF d, VF d_prev, float* line) {
   const DF df;
   const hn::Rebind<int8_t, DI> d8;
+  const VI codes = hn::PromoteTo(
+      DI(), hn::IfThenElse(hn::FirstN(d8, s),
+                           hn::LoadU(d8, reinterpret_cast<const int8_t*>(block - s)),
+                           hn::LoadU(d8, reinterpret_cast<const int8_t*>(block + 2 - s))));
+  const VF scale = hn::IfThenElse(hn::FirstN(df, s), d_prev, d);
+  hn::Store(hn::Mul(ToFloat(codes), scale), df, line);
+  for (size_t t = hn::Lanes(df); t < 32; t += hn::Lanes(df)) {
+    hn::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + t - s)), d), df, line + t);
+  }
+}
+
+HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, float* out_ptr) {
+  const DF df;
   const size_t lanes = hn::Lanes(df);
   const ShiftedF32Output o(out_ptr);
   if (o.shift == 0 || n_blocks == 0) {
@@ -59,8 +72,6 @@ HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
     return;
   }
   const size_t s = o.shift;
-  const auto first_bytes = hn::FirstN(d8, s);
-  const auto first_lanes = hn::FirstN(df, s);
   const auto code = [](const uint8_t* p) { return static_cast<float>(static_cast<int8_t>(*p)); };
   // Head: elements 0 .. L - s - 1 (in block 0).
   float d_prev = LoadHalfFactor(blocks);
@@ -73,22 +84,11 @@ HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
   for (size_t t = lanes; t < 32; t += lanes) {
     hn::Store(hn::Mul(ToFloat(LoadI8AsI32(blocks + 2 + t - s)), vd_prev), df, o.base + t);
   }
-  for (int64_t b = 1; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * kQ8_0BlockBytes;
-    // AVX2 +4: 0.89x -> 0.93x aligned with HalfFactorVec; the plain loop
-    // measured the same either way.
-    const VF d = HalfFactorVec(block);
-    float* line = o.base + static_cast<size_t>(b) * 32;
-    const VI codes = hn::PromoteTo(
-        DI(), hn::IfThenElse(first_bytes, hn::LoadU(d8, reinterpret_cast<const int8_t*>(block - s)),
-                             hn::LoadU(d8, reinterpret_cast<const int8_t*>(block + 2 - s))));
-    const VF scale = hn::IfThenElse(first_lanes, vd_prev, d);
-    hn::Store(hn::Mul(ToFloat(codes), scale), df, line);
-    for (size_t t = lanes; t < 32; t += lanes) {
-      hn::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + t - s)), d), df, line + t);
-    }
+  ForEachHalfFactor(blocks, kQ8_0BlockBytes, 1, n_blocks, [&](int64_t b, VF d) HWY_ATTR {
+    Q8_0ShiftedBlock(blocks + b * kQ8_0BlockBytes, s, d, vd_prev,
+                     o.base + static_cast<size_t>(b) * 32);
     vd_prev = d;
-  }
+  });
   // Tail: the last s elements of the last block.
   const uint8_t* last = blocks + (n_blocks - 1) * kQ8_0BlockBytes;
   const float d_last = LoadHalfFactor(last);
