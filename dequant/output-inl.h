@@ -137,7 +137,10 @@ HWY_INLINE void ConvertHalves8(const uint8_t* p, size_t stride, int64_t n, float
 // so that no broadcast waits for the buffer's store, and each is broadcast
 // from memory, a plain load, instead of being converted and broadcast in
 // registers (three vector operations per block). Q8_0: AVX3 +4 output
-// 0.89x -> 0.95x aligned, AVX2 2-4 % faster, f16 output 3-5 %.
+// 0.89x -> 0.92-0.95x aligned, AVX2 2-4 % faster, AVX3 f16 output 3-5 %.
+// Not used where it measured slower: the legacy kernels on AVX2 (Q4_0 /
+// Q4_1 4-12 %, against HalfFactorVec) and IQ4_NL's misaligned output on
+// AVX2 (2 %).
 template <class Body>
 HWY_INLINE void ForEachHalfFactor(const uint8_t* blocks, size_t stride, int64_t first,
                                   int64_t n_blocks, const Body& body) {
