@@ -142,15 +142,24 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   const DI di;
   const size_t lanes = hn::Lanes(df);
   const VI k3 = hn::Set(di, 3);
-#if HWY_TARGET <= HWY_AVX3
-  // One vector is one 16-weight group. The 16 scale and min products of a
-  // block are decoded with two vectors; per group, a 16-entry table holds
-  // dl * q - ml (ggml's two roundings) for q = lane & 3, and one permute
-  // (vpermps reads index bits 3..0, so the 2-bit field needs no mask beyond
-  // the table repeating every 4 lanes) replaces the mask, convert, multiply
-  // and subtract. Each 16 code bytes are loaded once for their four shifts.
+#if HWY_TARGET <= HWY_AVX2
+  // A 16-weight group is one vector on AVX3, two on AVX2. The 16 scale and
+  // min products of a block are decoded with vectors; per group, a table
+  // holds dl * q - ml (ggml's two roundings) for q = lane & 3, and one
+  // permute per vector (vpermps reads index bits 3..0 on AVX3, 2..0 on AVX2,
+  // so the 2-bit field needs no mask beyond the table repeating every 4
+  // lanes) replaces the mask, convert, multiply and subtract. Each code byte
+  // is loaded once for its four shifts.
+  constexpr size_t kGroupVectors = 16 / hn::MaxLanes(DF());
   const VF codes = ToFloat(hn::And(hn::Iota(di, 0), k3));
   const VI k15 = hn::Set(di, 15);
+  const auto lookup = [](VF table, VI idx) HWY_ATTR {
+#if HWY_TARGET <= HWY_AVX3
+    return VF{_mm512_permutexvar_ps(idx.raw, table.raw)};
+#else
+    return VF{_mm256_permutevar8x32_ps(table.raw, idx.raw)};
+#endif
+  };
   // Scales are decoded a batch of blocks ahead (as KQuantScaleBatch): the
   // per-group broadcasts then never wait on the stores that wrote them.
   constexpr int64_t kBatch = 8;
@@ -160,11 +169,13 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* block = blocks + (first + k) * 84;
-      const VI sc = LoadU8AsI32(block);
-      hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 80)), ToFloat(hn::And(sc, k15))), df,
-                dl[k]);
-      hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 82)), ToFloat(hn::ShiftRight<4>(sc))),
-                df, ml[k]);
+      const VF d = hn::Set(df, LoadHalfFactor(block + 80));
+      const VF dmin = hn::Set(df, LoadHalfFactor(block + 82));
+      for (size_t i = 0; i < 16; i += lanes) {
+        const VI sc = LoadU8AsI32(block + i);
+        hn::Store(hn::Mul(d, ToFloat(hn::And(sc, k15))), df, dl[k] + i);
+        hn::Store(hn::Mul(dmin, ToFloat(hn::ShiftRight<4>(sc))), df, ml[k] + i);
+      }
     }
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* qs = blocks + (first + k) * 84 + 16;
@@ -172,16 +183,22 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       for (int h = 0; h < 2; ++h) {
         // Both 16-byte groups of the half, then the stores in element order
         // (RealignF32 needs it): shift step outer, group inner.
-        const VI bytes[2] = {LoadU8AsI32(qs + 32 * h), LoadU8AsI32(qs + 32 * h + 16)};
+        VI bytes[2][kGroupVectors];
+        for (int g = 0; g < 2; ++g) {
+          for (size_t v = 0; v < kGroupVectors; ++v) {
+            bytes[g][v] = LoadU8AsI32(qs + 32 * h + 16 * g + v * lanes);
+          }
+        }
         const auto step = [&](auto shift_step) HWY_ATTR {
           constexpr int kStep = decltype(shift_step)::value;
           for (int g = 0; g < 2; ++g) {
             const int is = 8 * h + 2 * kStep + g;
             const VF table =
                 hn::Sub(hn::Mul(hn::Set(df, dl[k][is]), codes), hn::Set(df, ml[k][is]));
-            const VI idx = hn::ShiftRight<2 * kStep>(bytes[g]);
-            out.Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)},
-                      o + 128 * h + 32 * kStep + 16 * g);
+            for (size_t v = 0; v < kGroupVectors; ++v) {
+              const VI idx = hn::ShiftRight<2 * kStep>(bytes[g][v]);
+              out.Store(lookup(table, idx), o + 128 * h + 32 * kStep + 16 * g + v * lanes);
+            }
           }
         };
         step(std::integral_constant<int, 0>());
