@@ -342,7 +342,7 @@ TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
     const TypeTraits& t = GetTypeTraits(type);
     const std::vector<int64_t> counts = t.block_size == 1
                                             ? std::vector<int64_t>{1, 15, 16, 17, 47, 129}
-                                            : std::vector<int64_t>{1, 3, 5};
+                                            : std::vector<int64_t>{1, 2, 3, 5, 10, 17};
     for (int64_t blocks : counts) {
       const int64_t n = blocks * t.block_size;
       const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
