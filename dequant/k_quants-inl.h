@@ -182,7 +182,8 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       const size_t o = static_cast<size_t>(first + k) * 256;
       for (int h = 0; h < 2; ++h) {
         // Both 16-byte groups of the half, then the stores in element order
-        // (RealignF32 needs it): shift step outer, group inner.
+        // (misaligned output takes plain stores, fastest in that order):
+        // shift step outer, group inner.
         VI bytes[2][kGroupVectors];
         for (int g = 0; g < 2; ++g) {
           for (size_t v = 0; v < kGroupVectors; ++v) {
