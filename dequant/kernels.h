@@ -22,8 +22,9 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 // output not 64-byte aligned, `out` aligned to its element size: aligned
 // vector stores, assembled from two consecutive vectors (RealignF32: AVX3)
 // or built from the input at the output's offset by the kernel itself
-// (Q8_0 on all targets, F16 / BF16, and on AVX3 TQ2_0, Q1_0, Q4_K); f32
-// output of the kernels whose FamilyEntry asks for it, plain stores otherwise.
+// (Q8_0 on all targets, F16 / BF16, TQ2_0 on AVX2 and AVX3, and on AVX3
+// Q1_0, Q4_K); f32 output of the kernels whose FamilyEntry asks for it,
+// plain stores otherwise.
 enum class StoreKind { kPlain, kStreaming, kRealign };
 
 // Each family returns the kernel of the currently dispatched Highway target

@@ -392,11 +392,11 @@ struct RealignF32 : WriteF32 {
 #endif
 
 // Cached f32 output off the vector alignment, realigned from the input side:
-// kernels that can (Q8_0 on every target; TQ2_0, Q1_0 and Q4_K on AVX3)
-// build each aligned output vector directly from the input, loaded at the
-// matching offset (unaligned loads cost nothing), with their own shuffles,
-// blends or merge-masked permutes, instead of a permute after the kernel
-// (RealignF32's). Lanes j < shift of a vector that straddles two blocks or
+// kernels that can (Q8_0 on every target; TQ2_0 on AVX2 and AVX3; Q1_0
+// and Q4_K on AVX3) build each aligned output vector directly from the
+// input, loaded at the matching offset (unaligned loads cost nothing), with
+// their own shuffles, blends or merge-masked permutes, instead of a permute
+// after the kernel (RealignF32's). Lanes j < shift of a vector that straddles two blocks or
 // sub-blocks take the previous one's codes and scale. No store splits a
 // cache line; the partial first and last vectors are masked (AVX3) or
 // scalar stores. Such kernels are instantiated with Writer = RealignF32 and
