@@ -396,10 +396,10 @@ struct RealignF32 : WriteF32 {
 // and Q4_K on AVX3) build each aligned output vector directly from the
 // input, loaded at the matching offset (unaligned loads cost nothing), with
 // their own shuffles, blends or merge-masked permutes, instead of a permute
-// after the kernel (RealignF32's). Lanes j < shift of a vector that straddles two blocks or
-// sub-blocks take the previous one's codes and scale. No store splits a
-// cache line; the partial first and last vectors are masked (AVX3) or
-// scalar stores. Such kernels are instantiated with Writer = RealignF32 and
+// after the kernel (RealignF32's). Lanes j < shift of a vector that
+// straddles two blocks or sub-blocks take the previous one's codes and
+// scale. No store splits a cache line; the partial first and last vectors
+// are masked (AVX3) or scalar stores. Such kernels are instantiated with Writer = RealignF32 and
 // take its ptr(). `shift` is the misalignment in elements (0 ..
 // Lanes(df) - 1): the output starts `shift` elements past an aligned `base`.
 // On AVX3, `low` selects lanes i < shift (those a straddling vector takes
