@@ -74,29 +74,9 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   const auto convert_batch = [&](int64_t first, float* batch_halves, bool* batch_exact) HWY_ATTR {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
-    // The half `at` bytes into block k of the batch (0 past the last block).
-    const auto half = [&](int64_t k, int at) HWY_ATTR -> uint64_t {
-      if (k >= n) return 0;
-      uint16_t h;
-      std::memcpy(&h, batch + k * static_cast<int64_t>(kBlockBytes) + at, 2);
-      return h;
-    };
-    // d of blocks 0..3 and 4..7, then m likewise, 16 bits each (in
-    // registers: with an indexed array GCC kept the words on the stack).
-    uint64_t words[4];
-    for (int w = 0; w < (kHasMin ? 4 : 2); ++w) {
-      const int64_t k = 4 * (w % 2);
-      const int at = w < 2 ? 0 : 2;
-      words[w] =
-          half(k, at) | half(k + 1, at) << 16 | half(k + 2, at) << 32 | half(k + 3, at) << 48;
-    }
-    if (!kHasMin) words[2] = words[3] = 0;
-    // Built in registers (vmovq, vpinsrq, vinserti128): a 32-byte load of
-    // the four words from the stack would wait for their four stores.
-    const __m128i low = _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(words[0])),
-                                         static_cast<int64_t>(words[1]), 1);
-    const __m128i high = _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(words[2])),
-                                          static_cast<int64_t>(words[3]), 1);
+    // d of blocks 0..7, then m likewise (GatherHalves8).
+    const __m128i low = GatherHalves8(batch, kBlockBytes, n);
+    const __m128i high = kHasMin ? GatherHalves8(batch + 2, kBlockBytes, n) : _mm_setzero_si128();
     const __m256i halves = _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
     hn::Store(VF{_mm512_cvtph_ps(halves)}, df, batch_halves);
     const __m256i exponent = _mm256_set1_epi16(0x7C00);

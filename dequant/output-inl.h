@@ -113,10 +113,12 @@ HWY_INLINE VF HalfFactorVec(const uint8_t* p) {
 }
 
 #if HWY_TARGET <= HWY_AVX2
-// LoadHalfFactor of the halves at p + k * stride, k = 0 .. 7, in out[0..7]
-// (0 for k >= n): gathered with scalar loads and integer shifts, converted
-// by one F16C instruction.
-HWY_INLINE void ConvertHalves8(const uint8_t* p, size_t stride, int64_t n, float* out) {
+// The halves at p + k * stride, k = 0 .. 7 (0 for k >= n), in the 16-bit
+// lanes of a vector: gathered with scalar loads and shifts into two 64-bit
+// words and built in registers (vmovq, vpinsrq; with an indexed array GCC
+// kept the words on the stack, and a vector load of them would wait for
+// their stores).
+HWY_INLINE __m128i GatherHalves8(const uint8_t* p, size_t stride, int64_t n) {
   const auto half = [&](int64_t k) -> uint64_t {
     if (k >= n) return 0;
     uint16_t h;
@@ -125,9 +127,14 @@ HWY_INLINE void ConvertHalves8(const uint8_t* p, size_t stride, int64_t n, float
   };
   const uint64_t lo = half(0) | half(1) << 16 | half(2) << 32 | half(3) << 48;
   const uint64_t hi = half(4) | half(5) << 16 | half(6) << 32 | half(7) << 48;
-  const __m128i halves = _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(lo)),
-                                          static_cast<int64_t>(hi), 1);
-  _mm256_storeu_ps(out, _mm256_cvtph_ps(halves));
+  return _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(lo)), static_cast<int64_t>(hi),
+                          1);
+}
+
+// LoadHalfFactor of the halves at p + k * stride, k = 0 .. 7, in out[0..7]
+// (0 for k >= n), converted by one F16C instruction.
+HWY_INLINE void ConvertHalves8(const uint8_t* p, size_t stride, int64_t n, float* out) {
+  _mm256_storeu_ps(out, _mm256_cvtph_ps(GatherHalves8(p, stride, n)));
 }
 #endif
 
