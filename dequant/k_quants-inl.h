@@ -92,11 +92,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
           chunk(exact, std::integral_constant<int, 3>(), _mm256_srli_epi16(qh, 2),
                 _mm256_srli_epi16(qh, 3));
         };
-        if (BothHalvesFinite(block)) {
-          all_chunks(std::true_type());
-        } else {
-          all_chunks(std::false_type());
-        }
+        WithExactProducts(BothHalvesFinite(block), all_chunks);
       });
 #else
   const VI k15 = hn::Set(di, 15);
@@ -122,11 +118,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
           }
         };
         // As on AVX3: fused where d and dmin are finite (exact products).
-        if (BothHalvesFinite(block)) {
-          chunks(std::true_type());
-        } else {
-          chunks(std::false_type());
-        }
+        WithExactProducts(BothHalvesFinite(block), chunks);
       });
 #endif
 }

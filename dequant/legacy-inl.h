@@ -134,11 +134,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     // of four made it 8 % faster; Q4_1's one table fused made it 7 % slower
     // (3.06 against 2.84 us per 256 KiB; the fused multiply-add competes
     // with the permutes for the same pipes on Zen 4), as it did Q4_K's.
-    if (kHasMin && kHasHighBits && batch_exact) {
-      run_batch(std::true_type());
-    } else {
-      run_batch(std::false_type());
-    }
+    WithExactProducts(kHasMin && kHasHighBits && batch_exact, run_batch);
   }
 #else
   constexpr size_t kCodeVectors = 16 / hn::MaxLanes(DF());
@@ -182,11 +178,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       for (size_t v = 0; v < kCodeVectors; ++v) emit(hi[v], base + 16 + v * lanes);
     };
     // Fused where d and m are finite (exact products, as on AVX3).
-    if (kHasMin && BothHalvesFinite(block)) {
-      run_block(std::true_type());
-    } else {
-      run_block(std::false_type());
-    }
+    WithExactProducts(kHasMin && BothHalvesFinite(block), run_block);
   }
 #endif
 }

@@ -78,6 +78,19 @@ HWY_INLINE VF ProductMinus(VF p, VF codes, VF m) {
 }
 
 // y = code * d + m (the legacy _1 formats), under ProductMinus's conditions.
+// Calls f(std::true_type()) when `exact` (the caller has proved
+// ProductMinus's conditions for the fused form), else f(std::false_type()):
+// one instantiation of the kernel body per form, chosen once per block or
+// batch.
+template <class F>
+HWY_INLINE void WithExactProducts(bool exact, const F& f) {
+  if (exact) {
+    f(std::true_type());
+  } else {
+    f(std::false_type());
+  }
+}
+
 template <bool kExact>
 HWY_INLINE VF ProductPlus(VF codes, VF d, VF m) {
   return ProductMinus<kExact, false>(codes, d, m);

@@ -270,11 +270,7 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
     // One fused multiply-subtract per vector where d and dmin are finite:
     // d * sc has at most 17 significant bits and the code 4, so every
     // product is exact (see ProductMinus).
-    if (BothHalvesFinite(block)) {
-      run_block(std::true_type());
-    } else {
-      run_block(std::false_type());
-    }
+    WithExactProducts(BothHalvesFinite(block), run_block);
   });
 #endif
 }
