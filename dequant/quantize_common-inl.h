@@ -28,10 +28,15 @@ using MI = hn::Mask<DI>;
 // NearestInt: adding 1.5 * 2^23 leaves round-to-nearest-even of f in the low
 // mantissa bits; the same bits are taken whatever f is (NaN and huge values
 // included), so the garbage out of range is the reference's garbage.
-HWY_INLINE VI NearestIntV(VF f) {
+// NearestIntBitsV is NearestInt + 2^22: the masked bits before the
+// subtraction (0 .. 2^23 - 1).
+HWY_INLINE VI NearestIntBitsV(VF f) {
   const DI di;
   const VI bits = hn::BitCast(di, hn::Add(f, hn::Set(DF(), 12582912.f)));
-  return hn::Sub(hn::And(bits, hn::Set(di, 0x007FFFFF)), hn::Set(di, 0x00400000));
+  return hn::And(bits, hn::Set(di, 0x007FFFFF));
+}
+HWY_INLINE VI NearestIntV(VF f) {
+  return hn::Sub(NearestIntBitsV(f), hn::Set(DI(), 0x00400000));
 }
 
 // TruncToInt32: truncation toward zero, INT32_MIN for NaN and out of range
