@@ -123,6 +123,28 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 #endif
 }
 
+#if HWY_TARGET <= HWY_AVX2
+// Bits of `yes` where `mask` has ones, of `no` elsewhere (Highway's
+// IfVecThenElse selects whole lanes below AVX3).
+HWY_INLINE VI BitSelect(VI mask, VI yes, VI no) {
+#if HWY_TARGET <= HWY_AVX3
+  return VI{_mm512_ternarylogic_epi32(mask.raw, yes.raw, no.raw, 0xCA)};
+#else
+  return hn::Or(hn::And(mask, yes), hn::AndNot(mask, no));
+#endif
+}
+
+// One output vector from a table of Lanes outputs: vpermps reads index bits
+// 3..0 on AVX3 and 2..0 on AVX2, so higher bits of idx need no mask.
+HWY_INLINE VF LookupTable(VF table, VI idx) {
+#if HWY_TARGET <= HWY_AVX3
+  return VF{_mm512_permutexvar_ps(idx.raw, table.raw)};
+#else
+  return VF{_mm256_permutevar8x32_ps(table.raw, idx.raw)};
+#endif
+}
+#endif  // HWY_TARGET <= HWY_AVX2
+
 // Q2_K, 84 bytes: u8 scales[16] (low nibble: scale, high nibble: min);
 // u8 qs[64]; half d; half dmin. Half h (128 weights) reads qs[32h .. 32h+31];
 // within it, shift s = 0, 2, 4, 6 gives 32 weights: 16 from qs[32h + l] with
@@ -140,18 +162,11 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // holds dl * q - ml (ggml's two roundings) for q = lane & 3, and one
   // permute per vector (vpermps reads index bits 3..0 on AVX3, 2..0 on AVX2,
   // so the 2-bit field needs no mask beyond the table repeating every 4
-  // lanes) replaces the mask, convert, multiply and subtract. Each code byte
+  // lanes: LookupTable) replaces the mask, convert, multiply and subtract. Each code byte
   // is loaded once for its four shifts.
   constexpr size_t kGroupVectors = 16 / hn::MaxLanes(DF());
   const VF codes = ToFloat(hn::And(hn::Iota(di, 0), k3));
   const VI k15 = hn::Set(di, 15);
-  const auto lookup = [](VF table, VI idx) HWY_ATTR {
-#if HWY_TARGET <= HWY_AVX3
-    return VF{_mm512_permutexvar_ps(idx.raw, table.raw)};
-#else
-    return VF{_mm256_permutevar8x32_ps(table.raw, idx.raw)};
-#endif
-  };
   // Scales are decoded a batch of blocks ahead (as KQuantScaleBatch): the
   // per-group broadcasts then never wait on the stores that wrote them.
   constexpr int64_t kBatch = 8;
@@ -190,7 +205,7 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
                 hn::Sub(hn::Mul(hn::Set(df, dl[k][is]), codes), hn::Set(df, ml[k][is]));
             for (size_t v = 0; v < kGroupVectors; ++v) {
               const VI idx = hn::ShiftRight<2 * kStep>(bytes[g][v]);
-              out.Store(lookup(table, idx), o + 128 * h + 32 * kStep + 16 * g + v * lanes);
+              out.Store(LookupTable(table, idx), o + 128 * h + 32 * kStep + 16 * g + v * lanes);
             }
           }
         };
@@ -232,29 +247,20 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 // Q2_K; for half h and shift step j, the 3rd bit of weight l is bit 4h + j of
 // hmask[l (+ 16)], and the code is (2-bit value) - (bit ? 0 : 4).
 // y = (d * (scale - 32)) * code.
-template <class Writer>
-HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+#if HWY_TARGET <= HWY_AVX2
+// Q3_K's 16 scale products d * (scale - 32) of a block, to dl[0..15].
+HWY_INLINE void DecodeQ3Scales(const uint8_t* block, float* dl) {
   const DF df;
   const DI di;
-  const size_t lanes = hn::Lanes(df);
-  const VI k1 = hn::Set(di, 1);
   const VI k3 = hn::Set(di, 3);
-  const VI k4 = hn::Set(di, 4);
+  const VI k32 = hn::Set(di, 32);
 #if HWY_TARGET <= HWY_AVX3
-  // One vector is one 16-weight group. The 16 scale products of a block are
-  // decoded first (integer scales, then one vector convert and multiply);
-  // per group, a 16-entry table holds dl * code for code = (lane & 7) - 4,
-  // and the index has the 2-bit value in bits 1..0 and the hmask bit in bit
-  // 2 (bit 3 is ignored by the repeating table): one permute replaces the
-  // add, subtract, convert and multiply. Each 16 code and hmask bytes are
-  // loaded once for all the shifts that use them.
-  (void)k1;
-  const VF codes = ToFloat(hn::Sub(hn::And(hn::Iota(di, 0), hn::Set(di, 7)), k4));
-  // Scale decode, 16 lanes at once: lane is takes its low 4 bits from scale
-  // byte is & 7 (shifted by 4 for is >= 8) and its high 2 bits from scale
-  // byte 8 + is % 4 (shifted by 2 (is / 4)); the tables index lanes of the
-  // 16 bytes loaded from block byte 94. Decoded a batch of blocks ahead (as
-  // KQuantScaleBatch): the per-group broadcasts never wait on their stores.
+  // Lane is takes its low 4 bits from scale byte is & 7 (shifted by 4 for
+  // is >= 8) and its high 2 bits from scale byte 8 + is % 4 (shifted by
+  // 2 (is / 4)); the tables index lanes of the 16 bytes loaded from block
+  // byte 94 (scale byte i in lane 2 + i: a 16-byte load from byte 96 would
+  // read past the last block, and a copy to the stack stalls the load on
+  // store forwarding: Q3_K 0.35x memset).
   alignas(64) static constexpr int32_t kLowByte[16] = {2, 3, 4, 5, 6, 7, 8, 9,
                                                        2, 3, 4, 5, 6, 7, 8, 9};
   alignas(64) static constexpr int32_t kLowShift[16] = {0, 0, 0, 0, 0, 0, 0, 0,
@@ -263,59 +269,106 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
                                                         10, 11, 12, 13, 10, 11, 12, 13};
   alignas(64) static constexpr int32_t kHighShift[16] = {0, 0, 0, 0, 2, 2, 2, 2,
                                                          4, 4, 4, 4, 6, 6, 6, 6};
-  const VI low_byte = hn::Load(di, kLowByte);
-  const VI low_shift = hn::Load(di, kLowShift);
-  const VI high_byte = hn::Load(di, kHighByte);
-  const VI high_shift = hn::Load(di, kHighShift);
-  const VI k15 = hn::Set(di, 15);
-  const VI k32 = hn::Set(di, 32);
+  const VI bytes = LoadU8AsI32(block + 94);
+  const auto pick = [&](const int32_t* byte_of_lane) HWY_ATTR {
+    return VI{_mm512_permutexvar_epi32(hn::Load(di, byte_of_lane).raw, bytes.raw)};
+  };
+  const VI low = hn::And(hn::Shr(pick(kLowByte), hn::Load(di, kLowShift)), hn::Set(di, 15));
+  const VI high = hn::And(hn::Shr(pick(kHighByte), hn::Load(di, kHighShift)), k3);
+  const VI scale = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), k32);
+  hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 108)), ToFloat(scale)), df, dl);
+#else
+  // Scales 0..7 take their low 4 bits from the low nibbles of scale bytes
+  // 0..7, scales 8..15 from the high ones; scale is takes its high 2 bits
+  // from scale byte 8 + is % 4, shifted by 2 (is / 4). Bytes 8..11 are lanes
+  // 2..5 of the 8 bytes loaded from block byte 102 (the block's last byte
+  // is 109).
+  const VI low = LoadU8AsI32(block + 96);
+  const VI high_bytes = VI{_mm256_permutevar8x32_epi32(LoadU8AsI32(block + 102).raw,
+                                                       _mm256_setr_epi32(2, 3, 4, 5, 2, 3, 4, 5))};
+  const VF d = HalfFactorVec(block + 108);
+  const VI shift_lo{_mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2)};
+  const VI shift_hi{_mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6)};
+  const VI high_lo = hn::ShiftLeft<4>(hn::And(hn::Shr(high_bytes, shift_lo), k3));
+  const VI high_hi = hn::ShiftLeft<4>(hn::And(hn::Shr(high_bytes, shift_hi), k3));
+  const VI scale_lo = hn::Sub(hn::Or(hn::And(low, hn::Set(di, 15)), high_lo), k32);
+  const VI scale_hi = hn::Sub(hn::Or(hn::ShiftRight<4>(low), high_hi), k32);
+  hn::Store(hn::Mul(d, ToFloat(scale_lo)), df, dl);
+  hn::Store(hn::Mul(d, ToFloat(scale_hi)), df, dl + 8);
+#endif
+}
+
+#endif  // HWY_TARGET <= HWY_AVX2
+
+template <class Writer>
+HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI k1 = hn::Set(di, 1);
+  const VI k3 = hn::Set(di, 3);
+  const VI k4 = hn::Set(di, 4);
+#if HWY_TARGET <= HWY_AVX2
+  // A 16-weight group is one vector on AVX3, two on AVX2. The 16 scale
+  // products of a block are decoded first (integer scales, then a vector
+  // convert and multiply); per group, a table holds dl * code for code =
+  // (lane & 7) - 4 (AVX3's 16 entries repeat every 8), and the index has the
+  // 2-bit value in bits 1..0 and the hmask bit in bit 2 (higher bits are
+  // not read: LookupTable): one permute replaces the add, subtract, convert
+  // and multiply. Each 16 code and hmask bytes are loaded once for all the
+  // shifts that use them.
+  (void)k1;
+  (void)k3;
+  constexpr size_t kGroupVectors = 16 / hn::MaxLanes(DF());
+  const VF codes = ToFloat(hn::Sub(hn::And(hn::Iota(di, 0), hn::Set(di, 7)), k4));
+  // Decoded a batch of blocks ahead (as KQuantScaleBatch): the per-group
+  // broadcasts never wait on their stores.
   constexpr int64_t kBatch = 8;
   alignas(64) float dl[kBatch][16];
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
-    for (int64_t k = 0; k < n; ++k) {
-      const uint8_t* block = blocks + (first + k) * 110;
-      // Bytes 94..109 of the block, scale byte i in lane 2 + i (a 16-byte
-      // load from byte 96 would read past the last block, and a copy to the
-      // stack stalls the load on store forwarding: Q3_K 0.35x memset).
-      const VI bytes = LoadU8AsI32(block + 94);
-      const VI low =
-          hn::And(hn::Shr(VI{_mm512_permutexvar_epi32(low_byte.raw, bytes.raw)}, low_shift), k15);
-      const VI high =
-          hn::And(hn::Shr(VI{_mm512_permutexvar_epi32(high_byte.raw, bytes.raw)}, high_shift), k3);
-      const VI scale = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), k32);
-      hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 108)), ToFloat(scale)), df, dl[k]);
-    }
+    for (int64_t k = 0; k < n; ++k) DecodeQ3Scales(blocks + (first + k) * 110, dl[k]);
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* block = blocks + (first + k) * 110;
       const uint8_t* hmask = block;
       const uint8_t* qs = block + 32;
       const size_t o = static_cast<size_t>(first + k) * 256;
-      const VI hbytes[2] = {LoadU8AsI32(hmask), LoadU8AsI32(hmask + 16)};
+      VI hbytes[2][kGroupVectors];
+      for (int g = 0; g < 2; ++g) {
+        for (size_t v = 0; v < kGroupVectors; ++v) {
+          hbytes[g][v] = LoadU8AsI32(hmask + 16 * g + v * lanes);
+        }
+      }
       for (int h = 0; h < 2; ++h) {
         // Both 16-weight groups of the half, then the stores in element
         // order (RealignF32 needs it): shift step outer, group inner.
-        const VI qbytes[2] = {LoadU8AsI32(qs + 32 * h), LoadU8AsI32(qs + 32 * h + 16)};
-        const VI hb[2] = {h == 0 ? hbytes[0] : hn::ShiftRight<4>(hbytes[0]),
-                          h == 0 ? hbytes[1] : hn::ShiftRight<4>(hbytes[1])};
-        // Shift step j: hmask bit 4h + j moved to bit 2.
-        const auto step = [&](auto shift_step, int g, VI hbit) HWY_ATTR {
+        VI qbytes[2][kGroupVectors];
+        VI hb[2][kGroupVectors];
+        for (int g = 0; g < 2; ++g) {
+          for (size_t v = 0; v < kGroupVectors; ++v) {
+            qbytes[g][v] = LoadU8AsI32(qs + 32 * h + 16 * g + v * lanes);
+            hb[g][v] = h == 0 ? hbytes[g][v] : hn::ShiftRight<4>(hbytes[g][v]);
+          }
+        }
+        // Shift step j: hmask bit 4h + j moved to bit 2 (by shift(hb)).
+        const auto step = [&](auto shift_step, const auto& shift) HWY_ATTR {
           constexpr int kStep = decltype(shift_step)::value;
-          const int is = 8 * h + 2 * kStep + g;
-          const VF table = hn::Mul(hn::Set(df, dl[k][is]), codes);
-          // idx = bit 2 ? hbit : shifted code bits (one vpternlogd).
-          const VI idx{_mm512_ternarylogic_epi32(hn::ShiftRight<2 * kStep>(qbytes[g]).raw, hbit.raw,
-                                                 k4.raw, 0xD8)};
-          out.Store(VF{_mm512_permutexvar_ps(idx.raw, table.raw)},
-                    o + 128 * h + 32 * kStep + 16 * g);
+          for (int g = 0; g < 2; ++g) {
+            const int is = 8 * h + 2 * kStep + g;
+            const VF table = hn::Mul(hn::Set(df, dl[k][is]), codes);
+            for (size_t v = 0; v < kGroupVectors; ++v) {
+              // Bit 2 from the hmask bit, the others from the shifted code
+              // (one vpternlogd on AVX3).
+              const VI code = hn::ShiftRight<2 * kStep>(qbytes[g][v]);
+              const VI idx = BitSelect(k4, shift(hb[g][v]), code);
+              out.Store(LookupTable(table, idx), o + 128 * h + 32 * kStep + 16 * g + v * lanes);
+            }
+          }
         };
-        for (int g = 0; g < 2; ++g)
-          step(std::integral_constant<int, 0>(), g, hn::ShiftLeft<2>(hb[g]));
-        for (int g = 0; g < 2; ++g)
-          step(std::integral_constant<int, 1>(), g, hn::ShiftLeft<1>(hb[g]));
-        for (int g = 0; g < 2; ++g) step(std::integral_constant<int, 2>(), g, hb[g]);
-        for (int g = 0; g < 2; ++g)
-          step(std::integral_constant<int, 3>(), g, hn::ShiftRight<1>(hb[g]));
+        step(std::integral_constant<int, 0>(), [](VI b) HWY_ATTR { return hn::ShiftLeft<2>(b); });
+        step(std::integral_constant<int, 1>(), [](VI b) HWY_ATTR { return hn::ShiftLeft<1>(b); });
+        step(std::integral_constant<int, 2>(), [](VI b) HWY_ATTR { return b; });
+        step(std::integral_constant<int, 3>(), [](VI b) HWY_ATTR { return hn::ShiftRight<1>(b); });
       }
     }
   }
