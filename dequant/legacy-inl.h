@@ -136,7 +136,67 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     // with the permutes for the same pipes on Zen 4), as it did Q4_K's.
     WithExactProducts(kHasMin && kHasHighBits && batch_exact, run_batch);
   }
-#else
+#elif HWY_TARGET == HWY_AVX2
+  if constexpr (kHasHighBits) {
+    // Q5_*: the 32 codes assembled as bytes in one 256-bit vector (element
+    // j in byte j), then widened 8 at a time. qh's bits become byte masks
+    // with one shuffle, OR and compare (byte j takes qh byte j / 8, ORed with
+    // all bits but j % 8); the fifth bit then goes in with an AND (Q5_1: 16)
+    // or ANDNOT (Q5_0: the code minus 16 as a signed byte is the nibble
+    // ORed with 0xF0 where the bit is clear). About two thirds of the
+    // operations of the lane-wise shifts below, which the Q4_* formats keep:
+    // Q5_0 6.23 -> 5.13 us, Q5_1 6.01 -> 5.58 us per 256 KiB (A/B, Zen 4).
+    (void)lanes;
+    (void)k15;
+    (void)k1;
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i others = _mm256_set1_epi64x(static_cast<int64_t>(0x7FBFDFEFF7FBFDFEull));
+    const __m256i ones = _mm256_set1_epi8(-1);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i fifth = _mm256_set1_epi8(kHasMin ? 0x10 : static_cast<char>(0xF0));
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* block = blocks + b * kBlockBytes;
+      const VF d = HalfFactorVec(block);
+      const VF m = kHasMin ? HalfFactorVec(block + 2) : hn::Zero(df);
+      const uint8_t* p = block + (kHasMin ? 4 : 2);
+      uint32_t qh;
+      std::memcpy(&qh, p, 4);
+      const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4));
+      const __m256i nibbles = _mm256_and_si256(
+          _mm256_inserti128_si256(_mm256_castsi128_si256(qs), _mm_srli_epi16(qs, 4), 1), nibble);
+      const __m256i bits = _mm256_cmpeq_epi8(
+          _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(qh)), spread),
+                          others),
+          ones);
+      const __m256i codes =
+          _mm256_or_si256(nibbles, kHasMin ? _mm256_and_si256(bits, fifth)
+                                           : _mm256_andnot_si256(bits, fifth));
+      const __m128i low = _mm256_castsi256_si128(codes);
+      const __m128i high = _mm256_extracti128_si256(codes, 1);
+      // 8 codes from the low 8 bytes of a 128-bit vector: unsigned for Q5_1,
+      // signed (code - 16) for Q5_0.
+      const auto widen = [](__m128i v) HWY_ATTR {
+        return VI{kHasMin ? _mm256_cvtepu8_epi32(v) : _mm256_cvtepi8_epi32(v)};
+      };
+      const VI c[4] = {widen(low), widen(_mm_unpackhi_epi64(low, low)), widen(high),
+                       widen(_mm_unpackhi_epi64(high, high))};
+      const size_t base = static_cast<size_t>(b) * 32;
+      const auto run_block = [&](auto fused) HWY_ATTR {
+        for (size_t v = 0; v < 4; ++v) {
+          const VF code = ToFloat(c[v]);
+          out.Store(kHasMin ? ProductPlus<decltype(fused)::value>(code, d, m) : hn::Mul(code, d),
+                    base + 8 * v);
+        }
+      };
+      // Fused where d and m are finite (exact products, as on AVX3).
+      WithExactProducts(kHasMin && BothHalvesFinite(block), run_block);
+    }
+    return;
+  }
+  // Q4_*: below.
+#endif
+#if HWY_TARGET > HWY_AVX3
   constexpr size_t kCodeVectors = 16 / hn::MaxLanes(DF());
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kBlockBytes;
