@@ -94,6 +94,47 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
         };
         WithExactProducts(BothHalvesFinite(block), all_chunks);
       });
+#elif HWY_TARGET == HWY_AVX2
+  // As AVX3's kernel, the codes of a chunk are built as bytes, 32 at a time
+  // (a 16-bit shift brings qh's bit 2c (2c + 1) of every byte to bit 4),
+  // then widened 8 at a time; each is converted and scaled (32-entry tables
+  // do not fit AVX2's 8-lane permute). Stores in element order: a chunk's
+  // low-nibble weights, then its high ones.
+  (void)lanes;
+  const __m256i bit4 = _mm256_set1_epi8(16);
+  const __m256i nibble = _mm256_set1_epi8(15);
+  ForEachKQuantBlock<176>(
+      blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        const uint8_t* qs = block + 48;
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16));
+        const auto chunk = [&](auto exact, int c, __m256i h_lo, __m256i h_hi) HWY_ATTR {
+          constexpr bool kExact = decltype(exact)::value;
+          const KQuantChunkScales sc(products, c);
+          const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+          const __m256i lo =
+              _mm256_or_si256(_mm256_and_si256(q, nibble), _mm256_and_si256(h_lo, bit4));
+          const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), nibble),
+                                             _mm256_and_si256(h_hi, bit4));
+          const size_t at = base + 64 * static_cast<size_t>(c);
+          VI codes[4];
+          WidenBytes32<false>(lo, codes);
+          for (size_t v = 0; v < 4; ++v) {
+            out.Store(ProductMinus<kExact>(sc.d_lo, ToFloat(codes[v]), sc.m_lo), at + 8 * v);
+          }
+          WidenBytes32<false>(hi, codes);
+          for (size_t v = 0; v < 4; ++v) {
+            out.Store(ProductMinus<kExact>(sc.d_hi, ToFloat(codes[v]), sc.m_hi), at + 32 + 8 * v);
+          }
+        };
+        const auto all_chunks = [&](auto exact) HWY_ATTR {
+          chunk(exact, 0, _mm256_slli_epi16(qh, 4), _mm256_slli_epi16(qh, 3));
+          chunk(exact, 1, _mm256_slli_epi16(qh, 2), _mm256_slli_epi16(qh, 1));
+          chunk(exact, 2, qh, _mm256_srli_epi16(qh, 1));
+          chunk(exact, 3, _mm256_srli_epi16(qh, 2), _mm256_srli_epi16(qh, 3));
+        };
+        // As on AVX3: fused where d and dmin are finite (exact products).
+        WithExactProducts(BothHalvesFinite(block), all_chunks);
+      });
 #else
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);

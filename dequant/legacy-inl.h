@@ -172,15 +172,9 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       const __m256i codes =
           _mm256_or_si256(nibbles, kHasMin ? _mm256_and_si256(bits, fifth)
                                            : _mm256_andnot_si256(bits, fifth));
-      const __m128i low = _mm256_castsi256_si128(codes);
-      const __m128i high = _mm256_extracti128_si256(codes, 1);
-      // 8 codes from the low 8 bytes of a 128-bit vector: unsigned for Q5_1,
-      // signed (code - 16) for Q5_0.
-      const auto widen = [](__m128i v) HWY_ATTR {
-        return VI{kHasMin ? _mm256_cvtepu8_epi32(v) : _mm256_cvtepi8_epi32(v)};
-      };
-      const VI c[4] = {widen(low), widen(_mm_unpackhi_epi64(low, low)), widen(high),
-                       widen(_mm_unpackhi_epi64(high, high))};
+      // Unsigned for Q5_1, signed (code - 16) for Q5_0.
+      VI c[4];
+      WidenBytes32<!kHasMin>(codes, c);
       const size_t base = static_cast<size_t>(b) * 32;
       const auto run_block = [&](auto fused) HWY_ATTR {
         for (size_t v = 0; v < 4; ++v) {

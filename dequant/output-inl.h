@@ -197,6 +197,23 @@ HWY_INLINE VI LoadU8AsI32(const uint8_t* p) {
   return hn::PromoteTo(di, hn::LoadU(du8, p));
 }
 
+#if HWY_TARGET == HWY_AVX2
+// The 32 bytes of v as four vectors of 8 int32 lanes (bytes 8k .. 8k + 7 in
+// out[k]), zero- or sign-extended.
+template <bool kSigned>
+HWY_INLINE void WidenBytes32(__m256i v, VI* out) {
+  const auto widen = [](__m128i b) HWY_ATTR {
+    return VI{kSigned ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b)};
+  };
+  const __m128i low = _mm256_castsi256_si128(v);
+  const __m128i high = _mm256_extracti128_si256(v, 1);
+  out[0] = widen(low);
+  out[1] = widen(_mm_unpackhi_epi64(low, low));
+  out[2] = widen(high);
+  out[3] = widen(_mm_unpackhi_epi64(high, high));
+}
+#endif
+
 // Lanes(df) signed bytes at p, sign-extended to int32 lanes.
 HWY_INLINE VI LoadI8AsI32(const uint8_t* p) {
   const DI di;
