@@ -321,8 +321,8 @@ HWY_INLINE void DecodeQ3Scales(const uint8_t* block, float* dl) {
 #else
   // Scales 0..7 take their low 4 bits from the low nibbles of scale bytes
   // 0..7, scales 8..15 from the high ones; scale is takes its high 2 bits
-  // from scale byte 8 + is % 4, shifted by 2 (is / 4). Bytes 8..11 are lanes
-  // 2..5 of the 8 bytes loaded from block byte 102 (the block's last byte
+  // from scale byte 8 + is % 4, shifted by 2 (is / 4). Scale bytes 8..11 are
+  // lanes 2..5 of the 8 bytes loaded from block byte 102 (the block's last byte
   // is 109).
   const VI low = LoadU8AsI32(block + 96);
   const VI high_bytes = VI{_mm256_permutevar8x32_epi32(LoadU8AsI32(block + 102).raw,
