@@ -175,6 +175,16 @@ HWY_INLINE VI BitSelect(VI mask, VI yes, VI no) {
 #endif
 }
 
+// The bytes of two 16-byte groups, group g at p + 16 g, zero-extended to
+// int32 lanes: out[g][v] holds bytes v * Lanes .. of group g.
+template <size_t kGroupVectors>
+HWY_INLINE void LoadTwoGroups(const uint8_t* p, VI (&out)[2][kGroupVectors]) {
+  const size_t lanes = hn::Lanes(DF());
+  for (size_t g = 0; g < 2; ++g) {
+    for (size_t v = 0; v < kGroupVectors; ++v) out[g][v] = LoadU8AsI32(p + 16 * g + v * lanes);
+  }
+}
+
 // One output vector from a table of Lanes outputs: vpermps reads index bits
 // 3..0 on AVX3 and 2..0 on AVX2, so higher bits of idx need no mask.
 HWY_INLINE VF LookupTable(VF table, VI idx) {
@@ -201,10 +211,10 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // A 16-weight group is one vector on AVX3, two on AVX2. The 16 scale and
   // min products of a block are decoded with vectors; per group, a table
   // holds dl * q - ml (ggml's two roundings) for q = lane & 3, and one
-  // permute per vector (vpermps reads index bits 3..0 on AVX3, 2..0 on AVX2,
-  // so the 2-bit field needs no mask beyond the table repeating every 4
-  // lanes: LookupTable) replaces the mask, convert, multiply and subtract. Each code byte
-  // is loaded once for its four shifts.
+  // permute per vector (vpermps reads index bits 3..0 on AVX3, 2..0 on
+  // AVX2, so the 2-bit field needs no mask beyond the table repeating every
+  // 4 lanes: LookupTable) replaces the mask, convert, multiply and subtract.
+  // Each code byte is loaded once for its four shifts.
   constexpr size_t kGroupVectors = 16 / hn::MaxLanes(DF());
   const VF codes = ToFloat(hn::And(hn::Iota(di, 0), k3));
   const VI k15 = hn::Set(di, 15);
@@ -233,11 +243,7 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
         // (misaligned output takes plain stores, fastest in that order):
         // shift step outer, group inner.
         VI bytes[2][kGroupVectors];
-        for (int g = 0; g < 2; ++g) {
-          for (size_t v = 0; v < kGroupVectors; ++v) {
-            bytes[g][v] = LoadU8AsI32(qs + 32 * h + 16 * g + v * lanes);
-          }
-        }
+        LoadTwoGroups(qs + 32 * h, bytes);
         const auto step = [&](auto shift_step) HWY_ATTR {
           constexpr int kStep = decltype(shift_step)::value;
           for (int g = 0; g < 2; ++g) {
@@ -346,8 +352,6 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
-  const VI k1 = hn::Set(di, 1);
-  const VI k3 = hn::Set(di, 3);
   const VI k4 = hn::Set(di, 4);
 #if HWY_TARGET <= HWY_AVX2
   // A 16-weight group is one vector on AVX3, two on AVX2. The 16 scale
@@ -358,8 +362,6 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // not read: LookupTable): one permute replaces the add, subtract, convert
   // and multiply. Each 16 code and hmask bytes are loaded once for all the
   // shifts that use them.
-  (void)k1;
-  (void)k3;
   constexpr size_t kGroupVectors = 16 / hn::MaxLanes(DF());
   const VF codes = ToFloat(hn::Sub(hn::And(hn::Iota(di, 0), hn::Set(di, 7)), k4));
   // Decoded a batch of blocks ahead (as KQuantScaleBatch): the per-group
@@ -375,19 +377,15 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
       const uint8_t* qs = block + 32;
       const size_t o = static_cast<size_t>(first + k) * 256;
       VI hbytes[2][kGroupVectors];
-      for (int g = 0; g < 2; ++g) {
-        for (size_t v = 0; v < kGroupVectors; ++v) {
-          hbytes[g][v] = LoadU8AsI32(hmask + 16 * g + v * lanes);
-        }
-      }
+      LoadTwoGroups(hmask, hbytes);
       for (int h = 0; h < 2; ++h) {
         // Both 16-weight groups of the half, then the stores in element
         // order (RealignF32 needs it): shift step outer, group inner.
         VI qbytes[2][kGroupVectors];
+        LoadTwoGroups(qs + 32 * h, qbytes);
         VI hb[2][kGroupVectors];
         for (int g = 0; g < 2; ++g) {
           for (size_t v = 0; v < kGroupVectors; ++v) {
-            qbytes[g][v] = LoadU8AsI32(qs + 32 * h + 16 * g + v * lanes);
             hb[g][v] = h == 0 ? hbytes[g][v] : hn::ShiftRight<4>(hbytes[g][v]);
           }
         }
@@ -414,6 +412,8 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
     }
   }
 #else
+  const VI k1 = hn::Set(di, 1);
+  const VI k3 = hn::Set(di, 3);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 110;
     const uint8_t* hmask = block;

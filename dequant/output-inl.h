@@ -78,6 +78,11 @@ HWY_INLINE VF ProductMinus(VF p, VF codes, VF m) {
 }
 
 // y = code * d + m (the legacy _1 formats), under ProductMinus's conditions.
+template <bool kExact>
+HWY_INLINE VF ProductPlus(VF codes, VF d, VF m) {
+  return ProductMinus<kExact, false>(codes, d, m);
+}
+
 // Calls f(std::true_type()) when `exact` (the caller has proved
 // ProductMinus's conditions for the fused form), else f(std::false_type()):
 // one instantiation of the kernel body per form, chosen once per block or
@@ -89,11 +94,6 @@ HWY_INLINE void WithExactProducts(bool exact, const F& f) {
   } else {
     f(std::false_type());
   }
-}
-
-template <bool kExact>
-HWY_INLINE VF ProductPlus(VF codes, VF d, VF m) {
-  return ProductMinus<kExact, false>(codes, d, m);
 }
 
 // A binary16 scale that is only used as a factor of a product: F16C's
@@ -436,9 +436,10 @@ struct RealignF32 : WriteF32 {
 // after the kernel (RealignF32's). Lanes j < shift of a vector that
 // straddles two blocks or sub-blocks take the previous one's codes and
 // scale. No store splits a cache line; the partial first and last vectors
-// are masked (AVX3) or scalar stores. Such kernels are instantiated with Writer = RealignF32 and
-// take its ptr(). `shift` is the misalignment in elements (0 ..
-// Lanes(df) - 1): the output starts `shift` elements past an aligned `base`.
+// are masked (AVX3) or scalar stores. Such kernels are instantiated with
+// Writer = RealignF32 and take its ptr(). `shift` is the misalignment in
+// elements (0 .. Lanes(df) - 1): the output starts `shift` elements past an
+// aligned `base`.
 // On AVX3, `low` selects lanes i < shift (those a straddling vector takes
 // from the previous block or group; also the last vector's tail) and `high`
 // the others (the first vector's head).
