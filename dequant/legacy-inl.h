@@ -66,12 +66,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // current batch's weights, so that no broadcast reads a store still in
   // flight (converting each batch just before its weights: Q4_1 0.44x).
   alignas(64) float buffers[2][2 * kBatch];  // d: 0..7, m: 8..15
-  // exact[i]: every d and m of buffer i's batch is finite, so Q5_1's tables
-  // may take one fused multiply-add per vector (q * d has at most 5 + 11
-  // significant bits, so it is exact and q * d + m rounds once either way;
-  // see ProductMinus for why NaN scales keep the two operations).
-  bool exact[2] = {true, true};
-  const auto convert_batch = [&](int64_t first, float* batch_halves, bool* batch_exact) HWY_ATTR {
+  const auto convert_batch = [&](int64_t first, float* batch_halves) HWY_ATTR {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
     // d of blocks 0..7, then m likewise (GatherHalves8).
@@ -79,62 +74,53 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     const __m128i high = kHasMin ? GatherHalves8(batch + 2, kBlockBytes, n) : _mm_setzero_si128();
     const __m256i halves = _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
     hn::Store(VF{_mm512_cvtph_ps(halves)}, df, batch_halves);
-    const __m256i exponent = _mm256_set1_epi16(0x7C00);
-    *batch_exact = _mm256_cmpeq_epi16_mask(_mm256_and_si256(halves, exponent), exponent) == 0;
   };
-  if (n_blocks > 0) convert_batch(0, buffers[0], &exact[0]);
+  if (n_blocks > 0) convert_batch(0, buffers[0]);
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
-    const int64_t current = (first / kBatch) % 2;
-    const float* batch_halves = buffers[current];
-    const bool batch_exact = exact[current];
-    if (first + kBatch < n_blocks) {
-      convert_batch(first + kBatch, buffers[1 - current], &exact[1 - current]);
-    }
-    const auto run_batch = [&](auto fused) HWY_ATTR {
-      for (int64_t k = 0; k < n; ++k) {
-        const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
-        const VF d = hn::Set(df, batch_halves[k]);
-        const uint8_t* p = block + (kHasMin ? 4 : 2);
-        const VF m = hn::Set(df, kHasMin ? batch_halves[kBatch + k] : 0.0f);
-        // The outputs of codes 0..15 and (Q5_*) 16..31.
-        const VF t0 =
-            kHasMin ? ProductPlus<decltype(fused)::value>(code0, d, m) : hn::Mul(code0, d);
-        const VF t1 =
-            kHasMin ? ProductPlus<decltype(fused)::value>(code1, d, m) : hn::Mul(code1, d);
-        uint32_t qh = 0;
-        if (kHasHighBits) {
-          std::memcpy(&qh, p, 4);
-          p += 4;
-        }
-        const VI q = LoadU8AsI32(p);
-        const VI q_hi = hn::ShiftRight<4>(q);
-        const size_t base = static_cast<size_t>(first + k) * 32;
-        if (kHasHighBits) {
-          // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
-          // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
-          // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
-          // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h; the code as
-          // its first operand, which the instruction overwrites: no register copy).
-          const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
-          const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
-          const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
-          const VI lo{_mm512_ternarylogic_epi32(q.raw, k15.raw, h_lo.raw, 0xE2)};
-          const VI hi{_mm512_ternarylogic_epi32(q_hi.raw, k15.raw, h_hi.raw, 0xE2)};
-          out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
-          out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
-        } else {
-          out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
-          out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
-        }
+    const float* batch_halves = buffers[(first / kBatch) % 2];
+    if (first + kBatch < n_blocks) convert_batch(first + kBatch, buffers[1 - (first / kBatch) % 2]);
+    for (int64_t k = 0; k < n; ++k) {
+      const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
+      const uint8_t* p = block + (kHasMin ? 4 : 2);
+      // The outputs of codes 0..15 and (Q5_*) 16..31: code * d (+ m), two
+      // roundings as the reference, with d and m broadcast inside the
+      // instructions (MulBroadcast). A vbroadcastss of each, shared by the
+      // two tables, took a shuffle slot that the permutes need: AVX3 Q5_0
+      // 3.83 -> 3.46 us and Q5_1 4.41 -> 4.13 us per 256 KiB, Q5_1 also
+      // faster than its fused multiply-adds (one operation per table, but
+      // two broadcasts). Q4_* (one table) were already compiled so.
+      const float* d = &batch_halves[k];
+      const float* m = &batch_halves[kBatch + k];
+      const VF t0 = kHasMin ? AddBroadcast(MulBroadcast(code0, d), m) : MulBroadcast(code0, d);
+      const VF t1 = kHasMin ? AddBroadcast(MulBroadcast(code1, d), m) : MulBroadcast(code1, d);
+      uint32_t qh = 0;
+      if (kHasHighBits) {
+        std::memcpy(&qh, p, 4);
+        p += 4;
       }
-    };
-    // Q5_1 only: its two tables per block as two fused operations instead
-    // of four made it 8 % faster; Q4_1's one table fused made it 7 % slower
-    // (3.06 against 2.84 us per 256 KiB; the fused multiply-add competes
-    // with the permutes for the same pipes on Zen 4), as it did Q4_K's.
-    WithExactProducts(kHasMin && kHasHighBits && batch_exact, run_batch);
+      const VI q = LoadU8AsI32(p);
+      const VI q_hi = hn::ShiftRight<4>(q);
+      const size_t base = static_cast<size_t>(first + k) * 32;
+      if (kHasHighBits) {
+        // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
+        // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
+        // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
+        // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h; the code as
+        // its first operand, which the instruction overwrites: no register copy).
+        const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
+        const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
+        const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
+        const VI lo{_mm512_ternarylogic_epi32(q.raw, k15.raw, h_lo.raw, 0xE2)};
+        const VI hi{_mm512_ternarylogic_epi32(q_hi.raw, k15.raw, h_hi.raw, 0xE2)};
+        out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
+        out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
+      } else {
+        out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
+        out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
+      }
+    }
   }
 #elif HWY_TARGET == HWY_AVX2
   if constexpr (kHasHighBits) {

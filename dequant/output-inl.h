@@ -83,6 +83,36 @@ HWY_INLINE VF ProductPlus(VF codes, VF d, VF m) {
   return ProductMinus<kExact, false>(codes, d, m);
 }
 
+// v * *p, v - *p and v + *p: one rounded IEEE operation each, v the first
+// operand (the one whose NaN x86 returns when both are NaN, as in the
+// reference's `product - m`), with the scalar broadcast inside the
+// instruction on AVX3 (m32{1to16}). Where one scalar serves several vectors
+// the compiler otherwise broadcasts it once with vbroadcastss, which on Zen 4
+// takes a shuffle pipe slot as a permute does (bench_x86_probe: a permute and
+// a vbroadcastss 2 cycles per pair, a permute and an embedded-broadcast
+// multiply 1.33, as with a plain one).
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86_64 && (defined(__GNUC__) || defined(__clang__))
+HWY_INLINE VF MulBroadcast(VF v, const float* p) {
+  VF r;
+  asm("vmulps %1%{1to16%}, %2, %0" : "=v"(r.raw) : "m"(*p), "v"(v.raw));
+  return r;
+}
+HWY_INLINE VF SubBroadcast(VF v, const float* p) {
+  VF r;
+  asm("vsubps %1%{1to16%}, %2, %0" : "=v"(r.raw) : "m"(*p), "v"(v.raw));
+  return r;
+}
+HWY_INLINE VF AddBroadcast(VF v, const float* p) {
+  VF r;
+  asm("vaddps %1%{1to16%}, %2, %0" : "=v"(r.raw) : "m"(*p), "v"(v.raw));
+  return r;
+}
+#else
+HWY_INLINE VF MulBroadcast(VF v, const float* p) { return hn::Mul(v, hn::Set(DF(), *p)); }
+HWY_INLINE VF SubBroadcast(VF v, const float* p) { return hn::Sub(v, hn::Set(DF(), *p)); }
+HWY_INLINE VF AddBroadcast(VF v, const float* p) { return hn::Add(v, hn::Set(DF(), *p)); }
+#endif
+
 // Calls f(std::true_type()) when `exact` (the caller has proved
 // ProductMinus's conditions for the fused form), else f(std::false_type()):
 // one instantiation of the kernel body per form, chosen once per block or

@@ -496,10 +496,14 @@ struct SymmetricFamily {
     for (size_t k = 0; k < kL; ++k) {
       const float* xb = x + k * kLegacyQK;
       uint8_t* o = out + k * kBlockBytes;
+      // Q5_0: id broadcast inside each multiply, not once per block with
+      // vbroadcastss (AVX3 3 % faster); Q4_0 1 % faster with the latter.
       const VF vid = hn::Set(df, st.ids[k]);
       VI c[kLegacyQK / kL];
       for (size_t i = 0; i < kLegacyQK / kL; ++i) {
-        c[i] = hn::Min(TruncRaw(hn::Add(hn::Mul(hn::LoadU(df, xb + i * kL), vid), bias)), top);
+        const VF x_i = hn::LoadU(df, xb + i * kL);
+        const VF scaled = kFifth ? MulBroadcast(x_i, &st.ids[k]) : hn::Mul(x_i, vid);
+        c[i] = hn::Min(TruncRaw(hn::Add(scaled, bias)), top);
       }
       seen = StoreLegacyCodes<kFifth, kCheck>(c, seen, o + 2);
     }
@@ -568,11 +572,12 @@ struct AsymmetricFamily {
     for (size_t k = 0; k < kL; ++k) {
       const float* xb = x + k * kLegacyQK;
       uint8_t* o = out + k * kBlockBytes;
-      const VF vid = hn::Set(df, st.ids[k]);
-      const VF vmin_k = hn::Set(df, st.mins[k]);
+      // min and id broadcast inside each subtraction and multiply, not
+      // once per block with vbroadcastss (AVX3 Q5_1 8 %, Q4_1 3 % faster).
       VI c[kLegacyQK / kL];
       for (size_t i = 0; i < kLegacyQK / kL; ++i) {
-        const VF f = hn::Add(hn::Mul(hn::Sub(hn::LoadU(df, xb + i * kL), vmin_k), vid), half);
+        const VF f = hn::Add(
+            MulBroadcast(SubBroadcast(hn::LoadU(df, xb + i * kL), &st.mins[k]), &st.ids[k]), half);
         // In range the truncation is at most nmax (the bound above), so
         // Q4_1's clamp to 15 never acts: c is the code.
         c[i] = TruncRaw(f);
