@@ -131,7 +131,8 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
           chunk(exact, 2, qh, _mm256_srli_epi16(qh, 1));
           chunk(exact, 3, _mm256_srli_epi16(qh, 2), _mm256_srli_epi16(qh, 3));
         };
-        // As on AVX3: fused where d and dmin are finite (exact products).
+        // Fused where d and dmin are finite (exact products, see ProductMinus;
+        // AVX3 broadcasts its scales inside two operations instead).
         WithExactProducts(BothHalvesFinite(block), all_chunks);
       });
 #else
@@ -157,7 +158,8 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
             }
           }
         };
-        // As on AVX3: fused where d and dmin are finite (exact products).
+        // Fused where d and dmin are finite (exact products, see ProductMinus;
+        // AVX3 broadcasts its scales inside two operations instead).
         WithExactProducts(BothHalvesFinite(block), chunks);
       });
 #endif

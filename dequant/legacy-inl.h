@@ -169,7 +169,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
                     base + 8 * v);
         }
       };
-      // Fused where d and m are finite (exact products, as on AVX3).
+      // Fused where d and m are finite (exact products, see ProductMinus).
       WithExactProducts(kHasMin && BothHalvesFinite(block), run_block);
     }
     return;
@@ -217,7 +217,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       }
       for (size_t v = 0; v < kCodeVectors; ++v) emit(hi[v], base + 16 + v * lanes);
     };
-    // Fused where d and m are finite (exact products, as on AVX3).
+    // Fused where d and m are finite (exact products, see ProductMinus).
     WithExactProducts(kHasMin && BothHalvesFinite(block), run_block);
   }
 #endif
