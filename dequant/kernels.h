@@ -27,6 +27,14 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 // plain stores otherwise.
 enum class StoreKind { kPlain, kStreaming, kRealign };
 
+// How a kernel writes StoreKind::kRealign output (f32, cached, not 64-byte
+// aligned; FamilyEntry): plain unaligned stores (kPlain); aligned stores of
+// realigned vectors (kRealign: RealignF32 on AVX3, or the kernel's own
+// input-side realignment); or plain stores with a software prefetch of the
+// line 1 KiB ahead (kPrefetch: PrefetchF32 on AVX3, plain stores elsewhere).
+// Each kernel takes what measured fastest (docs/performance.md).
+enum class Misaligned { kPlain, kRealign, kPrefetch };
+
 // Each family returns the kernel of the currently dispatched Highway target
 // for (type, out_type, store), or nullptr when the family has none (always
 // nullptr on HWY_SCALAR, which uses the reference codecs: see

@@ -28,9 +28,10 @@ dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType
 #if HWY_TARGET == HWY_SCALAR
   return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
-  return FindInFamily<FamilyEntry<GgmlType::kIQ4_NL, DequantizeIQ4_NLKernel>,
+  return FindInFamily<FamilyEntry<GgmlType::kIQ4_NL, DequantizeIQ4_NLKernel, Misaligned::kPrefetch>,
                       FamilyEntry<GgmlType::kIQ4_XS, DequantizeIQ4_XSKernel>,
-                      FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel> >(type, out_type, store);
+                      FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel, Misaligned::kPrefetch> >(
+      type, out_type, store);
 #endif
 }
 

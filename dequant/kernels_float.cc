@@ -33,11 +33,11 @@ dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType ou
     case GgmlType::kF16:
       return out_type == OutputType::kF16
                  ? &CopyElements<2>
-                 : ForOutput<ConvertF16Kernel, /*kRealign=*/true>(out_type, store);
+                 : ForOutput<ConvertF16Kernel, Misaligned::kRealign>(out_type, store);
     case GgmlType::kBF16:
       return out_type == OutputType::kBF16
                  ? &CopyElements<2>
-                 : ForOutput<ConvertBF16Kernel, /*kRealign=*/true>(out_type, store);
+                 : ForOutput<ConvertBF16Kernel, Misaligned::kRealign>(out_type, store);
     default:
       return nullptr;
   }

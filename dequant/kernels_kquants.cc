@@ -29,14 +29,15 @@ dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType o
 #if HWY_TARGET == HWY_SCALAR
   return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
-  // Q2_K's misaligned output takes plain stores: in element order they ran
-  // faster than RealignF32's permutes (AVX3 +4: 0.84x against 0.80x aligned).
-  // Q5_K's takes RealignF32 since its tables' broadcasts went into the
-  // instructions (AVX3 +4: 4.37 us against 4.50 with plain stores).
-  return FindInFamily<FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel>,
-                      FamilyEntry<GgmlType::kQ3_K, DequantizeQ3_KKernel>,
-                      FamilyEntry<GgmlType::kQ5_K, DequantizeQ5_KKernel, /*kRealign=*/true>,
-                      FamilyEntry<GgmlType::kTQ2_0, DequantizeTQ2_0Kernel, /*kRealign=*/true> >(
+  // Misaligned output (AVX3 +4, x aligned): Q2_K's plain stores in element
+  // order ran faster than RealignF32's permutes (0.84x against 0.80x), and
+  // 0.89-0.92x with PrefetchF32; Q5_K took RealignF32 since its tables'
+  // broadcasts went into the instructions (4.37 us against 4.50 with plain
+  // stores), and now PrefetchF32 (3.93-3.94 us); Q3_K 0.97x -> 0.99x.
+  return FindInFamily<FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel, Misaligned::kPrefetch>,
+                      FamilyEntry<GgmlType::kQ3_K, DequantizeQ3_KKernel, Misaligned::kPrefetch>,
+                      FamilyEntry<GgmlType::kQ5_K, DequantizeQ5_KKernel, Misaligned::kPrefetch>,
+                      FamilyEntry<GgmlType::kTQ2_0, DequantizeTQ2_0Kernel, Misaligned::kRealign> >(
       type, out_type, store);
 #endif
 }

@@ -32,10 +32,11 @@ dequant_internal::KernelFn FindMissionKernelForTarget(GgmlType type, OutputType 
 #if HWY_TARGET == HWY_SCALAR
   return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
-  return FindInFamily<FamilyEntry<GgmlType::kQ8_0, DequantizeQ8_0Kernel, /*kRealign=*/true>,
-                      FamilyEntry<GgmlType::kQ4_K, DequantizeQ4_KKernel, /*kRealign=*/true>,
-                      FamilyEntry<GgmlType::kQ6_K, DequantizeQ6_KKernel, /*kRealign=*/true>,
-                      FamilyEntry<GgmlType::kQ1_0, DequantizeQ1_0Kernel, /*kRealign=*/true> >(type, out_type, store);
+  return FindInFamily<FamilyEntry<GgmlType::kQ8_0, DequantizeQ8_0Kernel, Misaligned::kRealign>,
+                      FamilyEntry<GgmlType::kQ4_K, DequantizeQ4_KKernel, Misaligned::kRealign>,
+                      FamilyEntry<GgmlType::kQ6_K, DequantizeQ6_KKernel, Misaligned::kRealign>,
+                      FamilyEntry<GgmlType::kQ1_0, DequantizeQ1_0Kernel, Misaligned::kRealign> >(
+      type, out_type, store);
 #endif
 }
 
