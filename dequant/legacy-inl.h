@@ -93,8 +93,11 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       // two broadcasts). Q4_* (one table) were already compiled so.
       const float* d = &batch_halves[k];
       const float* m = &batch_halves[kBatch + k];
-      const VF t0 = kHasMin ? AddBroadcast(MulBroadcast(code0, d), m) : MulBroadcast(code0, d);
-      const VF t1 = kHasMin ? AddBroadcast(MulBroadcast(code1, d), m) : MulBroadcast(code1, d);
+      const auto table = [&](VF codes) HWY_ATTR {
+        return kHasMin ? AddBroadcast(MulBroadcast(codes, d), m) : MulBroadcast(codes, d);
+      };
+      const VF t0 = table(code0);
+      const VF t1 = kHasHighBits ? table(code1) : t0;  // Q5_*: codes 16..31
       uint32_t qh = 0;
       if (kHasHighBits) {
         std::memcpy(&qh, p, 4);
