@@ -502,24 +502,81 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
   }
 }
 
-// SearchChunk for Q3_K without an imatrix: kQ3Tiles tiles at a time (see
-// SearchQ3), whole tiles transposed; the codes stay as floats in their tiles
-// (TileCodesQ3 fetches them).
-inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles) {
+// The groups of a chunk of Q3_K in the order SearchChunkQ3 searches them:
+// those whose max may be negative first (SearchQ3's descent runs only on
+// them), then those whose max is positive, each in their original order, so
+// that most tiles are all of one kind and the tiles of the second kind skip
+// the descent. The order only packs the tiles: SearchQ3 decides exactly per
+// group, so a group put first by mistake costs time, never bytes. A group's
+// sign is that of the maximum over its floats of the bits rotated left by one
+// (|x| above the sign: the largest |x|, a negative one on a tie), found for
+// Lanes groups at once by log2(Lanes) rounds of ConcatEven / ConcatOdd
+// maxima, after which lane g holds group g's.
+HWY_INLINE void OrderGroupsQ3(const float* x, size_t groups, uint8_t* order) {
+  constexpr size_t kN = 16;
+  const DF df;
+  const hn::RebindToUnsigned<DF> du;
+  using VU = hn::Vec<decltype(du)>;
+  const size_t lanes = hn::Lanes(df);
+  uint8_t later[kChunkSuperBlocks * kSuperQK / kN];
+  size_t first = 0, second = 0;
+  size_t g0 = 0;
+  if (lanes <= kN && kN % lanes == 0) {
+    for (; g0 + lanes <= groups; g0 += lanes) {
+      VU v[kMaxLanes];
+      for (size_t g = 0; g < lanes; ++g) {
+        const float* row = x + (g0 + g) * kN;
+        VU m = hn::RotateRight<31>(hn::BitCast(du, hn::LoadU(df, row)));
+        for (size_t c = lanes; c < kN; c += lanes) {
+          m = hn::Max(m, hn::RotateRight<31>(hn::BitCast(du, hn::LoadU(df, row + c))));
+        }
+        v[g] = m;
+      }
+      for (size_t n = lanes; n > 1; n /= 2) {
+        for (size_t j = 0; j < n / 2; ++j) {
+          v[j] = hn::Max(hn::ConcatEven(du, v[2 * j + 1], v[2 * j]),
+                         hn::ConcatOdd(du, v[2 * j + 1], v[2 * j]));
+        }
+      }
+      HWY_ALIGN uint32_t keys[kMaxLanes];
+      hn::Store(v[0], du, keys);
+      for (size_t g = 0; g < lanes; ++g) {
+        const auto id = static_cast<uint8_t>(g0 + g);
+        if (keys[g] & 1) {
+          order[first++] = id;
+        } else {
+          later[second++] = id;
+        }
+      }
+    }
+  }
+  for (; g0 < groups; ++g0) order[first++] = static_cast<uint8_t>(g0);
+  std::copy(later, later + second, order + first);
+}
+
+// SearchChunk for Q3_K without an imatrix: groups in OrderGroupsQ3's order,
+// kQ3Tiles tiles at a time (see SearchQ3), whole tiles transposed; the codes
+// stay as floats in their tiles, group g's at slot[g] (TileCodesQ3 fetches
+// them).
+inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles,
+                          uint8_t* slot) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
   HWY_ALIGN float xt[kQ3Tiles * kN * kMaxLanes];
   HWY_ALIGN float sc[kQ3Tiles * kMaxLanes];
   const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
+  uint8_t order[kChunkSuperBlocks * kSuperQK / kN];
+  OrderGroupsQ3(x, groups, order);
   for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
     const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
     for (size_t k = 0; k * lanes < gn; ++k) {
       const size_t gk = std::min(lanes, gn - k * lanes);
-      const float* src = x + (g0 + k * lanes) * kN;
+      const uint8_t* ids = order + g0 + k * lanes;
+      auto row = [&](size_t g) { return x + ids[g] * kN; };
       if (gk == lanes) {
-        TransposeTile<kN>(src, kN, xt + k * kN * lanes);
+        TransposeTileRows<kN>(row, xt + k * kN * lanes);
       } else {
-        GatherTile<kN>(src, kN, gk, xt + k * kN * lanes);
+        GatherTileRows<kN>(row, gk, xt + k * kN * lanes);
       }
     }
     if (gn == kQ3Tiles * lanes) {
@@ -529,11 +586,15 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
         SearchQ3<kN, 1>(xt + k * kN * lanes, 4, code_tiles + (g0 + k * lanes) * kN, sc + k * lanes);
       }
     }
-    for (size_t g = 0; g < gn; ++g) scales[g0 + g] = sc[g];
+    for (size_t g = 0; g < gn; ++g) {
+      scales[order[g0 + g]] = sc[g];
+      slot[order[g0 + g]] = static_cast<uint8_t>(g0 + g);
+    }
   }
 }
 
-// SearchChunkQ3's codes of group g (-4 .. 3 as floats) as bytes 0 .. 7.
+// SearchChunkQ3's codes of the group in slot g (-4 .. 3 as floats) as bytes
+// 0 .. 7.
 HWY_INLINE void TileCodesQ3(const float* code_tiles, size_t g, uint8_t* dst) {
   const size_t lanes = hn::Lanes(DF());
   const float* tile = code_tiles + (g / lanes) * lanes * 16;
@@ -709,7 +770,8 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
   float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
   HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];  // with an imatrix
-  HWY_ALIGN float code_tiles_f[kChunkSuperBlocks * kSuperQK];  // without
+  HWY_ALIGN float code_tiles_f[kChunkSuperBlocks * kSuperQK];  // without,
+  uint8_t slot[kChunkSuperBlocks * 16];                        // group g's at slot[g]
   int32_t block_codes[kChunkSuperBlocks * 16];                 // with an imatrix: scale codes
   float block_d[kChunkSuperBlocks];                            // and block scales
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
@@ -720,7 +782,7 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
                                  code_tiles);
       Q3ImatrixScaleCodes(scales, sw, count, block_codes, block_d);
     } else {
-      SearchChunkQ3(xc, count, scales, code_tiles_f);
+      SearchChunkQ3(xc, count, scales, code_tiles_f, slot);
     }
     for (int s = 0; s < count; ++s) {
       const float* xs = xc + s * kSuperQK;
@@ -769,7 +831,7 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
           if (imatrix) {
             TileCodes<16>(code_tiles, g, Ls + 16 * j);
           } else {
-            TileCodesQ3(code_tiles_f, g, Ls + 16 * j);
+            TileCodesQ3(code_tiles_f, slot[g], Ls + 16 * j);
           }
           continue;
         }

@@ -30,14 +30,14 @@ namespace HWY_NAMESPACE {
 
 inline constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
 
-// Transposes `groups` (<= Lanes) groups of kN floats, group g at
-// src + g * stride, into t; lanes past `groups` get zeros.
-template <int kN>
-HWY_INLINE void GatherTile(const float* src, size_t stride, size_t groups, float* t) {
+// Transposes `groups` (<= Lanes) groups of kN floats, group g at row(g),
+// into t; lanes past `groups` get zeros.
+template <int kN, class Row>
+HWY_INLINE void GatherTileRows(const Row& row, size_t groups, float* t) {
   const size_t lanes = hn::Lanes(DF());
   for (size_t g = 0; g < lanes; ++g) {
     if (g < groups) {
-      const float* s = src + g * stride;
+      const float* s = row(g);
       for (int i = 0; i < kN; ++i) t[static_cast<size_t>(i) * lanes + g] = s[i];
     } else {
       for (int i = 0; i < kN; ++i) t[static_cast<size_t>(i) * lanes + g] = 0.0f;
@@ -45,25 +45,31 @@ HWY_INLINE void GatherTile(const float* src, size_t stride, size_t groups, float
   }
 }
 
-// GatherTile for a full tile (Lanes groups) by vector loads and in-register
-// transposes of Lanes x Lanes blocks: log2(Lanes) rounds of ConcatEven /
-// ConcatOdd, each of which rotates the bits of (row, lane) right by one, so
-// that after the last round row and lane have swapped. Needs kN to be a
-// multiple of Lanes; otherwise (and for scalable vectors) GatherTile.
+// GatherTileRows with group g at src + g * stride.
 template <int kN>
-HWY_INLINE void TransposeTile(const float* HWY_RESTRICT src, size_t stride, float* HWY_RESTRICT t) {
+HWY_INLINE void GatherTile(const float* src, size_t stride, size_t groups, float* t) {
+  GatherTileRows<kN>([&](size_t g) { return src + g * stride; }, groups, t);
+}
+
+// GatherTileRows for a full tile (Lanes groups) by vector loads and
+// in-register transposes of Lanes x Lanes blocks: log2(Lanes) rounds of
+// ConcatEven / ConcatOdd, each of which rotates the bits of (row, lane) right
+// by one, so that after the last round row and lane have swapped. Needs kN to
+// be a multiple of Lanes; otherwise (and for scalable vectors) GatherTileRows.
+template <int kN, class Row>
+HWY_INLINE void TransposeTileRows(const Row& row, float* HWY_RESTRICT t) {
 #if HWY_HAVE_SCALABLE
-  GatherTile<kN>(src, stride, hn::Lanes(DF()), t);
+  GatherTileRows<kN>(row, hn::Lanes(DF()), t);
 #else
   const DF df;
   constexpr size_t N = hn::MaxLanes(DF());
   if constexpr (N > static_cast<size_t>(kN) || kN % N != 0) {
-    GatherTile<kN>(src, stride, N, t);
+    GatherTileRows<kN>(row, N, t);
   } else {
     for (size_t c0 = 0; c0 < static_cast<size_t>(kN); c0 += N) {
       VF v[N];
       VF u[N];
-      for (size_t g = 0; g < N; ++g) v[g] = hn::LoadU(df, src + g * stride + c0);
+      for (size_t g = 0; g < N; ++g) v[g] = hn::LoadU(df, row(g) + c0);
       for (size_t round = 1; round < N; round *= 2) {
         for (size_t j = 0; j < N / 2; ++j) {
           u[j] = hn::ConcatEven(df, v[2 * j + 1], v[2 * j]);
@@ -75,6 +81,12 @@ HWY_INLINE void TransposeTile(const float* HWY_RESTRICT src, size_t stride, floa
     }
   }
 #endif
+}
+
+// TransposeTileRows with group g at src + g * stride.
+template <int kN>
+HWY_INLINE void TransposeTile(const float* HWY_RESTRICT src, size_t stride, float* HWY_RESTRICT t) {
+  TransposeTileRows<kN>([&](size_t g) { return src + g * stride; }, t);
 }
 
 // Inverse of GatherTile for int32 codes: group g's kN codes to
@@ -281,6 +293,16 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // sums and near-ties fail it too) is the step done as in the reference. The
 // tiles are independent chains, interleaved step by step so that one tile's
 // exact step overlaps the other's work.
+//
+// A group whose max (its first element of largest |x|) is positive never
+// changes a code, so only the others run the descent: its iscale is negative,
+// so every code l has the opposite sign of x or is 0, and every term (w * x)
+// * l is <= 0 (or NaN). The sum of such terms, rounded after each addition,
+// is <= each of them (rounding is monotonic), so slx = sumlx - (w * x) * l
+// is <= 0 or NaN at every step and the reference's `slx > 0` never holds.
+// (With an Inf or NaN among x the sums are NaN or -Inf: the same.) A tile
+// without such a group skips the descent, which is why SearchChunkQ3 puts
+// them together (OrderGroupsQ3).
 template <int kN, int kTiles>
 HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
                          float* scale_out) {
@@ -324,7 +346,8 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
     const VF amax = hn::IfThenElse(gt2, amax_q[2], amax_q[0]);
     const VF max = hn::IfThenElse(gt2, max_q[2], max_q[0]);
     small[k] = hn::Lt(amax, hn::Set(df, 1e-15f));
-    active[k] = hn::Not(small[k]);
+    // Only a group whose max is negative can change a code (see above).
+    active[k] = hn::AndNot(small[k], hn::Lt(max, zero));
     const VF iscale = hn::Div(hn::Set(df, static_cast<float>(-nmax)), max);
     VF slx = zero, sl2 = zero;
     for (int i = 0; i < kN; ++i) {
