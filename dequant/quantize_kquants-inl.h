@@ -502,77 +502,79 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
   }
 }
 
-// The groups of a chunk of Q3_K in the order SearchChunkQ3 searches them:
-// those whose max may be negative first (SearchQ3's descent runs only on
-// them), then those whose max is positive, each in their original order, so
-// that most tiles are all of one kind and the tiles of the second kind skip
-// the descent. The order only packs the tiles: SearchQ3 decides exactly per
-// group, so a group put first by mistake costs time, never bytes. A group's
-// sign is that of the maximum over its floats of the bits rotated left by one
-// (|x| above the sign: the largest |x|, a negative one on a tie), found for
-// Lanes groups at once by log2(Lanes) rounds of ConcatEven / ConcatOdd
-// maxima, after which lane g holds group g's.
-HWY_INLINE void OrderGroupsQ3(const float* x, size_t groups, uint8_t* order) {
+#if HWY_TARGET <= HWY_AVX3
+// The groups of a chunk of Q3_K in the order SearchChunkQ3 searches them on
+// AVX-512: those whose max may be negative first (SearchQ3's descent runs
+// only on them), then those whose max is positive, each in their original
+// order, so that most tiles are all of one kind and the tiles of the second
+// kind skip the descent. The order only packs the tiles: SearchQ3 decides
+// exactly per group, so a group put first by mistake costs time, never bytes.
+// A group's sign is that of the maximum over its floats of the bits rotated
+// left by one (|x| above the sign: the largest |x|, a negative one on a tie),
+// found for 16 groups at once by four rounds of ConcatEven / ConcatOdd
+// maxima, after which lane g holds group g's; the groups of each kind are
+// gathered by a compress. Other targets keep the groups' order: without a
+// native compress (AVX2 and below) ordering measured slower, and a branch
+// per group instead learns the signs only when the same input is quantized
+// again and again (the in-cache benchmark), not out of cache.
+inline constexpr bool kOrderQ3Groups = true;
+HWY_INLINE void OrderGroupsQ3(const float* x, size_t groups, uint32_t* order) {
   constexpr size_t kN = 16;
   const DF df;
   const hn::RebindToUnsigned<DF> du;
   using VU = hn::Vec<decltype(du)>;
-  const size_t lanes = hn::Lanes(df);
-  uint8_t later[kChunkSuperBlocks * kSuperQK / kN];
+  static_assert(hn::MaxLanes(DF()) == kN, "one 16-float group per vector");
+  uint32_t later[kChunkSuperBlocks * kSuperQK / kN + kN];
   size_t first = 0, second = 0;
   size_t g0 = 0;
-  if (lanes <= kN && kN % lanes == 0) {
-    for (; g0 + lanes <= groups; g0 += lanes) {
-      VU v[kMaxLanes];
-      for (size_t g = 0; g < lanes; ++g) {
-        const float* row = x + (g0 + g) * kN;
-        VU m = hn::RotateRight<31>(hn::BitCast(du, hn::LoadU(df, row)));
-        for (size_t c = lanes; c < kN; c += lanes) {
-          m = hn::Max(m, hn::RotateRight<31>(hn::BitCast(du, hn::LoadU(df, row + c))));
-        }
-        v[g] = m;
-      }
-      for (size_t n = lanes; n > 1; n /= 2) {
-        for (size_t j = 0; j < n / 2; ++j) {
-          v[j] = hn::Max(hn::ConcatEven(du, v[2 * j + 1], v[2 * j]),
-                         hn::ConcatOdd(du, v[2 * j + 1], v[2 * j]));
-        }
-      }
-      HWY_ALIGN uint32_t keys[kMaxLanes];
-      hn::Store(v[0], du, keys);
-      for (size_t g = 0; g < lanes; ++g) {
-        const auto id = static_cast<uint8_t>(g0 + g);
-        if (keys[g] & 1) {
-          order[first++] = id;
-        } else {
-          later[second++] = id;
-        }
+  for (; g0 + kN <= groups; g0 += kN) {
+    VU v[kN];
+    for (size_t g = 0; g < kN; ++g) {
+      v[g] = hn::RotateRight<31>(hn::BitCast(du, hn::LoadU(df, x + (g0 + g) * kN)));
+    }
+    for (size_t n = kN; n > 1; n /= 2) {
+      for (size_t j = 0; j < n / 2; ++j) {
+        v[j] = hn::Max(hn::ConcatEven(du, v[2 * j + 1], v[2 * j]),
+                       hn::ConcatOdd(du, v[2 * j + 1], v[2 * j]));
       }
     }
+    const auto negative = hn::TestBit(v[0], hn::Set(du, 1u));
+    const VU ids = hn::Iota(du, static_cast<uint32_t>(g0));
+    hn::StoreU(hn::Compress(ids, negative), du, order + first);
+    hn::StoreU(hn::Compress(ids, hn::Not(negative)), du, later + second);
+    const size_t n_negative = hn::CountTrue(du, negative);
+    first += n_negative;
+    second += kN - n_negative;
   }
-  for (; g0 < groups; ++g0) order[first++] = static_cast<uint8_t>(g0);
+  for (; g0 < groups; ++g0) order[first++] = static_cast<uint32_t>(g0);
   std::copy(later, later + second, order + first);
 }
+#else
+inline constexpr bool kOrderQ3Groups = false;
+HWY_INLINE void OrderGroupsQ3(const float*, size_t, uint32_t*) {}
+#endif
 
-// SearchChunk for Q3_K without an imatrix: groups in OrderGroupsQ3's order,
-// kQ3Tiles tiles at a time (see SearchQ3), whole tiles transposed; the codes
-// stay as floats in their tiles, group g's at slot[g] (TileCodesQ3 fetches
-// them).
+// SearchChunk for Q3_K without an imatrix: groups in OrderGroupsQ3's order
+// (AVX-512) or their own, kQ3Tiles tiles at a time (see SearchQ3), whole
+// tiles transposed; the codes stay as floats in their tiles, group g's at
+// slot[g] (TileCodesQ3 fetches them).
 inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles,
                           uint8_t* slot) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
-  HWY_ALIGN float xt[kQ3Tiles * kN * kMaxLanes];
+  // On 1 KiB boundaries on AVX-512, as SearchQ3's tile arrays (see there).
+  alignas(kOrderQ3Groups ? 1024 : 64) float xt[kQ3Tiles * kN * kMaxLanes];
   HWY_ALIGN float sc[kQ3Tiles * kMaxLanes];
   const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
-  uint8_t order[kChunkSuperBlocks * kSuperQK / kN];
+  uint32_t order[kChunkSuperBlocks * kSuperQK / kN + 16];  // room for a compressed store
   OrderGroupsQ3(x, groups, order);
+  auto id = [&](size_t p) { return kOrderQ3Groups ? order[p] : p; };
   for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
     const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
     for (size_t k = 0; k * lanes < gn; ++k) {
       const size_t gk = std::min(lanes, gn - k * lanes);
-      const uint8_t* ids = order + g0 + k * lanes;
-      auto row = [&](size_t g) { return x + ids[g] * kN; };
+      const size_t p0 = g0 + k * lanes;
+      auto row = [&](size_t g) { return x + id(p0 + g) * kN; };
       if (gk == lanes) {
         TransposeTileRows<kN>(row, xt + k * kN * lanes);
       } else {
@@ -587,8 +589,8 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
       }
     }
     for (size_t g = 0; g < gn; ++g) {
-      scales[order[g0 + g]] = sc[g];
-      slot[order[g0 + g]] = static_cast<uint8_t>(g0 + g);
+      scales[id(g0 + g)] = sc[g];
+      slot[id(g0 + g)] = static_cast<uint8_t>(g0 + g);
     }
   }
 }
@@ -770,7 +772,7 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
   float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
   HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];  // with an imatrix
-  HWY_ALIGN float code_tiles_f[kChunkSuperBlocks * kSuperQK];  // without,
+  alignas(kOrderQ3Groups ? 1024 : 64) float code_tiles_f[kChunkSuperBlocks * kSuperQK];  // without,
   uint8_t slot[kChunkSuperBlocks * 16];                        // group g's at slot[g]
   int32_t block_codes[kChunkSuperBlocks * 16];                 // with an imatrix: scale codes
   float block_d[kChunkSuperBlocks];                            // and block scales
