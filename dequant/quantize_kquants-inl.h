@@ -772,8 +772,10 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
   float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
   uint8_t L[kChunkSuperBlocks * kSuperQK];
   HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];  // with an imatrix
-  alignas(kOrderQ3Groups ? 1024 : 64) float code_tiles_f[kChunkSuperBlocks * kSuperQK];  // without,
-  uint8_t slot[kChunkSuperBlocks * 16];                        // group g's at slot[g]
+  // Without an imatrix (group g's at slot[g]; on 1 KiB boundaries on
+  // AVX-512, as SearchQ3's tile arrays):
+  alignas(kOrderQ3Groups ? 1024 : 64) float code_tiles_f[kChunkSuperBlocks * kSuperQK];
+  uint8_t slot[kChunkSuperBlocks * 16];
   int32_t block_codes[kChunkSuperBlocks * 16];                 // with an imatrix: scale codes
   float block_d[kChunkSuperBlocks];                            // and block scales
   for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {

@@ -300,9 +300,11 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // * l is <= 0 (or NaN). The sum of such terms, rounded after each addition,
 // is <= each of them (rounding is monotonic), so slx = sumlx - (w * x) * l
 // is <= 0 or NaN at every step and the reference's `slx > 0` never holds.
-// (With an Inf or NaN among x the sums are NaN or -Inf: the same.) A tile
-// without such a group skips the descent, which is why SearchChunkQ3 puts
-// them together (OrderGroupsQ3).
+// The same holds with NaN or Inf among x, or x^2 overflowing: every term is
+// then <= 0, -Inf or NaN, never +Inf (an Inf makes iscale -0, and its own
+// code NearestInt(-0 * Inf), of the default NaN, is 0, so its term is NaN),
+// and the sums are NaN or -Inf. A tile without such a group skips the
+// descent, which is why SearchChunkQ3 puts them together (OrderGroupsQ3).
 template <int kN, int kTiles>
 HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
                          float* scale_out) {
