@@ -348,6 +348,40 @@ TEST_P(QuantizeTargetTest, MatchesReferenceOnTieRichRows) {
   ExpectSameBytes(GgmlType::kQ3_K, many, kRowLength, nullptr, 1, "tie-rich rows");
 }
 
+// Q3_K's descent runs only for the groups whose max (first element of
+// largest |x|) is negative, and on AVX-512 the groups are reordered by that
+// sign first (quantize_kquants-inl.h, OrderGroupsQ3): rows whose groups
+// are all of one sign, alternate, or come in runs, with the largest |x| on a
+// tie of both signs in either order, and groups holding +-Inf, NaN or values
+// whose square overflows, must still give the reference's bytes.
+TEST_P(QuantizeTargetTest, Q3KDescentOnlyWhereTheMaxIsNegative) {
+  std::mt19937 rng(515);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n_rows = 48;
+  std::vector<float> x(static_cast<size_t>(n_rows * kRowLength));
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t g = 0; g < kRowLength / 16; ++g) {
+      float* v = x.data() + r * kRowLength + g * 16;
+      for (int i = 0; i < 16; ++i) v[i] = normal(rng);
+      const int at = static_cast<int>(rng() % 16);
+      // Rows of one sign, alternating groups, runs of five, random signs.
+      const bool negative = (r % 4 == 0)   ? (r / 4) % 2 == 0
+                            : (r % 4 == 1) ? g % 2 == 1
+                            : (r % 4 == 2) ? (g / 5) % 2 == 0
+                                           : (rng() & 1) != 0;
+      v[at] = negative ? -4.0f : 4.0f;
+      const uint32_t extra = rng() % 8;
+      if (extra == 0) v[(at + 3) % 16] = -v[at];  // a tie of both signs
+      if (extra == 1) v[(at + 5) % 16] = negative ? -HUGE_VALF : HUGE_VALF;
+      if (extra == 2) v[(at + 7) % 16] = std::nanf("");
+      if (extra == 3) v[at] = negative ? -3e19f : 3e19f;  // x^2 overflows
+      if (extra == 4) v[(at + 1) % 16] = negative ? HUGE_VALF : -HUGE_VALF;
+    }
+  }
+  ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 0, "max sign rows");
+  ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 5, "max sign rows, misaligned");
+}
+
 // Rows of random bit patterns (Inf, subnormals, huge values of every
 // exponent) alone and sprinkled into normal rows: the garbage paths of the
 // reference's conversions must be reproduced too. NaN bit patterns are
