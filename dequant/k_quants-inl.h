@@ -218,6 +218,13 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // Each code byte is loaded once for its four shifts.
   constexpr size_t kGroupVectors = 16 / hn::MaxLanes(DF());
   const VF codes = ToFloat(hn::And(hn::Iota(di, 0), k3));
+#if HWY_TARGET <= HWY_AVX3
+  // With 16-entry tables, index bits 3..2 select too: a table repeating each
+  // value over four lanes reads the code at bits 3..2 of the byte, so the odd
+  // shift steps take the even steps' index (byte, then byte >> 4), and two
+  // shifts in four go (AVX3: aligned 7 % faster, +4 1-2 %).
+  const VF codes_hi = ToFloat(hn::And(hn::ShiftRight<2>(hn::Iota(di, 0)), k3));
+#endif
   const VI k15 = hn::Set(di, 15);
   // Scales are decoded a batch of blocks ahead (as KQuantScaleBatch): the
   // per-group broadcasts then never wait on the stores that wrote them.
@@ -249,10 +256,17 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
           constexpr int kStep = decltype(shift_step)::value;
           for (int g = 0; g < 2; ++g) {
             const int is = 8 * h + 2 * kStep + g;
+#if HWY_TARGET <= HWY_AVX3
+            constexpr int kShift = kStep < 2 ? 0 : 4;
+            const VF step_codes = kStep % 2 ? codes_hi : codes;
+#else
+            constexpr int kShift = 2 * kStep;
+            const VF step_codes = codes;
+#endif
             const VF table =
-                hn::Sub(hn::Mul(hn::Set(df, dl[k][is]), codes), hn::Set(df, ml[k][is]));
+                hn::Sub(hn::Mul(hn::Set(df, dl[k][is]), step_codes), hn::Set(df, ml[k][is]));
             for (size_t v = 0; v < kGroupVectors; ++v) {
-              const VI idx = hn::ShiftRight<2 * kStep>(bytes[g][v]);
+              const VI idx = hn::ShiftRight<kShift>(bytes[g][v]);
               out.Store(LookupTable(table, idx), o + 128 * h + 32 * kStep + 16 * g + v * lanes);
             }
           }
