@@ -33,9 +33,10 @@ dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType o
   // order ran faster than RealignF32's permutes (0.84x against 0.80x), and
   // 0.89-0.92x with PrefetchF32; with two shifts in four gone (aligned 7 %
   // faster) PrefetchF32 still leads (3.31-3.37 us against RealignF32's 3.42
-  // and plain stores' 3.61), at 0.85-0.86x of the faster aligned; Q5_K took RealignF32 since its tables'
-  // broadcasts went into the instructions (4.37 us against 4.50 with plain
-  // stores), and now PrefetchF32 (3.93-3.94 us); Q3_K 0.97x -> 0.99x.
+  // and plain stores' 3.61), at 0.85-0.86x of the faster aligned. Q5_K took
+  // RealignF32 since its tables' broadcasts went into the instructions (4.37
+  // us against 4.50 with plain stores), and now PrefetchF32 (3.93-3.94 us);
+  // Q3_K 0.97x -> 0.99x.
   return FindInFamily<FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel, Misaligned::kPrefetch>,
                       FamilyEntry<GgmlType::kQ3_K, DequantizeQ3_KKernel, Misaligned::kPrefetch>,
                       FamilyEntry<GgmlType::kQ5_K, DequantizeQ5_KKernel, Misaligned::kPrefetch>,
