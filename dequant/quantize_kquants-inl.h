@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "ggufkit/dequant/quantize_search-inl.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "ggufkit/quants/block_k.h"
 #include "ggufkit/quants/half.h"
@@ -557,9 +558,14 @@ HWY_INLINE void OrderGroupsQ3(const float*, size_t, uint32_t*) {}
 // SearchChunk for Q3_K without an imatrix: groups in OrderGroupsQ3's order
 // (AVX-512) or their own, kQ3Tiles tiles at a time (see SearchQ3), whole
 // tiles transposed; the codes stay as floats in their tiles, group g's at
-// slot[g] (TileCodesQ3 fetches them).
+// slot[g] (TileCodesQ3 fetches them). next (or null) is the next chunk, of
+// next_n_sb super-blocks: while each tile pair is searched, the lines of
+// the next chunk at the same offset are prefetched. OrderGroupsQ3 reads a
+// whole chunk before any search, a burst the hardware prefetchers do not
+// run ahead of: AVX3 64 MiB 31.1 -> 28.4 ms on an Intel Xeon (Emerald
+// Rapids), in cache and AVX2 (no OrderGroupsQ3) unchanged.
 inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles,
-                          uint8_t* slot) {
+                          uint8_t* slot, const float* next, int next_n_sb) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
   // On 1 KiB boundaries on AVX-512, as SearchQ3's tile arrays (see there).
@@ -569,8 +575,14 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
   uint32_t order[kChunkSuperBlocks * kSuperQK / kN + 16];  // room for a compressed store
   OrderGroupsQ3(x, groups, order);
   auto id = [&](size_t p) { return kOrderQ3Groups ? order[p] : p; };
+  const size_t next_groups = static_cast<size_t>(next_n_sb) * (kSuperQK / kN);
   for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
     const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
+    if (next != nullptr && g0 < next_groups) {
+      const char* p = reinterpret_cast<const char*>(next + g0 * kN);
+      const size_t bytes = (std::min(g0 + gn, next_groups) - g0) * kN * sizeof(float);
+      for (size_t off = 0; off < bytes; off += 64) hwy::Prefetch(p + off);
+    }
     for (size_t k = 0; k * lanes < gn; ++k) {
       const size_t gk = std::min(lanes, gn - k * lanes);
       const size_t p0 = g0 + k * lanes;
@@ -786,7 +798,10 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
                                  code_tiles);
       Q3ImatrixScaleCodes(scales, sw, count, block_codes, block_d);
     } else {
-      SearchChunkQ3(xc, count, scales, code_tiles_f, slot);
+      const int64_t next_sb = sb0 + count;
+      const int next_count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - next_sb));
+      SearchChunkQ3(xc, count, scales, code_tiles_f, slot,
+                    next_count > 0 ? x + next_sb * kSuperQK : nullptr, next_count);
     }
     for (int s = 0; s < count; ++s) {
       const float* xs = xc + s * kSuperQK;
