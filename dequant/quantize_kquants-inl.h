@@ -19,11 +19,11 @@
 #include <cstring>
 
 #include "ggufkit/dequant/quantize_search-inl.h"
-#include "hwy/cache_control.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/block_k.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/quant_search_internal.h"
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -564,8 +564,8 @@ HWY_INLINE void OrderGroupsQ3(const float*, size_t, uint32_t*) {}
 // whole chunk before any search, a burst the hardware prefetchers do not
 // run ahead of: AVX3 64 MiB 31.1 -> 28.4 ms on an Intel Xeon (Emerald
 // Rapids), in cache and AVX2 (no OrderGroupsQ3) unchanged.
-inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles,
-                          uint8_t* slot, const float* next, int next_n_sb) {
+inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles, uint8_t* slot,
+                          const float* next, int next_n_sb) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
   // On 1 KiB boundaries on AVX-512, as SearchQ3's tile arrays (see there).
