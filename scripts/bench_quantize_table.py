@@ -2,7 +2,8 @@
 """Renders docs/performance.md's quantizer tables from a bench_quantize JSON run
 (--benchmark_out=run.json --benchmark_out_format=json) and checks the goals of
 issue 15: searches >= 8x their scalar reference on AVX3 and >= 4x on AVX2
-(in cache), simple types >= 0.5x memcpy in cache."""
+(in cache and on fresh data: the 64 MiB row), simple types >= 0.5x memcpy in
+cache."""
 import json
 import sys
 
@@ -60,18 +61,32 @@ def main(path):
         if s and r:
             print(f"| {t} | {s['MB/s']:,.0f} | {r['MB/s']:,.0f} | {r.get('x_scalar', 0):.1f}x |")
     print()
-    print("### Goals of issue 15 in this run (in cache)\n")
+    print("### Goals of issue 15 in this run\n")
+    # A search's speed-up counts on both rows: the 256 KiB row quantizes the
+    # same input again and again, and the branch predictor learns the
+    # outcomes of data-dependent branches (Q3_K's descent), which fresh data
+    # (every weight of a real model, and the 64 MiB row) never allows.
     for t in SEARCHES:
         for tg, goal in (("AVX3", 8.0), ("AVX2", 4.0)):
             r = rows.get(f"quant/{t}/{tg}/256KiB")
+            f = rows.get(f"quant/{t}/{tg}/64MiB")
             if r:
                 x = r.get("x_scalar", 0)
-                print(f"- {t} {tg}: {x:.1f}x scalar (>= {goal:.0f}): {'met' if x >= goal else 'NOT met'}")
+                xf = f.get("x_scalar", 0) if f else None
+                worst = x if xf is None else min(x, xf)
+                fresh = "" if xf is None else f", {xf:.1f}x on fresh data (64 MiB)"
+                print(
+                    f"- {t} {tg}: {x:.1f}x scalar in cache{fresh} (>= {goal:.0f}): "
+                    f"{'met' if worst >= goal else 'NOT met'}"
+                )
     for t in SIMPLE:
         r = rows.get(f"quant/{t}/{targets[0]}/256KiB")
         if r:
             x = r.get("x_memcpy", 0)
-            print(f"- {t} {targets[0]}: {x:.2f}x memcpy (>= 0.5): {'met' if x >= 0.5 else 'NOT met'}")
+            print(
+                f"- {t} {targets[0]}: {x:.2f}x memcpy in cache (>= 0.5): "
+                f"{'met' if x >= 0.5 else 'NOT met'}"
+            )
 
 
 if __name__ == "__main__":
