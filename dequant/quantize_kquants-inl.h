@@ -559,11 +559,14 @@ HWY_INLINE void OrderGroupsQ3(const float*, size_t, uint32_t*) {}
 // (AVX-512) or their own, kQ3Tiles tiles at a time (see SearchQ3), whole
 // tiles transposed; the codes stay as floats in their tiles, group g's at
 // slot[g] (TileCodesQ3 fetches them). next (or null) is the next chunk, of
-// next_n_sb super-blocks: while each tile pair is searched, the lines of
-// the next chunk at the same offset are prefetched. OrderGroupsQ3 reads a
-// whole chunk before any search, a burst the hardware prefetchers do not
-// run ahead of: AVX3 64 MiB 31.1 -> 28.4 ms on an Intel Xeon (Emerald
-// Rapids), in cache and AVX2 (no OrderGroupsQ3) unchanged.
+// next_n_sb super-blocks: on AVX-512, while each tile pair is searched, the
+// lines of the next chunk at the same offset are prefetched, because
+// OrderGroupsQ3 reads a whole chunk before any search, a burst the hardware
+// prefetchers do not run ahead of. Measured on an Intel Xeon (Emerald
+// Rapids), AVX3, 8 interleaved runs: 64 MiB 28.3 -> 26.6 ms, 256 KiB (the
+// next chunk already cached) 1-3 % slower; a prefetch every 128 bytes kept
+// only a third of the gain. Other targets read each tile as they search it
+// (AVX2: no change measured), so they do not prefetch.
 inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles, uint8_t* slot,
                           const float* next, int next_n_sb) {
   constexpr int kN = 16;
@@ -578,7 +581,7 @@ inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_t
   const size_t next_groups = static_cast<size_t>(next_n_sb) * (kSuperQK / kN);
   for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
     const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
-    if (next != nullptr && g0 < next_groups) {
+    if (kOrderQ3Groups && next != nullptr && g0 < next_groups) {
       const char* p = reinterpret_cast<const char*>(next + g0 * kN);
       const size_t bytes = (std::min(g0 + gn, next_groups) - g0) * kN * sizeof(float);
       for (size_t off = 0; off < bytes; off += 64) hwy::Prefetch(p + off);
