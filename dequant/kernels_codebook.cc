@@ -28,8 +28,13 @@ dequant_internal::KernelFn FindCodebookKernelForTarget(GgmlType type, OutputType
 #if HWY_TARGET == HWY_SCALAR
   return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
+  // Misaligned AVX3 output of IQ4_XS: PrefetchF32 measured no faster than
+  // plain stores on Zen 4 (seventh pass of docs/performance.md) and 25 %
+  // faster on an Intel Xeon (Emerald Rapids), where plain split stores ran
+  // 0.73x aligned: +4 bytes 8.03 -> 5.96 us per 256 KiB, aligned 5.85 us
+  // (RealignF32 6.20 us).
   return FindInFamily<FamilyEntry<GgmlType::kIQ4_NL, DequantizeIQ4_NLKernel, Misaligned::kPrefetch>,
-                      FamilyEntry<GgmlType::kIQ4_XS, DequantizeIQ4_XSKernel>,
+                      FamilyEntry<GgmlType::kIQ4_XS, DequantizeIQ4_XSKernel, Misaligned::kPrefetch>,
                       FamilyEntry<GgmlType::kMXFP4, DequantizeMXFP4Kernel, Misaligned::kPrefetch> >(
       type, out_type, store);
 #endif
