@@ -31,7 +31,9 @@ enum class StoreKind { kPlain, kStreaming, kRealign };
 // aligned; FamilyEntry): plain unaligned stores (kPlain); aligned stores of
 // realigned vectors (kRealign: RealignF32 on AVX3, or the kernel's own
 // input-side realignment); or plain stores with a software prefetch of the
-// line 1 KiB ahead (kPrefetch: PrefetchF32 on AVX3, plain stores elsewhere).
+// line 1 KiB ahead (kPrefetch: PrefetchF32 on AVX3 and AVX2, plain stores
+// elsewhere). On AVX2 kRealign prefetches too (RealignF32 is PrefetchF32
+// there, see dequant/output-inl.h).
 // Each kernel takes what measured fastest (docs/performance.md).
 enum class Misaligned { kPlain, kRealign, kPrefetch };
 
