@@ -450,67 +450,65 @@ class RealignF32 {
   __mmask16 head_mask_;
   size_t end_ = 0;
 };
+#endif
 
-// Cached f32 output off the 64-byte alignment with plain stores, each one
-// preceded by a prefetch of the line 1 KiB (16 stores) ahead (512 B and
-// 2 KiB measured alike or slower). Every store still splits two lines, as
-// with WriteF32, but both are more often in L1 already: memset at +4 bytes
-// into 256 KiB (L2) ran 2.83 us instead of 3.08 (aligned: 2.24 us, and no
-// faster with the prefetch). It helps the kernels whose stores wait on
-// lines (AVX3 Q5_0 +4: 0.88x -> 0.95x aligned), not the ones bound by their
-// shuffles (Q4_0, Q6_K); in every store it slowed aligned output (IQ4_XS
-// 18 %; on AVX2 half the kernels). So on AVX3 only the misaligned output of
-// the kernels whose FamilyEntry asks for it (Misaligned::kPrefetch) takes
-// it (on AVX2 all misaligned output, below). A
-// prefetch never faults and changes no data: the last ones reach up to
+#if HWY_TARGET <= HWY_AVX2
+// Cached f32 output off the 64-byte alignment with plain stores and a
+// prefetch of the line 1 KiB ahead (512 B and 2 KiB measured alike or
+// slower). Every store still splits two lines, as with WriteF32, but both
+// are more often in L1 already: memset at +4 bytes into 256 KiB (L2) ran
+// 2.83 us instead of 3.08 (Zen 4; aligned: 2.24 us, and no faster with the
+// prefetch). It helps the kernels whose stores wait on lines (AVX3 Q5_0 +4:
+// 0.88x -> 0.95x aligned), not the ones bound by their shuffles (Q4_0,
+// Q6_K); in every store it slowed aligned output (IQ4_XS 18 %; on AVX2 half
+// the kernels), which therefore never takes it.
+// - AVX3: PREFETCHW (for writing; every AVX-512 CPU has it: Q2_K +4 3.36 us
+//   against 3.44 with PREFETCHT0) before every 64-byte store, for the
+//   kernels whose FamilyEntry asks for it (Misaligned::kPrefetch).
+// - AVX2: PREFETCHT0 (every AVX2 CPU has it), once per 64 bytes of output
+//   (before the stores of elements i with i % 16 < 8; before every store it
+//   measured the same on an Intel Xeon, and a prefetch in every store of
+//   aligned output cost the AVX2 kernels 9-17 % on Zen 4), for every kernel:
+//   on the Xeon (Emerald Rapids), plain misaligned stores ran 0.56-0.86x
+//   aligned; +4 bytes, ns per 256 KiB, plain -> prefetch: Q2_K 10371 -> 6206
+//   (aligned 5961), Q5_K 11871 -> 7776 (6664), Q4_K 9315 -> 5899 (5862),
+//   Q4_0 7866 -> 5373 (5810), IQ4_NL 10448 -> 6456 (6076). There is no
+//   permuting RealignF32 on AVX2 (slower than plain stores on Zen 4, fourth
+//   pass of docs/performance.md), so there RealignF32 is PrefetchF32 under a
+//   name of its own: the kernels that realign from the input side (see
+//   ShiftedF32Output) take only its ptr().
+// A prefetch never faults and changes no data: the last ones reach up to
 // 1 KiB past the output, at worst taking a line from another core once.
-struct PrefetchF32 : WriteF32 {
-  using WriteF32::WriteF32;
-  HWY_INLINE void Store(VF v, size_t i) {
-    // PREFETCHW (for writing; every AVX-512 CPU has it: AVX3 Q2_K +4 3.36
-    // us against 3.44 with PREFETCHT0). The address as an integer: it may
-    // lie past the end of the output.
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(ptr() + i) + kPrefetchAheadBytes;
-    asm volatile("prefetchw (%0)" : : "r"(ahead));
-    WriteF32::Store(v, i);
-  }
-  static constexpr size_t kPrefetchAheadBytes = 1024;
-};
-#elif HWY_TARGET == HWY_AVX2
-// AVX2: PrefetchF32 as on AVX3 (a PREFETCHT0, which every AVX2 CPU has,
-// 1 KiB ahead), but only before the stores of elements i with i % 16 < 8,
-// one per 64 bytes of output (every store: the same speed on the Xeon
-// below; on Zen 4 a prefetch in every store of aligned output cost AVX2
-// kernels 9-17 %, seventh pass). Measured on an Intel Xeon (Emerald
-// Rapids), where plain misaligned stores ran 0.56-0.86x aligned: +4 bytes
-// over aligned, ns per 256 KiB, plain -> prefetch: Q2_K 10371 -> 6206
-// (aligned 5961), Q5_K 11871 -> 7776 (6664), Q4_K 9315 -> 5899 (5862),
-// Q4_0 7866 -> 5373 (5810), IQ4_NL 10448 -> 6456 (6076); aligned output
-// never takes it. There is no RealignF32 permute on AVX2 (it measured
-// slower than plain stores on Zen 4, fourth pass of docs/performance.md),
-// so RealignF32 is PrefetchF32 under a name of its own: the kernels that
-// realign from the input side (see ShiftedF32Output) take only its ptr().
 struct PrefetchF32 : WriteF32 {
   using WriteF32::WriteF32;
   HWY_INLINE void Store(VF v, size_t i) {
     // The address as an integer: it may lie past the end of the output.
     const uintptr_t ahead = reinterpret_cast<uintptr_t>(ptr() + i) + kPrefetchAheadBytes;
+#if HWY_TARGET <= HWY_AVX3
+    asm volatile("prefetchw (%0)" : : "r"(ahead));
+#else
     if ((i & 8) == 0) asm volatile("prefetcht0 (%0)" : : "r"(ahead));  // i: a multiple of 8
+#endif
     WriteF32::Store(v, i);
   }
   static constexpr size_t kPrefetchAheadBytes = 1024;
 };
+#else
+// Other targets write misaligned output with plain unaligned stores.
+using PrefetchF32 = WriteF32;
+#endif
+
+#if HWY_TARGET == HWY_AVX2
 struct RealignF32 : PrefetchF32 {
   using PrefetchF32::PrefetchF32;
 };
-#else
-// Other targets write misaligned output with plain unaligned stores, except
-// in the kernels that realign from the input side (see ShiftedF32Output):
-// a type of its own so that those kernels can tell it from WriteF32.
+#elif HWY_TARGET > HWY_AVX2
+// Plain stores, except in the kernels that realign from the input side (see
+// ShiftedF32Output): a type of its own so that those kernels can tell it
+// from WriteF32.
 struct RealignF32 : WriteF32 {
   using WriteF32::WriteF32;
 };
-using PrefetchF32 = WriteF32;
 #endif
 
 // Cached f32 output off the vector alignment, realigned from the input side:
