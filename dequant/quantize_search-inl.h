@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "ggufkit/dequant/quantize_common-inl.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -280,7 +281,9 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // to scale_out + k * Lanes): weights x^2, then up to 5 rounds of coordinate
 // descent; a lane stops after its first round without a change, as the
 // reference's loop breaks. Codes are stored as floats -nmax .. nmax - 1 (the
-// reference's L[i] - nmax).
+// reference's L[i] - nmax). The first prefetch_lines (at most kTiles * kN)
+// 64-byte lines at prefetch are prefetched, one per element of the first
+// pass (SearchChunkQ3's next chunk).
 //
 // The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
 // sums that depend on every earlier step, a serial chain through a division.
@@ -307,7 +310,8 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // descent, which is why SearchChunkQ3 puts them together (OrderGroupsQ3).
 template <int kN, int kTiles>
 HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
-                         float* scale_out) {
+                         float* scale_out, const char* prefetch = nullptr,
+                         size_t prefetch_lines = 0) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -359,6 +363,8 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
     VF slx = zero, sl2 = zero;
     for (int i = 0; i < kN; ++i) {
       const size_t at = k * tile + i * lanes;
+      const size_t line = static_cast<size_t>(k * kN + i);
+      if (line < prefetch_lines) hwy::Prefetch(prefetch + 64 * line);
       const VF x = hn::Load(df, xt + at);
       const VF fl = ToFloat(ClampV(NearestIntV(hn::Mul(iscale, x)), -nmax, nmax - 1));
       const VF w = hn::Mul(x, x);
