@@ -132,33 +132,52 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
 // need alignment, and without them the output costs a read-for-ownership per
 // line (Q4_K out of cache on AVX3: 0.63x the aligned speed). Instead the
 // kernel writes chunks of whole blocks into an aligned scratch that stays in
-// L1, and each chunk goes out with non-temporal stores for its whole lines
-// (cached stores for the partial lines at either end). The bytes written are
-// the kernel's own. Chunks of 4 KiB: the non-temporal stores of one chunk
-// drain while the kernel computes the next (16 KiB chunks serialized the two:
-// F16 out of cache 0.72x aligned; 4 KiB: 0.95-1.1x). Not for cached output:
+// L1, and the output goes out with non-temporal stores of whole lines. The
+// bytes written are the kernel's own. Only the output's first and last
+// partial lines take cached stores: the few bytes of a chunk that end short
+// of a line boundary are carried into the scratch in front of the next chunk
+// and leave with its first line. (Cached stores at every chunk boundary cost
+// a read-for-ownership per chunk, and stores commit in order, so each one
+// held up the non-temporal stores behind it: Intel Xeon, AVX3, out of cache,
+// 0.5-0.8x the aligned speed in a paired measurement.) Not for cached output:
 // there the extra copy costs more than the line-straddling stores it avoids
 // (Q4_K in cache: 0.41-0.50x aligned through the scratch, 0.66x with direct
 // unaligned stores; cached misaligned output uses StoreKind::kRealign).
-constexpr size_t kScratchBytes = 4 << 10;
+constexpr size_t kScratchBytes = 2 << 10;
 
 void DequantizeThroughScratch(KernelFn kernel, const TypeTraits& traits, const uint8_t* blocks,
                               int64_t n_elements, uint8_t* out, size_t elem_bytes) {
-  alignas(64) uint8_t scratch[kScratchBytes];
+  // The chunk at scratch + 64; the carried bytes (fewer than 64) just before.
+  alignas(64) uint8_t scratch[64 + kScratchBytes];
+  uint8_t* const chunk = scratch + 64;
   const int64_t block_out_bytes = traits.block_size * static_cast<int64_t>(elem_bytes);
   const int64_t chunk_blocks = static_cast<int64_t>(kScratchBytes) / block_out_bytes;
   const int64_t n_blocks = n_elements / traits.block_size;
+  // Bytes before the first line boundary: cached stores.
+  size_t head = (64 - reinterpret_cast<uintptr_t>(out) % 64) % 64;
+  uint8_t* dst = out;
+  size_t carried = 0;
   for (int64_t done = 0; done < n_blocks; done += chunk_blocks) {
     const int64_t count = std::min(chunk_blocks, n_blocks - done);
-    kernel(blocks + done * traits.type_size, count, scratch);
-    uint8_t* dst = out + done * block_out_bytes;
-    const size_t bytes = static_cast<size_t>(count * block_out_bytes);
-    // Partial lines at either end: cached stores; whole lines: streamed.
-    const size_t head = std::min(bytes, (64 - reinterpret_cast<uintptr_t>(dst) % 64) % 64);
-    const size_t body = (bytes - head) / 64 * 64;
-    std::memcpy(dst, scratch, head);
-    HWY_DYNAMIC_DISPATCH(StreamCopyForTarget)(scratch + head, dst + head, body);
-    std::memcpy(dst + head + body, scratch + head + body, bytes - head - body);
+    kernel(blocks + done * traits.type_size, count, chunk);
+    const uint8_t* src = chunk - carried;
+    size_t bytes = carried + static_cast<size_t>(count * block_out_bytes);
+    const size_t h = std::min(head, bytes);
+    std::memcpy(dst, src, h);
+    head -= h;
+    src += h;
+    dst += h;
+    bytes -= h;
+    const size_t body = bytes / 64 * 64;  // dst is on a line boundary here
+    HWY_DYNAMIC_DISPATCH(StreamCopyForTarget)(src, dst, body);
+    src += body;
+    dst += body;
+    carried = bytes - body;
+    if (done + count >= n_blocks) {
+      std::memcpy(dst, src, carried);  // the last partial line
+    } else {
+      std::memmove(chunk - carried, src, carried);
+    }
   }
 }
 

@@ -381,37 +381,43 @@ TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
 
 // Non-temporal stores (f16/bf16 on AVX2 and up) write the same bytes, and
 // nothing past either end: into 64-byte aligned output, and into misaligned
-// output (which goes through an aligned scratch, several chunks of it here).
+// output (which goes through an aligned scratch, several chunks of it here,
+// each chunk's last partial line carried into the next; and outputs of one
+// or two blocks, shorter than a line for some types).
 TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
   std::mt19937 rng(5);
   for (GgmlType type : kKernelTypes) {
     const TypeTraits& t = GetTypeTraits(type);
-    // About 40 KiB of f32 output: several 4 KiB scratch chunks.
-    const int64_t blocks = t.block_size == 1 ? 10243 : 10240 / t.block_size + 3;
-    const int64_t n = blocks * t.block_size;
-    const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
-    std::vector<float> want_f32(static_cast<size_t>(n));
-    ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
-    for (OutputType out_type : kOutputTypes) {
-      const size_t bytes = OutputElementBytes(out_type);
-      const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
-      for (size_t offset : {0, 1, 4, 16, 62}) {
-        std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192, 0xCD);
-        uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-        uint8_t* out = base + offset;
-        DequantOptions options;
-        options.store_mode = StoreMode::kStreaming;
-        ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
-        EXPECT_EQ(FirstMismatch(out, want.data(), n, out_type, type, input), -1)
-            << t.name << " -> " << OutputTypeName(out_type) << ", offset " << offset;
-        for (uint8_t* p = buffer.data(); p < out; ++p) {
-          ASSERT_EQ(*p, 0xCD) << t.name << ": wrote before the start";
-        }
-        for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size();
-             ++i) {
-          ASSERT_EQ(out[i], 0xCD) << t.name << " -> " << OutputTypeName(out_type)
-                                  << ": wrote past the end";
+    // About 40 KiB of f32 output: many 2 KiB scratch chunks.
+    const int64_t many = t.block_size == 1 ? 10243 : 10240 / t.block_size + 3;
+    for (int64_t blocks : {int64_t{1}, int64_t{2}, many}) {
+      const int64_t n = blocks * t.block_size;
+      const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
+      std::vector<float> want_f32(static_cast<size_t>(n));
+      ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
+      for (OutputType out_type : kOutputTypes) {
+        const size_t bytes = OutputElementBytes(out_type);
+        const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
+        for (size_t offset : {0, 1, 4, 16, 62}) {
+          std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192, 0xCD);
+          uint8_t* base =
+              buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+          uint8_t* out = base + offset;
+          DequantOptions options;
+          options.store_mode = StoreMode::kStreaming;
+          ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
+          EXPECT_EQ(FirstMismatch(out, want.data(), n, out_type, type, input), -1)
+              << t.name << " -> " << OutputTypeName(out_type) << ", offset " << offset << ", "
+              << blocks << " blocks";
+          for (uint8_t* p = buffer.data(); p < out; ++p) {
+            ASSERT_EQ(*p, 0xCD) << t.name << ": wrote before the start";
+          }
+          for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size();
+               ++i) {
+            ASSERT_EQ(out[i], 0xCD)
+                << t.name << " -> " << OutputTypeName(out_type) << ": wrote past the end";
+          }
         }
       }
     }
