@@ -580,6 +580,11 @@ dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::Stor
         if constexpr (kMisaligned == Misaligned::kRealign) return &KernelFor<RealignF32>::Run;
         if constexpr (kMisaligned == Misaligned::kPrefetch) return &KernelFor<PrefetchF32>::Run;
       }
+#if HWY_TARGET <= HWY_AVX3
+      // Their aligned cached output gains from the prefetches too (see
+      // Misaligned in kernels.h).
+      if constexpr (kMisaligned == Misaligned::kPrefetch) return &KernelFor<PrefetchF32>::Run;
+#endif
       return &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
       return store == StoreKind::kStreaming ? &KernelFor<StreamF16>::Run
