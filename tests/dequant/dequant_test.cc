@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -329,6 +330,48 @@ TEST_P(DequantTargetTest, SpecialScalesMatchScalarReference) {
   EXPECT_GE(checked, 10);
 }
 
+// For `blocks` random blocks of `type`, `blocks` each of `counts`, and each
+// output type: DequantizeBlocks with store mode `mode` into output at each of
+// offsets(element bytes) bytes past a 64-byte boundary writes the
+// reference's bytes, and nothing before or after the output.
+void ExpectExactOutputAtOffsets(GgmlType type, StoreMode mode, const std::vector<int64_t>& counts,
+                                const std::function<std::vector<size_t>(size_t)>& offsets,
+                                std::mt19937* rng) {
+  const TypeTraits& t = GetTypeTraits(type);
+  const char* mode_name = mode == StoreMode::kStreaming ? "streamed" : "cached";
+  for (int64_t blocks : counts) {
+    const int64_t n = blocks * t.block_size;
+    const std::vector<uint8_t> input = RandomBlocks(type, blocks, rng, false);
+    std::vector<float> want_f32(static_cast<size_t>(n));
+    ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
+    for (OutputType out_type : kOutputTypes) {
+      const size_t bytes = OutputElementBytes(out_type);
+      const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
+      std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192);
+      uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+      for (size_t offset : offsets(bytes)) {
+        std::fill(buffer.begin(), buffer.end(), 0xCD);
+        uint8_t* out = base + offset;
+        DequantOptions options;
+        options.store_mode = mode;
+        ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
+        const int64_t bad = FirstMismatch(out, want.data(), n, out_type, type, input);
+        ASSERT_EQ(bad, -1) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
+                           << ", " << blocks << " blocks at offset " << offset << ": element "
+                           << bad;
+        for (uint8_t* p = buffer.data(); p < out; ++p) {
+          ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
+                              << ", offset " << offset << ": wrote before the start";
+        }
+        for (uint8_t* p = out + n * bytes; p < buffer.data() + buffer.size(); ++p) {
+          ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
+                              << ", offset " << offset << ": wrote past the end";
+        }
+      }
+    }
+  }
+}
+
 // Cached output at every offset from a 64-byte boundary (f32: 0..60 bytes in
 // 4-byte steps, f16/bf16: 0..62 in 2-byte steps, plus an odd byte offset)
 // with odd block counts (float inputs: element counts that end in partial
@@ -338,44 +381,18 @@ TEST_P(DequantTargetTest, SpecialScalesMatchScalarReference) {
 TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
   std::mt19937 rng(77);
+  auto every_offset = [](size_t bytes) {
+    std::vector<size_t> offsets;
+    for (size_t offset = 0; offset < 64; offset += bytes) offsets.push_back(offset);
+    offsets.push_back(bytes + 1);
+    return offsets;
+  };
   for (GgmlType type : kKernelTypes) {
-    const TypeTraits& t = GetTypeTraits(type);
-    const std::vector<int64_t> counts = t.block_size == 1
+    const std::vector<int64_t> counts = GetTypeTraits(type).block_size == 1
                                             ? std::vector<int64_t>{1, 15, 16, 17, 47, 129}
                                             : std::vector<int64_t>{1, 2, 3, 5, 10, 17};
-    for (int64_t blocks : counts) {
-      const int64_t n = blocks * t.block_size;
-      const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
-      std::vector<float> want_f32(static_cast<size_t>(n));
-      ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
-      for (OutputType out_type : kOutputTypes) {
-        const size_t bytes = OutputElementBytes(out_type);
-        const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
-        std::vector<size_t> offsets;
-        for (size_t offset = 0; offset < 64; offset += bytes) offsets.push_back(offset);
-        offsets.push_back(bytes + 1);
-        std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192);
-        uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-        for (size_t offset : offsets) {
-          std::fill(buffer.begin(), buffer.end(), 0xCD);
-          uint8_t* out = base + offset;
-          DequantOptions options;
-          options.store_mode = StoreMode::kCached;
-          ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
-          const int64_t bad = FirstMismatch(out, want.data(), n, out_type, type, input);
-          ASSERT_EQ(bad, -1) << t.name << " -> " << OutputTypeName(out_type) << ", " << blocks
-                             << " blocks at offset " << offset << ": element " << bad;
-          for (uint8_t* p = buffer.data(); p < out; ++p) {
-            ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << ", offset "
-                                << offset << ": wrote before the start";
-          }
-          for (uint8_t* p = out + n * bytes; p < buffer.data() + buffer.size(); ++p) {
-            ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << ", offset "
-                                << offset << ": wrote past the end";
-          }
-        }
-      }
-    }
+    ExpectExactOutputAtOffsets(type, StoreMode::kCached, counts, every_offset, &rng);
+    if (HasFatalFailure()) return;
   }
 }
 
@@ -387,40 +404,13 @@ TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
 TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
   std::mt19937 rng(5);
+  auto some_offsets = [](size_t) { return std::vector<size_t>{0, 1, 4, 16, 62}; };
   for (GgmlType type : kKernelTypes) {
     const TypeTraits& t = GetTypeTraits(type);
     // About 40 KiB of f32 output: many 2 KiB scratch chunks.
     const int64_t many = t.block_size == 1 ? 10243 : 10240 / t.block_size + 3;
-    for (int64_t blocks : {int64_t{1}, int64_t{2}, many}) {
-      const int64_t n = blocks * t.block_size;
-      const std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, false);
-      std::vector<float> want_f32(static_cast<size_t>(n));
-      ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
-      for (OutputType out_type : kOutputTypes) {
-        const size_t bytes = OutputElementBytes(out_type);
-        const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
-        for (size_t offset : {0, 1, 4, 16, 62}) {
-          std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192, 0xCD);
-          uint8_t* base =
-              buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-          uint8_t* out = base + offset;
-          DequantOptions options;
-          options.store_mode = StoreMode::kStreaming;
-          ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
-          EXPECT_EQ(FirstMismatch(out, want.data(), n, out_type, type, input), -1)
-              << t.name << " -> " << OutputTypeName(out_type) << ", offset " << offset << ", "
-              << blocks << " blocks";
-          for (uint8_t* p = buffer.data(); p < out; ++p) {
-            ASSERT_EQ(*p, 0xCD) << t.name << ": wrote before the start";
-          }
-          for (size_t i = static_cast<size_t>(n) * bytes; out + i < buffer.data() + buffer.size();
-               ++i) {
-            ASSERT_EQ(out[i], 0xCD)
-                << t.name << " -> " << OutputTypeName(out_type) << ": wrote past the end";
-          }
-        }
-      }
-    }
+    ExpectExactOutputAtOffsets(type, StoreMode::kStreaming, {1, 2, many}, some_offsets, &rng);
+    if (HasFatalFailure()) return;
   }
 }
 
