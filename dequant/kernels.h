@@ -33,14 +33,16 @@ enum class StoreKind { kPlain, kStreaming, kRealign };
 // input-side realignment); or plain stores with a software prefetch of the
 // line 1 KiB ahead (kPrefetch: PrefetchF32 on AVX3 and AVX2, plain stores
 // elsewhere). On AVX2 kRealign prefetches too (RealignF32 is PrefetchF32
-// there, see dequant/output-inl.h). On AVX3 a kPrefetch kernel writes its
-// 64-byte-aligned cached f32 output (StoreKind::kPlain) with PrefetchF32 as
-// well: measured in cache on an Intel Xeon, Q5_0 8 % and Q5_1 10 % faster,
-// Q5_K, Q3_K and IQ4_NL 3-4 %, the others unchanged within the noise.
-// On AVX2 that would cost Q5_0 and Q5_1 2-4 % and leave Q2_K's misaligned
-// output at 0.86x the faster aligned, so AVX2 keeps plain aligned stores.
+// there, see dequant/output-inl.h). kPrefetchAligned is kPrefetch, and on
+// AVX3 the kernel's 64-byte-aligned cached f32 output (StoreKind::kPlain)
+// takes PrefetchF32 too: measured in cache on an Intel Xeon, Q5_0 8 % and
+// Q5_1 10 % faster, Q5_K, Q3_K and IQ4_NL 3-4 %; Q2_K and MXFP4 unchanged and
+// IQ4_XS 1-4 % slower (18 % slower on Zen 4, seventh pass), so they keep
+// kPrefetch. On AVX2 it would cost Q5_0 and Q5_1 2-4 % and leave Q2_K's
+// misaligned output at 0.86x the faster aligned, so AVX2 keeps plain aligned
+// stores for every kernel.
 // Each kernel takes what measured fastest (docs/performance.md).
-enum class Misaligned { kPlain, kRealign, kPrefetch };
+enum class Misaligned { kPlain, kRealign, kPrefetch, kPrefetchAligned };
 
 // Each family returns the kernel of the currently dispatched Highway target
 // for (type, out_type, store), or nullptr when the family has none (always

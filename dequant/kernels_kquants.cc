@@ -37,11 +37,12 @@ dequant_internal::KernelFn FindKQuantKernelForTarget(GgmlType type, OutputType o
   // RealignF32 since its tables' broadcasts went into the instructions (4.37
   // us against 4.50 with plain stores), and now PrefetchF32 (3.93-3.94 us);
   // Q3_K 0.97x -> 0.99x.
-  return FindInFamily<FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel, Misaligned::kPrefetch>,
-                      FamilyEntry<GgmlType::kQ3_K, DequantizeQ3_KKernel, Misaligned::kPrefetch>,
-                      FamilyEntry<GgmlType::kQ5_K, DequantizeQ5_KKernel, Misaligned::kPrefetch>,
-                      FamilyEntry<GgmlType::kTQ2_0, DequantizeTQ2_0Kernel, Misaligned::kRealign> >(
-      type, out_type, store);
+  return FindInFamily<
+      FamilyEntry<GgmlType::kQ2_K, DequantizeQ2_KKernel, Misaligned::kPrefetch>,
+      FamilyEntry<GgmlType::kQ3_K, DequantizeQ3_KKernel, Misaligned::kPrefetchAligned>,
+      FamilyEntry<GgmlType::kQ5_K, DequantizeQ5_KKernel, Misaligned::kPrefetchAligned>,
+      FamilyEntry<GgmlType::kTQ2_0, DequantizeTQ2_0Kernel, Misaligned::kRealign> >(type, out_type,
+                                                                                   store);
 #endif
 }
 

@@ -29,10 +29,11 @@ dequant_internal::KernelFn FindLegacyKernelForTarget(GgmlType type, OutputType o
 #if HWY_TARGET == HWY_SCALAR
   return dequant_internal::NoKernelOnScalar(type, out_type, store);
 #else
-  return FindInFamily<FamilyEntry<GgmlType::kQ4_0, DequantizeQ4_0Kernel, Misaligned::kRealign>,
-                      FamilyEntry<GgmlType::kQ4_1, DequantizeQ4_1Kernel, Misaligned::kRealign>,
-                      FamilyEntry<GgmlType::kQ5_0, DequantizeQ5_0Kernel, Misaligned::kPrefetch>,
-                      FamilyEntry<GgmlType::kQ5_1, DequantizeQ5_1Kernel, Misaligned::kPrefetch> >(
+  return FindInFamily<
+      FamilyEntry<GgmlType::kQ4_0, DequantizeQ4_0Kernel, Misaligned::kRealign>,
+      FamilyEntry<GgmlType::kQ4_1, DequantizeQ4_1Kernel, Misaligned::kRealign>,
+      FamilyEntry<GgmlType::kQ5_0, DequantizeQ5_0Kernel, Misaligned::kPrefetchAligned>,
+      FamilyEntry<GgmlType::kQ5_1, DequantizeQ5_1Kernel, Misaligned::kPrefetchAligned> >(
       type, out_type, store);
 #endif
 }

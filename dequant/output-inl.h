@@ -460,11 +460,13 @@ class RealignF32 {
 // 2.83 us instead of 3.08 (Zen 4; aligned: 2.24 us, and no faster with the
 // prefetch). It helps the kernels whose stores wait on lines (AVX3 Q5_0 +4:
 // 0.88x -> 0.95x aligned), not the ones bound by their shuffles (Q4_0,
-// Q6_K); in every store it slowed aligned output (IQ4_XS 18 %; on AVX2 half
-// the kernels), which therefore never takes it.
+// Q6_K); in every store it slowed aligned output on Zen 4 (IQ4_XS 18 %; on
+// AVX2 half the kernels), so aligned output takes it only on AVX3 and only
+// in the kernels measured faster with it (Misaligned::kPrefetchAligned).
 // - AVX3: PREFETCHW (for writing; every AVX-512 CPU has it: Q2_K +4 3.36 us
 //   against 3.44 with PREFETCHT0) before every 64-byte store, for the
-//   kernels whose FamilyEntry asks for it (Misaligned::kPrefetch).
+//   kernels whose FamilyEntry asks for it (Misaligned::kPrefetch or
+//   kPrefetchAligned).
 // - AVX2: PREFETCHT0 (every AVX2 CPU has it), once per 64 bytes of output
 //   (before the stores of elements i with i % 16 < 8; before every store it
 //   measured the same on an Intel Xeon, and a prefetch in every store of
@@ -568,7 +570,7 @@ HWY_INLINE VF F16BitsToF32(VI h) {
 // `store`; StoreKind::kRealign (f32 output not 64-byte aligned) takes the
 // writer kMisaligned names: RealignF32 (kRealign: its permute on AVX3, or
 // the kernel's own input-side realignment, see ShiftedF32Output),
-// PrefetchF32 (kPrefetch) or WriteF32 (kPlain). f16 / bf16 output is bound
+// PrefetchF32 (kPrefetch, kPrefetchAligned) or WriteF32 (kPlain). f16 / bf16 output is bound
 // by the conversion: misaligned runs at the aligned speed in cache.
 template <template <class> class KernelFor, Misaligned kMisaligned = Misaligned::kPlain>
 dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::StoreKind store) {
@@ -578,12 +580,16 @@ dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::Stor
       if (store == StoreKind::kStreaming) return &KernelFor<StreamF32>::Run;
       if (store == StoreKind::kRealign) {
         if constexpr (kMisaligned == Misaligned::kRealign) return &KernelFor<RealignF32>::Run;
-        if constexpr (kMisaligned == Misaligned::kPrefetch) return &KernelFor<PrefetchF32>::Run;
+        if constexpr (kMisaligned == Misaligned::kPrefetch ||
+                      kMisaligned == Misaligned::kPrefetchAligned) {
+          return &KernelFor<PrefetchF32>::Run;
+        }
       }
 #if HWY_TARGET <= HWY_AVX3
-      // Their aligned cached output gains from the prefetches too (see
-      // Misaligned in kernels.h).
-      if constexpr (kMisaligned == Misaligned::kPrefetch) return &KernelFor<PrefetchF32>::Run;
+      // Aligned cached output (see Misaligned in kernels.h).
+      if constexpr (kMisaligned == Misaligned::kPrefetchAligned) {
+        return &KernelFor<PrefetchF32>::Run;
+      }
 #endif
       return &KernelFor<WriteF32>::Run;
     case OutputType::kF16:

@@ -22,7 +22,6 @@
 #include "ggufkit/quants/block_k.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/quant_search_internal.h"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
