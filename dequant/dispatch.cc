@@ -128,8 +128,10 @@ absl::Status DequantizeWithReference(const TypeTraits& traits, const uint8_t* bl
   return absl::OkStatus();
 }
 
-// Streamed output that is not 64-byte aligned: non-temporal vector stores
-// need alignment, and without them the output costs a read-for-ownership per
+// Streamed output that is not 64-byte aligned, where the target has no
+// realigning streaming writer (below AVX2) or the output is not aligned to
+// its element (see StreamMisaligned): non-temporal vector stores need
+// alignment, and without them the output costs a read-for-ownership per
 // line (Q4_K out of cache on AVX3: 0.63x the aligned speed). Instead the
 // kernel writes chunks of whole blocks into an aligned scratch that stays in
 // L1, and the output goes out with non-temporal stores of whole lines. The
@@ -179,6 +181,47 @@ void DequantizeThroughScratch(KernelFn kernel, const TypeTraits& traits, const u
       std::memmove(chunk - carried, src, carried);
     }
   }
+}
+
+// Streamed output that is not 64-byte aligned, in the first way that
+// applies (false: none does, and the caller writes it with cached stores):
+// - element-wise types (F32, F16, BF16 input), output aligned to its
+//   element: the elements before the first line boundary through the
+//   cached kernel, the rest through the streaming kernel, aligned;
+// - output aligned to its element, on AVX2 and AVX3: the kernel's vectors
+//   realigned in registers and streamed (StreamRealign, dequant/output-inl.h);
+// - otherwise (other targets, odd addresses): DequantizeThroughScratch.
+bool StreamMisaligned(GgmlType type, const TypeTraits& traits, const uint8_t* blocks,
+                      int64_t n_elements, uint8_t* out, OutputType out_type) {
+  const size_t elem_bytes = OutputElementBytes(out_type);
+  const uintptr_t address = reinterpret_cast<uintptr_t>(out);
+  if (address % elem_bytes == 0) {
+    if (traits.block_size == 1) {
+      const KernelFn cached = FindKernel(type, out_type, StoreKind::kPlain);
+      const KernelFn streamed = FindKernel(type, out_type, StoreKind::kStreaming);
+      if (cached != nullptr && streamed != nullptr) {
+        const int64_t head =
+            std::min(n_elements, static_cast<int64_t>((64 - address % 64) / elem_bytes));
+        cached(blocks, head, out);
+        streamed(blocks + head * traits.type_size, n_elements - head, out + head * elem_bytes);
+        hwy::FlushStream();
+        return true;
+      }
+    }
+    if (KernelFn kernel = FindKernel(type, out_type, StoreKind::kStreamingMisaligned)) {
+      kernel(blocks, n_elements / traits.block_size, out);
+      hwy::FlushStream();
+      return true;
+    }
+  }
+  if (static_cast<size_t>(traits.block_size) * elem_bytes <= kScratchBytes) {
+    if (KernelFn kernel = FindKernel(type, out_type, StoreKind::kPlain)) {
+      DequantizeThroughScratch(kernel, traits, blocks, n_elements, out, elem_bytes);
+      hwy::FlushStream();
+      return true;
+    }
+  }
+  return false;
 }
 
 bool ReadForceScalarEnvironment() {
@@ -232,13 +275,8 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
         (options.store_mode == StoreMode::kAuto && out_bytes >= kStreamingMinBytes);
     const size_t elem_bytes = OutputElementBytes(out_type);
     if (!aligned && want_streaming &&
-        static_cast<size_t>(traits->block_size) * elem_bytes <= kScratchBytes) {
-      if (KernelFn kernel = FindKernel(type, out_type, StoreKind::kPlain)) {
-        DequantizeThroughScratch(kernel, *traits, blocks, n_elements, static_cast<uint8_t*>(out),
-                                 elem_bytes);
-        hwy::FlushStream();
-        return absl::OkStatus();
-      }
+        StreamMisaligned(type, *traits, blocks, n_elements, static_cast<uint8_t*>(out), out_type)) {
+      return absl::OkStatus();
     }
     const bool streaming = aligned && want_streaming;
     // Cached output off the vector alignment: aligned stores of realigned

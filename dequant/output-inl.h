@@ -257,9 +257,10 @@ HWY_INLINE VF ToFloat(VI v) { return hn::ConvertTo(DF(), v); }
 // Writers. A kernel call makes one, Writer out(ptr), and writes element i
 // onward with out.Store(v, i) (the Lanes(df) floats of v as output elements
 // i .. i + Lanes - 1) and out.StoreOne(f, i) (one element); the kernel adapter
-// calls out.Finish() after the last store. On AVX3 every kernel writes its
-// vectors in increasing, contiguous element order (0, 16, 32, ...) and any
-// StoreOne after them: RealignF32 below depends on that order.
+// calls out.Finish() after the last store. On AVX2 and AVX3 every kernel
+// writes its vectors in increasing, contiguous element order (0, Lanes,
+// 2 * Lanes, ...) and any StoreOne after them: RealignF32 and StreamRealign
+// below depend on that order.
 struct WriteF32 {
   explicit WriteF32(void* out) : out_(static_cast<float*>(out)) {}
   HWY_INLINE void Store(VF v, size_t i) { hn::StoreU(v, DF(), out_ + i); }
@@ -398,6 +399,58 @@ using StreamF16 = WriteF16;
 using StreamBF16 = WriteBF16;
 #endif
 
+#if HWY_TARGET <= HWY_AVX2
+// Vectors of consecutive output elements, the first at an address m
+// elements (0 .. Lanes - 1) past a vector-aligned one, turned into the
+// aligned vectors that cover them: Next(v) is the aligned vector holding
+// the last m elements of the previous vector and the first Lanes - m of v,
+// and Last() the one after the last vector, whose lanes j < m are valid.
+// AVX3: one two-source permute (vpermt2ps) per vector, its index computed
+// once. AVX2: each vector rotated by m lanes (vpermps) and blended with the
+// previous one's rotation (vblendvps; AND/ANDNOT/OR measured no faster).
+class Realigner {
+ public:
+  explicit Realigner(size_t m) {
+    const DI di;
+#if HWY_TARGET <= HWY_AVX3
+    index_ = hn::Add(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(16 - m)));
+#else
+    const VI lane = hn::Iota(di, 0);
+    const VI shift = hn::Set(di, static_cast<int32_t>(m));
+    index_ = hn::And(hn::Sub(lane, shift), hn::Set(di, 7));
+    // lane >= m (Highway 1.0.3 has no signed integer Ge on x86).
+    current_ = hn::BitCast(DF(), hn::VecFromMask(di, hn::Gt(hn::Add(lane, hn::Set(di, 1)), shift)));
+#endif
+    previous_ = hn::Zero(DF());
+  }
+  HWY_INLINE VF Next(VF v) {
+#if HWY_TARGET <= HWY_AVX3
+    const VF line{_mm512_permutex2var_ps(previous_.raw, index_.raw, v.raw)};
+    previous_ = v;
+#else
+    const VF rotated{_mm256_permutevar8x32_ps(v.raw, index_.raw)};
+    const VF line{_mm256_blendv_ps(previous_.raw, rotated.raw, current_.raw)};
+    previous_ = rotated;
+#endif
+    return line;
+  }
+  HWY_INLINE VF Last() const {
+#if HWY_TARGET <= HWY_AVX3
+    return VF{_mm512_permutex2var_ps(previous_.raw, index_.raw, previous_.raw)};
+#else
+    return previous_;
+#endif
+  }
+
+ private:
+  VI index_;
+  VF previous_;  // AVX3: the previous vector; AVX2: its rotation
+#if HWY_TARGET == HWY_AVX2
+  VF current_;  // all ones in lanes j >= m
+#endif
+};
+#endif
+
 #if HWY_TARGET <= HWY_AVX3
 // Cached f32 output at an address that is not a multiple of 64 bytes, as
 // callers' buffers usually are. There every plain unaligned 16-lane store
@@ -406,31 +459,27 @@ using StreamBF16 = WriteBF16;
 // (Zen 4). RealignF32 writes aligned vectors instead: the output starts m
 // elements (1..15) past an aligned `base_`, so aligned vector i / 16 holds
 // the last m elements of the previous vector and the first 16 - m of this
-// one, gathered by one two-source permute (vpermt2ps) whose index is
-// computed once per call. The elements before the output in the first
-// aligned vector and after it in the last one are masked off (AVX-512
+// one (Realigner: one vpermt2ps). The elements before the output in the
+// first aligned vector and after it in the last one are masked off (AVX-512
 // masked stores write, and fault on, only the selected lanes). The permute
 // competes with the kernels' own shuffles, so only kernels that gain use it
 // (Misaligned::kRealign; the others write misaligned output with plain
 // stores). Needs the stores in increasing, contiguous order (see above).
 class RealignF32 {
  public:
-  explicit RealignF32(void* out) : out_(static_cast<uint8_t*>(out)) {
-    const DI di;
-    const size_t m = reinterpret_cast<uintptr_t>(out) % 64 / 4;
-    base_ = reinterpret_cast<float*>(out_ - 4 * m);
-    index_ = hn::Add(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(16 - m)));
-    head_mask_ = static_cast<__mmask16>(0xFFFFu << m);
-    previous_ = hn::Zero(DF());
-  }
+  explicit RealignF32(void* out)
+      : out_(static_cast<uint8_t*>(out)),
+        m_(reinterpret_cast<uintptr_t>(out) % 64 / 4),
+        base_(reinterpret_cast<float*>(out_ - 4 * m_)),
+        realign_(m_),
+        head_mask_(static_cast<__mmask16>(0xFFFFu << m_)) {}
   HWY_INLINE void Store(VF v, size_t i) {
-    const VF line{_mm512_permutex2var_ps(previous_.raw, index_.raw, v.raw)};
+    const VF line = realign_.Next(v);
     if (HWY_UNLIKELY(i == 0)) {
       _mm512_mask_store_ps(base_, head_mask_, line.raw);
     } else {
       _mm512_store_ps(base_ + i, line.raw);
     }
-    previous_ = v;
     end_ = i + 16;
   }
   HWY_INLINE void StoreOne(float f, size_t i) { std::memcpy(out_ + 4 * i, &f, 4); }
@@ -438,16 +487,83 @@ class RealignF32 {
   // The last m elements of the last vector.
   HWY_INLINE void Finish() {
     if (end_ == 0) return;
-    _mm512_mask_store_ps(base_ + end_, static_cast<__mmask16>(~head_mask_),
-                         _mm512_permutex2var_ps(previous_.raw, index_.raw, previous_.raw));
+    _mm512_mask_store_ps(base_ + end_, static_cast<__mmask16>(~head_mask_), realign_.Last().raw);
   }
 
  private:
   uint8_t* out_;
+  size_t m_;
   float* base_;
-  VI index_;
-  VF previous_;
+  Realigner realign_;
   __mmask16 head_mask_;
+  size_t end_ = 0;
+};
+#endif
+
+#if HWY_TARGET <= HWY_AVX2
+// Streamed output (StoreKind::kStreamingMisaligned, f32 when kBytes is 4,
+// f16 / bf16 when it is 2) at an address that is a multiple of the element
+// size but not of the vector size (Lanes(df) elements: 64 or 32 bytes of
+// f32, 32 or 16 of halves): each f32 vector is realigned first (Realigner;
+// for halves, on the f32 side, so that the conversion yields an aligned
+// vector of halves), then written with a non-temporal store. The elements
+// of the output in the first aligned vector and in the one after the last
+// go out as cached stores through a local copy, once per call. Needs the
+// stores in increasing, contiguous order, as RealignF32 (every kernel on
+// AVX2 and AVX3 has it; the every-offset streaming test checks it).
+// It replaced DequantizeThroughScratch (below targets and odd offsets keep
+// it), whose copy out of an L1 scratch in 2 KiB chunks left misaligned
+// output out of cache at 0.6-0.9x aligned on an Intel Xeon (AVX3 and AVX2;
+// 0.96-1.01x now): the kernel wrote into the scratch while the memory was
+// idle, then the copy's non-temporal stores waited on the fill buffers.
+template <size_t kBytes, bool kIsF16 = false>
+class StreamRealign {
+ public:
+  explicit StreamRealign(void* out)
+      : out_(static_cast<uint8_t*>(out)),
+        m_(reinterpret_cast<uintptr_t>(out) % (hn::Lanes(DF()) * kBytes) / kBytes),
+        base_(out_ - kBytes * m_),
+        realign_(m_) {}
+  HWY_INLINE void Store(VF v, size_t i) {
+    const VF line = realign_.Next(v);
+    if (HWY_UNLIKELY(i == 0)) {
+      StorePart(line, m_, hn::Lanes(DF()), 0);
+    } else if constexpr (kBytes == 4) {
+      hn::Stream(line, DF(), reinterpret_cast<float*>(base_) + i);
+    } else {
+      hn::Stream(WriteHalf<kIsF16>::Convert(line), DU16(), reinterpret_cast<uint16_t*>(base_) + i);
+    }
+    end_ = i + hn::Lanes(DF());
+  }
+  HWY_INLINE void StoreOne(float f, size_t i) {
+    if constexpr (kBytes == 4) {
+      std::memcpy(out_ + 4 * i, &f, 4);
+    } else {
+      const uint16_t h = kIsF16 ? F32ToF16(f) : F32ToBF16(f);
+      std::memcpy(out_ + 2 * i, &h, 2);
+    }
+  }
+  // The last m elements of the last vector.
+  HWY_INLINE void Finish() {
+    if (end_ != 0) StorePart(realign_.Last(), 0, m_, end_);
+  }
+
+ private:
+  // Lanes [from, to) of the aligned vector at element `at` of base_.
+  HWY_NOINLINE void StorePart(VF line, size_t from, size_t to, size_t at) {
+    alignas(64) uint8_t lanes[64];
+    if constexpr (kBytes == 4) {
+      hn::Store(line, DF(), reinterpret_cast<float*>(lanes));
+    } else {
+      hn::Store(WriteHalf<kIsF16>::Convert(line), DU16(), reinterpret_cast<uint16_t*>(lanes));
+    }
+    std::memcpy(base_ + kBytes * (at + from), lanes + kBytes * from, kBytes * (to - from));
+  }
+
+  uint8_t* out_;
+  size_t m_;
+  uint8_t* base_;
+  Realigner realign_;
   size_t end_ = 0;
 };
 #endif
@@ -566,6 +682,17 @@ HWY_INLINE VF F16BitsToF32(VI h) {
   return hn::BitCast(df, hn::Or(f, sign));
 }
 
+// StoreKind::kStreamingMisaligned's kernel: StreamRealign on AVX2 and AVX3,
+// none below (DequantizeThroughScratch writes that output there).
+template <template <class> class KernelFor, size_t kBytes, bool kIsF16 = false>
+dequant_internal::KernelFn StreamingMisaligned() {
+#if HWY_TARGET <= HWY_AVX2
+  return &KernelFor<StreamRealign<kBytes, kIsF16>>::Run;
+#else
+  return nullptr;
+#endif
+}
+
 // The kernel KernelFor<Writer>::Run for the writer of `out_type` and
 // `store`; StoreKind::kRealign (f32 output not 64-byte aligned) takes the
 // writer kMisaligned names: RealignF32 (kRealign: its permute on AVX3, or
@@ -578,6 +705,7 @@ dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::Stor
   switch (out_type) {
     case OutputType::kF32:
       if (store == StoreKind::kStreaming) return &KernelFor<StreamF32>::Run;
+      if (store == StoreKind::kStreamingMisaligned) return StreamingMisaligned<KernelFor, 4>();
       if (store == StoreKind::kRealign) {
         if constexpr (kMisaligned == Misaligned::kRealign) return &KernelFor<RealignF32>::Run;
         if constexpr (kMisaligned == Misaligned::kPrefetch ||
@@ -593,9 +721,13 @@ dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::Stor
 #endif
       return &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
+      if (store == StoreKind::kStreamingMisaligned)
+        return StreamingMisaligned<KernelFor, 2, true>();
       return store == StoreKind::kStreaming ? &KernelFor<StreamF16>::Run
                                             : &KernelFor<WriteF16>::Run;
     case OutputType::kBF16:
+      if (store == StoreKind::kStreamingMisaligned)
+        return StreamingMisaligned<KernelFor, 2, false>();
       return store == StoreKind::kStreaming ? &KernelFor<StreamBF16>::Run
                                             : &KernelFor<WriteBF16>::Run;
   }
