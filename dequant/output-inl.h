@@ -511,11 +511,12 @@ class RealignF32 {
 // go out as cached stores through a local copy, once per call. Needs the
 // stores in increasing, contiguous order, as RealignF32 (every kernel on
 // AVX2 and AVX3 has it; the every-offset streaming test checks it).
-// It replaced DequantizeThroughScratch (below targets and odd offsets keep
-// it), whose copy out of an L1 scratch in 2 KiB chunks left misaligned
-// output out of cache at 0.6-0.9x aligned on an Intel Xeon (AVX3 and AVX2;
-// 0.96-1.01x now): the kernel wrote into the scratch while the memory was
-// idle, then the copy's non-temporal stores waited on the fill buffers.
+// It replaced DequantizeThroughScratch on these targets (the targets below
+// and odd addresses keep it), whose copy out of an L1 scratch in 2 KiB
+// chunks left misaligned f32 output out of cache at 0.55-0.98x aligned on
+// an Intel Xeon (AVX3 and AVX2; 0.91-1.05x now, f16 output 0.86-0.93x):
+// the kernel wrote into the scratch while the memory was idle, then the
+// copy's non-temporal stores waited on the fill buffers.
 template <size_t kBytes, bool kIsF16 = false>
 class StreamRealign {
  public:
@@ -699,6 +700,8 @@ dequant_internal::KernelFn StreamingMisaligned() {
 // the kernel's own input-side realignment, see ShiftedF32Output),
 // PrefetchF32 (kPrefetch, kPrefetchAligned) or WriteF32 (kPlain). f16 / bf16 output is bound
 // by the conversion: misaligned runs at the aligned speed in cache.
+// StoreKind::kStreamingMisaligned takes StreamRealign for every output type
+// (AVX2 and AVX3; nullptr below).
 template <template <class> class KernelFor, Misaligned kMisaligned = Misaligned::kPlain>
 dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::StoreKind store) {
   using dequant_internal::StoreKind;
