@@ -183,31 +183,15 @@ void DequantizeThroughScratch(KernelFn kernel, const TypeTraits& traits, const u
   }
 }
 
-// Streamed output that is not 64-byte aligned, in the first way that
-// applies (false: none does, and the caller writes it with cached stores):
-// - element-wise types (F32, F16, BF16 input), output aligned to its
-//   element: the elements before the first line boundary through the
-//   cached kernel, the rest through the streaming kernel, aligned;
-// - output aligned to its element, on AVX2 and AVX3: the kernel's vectors
-//   realigned in registers and streamed (StreamRealign, dequant/output-inl.h);
-// - otherwise (other targets, odd addresses): DequantizeThroughScratch.
+// Streamed output that is not 64-byte aligned (false: no way applies, and
+// the caller writes it with cached stores): output aligned to its element,
+// on AVX2 and AVX3, with the kernel's vectors realigned in registers and
+// streamed (StreamRealign, dequant/output-inl.h); otherwise (other targets,
+// odd addresses) DequantizeThroughScratch.
 bool StreamMisaligned(GgmlType type, const TypeTraits& traits, const uint8_t* blocks,
                       int64_t n_elements, uint8_t* out, OutputType out_type) {
   const size_t elem_bytes = OutputElementBytes(out_type);
-  const uintptr_t address = reinterpret_cast<uintptr_t>(out);
-  if (address % elem_bytes == 0) {
-    if (traits.block_size == 1) {
-      const KernelFn cached = FindKernel(type, out_type, StoreKind::kPlain);
-      const KernelFn streamed = FindKernel(type, out_type, StoreKind::kStreaming);
-      if (cached != nullptr && streamed != nullptr) {
-        const int64_t head =
-            std::min(n_elements, static_cast<int64_t>((64 - address % 64) / elem_bytes));
-        cached(blocks, head, out);
-        streamed(blocks + head * traits.type_size, n_elements - head, out + head * elem_bytes);
-        hwy::FlushStream();
-        return true;
-      }
-    }
+  if (reinterpret_cast<uintptr_t>(out) % elem_bytes == 0) {
     if (KernelFn kernel = FindKernel(type, out_type, StoreKind::kStreamingMisaligned)) {
       kernel(blocks, n_elements / traits.block_size, out);
       hwy::FlushStream();
@@ -222,6 +206,27 @@ bool StreamMisaligned(GgmlType type, const TypeTraits& traits, const uint8_t* bl
     }
   }
   return false;
+}
+
+// Element-wise types (F32, F16, BF16 input; one element per block) into
+// output aligned to its element but not to 64 bytes: the elements before
+// the first line boundary through the plain kernel, the rest from that
+// boundary on as aligned output (streamed when `streaming`), so that no
+// vector store splits a line and streamed output needs no realignment
+// (false: a kernel is missing). Cached and streamed alike.
+bool SplitAtFirstLine(GgmlType type, const TypeTraits& traits, const uint8_t* blocks,
+                      int64_t n_elements, uint8_t* out, OutputType out_type, bool streaming) {
+  const size_t elem_bytes = OutputElementBytes(out_type);
+  const KernelFn head_kernel = FindKernel(type, out_type, StoreKind::kPlain);
+  const KernelFn rest_kernel =
+      FindKernel(type, out_type, streaming ? StoreKind::kStreaming : StoreKind::kPlain);
+  if (head_kernel == nullptr || rest_kernel == nullptr) return false;
+  const int64_t head = std::min(
+      n_elements, static_cast<int64_t>((64 - reinterpret_cast<uintptr_t>(out) % 64) / elem_bytes));
+  head_kernel(blocks, head, out);
+  rest_kernel(blocks + head * traits.type_size, n_elements - head, out + head * elem_bytes);
+  if (streaming) hwy::FlushStream();
+  return true;
 }
 
 bool ReadForceScalarEnvironment() {
@@ -274,6 +279,12 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
         options.store_mode == StoreMode::kStreaming ||
         (options.store_mode == StoreMode::kAuto && out_bytes >= kStreamingMinBytes);
     const size_t elem_bytes = OutputElementBytes(out_type);
+    const bool element_aligned = reinterpret_cast<uintptr_t>(out) % elem_bytes == 0;
+    if (!aligned && element_aligned && traits->block_size == 1 &&
+        SplitAtFirstLine(type, *traits, blocks, n_elements, static_cast<uint8_t*>(out), out_type,
+                         want_streaming)) {
+      return absl::OkStatus();
+    }
     if (!aligned && want_streaming &&
         StreamMisaligned(type, *traits, blocks, n_elements, static_cast<uint8_t*>(out), out_type)) {
       return absl::OkStatus();
@@ -281,7 +292,7 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
     const bool streaming = aligned && want_streaming;
     // Cached output off the vector alignment: aligned stores of realigned
     // vectors (where the target has them), if elements are aligned.
-    const bool realign = !aligned && reinterpret_cast<uintptr_t>(out) % elem_bytes == 0;
+    const bool realign = !aligned && element_aligned;
     const StoreKind store = streaming ? StoreKind::kStreaming
                             : realign ? StoreKind::kRealign
                                       : StoreKind::kPlain;

@@ -70,32 +70,8 @@ HWY_INLINE void LoadF16Group(const uint16_t* x, VF* f) {
   }
 }
 
-// Misaligned cached f32 output (RealignF32): the elements before the first
-// 64-byte boundary of the output one by one (`one`: the scalar conversion of
-// quants/half.h), then the rest through the plain kernel, whose stores are
-// then all aligned (its unaligned loads cost nothing). Returns the count
-// done one by one.
-template <class One>
-HWY_INLINE size_t ConvertHeadToLine(const uint8_t* in, size_t count, float* out, One one) {
-  size_t head = (64 - reinterpret_cast<uintptr_t>(out) % 64) % 64 / sizeof(float);
-  if (head > count) head = count;
-  for (size_t i = 0; i < head; ++i) {
-    uint16_t h;
-    std::memcpy(&h, in + 2 * i, 2);
-    const float f = one(h);
-    std::memcpy(out + i, &f, 4);
-  }
-  return head;
-}
-
 template <class Writer>
 HWY_INLINE void ConvertF16(const uint8_t* in, int64_t n, Writer& out) {
-  if constexpr (std::is_same_v<Writer, RealignF32>) {
-    const size_t head = ConvertHeadToLine(in, static_cast<size_t>(n), out.ptr(), &F16ToF32);
-    WriteF32 rest(out.ptr() + head);
-    ConvertF16(in + 2 * head, n - static_cast<int64_t>(head), rest);
-    return;
-  }
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const size_t count = static_cast<size_t>(n);
@@ -121,12 +97,6 @@ HWY_INLINE void ConvertF16(const uint8_t* in, int64_t n, Writer& out) {
 
 template <class Writer>
 HWY_INLINE void ConvertBF16(const uint8_t* in, int64_t n, Writer& out) {
-  if constexpr (std::is_same_v<Writer, RealignF32>) {
-    const size_t head = ConvertHeadToLine(in, static_cast<size_t>(n), out.ptr(), &BF16ToF32);
-    WriteF32 rest(out.ptr() + head);
-    ConvertBF16(in + 2 * head, n - static_cast<int64_t>(head), rest);
-    return;
-  }
   const DF df;
   const DI di;
   const hn::Rebind<uint16_t, DI> du16;

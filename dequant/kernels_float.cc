@@ -31,13 +31,11 @@ dequant_internal::KernelFn FindFloatKernelForTarget(GgmlType type, OutputType ou
       return out_type == OutputType::kF32 ? &CopyElements<4>
                                           : ForOutput<ConvertF32Kernel>(out_type, store);
     case GgmlType::kF16:
-      return out_type == OutputType::kF16
-                 ? &CopyElements<2>
-                 : ForOutput<ConvertF16Kernel, Misaligned::kRealign>(out_type, store);
+      return out_type == OutputType::kF16 ? &CopyElements<2>
+                                          : ForOutput<ConvertF16Kernel>(out_type, store);
     case GgmlType::kBF16:
-      return out_type == OutputType::kBF16
-                 ? &CopyElements<2>
-                 : ForOutput<ConvertBF16Kernel, Misaligned::kRealign>(out_type, store);
+      return out_type == OutputType::kBF16 ? &CopyElements<2>
+                                           : ForOutput<ConvertBF16Kernel>(out_type, store);
     default:
       return nullptr;
   }

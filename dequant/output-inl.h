@@ -645,8 +645,9 @@ struct RealignF32 : WriteF32 {
 // On AVX3, `low` selects lanes i < shift (those a straddling vector takes
 // from the previous block or group; also the last vector's tail) and `high`
 // the others (the first vector's head).
-// (F16 / BF16 simply convert the elements before the first 64-byte boundary
-// one by one, then run their plain loop with aligned stores.)
+// (Element-wise types need none of this: dispatch.cc writes the elements
+// before the first 64-byte boundary with one kernel call and the rest, from
+// that boundary on, with another, its stores all aligned.)
 struct ShiftedF32Output {
   explicit ShiftedF32Output(float* out)
       : out(out),
