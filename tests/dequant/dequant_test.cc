@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -330,12 +329,20 @@ TEST_P(DequantTargetTest, SpecialScalesMatchScalarReference) {
   EXPECT_GE(checked, 10);
 }
 
-// For `blocks` random blocks of `type`, `blocks` each of `counts`, and each
-// output type: DequantizeBlocks with store mode `mode` into output at each of
-// offsets(element bytes) bytes past a 64-byte boundary writes the
-// reference's bytes, and nothing before or after the output.
+// Every offset from a 64-byte boundary that is a multiple of the output
+// element's size (f32: 0..60 bytes, f16/bf16: 0..62), plus an odd one.
+std::vector<size_t> EveryOffset(size_t element_bytes) {
+  std::vector<size_t> offsets;
+  for (size_t offset = 0; offset < 64; offset += element_bytes) offsets.push_back(offset);
+  offsets.push_back(element_bytes + 1);
+  return offsets;
+}
+
+// For random blocks of `type`, as many as each of `counts`, and each output
+// type: DequantizeBlocks with store mode `mode` into output at every offset
+// (EveryOffset) from a 64-byte boundary writes the reference's bytes, and
+// nothing before or after the output.
 void ExpectExactOutputAtOffsets(GgmlType type, StoreMode mode, const std::vector<int64_t>& counts,
-                                const std::function<std::vector<size_t>(size_t)>& offsets,
                                 std::mt19937* rng) {
   const TypeTraits& t = GetTypeTraits(type);
   const char* mode_name = mode == StoreMode::kStreaming ? "streamed" : "cached";
@@ -349,7 +356,7 @@ void ExpectExactOutputAtOffsets(GgmlType type, StoreMode mode, const std::vector
       const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
       std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192);
       uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-      for (size_t offset : offsets(bytes)) {
+      for (size_t offset : EveryOffset(bytes)) {
         std::fill(buffer.begin(), buffer.end(), 0xCD);
         uint8_t* out = base + offset;
         DequantOptions options;
@@ -372,15 +379,6 @@ void ExpectExactOutputAtOffsets(GgmlType type, StoreMode mode, const std::vector
   }
 }
 
-// Every offset from a 64-byte boundary that is a multiple of the output
-// element's size (f32: 0..60 bytes, f16/bf16: 0..62), plus an odd one.
-std::vector<size_t> EveryOffset(size_t element_bytes) {
-  std::vector<size_t> offsets;
-  for (size_t offset = 0; offset < 64; offset += element_bytes) offsets.push_back(offset);
-  offsets.push_back(element_bytes + 1);
-  return offsets;
-}
-
 // Cached output at every offset from a 64-byte boundary (f32: 0..60 bytes in
 // 4-byte steps, f16/bf16: 0..62 in 2-byte steps, plus an odd byte offset)
 // with odd block counts (float inputs: element counts that end in partial
@@ -394,7 +392,7 @@ TEST_P(DequantTargetTest, CachedOutputAtEveryOffset) {
     const std::vector<int64_t> counts = GetTypeTraits(type).block_size == 1
                                             ? std::vector<int64_t>{1, 15, 16, 17, 47, 129}
                                             : std::vector<int64_t>{1, 2, 3, 5, 10, 17};
-    ExpectExactOutputAtOffsets(type, StoreMode::kCached, counts, EveryOffset, &rng);
+    ExpectExactOutputAtOffsets(type, StoreMode::kCached, counts, &rng);
     if (HasFatalFailure()) return;
   }
 }
@@ -414,7 +412,7 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
     const TypeTraits& t = GetTypeTraits(type);
     // About 40 KiB of f32 output: many 2 KiB scratch chunks.
     const int64_t many = t.block_size == 1 ? 10243 : 10240 / t.block_size + 3;
-    ExpectExactOutputAtOffsets(type, StoreMode::kStreaming, {1, 2, 3, many}, EveryOffset, &rng);
+    ExpectExactOutputAtOffsets(type, StoreMode::kStreaming, {1, 2, 3, many}, &rng);
     if (HasFatalFailure()) return;
   }
 }
