@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# shellcheck source=scripts/ccache_env.sh
+. scripts/ccache_env.sh
 scripts/build.sh release
 sample=tests/data/sample/tiny-q4_K.gguf
 if [ -x build/release/tools/gguf-dequant ]; then

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   libhwy-dev libeigen3-dev libabsl-dev libbenchmark-dev libgtest-dev libgmock-dev
   libzstd-dev zstd
   clang libclang-rt-14-dev

@@ -9,6 +9,8 @@ start=$SECONDS
 stage() { echo "=== [$((SECONDS - start))s] $*"; }
 stage setup
 scripts/setup.sh
+# shellcheck source=scripts/ccache_env.sh
+. scripts/ccache_env.sh
 jobs="${GGUFKIT_JOBS:-$(nproc)}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
