@@ -337,7 +337,20 @@ using DU16 = hn::Rebind<uint16_t, DF>;
 
 // The binary16 bits of v, as F32ToF16 in quants/half.h.
 HWY_INLINE hn::Vec<DU16> F16Vector(VF v) {
-#if HWY_TARGET <= HWY_AVX2
+#if HWY_TARGET <= HWY_AVX3
+  // As below, with NaN replaced without a compare into a mask (on Intel,
+  // port 5 only, which the realigning permute and vcvtps2ph's own shuffle
+  // also need): vfixupimmps maps QNaN and SNaN lanes to the indefinite
+  // QNaN 0xFFC00000 (response 3 for tokens 0 and 1) and every other lane to
+  // itself (response 1), then one vpternlogd keeps v's sign there: r & (v |
+  // 0x7FFFFFFF) (table 0xE0), which is v itself in the other lanes.
+  const __m512 indefinite = _mm512_fixupimm_ps(v.raw, v.raw, _mm512_set1_epi32(0x11111133), 0);
+  const __m512i fixed =
+      _mm512_ternarylogic_epi32(_mm512_castps_si512(indefinite), _mm512_castps_si512(v.raw),
+                                _mm512_set1_epi32(0x7FFFFFFF), 0xE0);
+  const hn::Rebind<hwy::float16_t, DF> df16;
+  return hn::BitCast(DU16(), hn::DemoteTo(df16, VF{_mm512_castsi512_ps(fixed)}));
+#elif HWY_TARGET <= HWY_AVX2
   // F16C (vcvtps2ph, round to nearest even) gives half.h's bits for every
   // input except NaN, whose payload it keeps: NaN lanes are first replaced
   // by the payload-free quiet NaN of the same sign, which converts to
