@@ -4,8 +4,6 @@
 // the golden input, random rows, zeros, constants, huge / tiny / subnormal
 // values, NaN and Inf, with and without an importance matrix, at misaligned
 // addresses; plus the entry point's error handling.
-#include "ggufkit/dequant/quantize.h"
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,9 +17,11 @@
 
 #include "absl/types/span.h"
 #include "ggufkit/dequant/dequant.h"
-#include "gtest/gtest.h"
+#include "ggufkit/dequant/quantize.h"
+#include "ggufkit/quants/half.h"
 #include "ggufkit/quants/quants.h"
 #include "ggufkit/quants/type_traits.h"
+#include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -380,6 +380,61 @@ TEST_P(QuantizeTargetTest, Q3KDescentOnlyWhereTheMaxIsNegative) {
   }
   ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 0, "max sign rows");
   ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 5, "max sign rows, misaligned");
+}
+
+// Q3_K's sub-block scales d * (code - 32) of the 110-byte block at b.
+std::vector<float> Q3KSubBlockScales(const uint8_t* b) {
+  const uint8_t* packed = b + 96;
+  uint16_t d_half;
+  std::memcpy(&d_half, b + 108, 2);
+  std::vector<float> d(16);
+  for (int j = 0; j < 16; ++j) {
+    const int low = j < 8 ? packed[j] & 0xF : packed[j - 8] >> 4;
+    const int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
+    d[static_cast<size_t>(j)] = F16ToF32(d_half) * static_cast<float>((low | (high << 4)) - 32);
+  }
+  return d;
+}
+
+// Q3_K re-fits its codes to the final sub-block scales d (NearestInt(x /
+// d)): rows whose quotients there are exactly rounding ties, where a shortcut
+// for the division (multiplying by 1 / d was tried: it gives other codes
+// unless each near-tie is done again with the division) must still give the
+// reference's codes. A random row quantized and dequantized (every value a
+// code times its scale), a quarter of the values moved half a step (to (l +
+// 1/2) d, exact in float), quantized again: most super-blocks keep their
+// scales, so that x / d is exactly the tie there; the test checks that many
+// do.
+TEST_P(QuantizeTargetTest, Q3KRefitOnExactTies) {
+  std::mt19937 rng(77);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n_rows = 64;
+  std::vector<float> x(static_cast<size_t>(n_rows * kRowLength));
+  for (float& v : x) v = normal(rng);
+  const std::vector<uint8_t> first = ReferenceBytes(GgmlType::kQ3_K, x, kRowLength, nullptr);
+  ASSERT_TRUE(
+      reference::Dequantize(GgmlType::kQ3_K, first, static_cast<int64_t>(x.size()), x.data()).ok());
+  for (size_t sb = 0; sb < x.size() / 256; ++sb) {
+    const std::vector<float> d = Q3KSubBlockScales(first.data() + 110 * sb);
+    for (size_t i = 0; i < 256; ++i) {
+      float& v = x[256 * sb + i];
+      const float step = d[i / 16];
+      // Codes -4 .. 2 move up to the ties -3.5 .. 2.5 (3.5 clamps either way).
+      if (rng() % 4 == 0 && step != 0 && v / step <= 2.0f) v += 0.5f * step;
+    }
+  }
+  const std::vector<uint8_t> second = ReferenceBytes(GgmlType::kQ3_K, x, kRowLength, nullptr);
+  int ties = 0;
+  for (size_t sb = 0; sb < x.size() / 256; ++sb) {
+    const std::vector<float> d = Q3KSubBlockScales(second.data() + 110 * sb);
+    for (size_t i = 0; i < 256; ++i) {
+      const float q = x[256 * sb + i] / d[i / 16];
+      if (std::isfinite(q) && q - std::floor(q) == 0.5f && q < 3.0f) ++ties;
+    }
+  }
+  EXPECT_GT(ties, 250) << "too few exact ties reach the refit";  // 541 with this seed
+  ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 0, "exact refit ties");
+  ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 3, "exact refit ties, misaligned");
 }
 
 // Rows of random bit patterns (Inf, subnormals, huge values of every
