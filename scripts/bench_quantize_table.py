@@ -2,8 +2,8 @@
 """Renders docs/performance.md's quantizer tables from a bench_quantize JSON run
 (--benchmark_out=run.json --benchmark_out_format=json) and checks the goals of
 issue 15: searches >= 8x their scalar reference on AVX3 and >= 4x on AVX2
-(in cache and on fresh data: the 64 MiB row), simple types >= 0.5x memcpy in
-cache."""
+(in cache and on fresh data: the paired quant_fresh row, or the 64 MiB row in
+runs without it), simple types >= 0.5x memcpy in cache."""
 import json
 import sys
 
@@ -61,20 +61,36 @@ def main(path):
         if s and r:
             print(f"| {t} | {s['MB/s']:,.0f} | {r['MB/s']:,.0f} | {r.get('x_scalar', 0):.1f}x |")
     print()
+    print("### Fresh data, paired with the scalar reference (256 KiB slices)\n")
+    print("| type | " + " | ".join(f"{t} x scalar" for t in targets) + " |")
+    print("|---|" + "---|" * len(targets))
+    for t in SEARCHES:
+        cells = [rows.get(f"quant_fresh/{t}/{tg}/256KiB/min_time:0.500") for tg in targets]
+        if any(cells):
+            print(f"| {t} | " + " | ".join(
+                f"{c.get('x_scalar', 0):.1f}x" if c else "-" for c in cells) + " |")
+    print()
     print("### Goals of issue 15 in this run\n")
-    # A search's speed-up counts on both rows: the 256 KiB row quantizes the
-    # same input again and again, and the branch predictor learns the
-    # outcomes of data-dependent branches (Q3_K's descent), which fresh data
-    # (every weight of a real model, and the 64 MiB row) never allows.
+    # A search's speed-up counts in cache and on fresh data: the 256 KiB row
+    # quantizes the same input again and again, and the branch predictor
+    # learns the outcomes of data-dependent branches (Q3_K's descent), which
+    # fresh data (every weight of a real model) never allows. Fresh data is
+    # judged by the paired quant_fresh row: the 64 MiB row's ratio divides two
+    # rows timed seconds apart on a VM whose speed drifts (shown, not judged).
     for t in SEARCHES:
         for tg, goal in (("AVX3", 8.0), ("AVX2", 4.0)):
             r = rows.get(f"quant/{t}/{tg}/256KiB")
             f = rows.get(f"quant/{t}/{tg}/64MiB")
+            p = rows.get(f"quant_fresh/{t}/{tg}/256KiB/min_time:0.500")
             if r:
                 x = r.get("x_scalar", 0)
                 xf = f.get("x_scalar", 0) if f else None
-                worst = x if xf is None else min(x, xf)
-                fresh = "" if xf is None else f", {xf:.1f}x on fresh data (64 MiB)"
+                xp = p.get("x_scalar", 0) if p else None
+                judged_fresh = xp if xp is not None else xf
+                worst = x if judged_fresh is None else min(x, judged_fresh)
+                fresh = "" if xp is None else f", {xp:.1f}x on fresh data (paired)"
+                if xf is not None:
+                    fresh += f", {xf:.1f}x at 64 MiB"
                 print(
                     f"- {t} {tg}: {x:.1f}x scalar in cache{fresh} (>= {goal:.0f}): "
                     f"{'met' if worst >= goal else 'NOT met'}"
