@@ -7,7 +7,7 @@
 //                                  quantizer, byte-identical to ggml's)
 //   quant/<type>/<target>/<size>   the SIMD quantizer on that target
 //   quant_imatrix/<type>/{scalar,<best target>}/256KiB  with an imatrix
-//   quant_fresh/<search type>/<best target, AVX2>/256KiB  fresh data, paired
+//   quant_fresh/<search type>/<best target, AVX2>/1MiB  fresh data, paired
 //                                  with the scalar reference (BM_QuantizeFresh)
 // Each SIMD row reports MB/s, x_scalar (over the scalar reference of its type
 // and size) and x_memcpy (over memcpy of the same size). Goals
@@ -132,16 +132,17 @@ void BM_Quantize(benchmark::State& state, GgmlType type, int64_t target, bool im
   if (memcpy_mbps > 0) state.counters["x_memcpy"] = mbps / memcpy_mbps;
 }
 
-// Fresh data, paired: each iteration takes the next 256 KiB of the 64 MiB
-// input, and times the scalar reference and the SIMD quantizer on it, in
-// alternating order, each call after an untimed read of the slice into the
-// cache; x_scalar is the ratio of the two totals. The 256 KiB rows quantize
-// the same input again and again, so the branch predictor learns the
-// outcomes of data-dependent branches (Q3_K's descent), which the weights of
-// a real model never allow; the 64 MiB rows see fresh data, but their ratio
-// divides two rows timed seconds apart, on a VM whose speed drifts by 10 %
-// and more between them (Q3_K AVX3 7.7x, 8.4x and 9.2x in three runs of one
-// hour on the Xeon).
+// Fresh data, paired: each iteration takes the next 1 MiB of the 64 MiB
+// input and times the scalar reference and the SIMD quantizer on it, in
+// alternating order (each comes first, reading the slice from memory, in
+// every other iteration); x_scalar is the ratio of the two totals. The
+// 256 KiB rows quantize the same input again and again, so the branch
+// predictor learns the outcomes of data-dependent branches (Q3_K's descent),
+// which the weights of a real model never allow; the 64 MiB rows see fresh
+// data, but their ratio divides two rows timed seconds apart, on a VM whose
+// speed drifts between them.
+constexpr int64_t kFreshSliceBytes = 1 << 20;
+
 void BM_QuantizeFresh(benchmark::State& state, GgmlType type, int64_t target) {
   ScopedDequantTarget scope(target);
   if (!HasSimdQuantizer(type, false)) {
@@ -150,8 +151,8 @@ void BM_QuantizeFresh(benchmark::State& state, GgmlType type, int64_t target) {
   }
   QuantizeOptions scalar;
   scalar.force_scalar = true;
-  const int64_t slice_floats = kInCacheBytes / 4;
-  const int64_t slices = kOutOfCacheBytes / kInCacheBytes;
+  const int64_t slice_floats = kFreshSliceBytes / 4;
+  const int64_t slices = kOutOfCacheBytes / kFreshSliceBytes;
   const int64_t n_rows = slice_floats / kRowLength;
   double simd_seconds = 0, scalar_seconds = 0;
   int64_t iterations = 0;
@@ -159,8 +160,6 @@ void BM_QuantizeFresh(benchmark::State& state, GgmlType type, int64_t target) {
     const float* x = Input().data() + (iterations % slices) * slice_floats;
     for (int pass = 0; pass < 2; ++pass) {
       const bool simd = (pass == 0) == (iterations % 2 == 0);
-      std::memcpy(CopyDestination().data(), x, static_cast<size_t>(kInCacheBytes));
-      benchmark::ClobberMemory();
       const double t0 = ThreadSeconds();
       benchmark::DoNotOptimize(QuantizeBlocks(type, x, n_rows, kRowLength, Output().data(), nullptr,
                                               simd ? QuantizeOptions() : scalar));
@@ -170,7 +169,8 @@ void BM_QuantizeFresh(benchmark::State& state, GgmlType type, int64_t target) {
     ++iterations;
   }
   if (simd_seconds > 0) {
-    state.counters["MB/s"] = static_cast<double>(iterations * kInCacheBytes) / simd_seconds / 1e6;
+    state.counters["MB/s"] =
+        static_cast<double>(iterations * kFreshSliceBytes) / simd_seconds / 1e6;
     state.counters["x_scalar"] = scalar_seconds / simd_seconds;
   }
 }
@@ -200,9 +200,9 @@ void RegisterAll() {
                         GgmlType::kQ6_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS}) {
     for (const DequantTarget& t : targets) {
       if (t.id != targets.front().id && t.name != "AVX2") continue;
-      // At least 0.5 s: the searches' references take 1-20 ms per slice.
+      // At least 0.5 s: the searches' references take 5-80 ms per slice.
       benchmark::RegisterBenchmark(
-          ("quant_fresh/" + std::string(GgmlTypeName(type)) + "/" + t.name + "/256KiB").c_str(),
+          ("quant_fresh/" + std::string(GgmlTypeName(type)) + "/" + t.name + "/1MiB").c_str(),
           BM_QuantizeFresh, type, t.id)
           ->MinTime(0.5);
     }

@@ -61,11 +61,11 @@ def main(path):
         if s and r:
             print(f"| {t} | {s['MB/s']:,.0f} | {r['MB/s']:,.0f} | {r.get('x_scalar', 0):.1f}x |")
     print()
-    print("### Fresh data, paired with the scalar reference (256 KiB slices)\n")
+    print("### Fresh data, paired with the scalar reference (1 MiB slices)\n")
     print("| type | " + " | ".join(f"{t} x scalar" for t in targets) + " |")
     print("|---|" + "---|" * len(targets))
     for t in SEARCHES:
-        cells = [rows.get(f"quant_fresh/{t}/{tg}/256KiB/min_time:0.500") for tg in targets]
+        cells = [rows.get(f"quant_fresh/{t}/{tg}/1MiB/min_time:0.500") for tg in targets]
         if any(cells):
             print(f"| {t} | " + " | ".join(
                 f"{c.get('x_scalar', 0):.1f}x" if c else "-" for c in cells) + " |")
@@ -81,7 +81,7 @@ def main(path):
         for tg, goal in (("AVX3", 8.0), ("AVX2", 4.0)):
             r = rows.get(f"quant/{t}/{tg}/256KiB")
             f = rows.get(f"quant/{t}/{tg}/64MiB")
-            p = rows.get(f"quant_fresh/{t}/{tg}/256KiB/min_time:0.500")
+            p = rows.get(f"quant_fresh/{t}/{tg}/1MiB/min_time:0.500")
             if r:
                 x = r.get("x_scalar", 0)
                 xf = f.get("x_scalar", 0) if f else None
