@@ -4,6 +4,8 @@
 // the golden input, random rows, zeros, constants, huge / tiny / subnormal
 // values, NaN and Inf, with and without an importance matrix, at misaligned
 // addresses; plus the entry point's error handling.
+#include "ggufkit/dequant/quantize.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -17,11 +19,10 @@
 
 #include "absl/types/span.h"
 #include "ggufkit/dequant/dequant.h"
-#include "ggufkit/dequant/quantize.h"
+#include "gtest/gtest.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/quants.h"
 #include "ggufkit/quants/type_traits.h"
-#include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
