@@ -20,6 +20,7 @@
 #include "absl/types/span.h"
 #include "ggufkit/dequant/dequant.h"
 #include "gtest/gtest.h"
+#include "ggufkit/quants/block_k.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/quants.h"
 #include "ggufkit/quants/type_traits.h"
@@ -383,16 +384,14 @@ TEST_P(QuantizeTargetTest, Q3KDescentOnlyWhereTheMaxIsNegative) {
   ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 5, "max sign rows, misaligned");
 }
 
-// Q3_K's sub-block scales d * (code - 32) of the 110-byte block at b.
+// Q3_K's sub-block scales d * (code - 32) of the block at b.
 std::vector<float> Q3KSubBlockScales(const uint8_t* b) {
-  const uint8_t* packed = b + 96;
-  uint16_t d_half;
-  std::memcpy(&d_half, b + 108, 2);
+  BlockQ3_K block;
+  std::memcpy(&block, b, sizeof block);
   std::vector<float> d(16);
   for (int j = 0; j < 16; ++j) {
-    const int low = j < 8 ? packed[j] & 0xF : packed[j - 8] >> 4;
-    const int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
-    d[static_cast<size_t>(j)] = F16ToF32(d_half) * static_cast<float>((low | (high << 4)) - 32);
+    d[static_cast<size_t>(j)] =
+        F16ToF32(block.d) * static_cast<float>(internal::UnpackScaleQ3K(j, block.scales) - 32);
   }
   return d;
 }
@@ -416,7 +415,7 @@ TEST_P(QuantizeTargetTest, Q3KRefitOnExactTies) {
   ASSERT_TRUE(
       reference::Dequantize(GgmlType::kQ3_K, first, static_cast<int64_t>(x.size()), x.data()).ok());
   for (size_t sb = 0; sb < x.size() / 256; ++sb) {
-    const std::vector<float> d = Q3KSubBlockScales(first.data() + 110 * sb);
+    const std::vector<float> d = Q3KSubBlockScales(first.data() + sizeof(BlockQ3_K) * sb);
     for (size_t i = 0; i < 256; ++i) {
       float& v = x[256 * sb + i];
       const float step = d[i / 16];
@@ -427,7 +426,7 @@ TEST_P(QuantizeTargetTest, Q3KRefitOnExactTies) {
   const std::vector<uint8_t> second = ReferenceBytes(GgmlType::kQ3_K, x, kRowLength, nullptr);
   int ties = 0;
   for (size_t sb = 0; sb < x.size() / 256; ++sb) {
-    const std::vector<float> d = Q3KSubBlockScales(second.data() + 110 * sb);
+    const std::vector<float> d = Q3KSubBlockScales(second.data() + sizeof(BlockQ3_K) * sb);
     for (size_t i = 0; i < 256; ++i) {
       const float q = x[256 * sb + i] / d[i / 16];
       if (std::isfinite(q) && q - std::floor(q) == 0.5f && q < 3.0f) ++ties;
