@@ -24,11 +24,12 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 // or built from the input at the output's offset by the kernel itself
 // (Q8_0 on all targets, TQ2_0 on AVX2 and AVX3, and on AVX3 Q1_0, Q4_K);
 // f32 output of the kernels whose FamilyEntry asks for it, plain stores
-// otherwise. (Element-wise types never get kRealign or kStreamingMisaligned:
-// dispatch.cc splits their output at the first line boundary.) kStreamingMisaligned: non-temporal
-// stores of realigned vectors (StreamRealign) into output aligned to its element but not to 64
-// bytes (hwy::FlushStream() afterwards), f32 / f16 / bf16, on AVX2 and AVX3 only (nullptr
-// elsewhere: dispatch.cc then copies through an aligned scratch).
+// otherwise. kStreamingMisaligned: non-temporal stores of realigned vectors
+// (StreamRealign) into output aligned to its element but not to 64 bytes
+// (hwy::FlushStream() afterwards), f32 / f16 / bf16, on AVX2 and AVX3 only
+// (nullptr elsewhere: dispatch.cc then copies through an aligned scratch).
+// Element-wise types get neither kRealign nor kStreamingMisaligned:
+// dispatch.cc splits their output at the first line boundary.
 enum class StoreKind { kPlain, kStreaming, kRealign, kStreamingMisaligned };
 
 // How a kernel writes StoreKind::kRealign output (f32, cached, not 64-byte

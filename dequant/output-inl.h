@@ -527,9 +527,9 @@ class RealignF32 {
 // It replaced DequantizeThroughScratch on these targets (the targets below
 // and odd addresses keep it), whose copy out of an L1 scratch in 2 KiB
 // chunks left misaligned f32 output out of cache at 0.55-0.98x aligned on
-// an Intel Xeon (AVX3 and AVX2; 0.91-1.05x now, f16 output 0.86-0.93x):
-// the kernel wrote into the scratch while the memory was idle, then the
-// copy's non-temporal stores waited on the fill buffers.
+// an Intel Xeon (AVX3 and AVX2; 0.91-1.05x now; f16 output: see
+// docs/performance.md): the kernel wrote into the scratch while the memory
+// was idle, then the copy's non-temporal stores waited on the fill buffers.
 template <size_t kBytes, bool kIsF16 = false>
 class StreamRealign {
  public:
@@ -549,14 +549,7 @@ class StreamRealign {
     }
     end_ = i + hn::Lanes(DF());
   }
-  HWY_INLINE void StoreOne(float f, size_t i) {
-    if constexpr (kBytes == 4) {
-      std::memcpy(out_ + 4 * i, &f, 4);
-    } else {
-      const uint16_t h = kIsF16 ? F32ToF16(f) : F32ToBF16(f);
-      std::memcpy(out_ + 2 * i, &h, 2);
-    }
-  }
+  HWY_INLINE void StoreOne(float f, size_t i) { Scalar(out_).StoreOne(f, i); }
   // The last m elements of the last vector.
   HWY_INLINE void Finish() {
     if (end_ != 0) StorePart(realign_.Last(), 0, m_, end_);
@@ -573,6 +566,9 @@ class StreamRealign {
     }
     std::memcpy(base_ + kBytes * (at + from), lanes + kBytes * from, kBytes * (to - from));
   }
+
+  // The cached writer of the same output type, for single elements.
+  using Scalar = std::conditional_t<kBytes == 4, WriteF32, WriteHalf<kIsF16>>;
 
   uint8_t* out_;
   size_t m_;
