@@ -502,125 +502,88 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
   }
 }
 
-#if HWY_TARGET <= HWY_AVX3
-// The groups of a chunk of Q3_K in the order SearchChunkQ3 searches them on
-// AVX-512: those whose max may be negative first (SearchQ3's descent runs
-// only on them), then those whose max is positive, each in their original
-// order, so that most tiles are all of one kind and the tiles of the second
-// kind skip the descent. The order only packs the tiles: SearchQ3 decides
-// exactly per group, so a group put first by mistake costs time, never bytes.
-// A group's sign is that of the maximum over its floats of the bits rotated
-// left by one (|x| above the sign: the largest |x|, a negative one on a tie),
-// found for 16 groups at once by four rounds of ConcatEven / ConcatOdd
-// maxima, after which lane g holds group g's; the groups of each kind are
-// gathered by a compress. Other targets keep the groups' order: without a
-// native compress (AVX2 and below) ordering measured slower, and a branch
-// per group instead learns the signs only when the same input is quantized
-// again and again (the in-cache benchmark), not out of cache.
-inline constexpr bool kOrderQ3Groups = true;
-HWY_INLINE void OrderGroupsQ3(const float* x, size_t groups, uint32_t* order) {
-  constexpr size_t kN = 16;
-  const DF df;
-  const hn::RebindToUnsigned<DF> du;
-  using VU = hn::Vec<decltype(du)>;
-  static_assert(hn::MaxLanes(DF()) == kN, "one 16-float group per vector");
-  uint32_t later[kChunkSuperBlocks * kSuperQK / kN + kN];
-  size_t first = 0, second = 0;
-  size_t g0 = 0;
-  for (; g0 + kN <= groups; g0 += kN) {
-    VU v[kN];
-    for (size_t g = 0; g < kN; ++g) {
-      v[g] = hn::RotateRight<31>(hn::BitCast(du, hn::LoadU(df, x + (g0 + g) * kN)));
-    }
-    for (size_t n = kN; n > 1; n /= 2) {
-      for (size_t j = 0; j < n / 2; ++j) {
-        v[j] = hn::Max(hn::ConcatEven(du, v[2 * j + 1], v[2 * j]),
-                       hn::ConcatOdd(du, v[2 * j + 1], v[2 * j]));
-      }
-    }
-    const auto negative = hn::TestBit(v[0], hn::Set(du, 1u));
-    const VU ids = hn::Iota(du, static_cast<uint32_t>(g0));
-    hn::StoreU(hn::Compress(ids, negative), du, order + first);
-    hn::StoreU(hn::Compress(ids, hn::Not(negative)), du, later + second);
-    const size_t n_negative = hn::CountTrue(du, negative);
-    first += n_negative;
-    second += kN - n_negative;
-  }
-  for (; g0 < groups; ++g0) order[first++] = static_cast<uint32_t>(g0);
-  std::copy(later, later + second, order + first);
-}
-#else
-inline constexpr bool kOrderQ3Groups = false;
-HWY_INLINE void OrderGroupsQ3(const float*, size_t, uint32_t*) {}
-#endif
+// Super-blocks per batch of Q3_K's search (see SearchBatchQ3).
+inline constexpr int kQ3BatchSuperBlocks = 32;
 
-// SearchChunk for Q3_K without an imatrix: groups in OrderGroupsQ3's order
-// (AVX-512) or their own, kQ3Tiles tiles at a time (see SearchQ3), whole
-// tiles transposed; the codes stay as floats in their tiles, group g's at
-// slot[g] (TileCodesQ3 fetches them). next (or null) is the next chunk, of
-// next_n_sb super-blocks: on AVX-512, while each tile pair is searched, the
-// lines of the next chunk at the same offset are prefetched, because
-// OrderGroupsQ3 reads a whole chunk before any search, a burst the hardware
-// prefetchers do not run ahead of. Measured on an Intel Xeon (Emerald
-// Rapids), AVX3, 8 interleaved runs: 64 MiB 28.3 -> 26.6 ms, 256 KiB (the
-// next chunk already cached) 1-3 % slower; a prefetch every 128 bytes kept
-// only a third of the gain. The pair's 32 prefetches are issued one per
-// element of SearchQ3's first pass, not in a burst before it: 32 at once
-// wait for line fill buffers (9 % of the search's profile samples sat on
-// that loop), spread they do not (64 MiB 25.3 -> 24.2 ms, min of 6
-// interleaved runs; 256 KiB unchanged). Other targets read each tile as
-// they search it (AVX2: no change measured), so they do not prefetch.
-inline void SearchChunkQ3(const float* x, int n_sb, float* scales, float* code_tiles, uint8_t* slot,
-                          const float* next, int next_n_sb) {
+// SearchQ3 on gn (at most kQ3Tiles * Lanes) groups, group g at x + id(g) *
+// 16, its scale to scales[id(g)] (the codes are not kept: only a sub-block
+// scale of 0 needs them, and PackBlockQ3 then asks the reference). kPreTest:
+// SearchQ3's first round's tests instead of its descent, and the groups that
+// need the descent appended to descent[n_descent++].
+template <bool kPreTest, class Id>
+HWY_INLINE void SearchTilesQ3(const float* x, size_t gn, const Id& id, float* scales,
+                              uint16_t* descent, size_t& n_descent, const char* pf = nullptr,
+                              size_t pf_lines = 0) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
-  // On 1 KiB boundaries on AVX-512, as SearchQ3's tile arrays (see there).
-  alignas(kOrderQ3Groups ? 1024 : 64) float xt[kQ3Tiles * kN * kMaxLanes];
+  // On 1 KiB boundaries with two tiles, as SearchQ3's tile arrays (see there).
+  alignas(kQ3Tiles > 1 ? 1024 : 64) float xt[kQ3Tiles * kN * kMaxLanes];
+  alignas(kQ3Tiles > 1 ? 1024 : 64) float codes[kQ3Tiles * kN * kMaxLanes];
   HWY_ALIGN float sc[kQ3Tiles * kMaxLanes];
+  for (size_t k = 0; k * lanes < gn; ++k) {
+    const size_t gk = std::min(lanes, gn - k * lanes);
+    auto row = [&](size_t g) { return x + id(k * lanes + g) * kN; };
+    if (gk == lanes) {
+      TransposeTileRows<kN>(row, xt + k * kN * lanes);
+    } else {
+      GatherTileRows<kN>(row, gk, xt + k * kN * lanes);
+    }
+  }
+  uint32_t need[kQ3Tiles] = {};
+  if (gn == kQ3Tiles * lanes) {
+    SearchQ3<kN, kQ3Tiles, kPreTest>(xt, 4, codes, sc, pf, pf_lines, need);
+  } else {  // the last tiles, one at a time
+    for (size_t k = 0; k * lanes < gn; ++k) {
+      SearchQ3<kN, 1, kPreTest>(xt + k * kN * lanes, 4, codes, sc + k * lanes, nullptr, 0,
+                                need + k);
+    }
+  }
+  for (size_t g = 0; g < gn; ++g) scales[id(g)] = sc[g];
+  if (kPreTest) {
+    for (size_t k = 0; k < kQ3Tiles; ++k) {
+      for (uint32_t bits = need[k]; bits != 0; bits &= bits - 1) {
+        const size_t g = k * lanes + static_cast<size_t>(hwy::Num0BitsBelowLS1Bit_Nonzero32(bits));
+        descent[n_descent++] = static_cast<uint16_t>(id(g));
+      }
+    }
+  }
+}
+
+// The sub-block scales of n_sb (at most kQ3BatchSuperBlocks) super-blocks of
+// Q3_K without an imatrix (MakeQ3Quants with do_rmse per group), in two
+// passes. The first runs every group up to its descent's first round, tested
+// with the first pass's sums: a group none of whose steps must be taken
+// changes no code in that round, so the reference stops there, and its scale
+// is final. That is most groups: those whose max is positive never change a
+// code (SearchQ3), and on Gaussian data more than half of the others change
+// none either. The second pass searches the rest (about one group in five
+// there) from the start, packed into full tiles. A batch of 32 super-blocks
+// gives it about 100 groups, so that nearly all its tiles are full. With
+// next (the next batch, or null; next_groups groups), the first pass
+// prefetches the lines of the next batch at the same offset, one per element
+// of its first pass.
+HWY_INLINE void SearchBatchQ3(const float* x, int n_sb, float* scales, const float* next,
+                              size_t next_groups) {
+  constexpr int kN = 16;
+  const size_t pair = kQ3Tiles * hn::Lanes(DF());
   const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
-  uint32_t order[kChunkSuperBlocks * kSuperQK / kN + 16];  // room for a compressed store
-  OrderGroupsQ3(x, groups, order);
-  auto id = [&](size_t p) { return kOrderQ3Groups ? order[p] : p; };
-  const size_t next_groups = static_cast<size_t>(next_n_sb) * (kSuperQK / kN);
-  for (size_t g0 = 0; g0 < groups; g0 += kQ3Tiles * lanes) {
-    const size_t gn = std::min(kQ3Tiles * lanes, groups - g0);
+  uint16_t descent[kQ3BatchSuperBlocks * kSuperQK / kN];
+  size_t n_descent = 0;
+  for (size_t g0 = 0; g0 < groups; g0 += pair) {
+    const size_t gn = std::min(pair, groups - g0);
     const char* pf = nullptr;
     size_t pf_lines = 0;
-    if (kOrderQ3Groups && next != nullptr && g0 < next_groups) {
+    if (next != nullptr && g0 < next_groups) {
       pf = reinterpret_cast<const char*>(next + g0 * kN);
       pf_lines = (std::min(g0 + gn, next_groups) - g0) * kN * sizeof(float) / 64;
     }
-    for (size_t k = 0; k * lanes < gn; ++k) {
-      const size_t gk = std::min(lanes, gn - k * lanes);
-      const size_t p0 = g0 + k * lanes;
-      auto row = [&](size_t g) { return x + id(p0 + g) * kN; };
-      if (gk == lanes) {
-        TransposeTileRows<kN>(row, xt + k * kN * lanes);
-      } else {
-        GatherTileRows<kN>(row, gk, xt + k * kN * lanes);
-      }
-    }
-    if (gn == kQ3Tiles * lanes) {
-      SearchQ3<kN, kQ3Tiles>(xt, 4, code_tiles + g0 * kN, sc, pf, pf_lines);
-    } else {  // the chunk's last tiles, one at a time
-      for (size_t k = 0; k * lanes < gn; ++k) {
-        SearchQ3<kN, 1>(xt + k * kN * lanes, 4, code_tiles + (g0 + k * lanes) * kN, sc + k * lanes);
-      }
-    }
-    for (size_t g = 0; g < gn; ++g) {
-      scales[id(g0 + g)] = sc[g];
-      slot[id(g0 + g)] = static_cast<uint8_t>(g0 + g);
-    }
+    SearchTilesQ3<true>(
+        x, gn, [g0](size_t g) { return g0 + g; }, scales, descent, n_descent, pf, pf_lines);
   }
-}
-
-// SearchChunkQ3's codes of the group in slot g (-4 .. 3 as floats) as bytes
-// 0 .. 7.
-HWY_INLINE void TileCodesQ3(const float* code_tiles, size_t g, uint8_t* dst) {
-  const size_t lanes = hn::Lanes(DF());
-  const float* tile = code_tiles + (g / lanes) * lanes * 16;
-  for (size_t i = 0; i < 16; ++i) {
-    dst[i] = static_cast<uint8_t>(static_cast<int>(tile[i * lanes + g % lanes]) + 4);
+  for (size_t p0 = 0; p0 < n_descent; p0 += pair) {
+    SearchTilesQ3<false>(
+        x, std::min(pair, n_descent - p0),
+        [&](size_t g) { return static_cast<size_t>(descent[p0 + g]); }, scales, descent, n_descent);
   }
 }
 
@@ -783,90 +746,93 @@ HWY_INLINE void Q3ImatrixScaleCodes(const float* scales, const float* sw, int co
   }
 }
 
+// Q3_K's bytes of one super-block from its 16 scale codes (0 .. 63) and its
+// block scale: the codes re-fitted to the sub-block scales and packed, except
+// where a sub-block scale is 0 (the reference then keeps the search's codes:
+// keep(j, L) writes group j's 16 codes, 0 .. 7, to L).
+template <class KeepCodes>
+HWY_INLINE void PackBlockQ3(const float* xs, const int32_t* codes, uint16_t d_half, uint8_t* o,
+                            KeepCodes keep) {
+  uint8_t packed[12];
+  for (int j = 0; j < 8; ++j) {
+    packed[j] = static_cast<uint8_t>((codes[j] & 0xF) | ((codes[j + 8] & 0xF) << 4));
+  }
+  for (int m = 0; m < 4; ++m) {
+    packed[8 + m] = static_cast<uint8_t>((codes[m] >> 4) | ((codes[m + 4] >> 4) << 2) |
+                                         ((codes[m + 8] >> 4) << 4) | ((codes[m + 12] >> 4) << 6));
+  }
+  std::memcpy(o + 96, packed, 12);
+  std::memcpy(o + 108, &d_half, 2);
+  // Codes 0 .. 63 unpack to themselves: scale j is d * (codes[j] - 32).
+  HWY_ALIGN float d[16];
+  Q3SubBlockScales(F16ToF32(d_half), codes, d);
+  if (NoneZero16(d)) {
+    RefitPackQ3(xs, d, o);
+    return;
+  }
+  uint8_t L[kSuperQK];
+  for (int j = 0; j < 16; ++j) {
+    if (d[j] == 0.0f) {
+      keep(j, L + 16 * j);
+    } else {
+      RefitQ3Group(xs + 16 * j, d[j], L + 16 * j);
+    }
+  }
+  PackQ3HighBits(L, o);
+  Pack2BitCodes(L, o + 32);
+}
+
 // Q3_K: 16 groups of 16, symmetric 3-bit codes (MakeQ3Quants with coordinate
 // descent, or MakeQxQuants under an imatrix), 6-bit signed sub-block scales.
 inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
-  constexpr size_t kBlockBytes = sizeof(BlockQ3_K);
   const int64_t n_sb = n / kSuperQK;
-  float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
-  uint8_t L[kChunkSuperBlocks * kSuperQK];
-  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];  // with an imatrix
-  // Without an imatrix (group g's at slot[g]; on 1 KiB boundaries on
-  // AVX-512, as SearchQ3's tile arrays):
-  alignas(kOrderQ3Groups ? 1024 : 64) float code_tiles_f[kChunkSuperBlocks * kSuperQK];
-  uint8_t slot[kChunkSuperBlocks * 16];
-  int32_t block_codes[kChunkSuperBlocks * 16];                 // with an imatrix: scale codes
-  float block_d[kChunkSuperBlocks];                            // and block scales
-  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
-    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
-    const float* xc = x + sb0 * kSuperQK;
-    if (imatrix) {
-      SearchChunk<KSearch::kQ3K>(xc, imatrix + sb0 * kSuperQK, count, scales, nullptr, sw,
-                                 code_tiles);
-      Q3ImatrixScaleCodes(scales, sw, count, block_codes, block_d);
-    } else {
+  if (!imatrix) {
+    float scales[kQ3BatchSuperBlocks * 16];
+    for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kQ3BatchSuperBlocks) {
+      const int count = static_cast<int>(std::min<int64_t>(kQ3BatchSuperBlocks, n_sb - sb0));
+      const float* xb = x + sb0 * kSuperQK;
       const int64_t next_sb = sb0 + count;
-      const int next_count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - next_sb));
-      SearchChunkQ3(xc, count, scales, code_tiles_f, slot,
-                    next_count > 0 ? x + next_sb * kSuperQK : nullptr, next_count);
-    }
-    for (int s = 0; s < count; ++s) {
-      const float* xs = xc + s * kSuperQK;
-      const float* sc = scales + 16 * s;
-      uint8_t* Ls = L + s * kSuperQK;
-      uint8_t* o = out + static_cast<size_t>(sb0 + s) * kBlockBytes;
-      // The 6-bit scale codes (0 .. 63; all 0 for a block whose scales are
-      // all zero, which packs to the reference's zero bytes).
-      HWY_ALIGN int32_t codes[16];
-      uint16_t d_half;
-      if (!imatrix) {
+      const int64_t next_count = std::min<int64_t>(kQ3BatchSuperBlocks, n_sb - next_sb);
+      SearchBatchQ3(xb, count, scales, next_count > 0 ? x + next_sb * kSuperQK : nullptr,
+                    static_cast<size_t>(std::max<int64_t>(next_count, 0)) * 16);
+      for (int s = 0; s < count; ++s) {
+        const float* sc = scales + 16 * s;
+        const float* xs = xb + s * kSuperQK;
+        HWY_ALIGN int32_t codes[16];
+        uint16_t d_half;
         const float max_scale = Q3MaxScale(sc);
         if (max_scale != 0.0f) {
           const float iscale = -32.f / max_scale;
           Q3ScaleCodes(sc, iscale, codes);
           d_half = F32ToF16(1 / iscale);
-        } else {
+        } else {  // all codes 0, which packs to the reference's zero bytes
           std::fill(codes, codes + 16, 0);
           d_half = F32ToF16(0.f);
         }
-      } else {
-        std::memcpy(codes, block_codes + 16 * s, sizeof codes);
-        d_half = F32ToF16(block_d[s]);
+        PackBlockQ3(xs, codes, d_half, out + static_cast<size_t>(sb0 + s) * sizeof(BlockQ3_K),
+                    [&](int j, uint8_t* L) {
+                      int8_t l[16];
+                      internal::MakeQ3Quants(16, 4, xs + 16 * j, l, true);
+                      std::memcpy(L, l, 16);
+                    });
       }
-      uint8_t packed[12];
-      for (int j = 0; j < 8; ++j) {
-        packed[j] = static_cast<uint8_t>((codes[j] & 0xF) | ((codes[j + 8] & 0xF) << 4));
-      }
-      for (int m = 0; m < 4; ++m) {
-        packed[8 + m] =
-            static_cast<uint8_t>((codes[m] >> 4) | ((codes[m + 4] >> 4) << 2) |
-                                 ((codes[m + 8] >> 4) << 4) | ((codes[m + 12] >> 4) << 6));
-      }
-      // Codes 0 .. 63 unpack to themselves: scale j is d * (codes[j] - 32).
-      HWY_ALIGN float d[16];
-      Q3SubBlockScales(F16ToF32(d_half), codes, d);
-      if (NoneZero16(d)) {
-        RefitPackQ3(xs, d, o);
-        std::memcpy(o + 96, packed, 12);
-        std::memcpy(o + 108, &d_half, 2);
-        continue;
-      }
-      for (int j = 0; j < 16; ++j) {
-        if (d[j] == 0.0f) {  // the reference keeps the search's codes
-          const size_t g = static_cast<size_t>(s * 16 + j);
-          if (imatrix) {
-            TileCodes<16>(code_tiles, g, Ls + 16 * j);
-          } else {
-            TileCodesQ3(code_tiles_f, slot[g], Ls + 16 * j);
-          }
-          continue;
-        }
-        RefitQ3Group(xs + 16 * j, d[j], Ls + 16 * j);
-      }
-      PackQ3HighBits(Ls, o);
-      Pack2BitCodes(Ls, o + 32);
-      std::memcpy(o + 96, packed, 12);
-      std::memcpy(o + 108, &d_half, 2);
+    }
+    return;
+  }
+  float scales[kChunkSuperBlocks * 16], sw[kChunkSuperBlocks * 16];
+  HWY_ALIGN int32_t code_tiles[kChunkSuperBlocks * kSuperQK];
+  int32_t block_codes[kChunkSuperBlocks * 16];  // scale codes
+  float block_d[kChunkSuperBlocks];             // and block scales
+  for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kChunkSuperBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kChunkSuperBlocks, n_sb - sb0));
+    const float* xc = x + sb0 * kSuperQK;
+    SearchChunk<KSearch::kQ3K>(xc, imatrix + sb0 * kSuperQK, count, scales, nullptr, sw,
+                               code_tiles);
+    Q3ImatrixScaleCodes(scales, sw, count, block_codes, block_d);
+    for (int s = 0; s < count; ++s) {
+      PackBlockQ3(xc + s * kSuperQK, block_codes + 16 * s, F32ToF16(block_d[s]),
+                  out + static_cast<size_t>(sb0 + s) * sizeof(BlockQ3_K),
+                  [&](int j, uint8_t* L) { TileCodes<16>(code_tiles, 16 * s + j, L); });
     }
   }
 }

@@ -283,7 +283,9 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // reference's loop breaks. Codes are stored as floats -nmax .. nmax - 1 (the
 // reference's L[i] - nmax). The first prefetch_lines (at most kTiles * kN)
 // 64-byte lines at prefetch are prefetched, one per element of the first
-// pass (SearchChunkQ3's next chunk).
+// pass (SearchBatchQ3's next batch). kPreTest: no descent, only its first
+// round's tests with the first pass's sums; need[k] gets the lanes of tile k
+// that fail one (the others' results are final: see SearchBatchQ3).
 //
 // The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
 // sums that depend on every earlier step, a serial chain through a division.
@@ -307,11 +309,11 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // then <= 0, -Inf or NaN, never +Inf (an Inf makes iscale -0, and its own
 // code NearestInt(-0 * Inf), of the default NaN, is 0, so its term is NaN),
 // and the sums are NaN or -Inf. A tile without such a group skips the
-// descent, which is why SearchChunkQ3 puts them together (OrderGroupsQ3).
-template <int kN, int kTiles>
+// descent.
+template <int kN, int kTiles, bool kPreTest = false>
 HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_RESTRICT l_tile,
                          float* scale_out, const char* prefetch = nullptr,
-                         size_t prefetch_lines = 0) {
+                         size_t prefetch_lines = 0, uint32_t* need = nullptr) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
@@ -382,20 +384,29 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
   const VF kTiny = hn::Set(df, 7.52316385e-37f);  // 2^-120
   const VI kHalfBits = hn::Set(di, 0x00800000 + 512);
   MF changed[kTiles];
+  // Step i of tile k up to its test: the lanes that must take the
+  // reference's step (slx > 0 and the test failed).
+  auto must_step = [&](int k, int i, VF& x, VF& slx, VF& sl2, VF& num, VF& li, MF& slx_pos)
+                       HWY_ATTR {
+                         const size_t at = k * tile + i * lanes;
+                         slx = hn::Sub(sumlx[k], hn::Load(df, a_tile + at));
+                         sl2 = hn::Sub(suml2[k], hn::Load(df, b_tile + at));
+                         x = hn::Load(df, xt + at);
+                         num = hn::Mul(x, sl2);
+                         li = hn::Load(df, l_tile + at);
+                         const VF off = hn::Abs(hn::Sub(num, hn::Mul(li, slx)));
+                         // slx / 2 less 512 units in the last place: (1/2 - 2^-17) slx or less.
+                         const VF bound = hn::BitCast(df, hn::Sub(hn::BitCast(di, slx), kHalfBits));
+                         const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
+                         slx_pos = hn::And(active[k], hn::Gt(slx, zero));
+                         return hn::AndNot(keeps, slx_pos);
+                       };
   // Step i of tile k.
   auto step = [&](int k, int i) HWY_ATTR {
     const size_t at = k * tile + i * lanes;
-    VF slx = hn::Sub(sumlx[k], hn::Load(df, a_tile + at));
-    VF sl2 = hn::Sub(suml2[k], hn::Load(df, b_tile + at));
-    const VF x = hn::Load(df, xt + at);
-    const VF num = hn::Mul(x, sl2);
-    const VF li = hn::Load(df, l_tile + at);
-    const VF off = hn::Abs(hn::Sub(num, hn::Mul(li, slx)));
-    // slx / 2 less 512 units in the last place: (1/2 - 2^-17) slx or less.
-    const VF bound = hn::BitCast(df, hn::Sub(hn::BitCast(di, slx), kHalfBits));
-    const MF keeps = hn::And(hn::Gt(slx, kTiny), hn::Lt(off, bound));
-    const MF slx_pos = hn::And(active[k], hn::Gt(slx, zero));
-    if (hn::AllFalse(df, hn::AndNot(keeps, slx_pos))) return;
+    VF x, slx, sl2, num, li;
+    MF slx_pos;
+    if (hn::AllFalse(df, must_step(k, i, x, slx, sl2, num, li, slx_pos))) return;
     // The reference's step (lanes that passed the test get their own code).
     const VF fnew = ToFloat(ClampV(NearestIntV(hn::Div(num, slx)), -nmax, nmax - 1));
     const MF differs = hn::And(slx_pos, hn::Not(hn::Eq(fnew, li)));
@@ -423,6 +434,22 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
     suml2[k] = hn::IfThenElse(take, sl2, suml2[k]);
     changed[k] = hn::Or(changed[k], take);
   };
+  if (kPreTest) {
+    // A lane none of whose steps must be taken changes no code in the first
+    // round, so the reference stops there.
+    for (int k = 0; k < kTiles; ++k) {
+      MF must = hn::FirstN(df, 0);
+      if (!hn::AllFalse(df, active[k])) {
+        for (int i = 0; i < kN; ++i) {
+          VF x, slx, sl2, num, li;
+          MF slx_pos;
+          must = hn::Or(must, must_step(k, i, x, slx, sl2, num, li, slx_pos));
+        }
+      }
+      need[k] = MaskBits(hn::RebindMask(di, must));
+      active[k] = hn::FirstN(df, 0);
+    }
+  }
   for (int itry = 0; itry < 5; ++itry) {
     bool run[kTiles];
     bool any = false;

@@ -351,8 +351,9 @@ TEST_P(QuantizeTargetTest, MatchesReferenceOnTieRichRows) {
 }
 
 // Q3_K's descent runs only for the groups whose max (first element of
-// largest |x|) is negative, and on AVX-512 the groups are reordered by that
-// sign first (quantize_kquants-inl.h, OrderGroupsQ3): rows whose groups
+// largest |x|) is negative, and only those whose first round may change a
+// code are searched again, packed into tiles of their own
+// (quantize_kquants-inl.h, SearchBatchQ3): rows whose groups
 // are all of one sign, alternate, or come in runs, with the largest |x| on a
 // tie of both signs in either order, and groups holding +-Inf, NaN or values
 // whose square overflows, must still give the reference's bytes.
