@@ -323,7 +323,7 @@ HWY_INLINE void SearchQ3(const float* HWY_RESTRICT xt, int nmax, float* HWY_REST
   // Per element: the code l (in l_tile, as a float) and the reference's two
   // terms of it in the sums, (w * x) * l and (w * l) * l with w = x^2.
   // With two tiles (AVX-512), every tile array starts on a 1 KiB boundary, as
-  // SearchChunkQ3's, so that no load of one array follows a store to another
+  // SearchTilesQ3's, so that no load of one array follows a store to another
   // at the same address modulo 4 KiB (measured: which arrays collide moved
   // with the stack layout, by up to 7 %); on one-tile targets 1 KiB measured
   // 3 % slower out of cache.
