@@ -505,15 +505,14 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
 // Super-blocks per batch of Q3_K's search (see SearchBatchQ3).
 inline constexpr int kQ3BatchSuperBlocks = 32;
 
-// SearchQ3 on gn (at most kQ3Tiles * Lanes) groups, group g at x + id(g) *
-// 16, its scale to scales[id(g)] (the codes are not kept: only a sub-block
-// scale of 0 needs them, and PackBlockQ3 then asks the reference). kPreTest:
-// SearchQ3's first round's tests instead of its descent, and the groups that
-// need the descent appended to descent[n_descent++].
+// SearchQ3 on gn (at most kQ3Tiles * Lanes, at most 32) groups, group g at
+// x + id(g) * 16, its scale to scales[id(g)] (the codes are not kept: only a
+// sub-block scale of 0 needs them, and PackBlockQ3 then asks the reference).
+// kPreTest: SearchQ3's first round's tests instead of its descent; returns
+// the groups that need the descent (bit g for group g), 0 otherwise.
 template <bool kPreTest, class Id>
-HWY_INLINE void SearchTilesQ3(const float* x, size_t gn, const Id& id, float* scales,
-                              uint16_t* descent, size_t& n_descent, const char* pf = nullptr,
-                              size_t pf_lines = 0) {
+HWY_INLINE uint32_t SearchTilesQ3(const float* x, size_t gn, const Id& id, float* scales,
+                                  const char* pf = nullptr, size_t pf_lines = 0) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
   // On 1 KiB boundaries with two tiles, as SearchQ3's tile arrays (see there).
@@ -539,14 +538,9 @@ HWY_INLINE void SearchTilesQ3(const float* x, size_t gn, const Id& id, float* sc
     }
   }
   for (size_t g = 0; g < gn; ++g) scales[id(g)] = sc[g];
-  if (kPreTest) {
-    for (size_t k = 0; k < kQ3Tiles; ++k) {
-      for (uint32_t bits = need[k]; bits != 0; bits &= bits - 1) {
-        const size_t g = k * lanes + static_cast<size_t>(hwy::Num0BitsBelowLS1Bit_Nonzero32(bits));
-        descent[n_descent++] = static_cast<uint16_t>(id(g));
-      }
-    }
-  }
+  uint32_t groups_need = 0;
+  for (size_t k = 0; k < kQ3Tiles; ++k) groups_need |= need[k] << (k * lanes);
+  return groups_need;
 }
 
 // The sub-block scales of n_sb (at most kQ3BatchSuperBlocks) super-blocks of
@@ -567,6 +561,7 @@ HWY_INLINE void SearchBatchQ3(const float* x, int n_sb, float* scales, const flo
   constexpr int kN = 16;
   const size_t pair = kQ3Tiles * hn::Lanes(DF());
   const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
+  static_assert(kQ3Tiles * hn::MaxLanes(DF()) <= 32, "a tile pair's groups fit a uint32_t");
   uint16_t descent[kQ3BatchSuperBlocks * kSuperQK / kN];
   size_t n_descent = 0;
   for (size_t g0 = 0; g0 < groups; g0 += pair) {
@@ -577,13 +572,16 @@ HWY_INLINE void SearchBatchQ3(const float* x, int n_sb, float* scales, const flo
       pf = reinterpret_cast<const char*>(next + g0 * kN);
       pf_lines = (std::min(g0 + gn, next_groups) - g0) * kN * sizeof(float) / 64;
     }
-    SearchTilesQ3<true>(
-        x, gn, [g0](size_t g) { return g0 + g; }, scales, descent, n_descent, pf, pf_lines);
+    uint32_t need = SearchTilesQ3<true>(
+        x, gn, [g0](size_t g) { return g0 + g; }, scales, pf, pf_lines);
+    for (; need != 0; need &= need - 1) {
+      descent[n_descent++] = static_cast<uint16_t>(g0 + hwy::Num0BitsBelowLS1Bit_Nonzero32(need));
+    }
   }
   for (size_t p0 = 0; p0 < n_descent; p0 += pair) {
     SearchTilesQ3<false>(
         x, std::min(pair, n_descent - p0),
-        [&](size_t g) { return static_cast<size_t>(descent[p0 + g]); }, scales, descent, n_descent);
+        [&](size_t g) { return static_cast<size_t>(descent[p0 + g]); }, scales);
   }
 }
 
