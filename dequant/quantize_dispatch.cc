@@ -1,7 +1,13 @@
 // QuantizeBlocks: the one checked entry point of the SIMD quantizers. It
 // validates the request once, then hands whole rows to the SIMD quantizer of
 // the dispatched Highway target, or to the scalar reference of quants/.
+#include <atomic>
 #include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +18,44 @@
 #include "ggufkit/quants/type_traits.h"
 
 namespace ggufkit {
+namespace quantize_internal {
+namespace {
+
+bool CpuSplits512BitVectors() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  char vendor[12];
+  std::memcpy(vendor, &ebx, 4);
+  std::memcpy(vendor + 4, &edx, 4);
+  std::memcpy(vendor + 8, &ecx, 4);
+  if (std::memcmp(vendor, "AuthenticAMD", 12) != 0) return false;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  const unsigned base_family = (eax >> 8) & 0xF;
+  const unsigned family = base_family == 0xF ? base_family + ((eax >> 20) & 0xFF) : base_family;
+  return family == 0x19;  // Zen 4 (Zen 3, also 19h, has no AVX-512: AVX3 never runs there)
+#else
+  return false;
+#endif
+}
+
+std::atomic<int> split_512_override{-1};
+
+}  // namespace
+
+bool Split512BitVectors() {
+  const int forced = split_512_override.load(std::memory_order_relaxed);
+  if (forced >= 0) return forced != 0;
+  static const bool cpu = CpuSplits512BitVectors();
+  return cpu;
+}
+
+void SetSplit512BitVectorsForTest(int answer) {
+  split_512_override.store(answer, std::memory_order_relaxed);
+}
+
+}  // namespace quantize_internal
+
 namespace {
 
 using quantize_internal::QuantizeFn;

@@ -283,17 +283,19 @@ struct Mxfp4Family {
   struct State {
     HWY_ALIGN float inv2h[kGroupBlocks];
   };
+  template <bool kHalfWidth>
   static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st);
   static HWY_INLINE bool Emit(const float* x, uint8_t* out, const State& st);
 };
 
+template <bool kHalfWidth>
 HWY_INLINE bool Mxfp4Family::Prepare(const float* x, uint8_t* out, State* st) {
   const DF df;
   const DI di;
   constexpr size_t kL = kGroupBlocks;
   VF amax;
   // |x|'s bits compare as integers in float order, and a NaN beats them all.
-  GroupMinMax<false, true, true, MinOp, BitsSignedMaxOp>(x, nullptr, &amax);
+  GroupMinMax<kHalfWidth, false, true, true, MinOp, BitsSignedMaxOp>(x, nullptr, &amax);
   HWY_ALIGN int32_t es[kL];
   HWY_ALIGN float amaxs[kL];
   const VI bits = hn::BitCast(di, amax);  // amax >= 0 (or NaN)

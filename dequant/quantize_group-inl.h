@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "ggufkit/dequant/quantize_common-inl.h"
+#include "ggufkit/dequant/quantize_kernels.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -154,23 +155,30 @@ HWY_INLINE void BlockMinMax(D d, const float* x, V* min_out, V* max_out) {
   if (kMax) *max_out = FinishReduce(d, wmax, max_op);
 }
 
-// BlockMinMax of a whole group. On AVX3 as two trees of 256-bit vectors:
-// on Zen 4 a 512-bit min, max or shuffle costs two 256-bit ones, and the
-// narrower tree has fewer levels per block (measured in one run: Q4_0 8.5
-// instead of 9.0 us, Q4_1 9.8 instead of 10.4 us per 256 KiB).
-template <bool kMin, bool kMax, bool kAbs, class MinOpT = MinOp, class MaxOpT = MaxOp>
+// BlockMinMax of a whole group. On AVX3 with kHalfWidth (a CPU that splits
+// 512-bit operations, see Split512BitVectors) as two trees of 256-bit
+// vectors: on Zen 4 a 512-bit min, max or shuffle costs two 256-bit ones,
+// and the narrower tree has fewer levels per block (measured in one run:
+// Q4_0 8.5 instead of 9.0 us, Q4_1 9.8 instead of 10.4 us per 256 KiB).
+// Otherwise as one tree of full vectors: on the Intel Xeon's 512-bit units
+// 3-8 % faster than the two trees for every type that uses it (both ways
+// alternated in one process; fifteenth pass in docs/performance.md).
+template <bool kHalfWidth, bool kMin, bool kMax, bool kAbs, class MinOpT = MinOp,
+          class MaxOpT = MaxOp>
 HWY_INLINE void GroupMinMax(const float* x, VF* min_out, VF* max_out) {
 #if HWY_TARGET <= HWY_AVX3
-  const DF df;
-  const hn::Half<DF> dh;
-  hn::Vec<decltype(dh)> min_lo, min_hi, max_lo, max_hi;
-  BlockMinMax<kMin, kMax, kAbs, MinOpT, MaxOpT>(dh, x, &min_lo, &max_lo);
-  BlockMinMax<kMin, kMax, kAbs, MinOpT, MaxOpT>(dh, x + 8 * kGroupQK, &min_hi, &max_hi);
-  if (kMin) *min_out = hn::Combine(df, min_hi, min_lo);
-  if (kMax) *max_out = hn::Combine(df, max_hi, max_lo);
-#else
-  BlockMinMax<kMin, kMax, kAbs, MinOpT, MaxOpT>(DF(), x, min_out, max_out);
+  if constexpr (kHalfWidth) {
+    const DF df;
+    const hn::Half<DF> dh;
+    hn::Vec<decltype(dh)> min_lo, min_hi, max_lo, max_hi;
+    BlockMinMax<kMin, kMax, kAbs, MinOpT, MaxOpT>(dh, x, &min_lo, &max_lo);
+    BlockMinMax<kMin, kMax, kAbs, MinOpT, MaxOpT>(dh, x + 8 * kGroupQK, &min_hi, &max_hi);
+    if (kMin) *min_out = hn::Combine(df, min_hi, min_lo);
+    if (kMax) *max_out = hn::Combine(df, max_hi, max_lo);
+    return;
+  }
 #endif
+  BlockMinMax<kMin, kMax, kAbs, MinOpT, MaxOpT>(DF(), x, min_out, max_out);
 }
 
 // Every block's min and max, from integer maxima of the values' bits, which
@@ -185,9 +193,11 @@ HWY_INLINE void GroupMinMax(const float* x, VF* min_out, VF* max_out) {
 // clear and the unsigned one if set, so NaN-free results mean a NaN-free
 // block. Returns whether every block holds values of both signs (±0
 // counted by their sign bit); otherwise the results are not the min and max.
+template <bool kHalfWidth>
 HWY_INLINE bool GroupMinMaxBits(const float* x, VF* min_out, VF* max_out) {
   const DI di;
-  GroupMinMax<true, true, false, BitsUnsignedMaxOp, BitsSignedMaxOp>(x, min_out, max_out);
+  GroupMinMax<kHalfWidth, true, true, false, BitsUnsignedMaxOp, BitsSignedMaxOp>(x, min_out,
+                                                                                 max_out);
   // Sign of min set and sign of max clear in every lane.
   const VI both = hn::AndNot(hn::BitCast(di, *max_out), hn::BitCast(di, *min_out));
   return hn::AllTrue(di, hn::Lt(both, hn::Zero(di)));
@@ -232,32 +242,44 @@ HWY_INLINE void StoreNibbles16(const VI* c, uint8_t* p) {
 #endif
 }
 
-// The fast groups' driver. Family::Prepare(x, out, State*) computes a
-// group's scales (reductions, divisions) and writes them, returning false
+// The fast groups' driver. Family::Prepare<kHalfWidth>(x, out, State*)
+// computes a group's scales (reductions by GroupMinMax<kHalfWidth>,
+// divisions) and writes them, returning false
 // when the group cannot take the fast path; Family::Emit(x, out, const
 // State&) writes the codes and returns whether the group's bytes are the
 // reference's. Group g + 1 is prepared before group g is emitted, so the
 // latency of one group's divisions overlaps the previous group's codes.
 // general(first, count) writes blocks first .. first + count - 1 (the
 // partial last group, and any group whose fast path failed).
-template <class Family, class General>
-HWY_INLINE void RunFastGroups(const float* x, uint8_t* out, int64_t n_blocks,
-                              const General& general) {
+template <class Family, bool kHalfWidth, class General>
+HWY_INLINE void RunFastGroupsOf(const float* x, uint8_t* out, int64_t n_blocks,
+                                const General& general) {
   constexpr int64_t kL = static_cast<int64_t>(kGroupBlocks);
   constexpr int64_t kIn = kL * static_cast<int64_t>(kGroupQK);
   constexpr int64_t kOut = kL * static_cast<int64_t>(Family::kBlockBytes);
   const int64_t full = n_blocks / kL;
   typename Family::State state[2];
   bool ready[2] = {false, false};
-  if (full > 0) ready[0] = Family::Prepare(x, out, &state[0]);
+  if (full > 0) ready[0] = Family::template Prepare<kHalfWidth>(x, out, &state[0]);
   for (int64_t g = 0; g < full; ++g) {
     const int cur = static_cast<int>(g & 1);
     if (g + 1 < full) {
-      ready[cur ^ 1] = Family::Prepare(x + (g + 1) * kIn, out + (g + 1) * kOut, &state[cur ^ 1]);
+      ready[cur ^ 1] = Family::template Prepare<kHalfWidth>(x + (g + 1) * kIn, out + (g + 1) * kOut,
+                                                            &state[cur ^ 1]);
     }
     if (!ready[cur] || !Family::Emit(x + g * kIn, out + g * kOut, state[cur])) general(g * kL, kL);
   }
   if (full * kL < n_blocks) general(full * kL, n_blocks - full * kL);
+}
+template <class Family, class General>
+HWY_INLINE void RunFastGroups(const float* x, uint8_t* out, int64_t n_blocks,
+                              const General& general) {
+#if HWY_TARGET <= HWY_AVX3
+  if (quantize_internal::Split512BitVectors()) {
+    return RunFastGroupsOf<Family, true>(x, out, n_blocks, general);
+  }
+#endif
+  RunFastGroupsOf<Family, false>(x, out, n_blocks, general);
 }
 
 #endif  // HWY_TARGET != HWY_SCALAR

@@ -171,12 +171,13 @@ struct Q8_0Family {
   struct State {
     HWY_ALIGN float ids[kGroupBlocks];
   };
+  template <bool kHalfWidth>
   static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
     const DF df;
     VF amax;
     // |x|'s bits compare as integers in float order (an integer max frees
     // the float pipes: AVX2 9.5 -> 9.1 us per 256 KiB in one run).
-    GroupMinMax<false, true, true, MinOp, BitsSignedMaxOp>(x, nullptr, &amax);
+    GroupMinMax<kHalfWidth, false, true, true, MinOp, BitsSignedMaxOp>(x, nullptr, &amax);
     const VF d = hn::Div(amax, hn::Set(df, 127.0f));
     hn::Store(InverseOrZero(d), df, st->ids);
     StoreGroupHalves(d, out, kBlockBytes);
@@ -414,11 +415,12 @@ HWY_INLINE void ReferenceMinMax(const float* xb, float* min_out, float* max_out)
 // maxima where every block holds both signs (returns true: then a NaN
 // anywhere in a block shows in its min or max), else from the float min and
 // max (returns false).
+template <bool kHalfWidth>
 HWY_INLINE bool LegacyGroupMinMax(const float* x, VF* vmin, VF* vmax) {
 #if HWY_TARGET != HWY_SSSE3  // SSSE3 has no 32-bit integer max (emulated: slower)
-  if (HWY_LIKELY(GroupMinMaxBits(x, vmin, vmax))) return true;
+  if (HWY_LIKELY(GroupMinMaxBits<kHalfWidth>(x, vmin, vmax))) return true;
 #endif
-  GroupMinMax<true, true, false>(x, vmin, vmax);
+  GroupMinMax<kHalfWidth, true, true, false>(x, vmin, vmax);
   return false;
 }
 
@@ -440,12 +442,13 @@ struct SymmetricFamily {
     HWY_ALIGN float ids[kGroupBlocks];
     bool check;  // whether Emit must check its codes
   };
+  template <bool kHalfWidth>
   static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
     const DF df;
     const DI di;
     constexpr size_t kL = kGroupBlocks;
     VF vmin, vmax;
-    const bool bits = LegacyGroupMinMax(x, &vmin, &vmax);
+    const bool bits = LegacyGroupMinMax<kHalfWidth>(x, &vmin, &vmax);
     const VF neg_min = hn::Neg(vmin);
     VF m = hn::IfThenElse(hn::Gt(neg_min, vmax), vmin, vmax);
     m = hn::IfThenZeroElse(hn::Eq(m, hn::Zero(df)), m);
@@ -522,12 +525,13 @@ struct AsymmetricFamily {
     HWY_ALIGN float mins[kGroupBlocks];
     bool check;  // whether Emit must check its codes
   };
+  template <bool kHalfWidth>
   static HWY_INLINE bool Prepare(const float* x, uint8_t* out, State* st) {
     const DF df;
     const DI di;
     constexpr size_t kL = kGroupBlocks;
     VF vmin, vmax;
-    bool bits = LegacyGroupMinMax(x, &vmin, &vmax);
+    bool bits = LegacyGroupMinMax<kHalfWidth>(x, &vmin, &vmax);
     const MF zero_min = hn::Eq(vmin, hn::Zero(df));
     if (HWY_UNLIKELY(!hn::AllFalse(df, zero_min))) {
       HWY_ALIGN float maxs[kL];

@@ -4,8 +4,6 @@
 // the golden input, random rows, zeros, constants, huge / tiny / subnormal
 // values, NaN and Inf, with and without an importance matrix, at misaligned
 // addresses; plus the entry point's error handling.
-#include "ggufkit/dequant/quantize.h"
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,11 +17,13 @@
 
 #include "absl/types/span.h"
 #include "ggufkit/dequant/dequant.h"
-#include "gtest/gtest.h"
+#include "ggufkit/dequant/quantize.h"
+#include "ggufkit/dequant/quantize_kernels.h"
 #include "ggufkit/quants/block_k.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/quants.h"
 #include "ggufkit/quants/type_traits.h"
+#include "gtest/gtest.h"
 #include "tests/common/test_data.h"
 
 namespace ggufkit {
@@ -348,6 +348,38 @@ TEST_P(QuantizeTargetTest, MatchesReferenceOnTieRichRows) {
   // the last place above slx / 2 makes row 7730 of these differ.
   const std::vector<float> many = TieRichRows(20000, 21);
   ExpectSameBytes(GgmlType::kQ3_K, many, kRowLength, nullptr, 1, "tie-rich rows");
+}
+
+// The fast groups of the 32-weight formats reduce each block on 256-bit
+// halves on a CPU that splits 512-bit operations (Zen 4) and on full vectors
+// elsewhere (quantize_internal::Split512BitVectors); the other tests run
+// this CPU's way only. Both ways on every target (below AVX3 they are one).
+class ForcedSplit512 {
+ public:
+  explicit ForcedSplit512(bool split) { quantize_internal::SetSplit512BitVectorsForTest(split); }
+  ~ForcedSplit512() { quantize_internal::SetSplit512BitVectorsForTest(-1); }
+  ForcedSplit512(const ForcedSplit512&) = delete;
+  ForcedSplit512& operator=(const ForcedSplit512&) = delete;
+};
+
+TEST_P(QuantizeTargetTest, MatchesReferenceWithEitherReductionWidth) {
+  int64_t n_rows = 0;
+  const std::vector<float> hostile = HostileRows(&n_rows);
+  const std::vector<float> ties = TieRichRows(64, 8);
+  std::mt19937 rng(15);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> random(static_cast<size_t>(kRowLength * 64));
+  for (auto& v : random) v = normal(rng) * std::exp(normal(rng));
+  for (bool split : {false, true}) {
+    const ForcedSplit512 forced(split);
+    const std::string way = split ? " (256-bit halves)" : " (full vectors)";
+    for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0,
+                          GgmlType::kQ5_1, GgmlType::kMXFP4}) {
+      ExpectSameBytes(type, hostile, kRowLength, nullptr, 0, "hostile rows" + way);
+      ExpectSameBytes(type, ties, kRowLength, nullptr, 2, "tie-rich rows" + way);
+      ExpectSameBytes(type, random, kRowLength, nullptr, 0, "random rows" + way);
+    }
+  }
 }
 
 // Q3_K's descent runs only for the groups whose max (first element of
