@@ -9,11 +9,13 @@
 //   quant_imatrix/<type>/{scalar,<best target>}/256KiB  with an imatrix
 //   quant_fresh/<search type>/<best target, AVX2>/1MiB  fresh data, paired
 //                                  with the scalar reference (BM_QuantizeFresh)
+//   quant_memcpy/<simple type>/<best target>/256KiB  in cache, paired with
+//                                  memcpy (BM_QuantizeVsMemcpy)
 // Each SIMD row reports MB/s, x_scalar (over the scalar reference of its type
 // and size) and x_memcpy (over memcpy of the same size). Goals
 // (docs/performance.md): the searches (Q2_K..Q6_K, IQ4_NL, IQ4_XS) >= 8
 // x_scalar on AVX3 and >= 4 on AVX2, in cache and on fresh data; the simple
-// types >= 0.5 x_memcpy in cache.
+// types >= 0.5 x_memcpy in cache (judged by the paired quant_memcpy row).
 //
 // Time is the thread's CPU time (the VM's cores are shared).
 // Short run (docs tables): bench_quantize --benchmark_min_time=0.05
@@ -175,6 +177,50 @@ void BM_QuantizeFresh(benchmark::State& state, GgmlType type, int64_t target) {
   }
 }
 
+// In cache, paired with memcpy: each iteration times kBatch quantizer calls
+// on the 256 KiB input and kBatch copies of it, in alternating order;
+// x_memcpy is the ratio of the two totals. The quant rows' x_memcpy divides
+// by the memcpy row, timed seconds earlier: on the shared VM one kernel's
+// time moved by 1.5x within a minute (fifteenth pass in
+// docs/performance.md). Batches of 64 calls (0.5-1 ms): with batches of 8
+// the quantizer ran about 17 % slower than in its own row while memcpy did
+// not change (the switches between the two cost the quantizer).
+void BM_QuantizeVsMemcpy(benchmark::State& state, GgmlType type, int64_t target) {
+  ScopedDequantTarget scope(target);
+  if (!HasSimdQuantizer(type, false)) {
+    state.SkipWithError("no SIMD quantizer on this target");
+    return;
+  }
+  constexpr int kBatch = 64;
+  const int64_t n_rows = kInCacheBytes / 4 / kRowLength;
+  const uint8_t* in = reinterpret_cast<const uint8_t*>(Input().data());
+  uint8_t* copy = CopyDestination().data();
+  double quant_seconds = 0, memcpy_seconds = 0;
+  int64_t iterations = 0;
+  for (auto _ : state) {
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool quant = (pass == 0) == (iterations % 2 == 0);
+      const double t0 = ThreadSeconds();
+      for (int i = 0; i < kBatch; ++i) {
+        if (quant) {
+          benchmark::DoNotOptimize(
+              QuantizeBlocks(type, Input().data(), n_rows, kRowLength, Output().data()));
+        } else {
+          std::memcpy(copy, in, static_cast<size_t>(kInCacheBytes));
+        }
+        benchmark::ClobberMemory();
+      }
+      (quant ? quant_seconds : memcpy_seconds) += ThreadSeconds() - t0;
+    }
+    ++iterations;
+  }
+  if (quant_seconds > 0) {
+    state.counters["MB/s"] =
+        static_cast<double>(iterations * kBatch * kInCacheBytes) / quant_seconds / 1e6;
+    state.counters["x_memcpy"] = memcpy_seconds / quant_seconds;
+  }
+}
+
 void RegisterAll() {
   Input();  // made before any timed row
   Imatrix();
@@ -206,6 +252,14 @@ void RegisterAll() {
           BM_QuantizeFresh, type, t.id)
           ->MinTime(0.5);
     }
+  }
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0,
+                        GgmlType::kQ5_1, GgmlType::kMXFP4, GgmlType::kQ1_0}) {
+    benchmark::RegisterBenchmark(
+        ("quant_memcpy/" + std::string(GgmlTypeName(type)) + "/" + targets.front().name + "/256KiB")
+            .c_str(),
+        BM_QuantizeVsMemcpy, type, targets.front().id)
+        ->MinTime(0.2);
   }
   for (GgmlType type : kTypes) {
     if (!GetReferenceCodec(type).uses_imatrix) continue;

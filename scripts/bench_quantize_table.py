@@ -3,7 +3,9 @@
 (--benchmark_out=run.json --benchmark_out_format=json) and checks the goals of
 issue 15: searches >= 8x their scalar reference on AVX3 and >= 4x on AVX2
 (in cache and on fresh data: the paired quant_fresh row, or the 64 MiB row in
-runs without it), simple types >= 0.5x memcpy in cache."""
+runs without it), simple types >= 0.5x memcpy in cache (the paired
+quant_memcpy row, or the 256 KiB row's ratio to the memcpy row in runs
+without it)."""
 import json
 import sys
 
@@ -95,12 +97,20 @@ def main(path):
                     f"- {t} {tg}: {x:.1f}x scalar in cache{fresh} (>= {goal:.0f}): "
                     f"{'met' if worst >= goal else 'NOT met'}"
                 )
+    # The simple types are judged by the paired quant_memcpy row when the
+    # run has it: the 256 KiB row's x_memcpy divides by the memcpy row, timed
+    # seconds earlier on a VM whose speed drifts (shown, not judged).
     for t in SIMPLE:
         r = rows.get(f"quant/{t}/{targets[0]}/256KiB")
-        if r:
-            x = r.get("x_memcpy", 0)
+        p = rows.get(f"quant_memcpy/{t}/{targets[0]}/256KiB/min_time:0.200")
+        if r or p:
+            unpaired = r.get("x_memcpy", 0) if r else None
+            x = p.get("x_memcpy", 0) if p else unpaired
+            shown = f"{x:.2f}x memcpy in cache" + (" (paired)" if p else "")
+            if p and unpaired is not None:
+                shown += f", {unpaired:.2f}x against the memcpy row"
             print(
-                f"- {t} {targets[0]}: {x:.2f}x memcpy in cache (>= 0.5): "
+                f"- {t} {targets[0]}: {shown} (>= 0.5): "
                 f"{'met' if x >= 0.5 else 'NOT met'}"
             )
 
