@@ -161,7 +161,7 @@ HWY_INLINE void BlockMinMax(D d, const float* x, V* min_out, V* max_out) {
 // and the narrower tree has fewer levels per block (measured in one run:
 // Q4_0 8.5 instead of 9.0 us, Q4_1 9.8 instead of 10.4 us per 256 KiB).
 // Otherwise as one tree of full vectors: on the Intel Xeon's 512-bit units
-// 3-8 % faster than the two trees for every type that uses it (both ways
+// 3-15 % faster than the two trees for every type that uses it (both ways
 // alternated in one process; fifteenth pass in docs/performance.md).
 template <bool kHalfWidth, bool kMin, bool kMax, bool kAbs, class MinOpT = MinOp,
           class MaxOpT = MaxOp>
