@@ -169,24 +169,16 @@ void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType 
     // speed of a VM drifts by more than the 10 % this ratio is judged by
     // between two rows run seconds apart.
     void* aligned = OutputBuffer();
-    double aligned_seconds = 0, misaligned_seconds = 0;
-    int64_t iterations = 0;
-    for (auto _ : state) {
-      for (int pass = 0; pass < 2; ++pass) {
-        const bool misaligned = (pass == 0) == (iterations % 2 == 0);
-        const double t0 = ThreadSeconds();
-        benchmark::DoNotOptimize(
-            DequantizeBlocks(type, in.data(), out_elements, misaligned ? out : aligned, out_type));
-        benchmark::ClobberMemory();
-        (misaligned ? misaligned_seconds : aligned_seconds) += ThreadSeconds() - t0;
-      }
-      ++iterations;
-    }
-    state.SetBytesProcessed(iterations * out_bytes * 2);
-    if (misaligned_seconds > 0) {
-      state.counters["GB/s"] =
-          static_cast<double>(iterations * out_bytes) / misaligned_seconds / 1e9;
-      state.counters["x_aligned"] = aligned_seconds / misaligned_seconds;
+    auto into = [&](void* buffer) {
+      return [&, buffer](int64_t) {
+        benchmark::DoNotOptimize(DequantizeBlocks(type, in.data(), out_elements, buffer, out_type));
+      };
+    };
+    const bench::PairedSeconds t = bench::TimePaired(state, into(out), into(aligned));
+    state.SetBytesProcessed(t.iterations * out_bytes * 2);
+    if (t.a > 0) {
+      state.counters["GB/s"] = static_cast<double>(t.iterations * out_bytes) / t.a / 1e9;
+      state.counters["x_aligned"] = t.b / t.a;
     }
     return;
   }

@@ -59,6 +59,34 @@ double TimeLoop(benchmark::State& state, int64_t bytes, const char* counter, dou
   return rate;
 }
 
+// A paired measurement: each iteration runs a(iteration) and b(iteration),
+// each first in every other iteration, and adds the thread CPU time of each
+// to its total. The ratio of the totals compares two things timed in the
+// same moments: the VM's speed drifts between rows run seconds apart.
+struct PairedSeconds {
+  double a = 0, b = 0;
+  int64_t iterations = 0;
+};
+template <class A, class B>
+PairedSeconds TimePaired(benchmark::State& state, const A& a, const B& b) {
+  PairedSeconds t;
+  for (auto _ : state) {
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool run_a = (pass == 0) == (t.iterations % 2 == 0);
+      const double t0 = ThreadSeconds();
+      if (run_a) {
+        a(t.iterations);
+      } else {
+        b(t.iterations);
+      }
+      benchmark::ClobberMemory();
+      (run_a ? t.a : t.b) += ThreadSeconds() - t0;
+    }
+    ++t.iterations;
+  }
+  return t;
+}
+
 template <typename RegisterAll>
 int RunBenchmarks(int argc, char** argv, const char* default_min_time, RegisterAll register_all) {
   std::vector<char*> args(argv, argv + argc);

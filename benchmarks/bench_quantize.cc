@@ -156,24 +156,18 @@ void BM_QuantizeFresh(benchmark::State& state, GgmlType type, int64_t target) {
   const int64_t slice_floats = kFreshSliceBytes / 4;
   const int64_t slices = kOutOfCacheBytes / kFreshSliceBytes;
   const int64_t n_rows = slice_floats / kRowLength;
-  double simd_seconds = 0, scalar_seconds = 0;
-  int64_t iterations = 0;
-  for (auto _ : state) {
-    const float* x = Input().data() + (iterations % slices) * slice_floats;
-    for (int pass = 0; pass < 2; ++pass) {
-      const bool simd = (pass == 0) == (iterations % 2 == 0);
-      const double t0 = ThreadSeconds();
-      benchmark::DoNotOptimize(QuantizeBlocks(type, x, n_rows, kRowLength, Output().data(), nullptr,
-                                              simd ? QuantizeOptions() : scalar));
-      benchmark::ClobberMemory();
-      (simd ? simd_seconds : scalar_seconds) += ThreadSeconds() - t0;
-    }
-    ++iterations;
-  }
-  if (simd_seconds > 0) {
-    state.counters["MB/s"] =
-        static_cast<double>(iterations * kFreshSliceBytes) / simd_seconds / 1e6;
-    state.counters["x_scalar"] = scalar_seconds / simd_seconds;
+  auto with = [&](const QuantizeOptions& options) {
+    return [&, options](int64_t iteration) {
+      const float* x = Input().data() + (iteration % slices) * slice_floats;
+      benchmark::DoNotOptimize(
+          QuantizeBlocks(type, x, n_rows, kRowLength, Output().data(), nullptr, options));
+    };
+  };
+  const QuantizeOptions simd;
+  const bench::PairedSeconds t = bench::TimePaired(state, with(simd), with(scalar));
+  if (t.a > 0) {
+    state.counters["MB/s"] = static_cast<double>(t.iterations * kFreshSliceBytes) / t.a / 1e6;
+    state.counters["x_scalar"] = t.b / t.a;
   }
 }
 
@@ -195,29 +189,24 @@ void BM_QuantizeVsMemcpy(benchmark::State& state, GgmlType type, int64_t target)
   const int64_t n_rows = kInCacheBytes / 4 / kRowLength;
   const uint8_t* in = reinterpret_cast<const uint8_t*>(Input().data());
   uint8_t* copy = CopyDestination().data();
-  double quant_seconds = 0, memcpy_seconds = 0;
-  int64_t iterations = 0;
-  for (auto _ : state) {
-    for (int pass = 0; pass < 2; ++pass) {
-      const bool quant = (pass == 0) == (iterations % 2 == 0);
-      const double t0 = ThreadSeconds();
-      for (int i = 0; i < kBatch; ++i) {
-        if (quant) {
+  const bench::PairedSeconds t = bench::TimePaired(
+      state,
+      [&](int64_t) {
+        for (int i = 0; i < kBatch; ++i) {
           benchmark::DoNotOptimize(
               QuantizeBlocks(type, Input().data(), n_rows, kRowLength, Output().data()));
-        } else {
-          std::memcpy(copy, in, static_cast<size_t>(kInCacheBytes));
+          benchmark::ClobberMemory();
         }
-        benchmark::ClobberMemory();
-      }
-      (quant ? quant_seconds : memcpy_seconds) += ThreadSeconds() - t0;
-    }
-    ++iterations;
-  }
-  if (quant_seconds > 0) {
-    state.counters["MB/s"] =
-        static_cast<double>(iterations * kBatch * kInCacheBytes) / quant_seconds / 1e6;
-    state.counters["x_memcpy"] = memcpy_seconds / quant_seconds;
+      },
+      [&](int64_t) {
+        for (int i = 0; i < kBatch; ++i) {
+          std::memcpy(copy, in, static_cast<size_t>(kInCacheBytes));
+          benchmark::ClobberMemory();
+        }
+      });
+  if (t.a > 0) {
+    state.counters["MB/s"] = static_cast<double>(t.iterations * kBatch * kInCacheBytes) / t.a / 1e6;
+    state.counters["x_memcpy"] = t.b / t.a;
   }
 }
 
