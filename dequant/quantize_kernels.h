@@ -24,10 +24,11 @@ QuantizeFn FindKQuantQuantizer(GgmlType type, bool with_imatrix);    // Q2_K..Q6
 QuantizeFn FindCodebookQuantizer(GgmlType type, bool with_imatrix);  // IQ4_NL IQ4_XS
 
 // Whether this CPU runs a 512-bit vector operation as two 256-bit halves
-// (AMD Zen 4, CPUID family 19h): there the AVX3 quantizers reduce each
-// block on 256-bit vectors, whose trees need one shuffle level less; on
-// CPUs with 512-bit units (Intel) on 512-bit vectors, which carry twice the
-// lanes per operation. Both give the same bytes. Read from CPUID once.
+// (AMD Zen 4, CPUID family 19h): there the AVX3 quantizers of the 32-weight
+// formats (their fast groups) reduce each block on 256-bit vectors, whose
+// trees need one shuffle level less; on CPUs with 512-bit units (Intel) on
+// 512-bit vectors, which carry twice the lanes per operation. Both give the
+// same bytes. Read from CPUID once.
 bool Split512BitVectors();
 // For tests: 0 or 1 forces the answer of Split512BitVectors, -1 restores
 // the CPU's. Not thread-safe against running quantizers.
