@@ -373,8 +373,6 @@ HWY_INLINE void PackNibbles(const CodeFn& code, uint8_t* qs, uint8_t* qh_out) {
 
 // Bit 4 of each of 32 codes, element j at bit j.
 HWY_INLINE uint32_t FifthBits(const VI* c) {
-  const DI di;
-  constexpr size_t kL = kGroupBlocks;
 #if HWY_TARGET <= HWY_AVX3
   const __m512i k16 = _mm512_set1_epi32(0x10);
   return static_cast<uint32_t>(_mm512_test_epi32_mask(c[0].raw, k16)) |
@@ -389,6 +387,8 @@ HWY_INLINE uint32_t FifthBits(const VI* c) {
   }
   return qh;
 #else
+  const DI di;
+  constexpr size_t kL = kGroupBlocks;
   const VI k16 = hn::Set(di, 0x10);
   uint32_t qh = 0;
   for (size_t i = 0; i < kLegacyQK / kL; ++i) {
