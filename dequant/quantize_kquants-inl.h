@@ -502,16 +502,16 @@ HWY_INLINE void Q3ScaleCodes(const float* sc, float iscale, int32_t* codes) {
   }
 }
 
-// Super-blocks per batch of Q3_K's search (see SearchBatchQ3).
+// Super-blocks per batch of Q3_K's search (see Q3Searcher).
 inline constexpr int kQ3BatchSuperBlocks = 32;
 
 // SearchQ3 on gn (at most kQ3Tiles * Lanes, at most 32) groups, group g at
-// x + id(g) * 16, its scale to scales[id(g)] (the codes are not kept: only a
+// x + id(g) * 16, its scale to scale(id(g)) (the codes are not kept: only a
 // sub-block scale of 0 needs them, and PackBlockQ3 then asks the reference).
 // kPreTest: SearchQ3's first round's tests instead of its descent; returns
 // the groups that need the descent (bit g for group g), 0 otherwise.
-template <bool kPreTest, class Id>
-HWY_INLINE uint32_t SearchTilesQ3(const float* x, size_t gn, const Id& id, float* scales,
+template <bool kPreTest, class Id, class Scale>
+HWY_INLINE uint32_t SearchTilesQ3(const float* x, size_t gn, const Id& id, const Scale& scale,
                                   const char* pf = nullptr, size_t pf_lines = 0) {
   constexpr int kN = 16;
   const size_t lanes = hn::Lanes(DF());
@@ -537,53 +537,105 @@ HWY_INLINE uint32_t SearchTilesQ3(const float* x, size_t gn, const Id& id, float
                                 need + k);
     }
   }
-  for (size_t g = 0; g < gn; ++g) scales[id(g)] = sc[g];
+  for (size_t g = 0; g < gn; ++g) scale(id(g)) = sc[g];
   uint32_t groups_need = 0;
   for (size_t k = 0; k < kQ3Tiles; ++k) groups_need |= need[k] << (k * lanes);
   return groups_need;
 }
 
-// The sub-block scales of n_sb (at most kQ3BatchSuperBlocks) super-blocks of
-// Q3_K without an imatrix (MakeQ3Quants with do_rmse per group), in two
-// passes. The first runs every group up to its descent's first round, tested
-// with the first pass's sums: a group none of whose steps must be taken
-// changes no code in that round, so the reference stops there, and its scale
-// is final. That is most groups: those whose max is positive never change a
-// code (SearchQ3), and on Gaussian data more than half of the others change
-// none either. The second pass searches the rest (about one group in five
-// there) from the start, packed into full tiles. A batch of 32 super-blocks
-// gives it about 100 groups, so that nearly all its tiles are full. With
-// next (the next batch, or null; next_groups groups), the first pass
-// prefetches the lines of the next batch at the same offset, one per element
-// of its first pass.
-HWY_INLINE void SearchBatchQ3(const float* x, int n_sb, float* scales, const float* next,
-                              size_t next_groups) {
-  constexpr int kN = 16;
-  const size_t pair = kQ3Tiles * hn::Lanes(DF());
-  const size_t groups = static_cast<size_t>(n_sb) * (kSuperQK / kN);
-  static_assert(kQ3Tiles * hn::MaxLanes(DF()) <= 32, "a tile pair's groups fit a uint32_t");
-  uint16_t descent[kQ3BatchSuperBlocks * kSuperQK / kN];
-  size_t n_descent = 0;
-  for (size_t g0 = 0; g0 < groups; g0 += pair) {
-    const size_t gn = std::min(pair, groups - g0);
-    const char* pf = nullptr;
-    size_t pf_lines = 0;
-    if (next != nullptr && g0 < next_groups) {
-      pf = reinterpret_cast<const char*>(next + g0 * kN);
-      pf_lines = (std::min(g0 + gn, next_groups) - g0) * kN * sizeof(float) / 64;
+// The sub-block scales of Q3_K without an imatrix (MakeQ3Quants with do_rmse
+// per group) for n_sb super-blocks at x, a batch of kQ3BatchSuperBlocks at a
+// time, in two passes. The first runs every group of a batch up to its
+// descent's first round, tested with the first pass's sums: a group none of
+// whose steps must be taken changes no code in that round, so the reference
+// stops there, and its scale is final. That is most groups: those whose max
+// is positive never change a code (SearchQ3), and on Gaussian data more than
+// half of the others change none either. The rest (about one group in five
+// there, some 100 a batch) queue for the second pass, which searches them
+// from the start in full pairs of tiles; the few left over wait for the next
+// batch's, since a partial tile costs as much as a full one. So a batch's
+// scales are final one batch later (Next), or at the end (Finish).
+class Q3Searcher {
+ public:
+  static constexpr size_t kBatchGroups = kQ3BatchSuperBlocks * kSuperQK / 16;
+
+  Q3Searcher(const float* x, int64_t n_sb) : x_(x), n_sb_(n_sb) {}
+
+  // Runs the first pass of batch b (super-blocks from b * kQ3BatchSuperBlocks)
+  // and the full tile pairs of the queue; returns the batch whose scales are
+  // now final (b - 1; -1 for none), whose scales Scales(b - 1) gives.
+  int64_t Next(int64_t b) {
+    constexpr size_t kN = 16;
+    const size_t pair = kQ3Tiles * hn::Lanes(DF());
+    static_assert(kQ3Tiles * hn::MaxLanes(DF()) <= 32, "a tile pair's groups fit a uint32_t");
+    const int64_t sb0 = b * kQ3BatchSuperBlocks;
+    const size_t g_begin = static_cast<size_t>(sb0) * (kSuperQK / kN);
+    const size_t g_end =
+        static_cast<size_t>(std::min(sb0 + kQ3BatchSuperBlocks, n_sb_)) * (kSuperQK / kN);
+    // The first pass prefetches the next batch's lines at the same offset,
+    // one per element.
+    const size_t g_last = static_cast<size_t>(n_sb_) * (kSuperQK / kN);
+    const size_t next_groups = std::min(g_last - g_end, kBatchGroups);
+    for (size_t g0 = g_begin; g0 < g_end; g0 += pair) {
+      const size_t gn = std::min(pair, g_end - g0);
+      const char* pf = nullptr;
+      size_t pf_lines = 0;
+      if (g0 - g_begin < next_groups) {
+        pf = reinterpret_cast<const char*>(x_ + (g0 + kBatchGroups) * kN);
+        pf_lines =
+            (std::min(g0 - g_begin + gn, next_groups) - (g0 - g_begin)) * kN * sizeof(float) / 64;
+      }
+      uint32_t need = SearchTilesQ3<true>(
+          x_, gn, [g0](size_t g) { return g0 + g; }, scale_, pf, pf_lines);
+      for (; need != 0; need &= need - 1) {
+        queue_[n_queue_++] = g0 + hwy::Num0BitsBelowLS1Bit_Nonzero32(need);
+      }
     }
-    uint32_t need = SearchTilesQ3<true>(
-        x, gn, [g0](size_t g) { return g0 + g; }, scales, pf, pf_lines);
-    for (; need != 0; need &= need - 1) {
-      descent[n_descent++] = static_cast<uint16_t>(g0 + hwy::Num0BitsBelowLS1Bit_Nonzero32(need));
-    }
+    size_t done = 0;
+    for (; n_queue_ - done >= pair; done += pair) Search(done, pair);
+    std::copy(queue_ + done, queue_ + n_queue_, queue_);
+    n_queue_ -= done;
+    if (b == 0) return -1;
+    // Batch b - 1 waits for the rest of the queue only when some of its
+    // groups are there: when batch b queued fewer than what completes a pair.
+    if (n_queue_ > 0 && queue_[0] < g_begin) Finish();
+    return b - 1;
   }
-  for (size_t p0 = 0; p0 < n_descent; p0 += pair) {
+
+  // Searches the queue, in partial tiles: every batch's scales are final.
+  void Finish() {
+    const size_t pair = kQ3Tiles * hn::Lanes(DF());
+    for (size_t done = 0; done < n_queue_; done += pair) {
+      Search(done, std::min(pair, n_queue_ - done));
+    }
+    n_queue_ = 0;
+  }
+
+  // The 16 sub-block scales of each super-block of batch b, in order.
+  const float* Scales(int64_t b) const {
+    return scales_ + static_cast<size_t>(b & 1) * kBatchGroups;
+  }
+
+ private:
+  void Search(size_t first, size_t gn) {
     SearchTilesQ3<false>(
-        x, std::min(pair, n_descent - p0),
-        [&](size_t g) { return static_cast<size_t>(descent[p0 + g]); }, scales);
+        x_, gn, [this, first](size_t g) { return queue_[first + g]; }, scale_);
   }
-}
+
+  const float* x_;
+  int64_t n_sb_;
+  // Two batches' scales, batch b's at (b & 1) * kBatchGroups: group g's at
+  // g % (2 * kBatchGroups).
+  float scales_[2 * kBatchGroups];
+  struct ScaleRef {
+    float* scales;
+    float& operator()(size_t g) const { return scales[g % (2 * kBatchGroups)]; }
+  } scale_{scales_};
+  // Groups (from x) queued for the second pass, in order: at most a pair less
+  // one left over and a batch.
+  size_t queue_[kBatchGroups + 32];
+  size_t n_queue_ = 0;
+};
 
 // The first of Q3_K's 16 sub-block scales with the largest |scale|, as the
 // reference's loop finds it (a later one wins only when strictly larger, NaN
@@ -785,14 +837,13 @@ HWY_INLINE void PackBlockQ3(const float* xs, const int32_t* codes, uint16_t d_ha
 inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* imatrix) {
   const int64_t n_sb = n / kSuperQK;
   if (!imatrix) {
-    float scales[kQ3BatchSuperBlocks * 16];
-    for (int64_t sb0 = 0; sb0 < n_sb; sb0 += kQ3BatchSuperBlocks) {
+    Q3Searcher search(x, n_sb);
+    const int64_t n_batches = (n_sb + kQ3BatchSuperBlocks - 1) / kQ3BatchSuperBlocks;
+    auto pack = [&](int64_t b) {
+      const int64_t sb0 = b * kQ3BatchSuperBlocks;
       const int count = static_cast<int>(std::min<int64_t>(kQ3BatchSuperBlocks, n_sb - sb0));
       const float* xb = x + sb0 * kSuperQK;
-      const int64_t next_sb = sb0 + count;
-      const int64_t next_count = std::min<int64_t>(kQ3BatchSuperBlocks, n_sb - next_sb);
-      SearchBatchQ3(xb, count, scales, next_count > 0 ? x + next_sb * kSuperQK : nullptr,
-                    static_cast<size_t>(std::max<int64_t>(next_count, 0)) * 16);
+      const float* scales = search.Scales(b);
       for (int s = 0; s < count; ++s) {
         const float* sc = scales + 16 * s;
         const float* xs = xb + s * kSuperQK;
@@ -814,6 +865,14 @@ inline void QuantizeQ3_K(const float* x, uint8_t* out, int64_t n, const float* i
                       std::memcpy(L, l, 16);
                     });
       }
+    };
+    for (int64_t b = 0; b < n_batches; ++b) {
+      const int64_t ready = search.Next(b);
+      if (ready >= 0) pack(ready);
+    }
+    if (n_batches > 0) {
+      search.Finish();
+      pack(n_batches - 1);
     }
     return;
   }

@@ -283,9 +283,9 @@ HWY_INLINE void SearchQx(const float* HWY_RESTRICT xt, const float* HWY_RESTRICT
 // reference's loop breaks. Codes are stored as floats -nmax .. nmax - 1 (the
 // reference's L[i] - nmax). The first prefetch_lines (at most kTiles * kN)
 // 64-byte lines at prefetch are prefetched, one per element of the first
-// pass (SearchBatchQ3's next batch). kPreTest: no descent, only its first
+// pass (Q3Searcher's next batch). kPreTest: no descent, only its first
 // round's tests with the first pass's sums; need[k] gets the lanes of tile k
-// that fail one (the others' results are final: see SearchBatchQ3).
+// that fail one (the others' results are final: see Q3Searcher).
 //
 // The descent's step i recomputes code i as NearestInt(x * sl2 / slx) with
 // sums that depend on every earlier step, a serial chain through a division.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "ggufkit/dequant/dequant.h"
 #include "ggufkit/dequant/quantize.h"
@@ -385,7 +386,7 @@ TEST_P(QuantizeTargetTest, MatchesReferenceWithEitherReductionWidth) {
 // Q3_K's descent runs only for the groups whose max (first element of
 // largest |x|) is negative, and only those whose first round may change a
 // code are searched again, packed into tiles of their own
-// (quantize_kquants-inl.h, SearchBatchQ3): rows whose groups
+// (quantize_kquants-inl.h, Q3Searcher): rows whose groups
 // are all of one sign, alternate, or come in runs, with the largest |x| on a
 // tie of both signs in either order, and groups holding +-Inf, NaN or values
 // whose square overflows, must still give the reference's bytes.
@@ -415,6 +416,29 @@ TEST_P(QuantizeTargetTest, Q3KDescentOnlyWhereTheMaxIsNegative) {
   }
   ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 0, "max sign rows");
   ExpectSameBytes(GgmlType::kQ3_K, x, kRowLength, nullptr, 5, "max sign rows, misaligned");
+}
+
+// Q3_K's second pass runs in full pairs of tiles, and the groups left over
+// wait for the next batch of 32 super-blocks (quantize_kquants-inl.h,
+// Q3Searcher); a batch is packed only once all of its groups are searched.
+// Batches alternate between Gaussian values (about one group in five queues)
+// and groups whose max is positive (none queues, so the leftover of the batch
+// before must be searched before it is packed), in calls that end in a
+// partial batch or a whole one.
+TEST_P(QuantizeTargetTest, Q3KSecondPassCarriedAcrossBatches) {
+  std::mt19937 rng(2026);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t n_sb : {1, 31, 32, 33, 64, 97, 130}) {
+    std::vector<float> x(static_cast<size_t>(n_sb * 256));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const bool queues = (i / (32 * 256)) % 2 == 0;
+      x[i] = queues ? normal(rng) : std::fabs(normal(rng));
+    }
+    ExpectSameBytes(GgmlType::kQ3_K, x, 256, nullptr, 0,
+                    absl::StrCat(n_sb, " super-blocks, alternating batches"));
+    for (float& v : x) v = normal(rng);
+    ExpectSameBytes(GgmlType::kQ3_K, x, 256, nullptr, 1, absl::StrCat(n_sb, " super-blocks"));
+  }
 }
 
 // Q3_K's sub-block scales d * (code - 32) of the block at b.
