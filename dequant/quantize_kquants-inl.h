@@ -560,6 +560,9 @@ class Q3Searcher {
   static constexpr size_t kBatchGroups = kQ3BatchSuperBlocks * kSuperQK / 16;
 
   Q3Searcher(const float* x, int64_t n_sb) : x_(x), n_sb_(n_sb) {}
+  // scale_ points into the object itself.
+  Q3Searcher(const Q3Searcher&) = delete;
+  Q3Searcher& operator=(const Q3Searcher&) = delete;
 
   // Runs the first pass of batch b (super-blocks from b * kQ3BatchSuperBlocks)
   // and the full tile pairs of the queue; returns the batch whose scales are
