@@ -560,9 +560,6 @@ class Q3Searcher {
   static constexpr size_t kBatchGroups = kQ3BatchSuperBlocks * kSuperQK / 16;
 
   Q3Searcher(const float* x, int64_t n_sb) : x_(x), n_sb_(n_sb) {}
-  // scale_ points into the object itself.
-  Q3Searcher(const Q3Searcher&) = delete;
-  Q3Searcher& operator=(const Q3Searcher&) = delete;
 
   // Runs the first pass of batch b (super-blocks from b * kQ3BatchSuperBlocks)
   // and the full tile pairs of the queue; returns the batch whose scales are
@@ -589,7 +586,8 @@ class Q3Searcher {
             (std::min(g0 - g_begin + gn, next_groups) - (g0 - g_begin)) * kN * sizeof(float) / 64;
       }
       uint32_t need = SearchTilesQ3<true>(
-          x_, gn, [g0](size_t g) { return g0 + g; }, scale_, pf, pf_lines);
+          x_, gn, [g0](size_t g) { return g0 + g; },
+          [this](size_t g) -> float& { return Scale(g); }, pf, pf_lines);
       for (; need != 0; need &= need - 1) {
         queue_[n_queue_++] = g0 + hwy::Num0BitsBelowLS1Bit_Nonzero32(need);
       }
@@ -622,18 +620,17 @@ class Q3Searcher {
  private:
   void Search(size_t first, size_t gn) {
     SearchTilesQ3<false>(
-        x_, gn, [this, first](size_t g) { return queue_[first + g]; }, scale_);
+        x_, gn, [this, first](size_t g) { return queue_[first + g]; },
+        [this](size_t g) -> float& { return Scale(g); });
   }
+
+  // Group g's scale (g from x).
+  float& Scale(size_t g) { return scales_[g % (2 * kBatchGroups)]; }
 
   const float* x_;
   int64_t n_sb_;
-  // Two batches' scales, batch b's at (b & 1) * kBatchGroups: group g's at
-  // g % (2 * kBatchGroups).
+  // Two batches' scales, batch b's at (b & 1) * kBatchGroups.
   float scales_[2 * kBatchGroups];
-  struct ScaleRef {
-    float* scales;
-    float& operator()(size_t g) const { return scales[g % (2 * kBatchGroups)]; }
-  } scale_{scales_};
   // Groups (from x) queued for the second pass, in order: at most a pair less
   // one left over and a batch.
   size_t queue_[kBatchGroups + 32];
