@@ -550,6 +550,7 @@ class StreamRealign {
     end_ = i + hn::Lanes(DF());
   }
   HWY_INLINE void StoreOne(float f, size_t i) { Scalar(out_).StoreOne(f, i); }
+  void* ptr() const { return out_; }
   // The last m elements of the last vector.
   HWY_INLINE void Finish() {
     if (end_ != 0) StorePart(realign_.Last(), 0, m_, end_);
