@@ -530,6 +530,9 @@ class RealignF32 {
 // an Intel Xeon (AVX3 and AVX2; 0.91-1.05x now; f16 output: see
 // docs/performance.md): the kernel wrote into the scratch while the memory
 // was idle, then the copy's non-temporal stores waited on the fill buffers.
+// Q1_0 on AVX2 takes only ptr() and builds its vectors at the aligned
+// positions itself (DequantizeQ1_0StreamShiftedAvx2): the permute and blend
+// cost that kernel a third of its speed out of cache.
 template <size_t kBytes, bool kIsF16 = false>
 class StreamRealign {
  public:
