@@ -97,52 +97,54 @@ HWY_INLINE void DequantizeQ1_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
 // 0.54-0.93x aligned out of cache (64 MiB) on an Intel Xeon, against
 // 0.99-1.04 on AVX3. The first partial vector and the last one go out as
 // cached stores through a local copy, as in StreamRealign.
-HWY_INLINE void DequantizeQ1_0StreamShiftedAvx2(const uint8_t* blocks, int64_t n_blocks, float* out,
-                                                size_t s) {
-  float* const base = out - s;
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i low = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(s)), lane);
-  const __m256i one = _mm256_set1_epi32(1);
-  const auto lane_bits = [&](int first_bit) HWY_ATTR {
-    return _mm256_sllv_epi32(one, _mm256_add_epi32(lane, _mm256_set1_epi32(first_bit)));
+HWY_INLINE void DequantizeQ1_0StreamShiftedAvx2(const uint8_t* blocks, int64_t n_blocks,
+                                                float* out) {
+  const DF df;
+  const DI di;
+  const ShiftedF32Output o(out);
+  const size_t s = o.shift;
+  const auto low = hn::FirstN(df, s);
+  // 1 << (lane + first_bit).
+  const auto lane_bits = [&](size_t first_bit) HWY_ATTR {
+    return hn::Shl(hn::Set(di, 1),
+                   hn::Add(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(first_bit))));
   };
-  const int shift = static_cast<int>(s);
-  const __m256i bits_t = lane_bits(8 - shift);
-  const __m256i bits_14 = lane_bits(16 - shift);
-  const __m256i bits_15 = lane_bits(24 - shift);
-  const auto select = [](__m256i word, __m256i bits, __m256 d, __m256 minus_d) HWY_ATTR {
-    const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(word, bits), bits);
-    return _mm256_blendv_ps(minus_d, d, _mm256_castsi256_ps(set));
+  const VI bits_t = lane_bits(8 - s);
+  const VI bits_14 = lane_bits(16 - s);
+  const VI bits_15 = lane_bits(24 - s);
+  // As the generic kernel below: lane i is d where its bit is set, else -d.
+  const auto select = [&](VI word, VI bits, VF d, VF minus_d) HWY_ATTR {
+    return hn::IfThenElse(hn::RebindMask(df, hn::TestBit(word, bits)), d, minus_d);
   };
+  // The 4 bytes at p in every lane: a broadcast load, no shuffle.
   const auto word_at = [](const uint8_t* p) HWY_ATTR {
-    return _mm256_castps_si256(_mm256_broadcast_ss(reinterpret_cast<const float*>(p)));
+    return VI{_mm256_castps_si256(_mm256_broadcast_ss(reinterpret_cast<const float*>(p)))};
   };
-  __m256 d_prev = _mm256_setzero_ps();
-  __m256 minus_prev = _mm256_setzero_ps();
+  VF d_prev = hn::Zero(df);
+  VF minus_prev = hn::Zero(df);
   uint32_t last_byte = 0;  // the previous block's qs[15]
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ1_0BlockBytes;
-    const __m256 d = _mm256_set1_ps(LoadHalf(block));
-    const __m256 minus_d = _mm256_xor_ps(d, _mm256_set1_ps(-0.0f));  // as hn::Neg
+    const VF d = hn::Set(df, LoadHalf(block));
+    const VF minus_d = hn::Neg(d);
     const uint8_t* qs = block + 2;
-    float* line = base + b * 128;
-    const __m256i first_word = _mm256_set1_epi32(static_cast<int32_t>(
-        last_byte | static_cast<uint32_t>(qs[0]) << 8 | static_cast<uint32_t>(qs[1]) << 16));
-    const __m256 d0 = _mm256_blendv_ps(d, d_prev, _mm256_castsi256_ps(low));
-    const __m256 minus0 = _mm256_blendv_ps(minus_d, minus_prev, _mm256_castsi256_ps(low));
-    const __m256 first = select(first_word, bits_t, d0, minus0);
+    float* line = o.base + b * 128;
+    const VI first_word =
+        hn::Set(di, static_cast<int32_t>(last_byte | uint32_t{qs[0]} << 8 | uint32_t{qs[1]} << 16));
+    const VF first = select(first_word, bits_t, hn::IfThenElse(low, d_prev, d),
+                            hn::IfThenElse(low, minus_prev, minus_d));
     if (b == 0) {
       alignas(32) float head[8];
-      _mm256_store_ps(head, first);
+      hn::Store(first, df, head);
       std::memcpy(out, head + s, (8 - s) * sizeof(float));
     } else {
-      _mm256_stream_ps(line, first);
+      hn::Stream(first, df, line);
     }
     for (size_t t = 1; t < 14; ++t) {
-      _mm256_stream_ps(line + 8 * t, select(word_at(qs + t - 1), bits_t, d, minus_d));
+      hn::Stream(select(word_at(qs + t - 1), bits_t, d, minus_d), df, line + 8 * t);
     }
-    _mm256_stream_ps(line + 112, select(word_at(qs + 12), bits_14, d, minus_d));
-    _mm256_stream_ps(line + 120, select(word_at(qs + 12), bits_15, d, minus_d));
+    hn::Stream(select(word_at(qs + 12), bits_14, d, minus_d), df, line + 112);
+    hn::Stream(select(word_at(qs + 12), bits_15, d, minus_d), df, line + 120);
     last_byte = qs[15];
     d_prev = d;
     minus_prev = minus_d;
@@ -150,9 +152,9 @@ HWY_INLINE void DequantizeQ1_0StreamShiftedAvx2(const uint8_t* blocks, int64_t n
   if (n_blocks > 0) {
     // Lanes i < s of the vector at 128 n_blocks - s.
     alignas(32) float tail[8];
-    _mm256_store_ps(tail, select(_mm256_set1_epi32(static_cast<int32_t>(last_byte)), bits_t, d_prev,
-                                 minus_prev));
-    std::memcpy(base + n_blocks * 128, tail, s * sizeof(float));
+    hn::Store(select(hn::Set(di, static_cast<int32_t>(last_byte)), bits_t, d_prev, minus_prev), df,
+              tail);
+    std::memcpy(o.base + n_blocks * 128, tail, s * sizeof(float));
   }
 }
 #endif
@@ -173,9 +175,8 @@ HWY_INLINE void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, Writer& 
 #if HWY_TARGET == HWY_AVX2
   if constexpr (std::is_same_v<Writer, StreamRealign<4>>) {
     float* const f32 = static_cast<float*>(out.ptr());
-    const size_t s = reinterpret_cast<uintptr_t>(f32) % 32 / sizeof(float);
-    if (s != 0) {
-      DequantizeQ1_0StreamShiftedAvx2(blocks, n_blocks, f32, s);
+    if (ShiftedF32Output(f32).shift != 0) {
+      DequantizeQ1_0StreamShiftedAvx2(blocks, n_blocks, f32);
       return;
     }
   }
