@@ -387,16 +387,37 @@ struct WriteHalf {
 using WriteF16 = WriteHalf<true>;
 using WriteBF16 = WriteHalf<false>;
 
+// v as halves, for a writer told that its kernel's input yields no NaN
+// (kNoNaN; dispatch.cc checks the blocks' scale fields first, see
+// ScaleFieldsFinite): on AVX2 and AVX3 vcvtps2ph alone, which gives half.h's
+// bits for every input but NaN (it keeps a NaN's payload, half.h returns
+// 0x7E00 | sign). F16Vector's fix for NaN costs every vector two more
+// operations (AVX3: vfixupimmps and vpternlogd, ports 0 and 5, where the
+// kernels' table permutes, vcvtps2ph's shuffle and StreamRealign's permute
+// already queue): streamed f16 output at +2 bytes out of cache ran at
+// 0.81-0.89x its aligned speed with it (Q6_K, MXFP4, IQ4_NL, Q3_K) and
+// 0.91-0.96x without. bf16 output and the targets below AVX2 have no fix
+// to skip.
+template <bool kIsF16, bool kNoNaN>
+HWY_INLINE hn::Vec<DU16> ConvertHalf(VF v) {
+#if HWY_TARGET <= HWY_AVX2
+  if constexpr (kIsF16 && kNoNaN) {
+    return hn::BitCast(DU16(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), v));
+  }
+#endif
+  return WriteHalf<kIsF16>::Convert(v);
+}
+
 #if HWY_TARGET <= HWY_AVX2
 // Non-temporal f16 / bf16 stores, as StreamF32. Only where Lanes(df) 16-bit
 // values fill a whole 128- or 256-bit vector: Highway 1.0.3's Stream of a
 // partial vector (SSE4's 4 x 16 bits) writes all 16 bytes.
-template <bool kIsF16>
+template <bool kIsF16, bool kNoNaN = false>
 struct StreamHalf {
   static_assert(hn::MaxLanes(DU16()) * 2 >= 16, "Stream needs a whole vector");
   explicit StreamHalf(void* out) : out_(static_cast<uint16_t*>(out)), write_(out) {}
   HWY_INLINE void Store(VF v, size_t i) {
-    hn::Stream(WriteHalf<kIsF16>::Convert(v), DU16(), out_ + i);
+    hn::Stream(ConvertHalf<kIsF16, kNoNaN>(v), DU16(), out_ + i);
   }
   HWY_INLINE void StoreOne(float f, size_t i) { write_.StoreOne(f, i); }
   HWY_INLINE void Finish() {}
@@ -406,9 +427,11 @@ struct StreamHalf {
   WriteHalf<kIsF16> write_;
 };
 using StreamF16 = StreamHalf<true>;
+using StreamF16NoNaN = StreamHalf<true, true>;
 using StreamBF16 = StreamHalf<false>;
 #else
 using StreamF16 = WriteF16;
+using StreamF16NoNaN = WriteF16;
 using StreamBF16 = WriteBF16;
 #endif
 
@@ -533,7 +556,7 @@ class RealignF32 {
 // Q1_0 on AVX2 takes only ptr() and builds its vectors at the aligned
 // positions itself (DequantizeQ1_0StreamShiftedAvx2): the permute and blend
 // cost that kernel a third of its speed out of cache.
-template <size_t kBytes, bool kIsF16 = false>
+template <size_t kBytes, bool kIsF16 = false, bool kNoNaN = false>
 class StreamRealign {
  public:
   explicit StreamRealign(void* out)
@@ -548,7 +571,7 @@ class StreamRealign {
     } else if constexpr (kBytes == 4) {
       hn::Stream(line, DF(), reinterpret_cast<float*>(base_) + i);
     } else {
-      hn::Stream(WriteHalf<kIsF16>::Convert(line), DU16(), reinterpret_cast<uint16_t*>(base_) + i);
+      hn::Stream(ConvertHalf<kIsF16, kNoNaN>(line), DU16(), reinterpret_cast<uint16_t*>(base_) + i);
     }
     end_ = i + hn::Lanes(DF());
   }
@@ -676,6 +699,89 @@ struct ShiftedF32Output {
 #endif
 };
 
+#if HWY_TARGET <= HWY_AVX3
+// The aligned 16-lane lines of an AVX3 kernel that realigns from the input
+// side (ShiftedF32Output's scheme), for each writer that has a misaligned
+// start: cached f32 (RealignF32, kBytes 4) and streamed f32, f16 or bf16
+// (StreamRealign; kBytes 2: 16 halves, 32 bytes a line). The output starts
+// `shift` elements past a line boundary `base_`; Line(v, at) writes the
+// whole line at element `at` of base_ (aligned: a non-temporal store when
+// kStream), Part(v, lanes, at) only the selected lanes (the first and last
+// lines; cached masked stores, which write and fault on those lanes only).
+// Streamed f16 output was where it mattered: StreamRealign's permute took
+// the port that the table permutes and vcvtps2ph's shuffle already need
+// (Q4_K f16 +2 out of cache at 0.88x aligned).
+template <size_t kBytes, bool kStream, bool kIsF16 = false, bool kNoNaN = false>
+class ShiftedLines {
+ public:
+  explicit ShiftedLines(void* out)
+      : shift(reinterpret_cast<uintptr_t>(out) % (16 * kBytes) / kBytes),
+        low(static_cast<__mmask16>((1u << shift) - 1)),
+        high(static_cast<__mmask16>(~low)),
+        base_(static_cast<uint8_t*>(out) - kBytes * shift) {}
+  HWY_INLINE void Line(VF v, size_t at) const {
+    uint8_t* p = base_ + kBytes * at;
+    if constexpr (kBytes == 4) {
+      if constexpr (kStream) {
+        _mm512_stream_ps(reinterpret_cast<float*>(p), v.raw);
+      } else {
+        _mm512_store_ps(reinterpret_cast<float*>(p), v.raw);
+      }
+    } else if constexpr (kStream) {
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(p), ConvertHalf<kIsF16, kNoNaN>(v).raw);
+    } else {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(p), ConvertHalf<kIsF16, kNoNaN>(v).raw);
+    }
+  }
+  HWY_INLINE void Part(VF v, __mmask16 lanes, size_t at) const {
+    uint8_t* p = base_ + kBytes * at;
+    if constexpr (kBytes == 4) {
+      _mm512_mask_storeu_ps(p, lanes, v.raw);
+    } else {
+      _mm256_mask_storeu_epi16(p, lanes, WriteHalf<kIsF16>::Convert(v).raw);
+    }
+  }
+  size_t shift;
+  __mmask16 low;   // lanes i < shift
+  __mmask16 high;  // the others
+
+ private:
+  uint8_t* base_;
+};
+
+// ShiftedLines for a kernel's Writer, or void where it has none.
+template <class Writer>
+struct ShiftedLinesFor {
+  using type = void;
+};
+template <>
+struct ShiftedLinesFor<RealignF32> {
+  using type = ShiftedLines<4, false>;
+};
+template <size_t kBytes, bool kIsF16, bool kNoNaN>
+struct ShiftedLinesFor<StreamRealign<kBytes, kIsF16, kNoNaN>> {
+  using type = ShiftedLines<kBytes, true, kIsF16, kNoNaN>;
+};
+
+// Runs shifted(lines) and returns true where Writer has a misaligned start
+// that ShiftedLines can write (the output is off its line alignment), false
+// otherwise (the kernel then writes through Writer itself).
+template <class Writer, class Shifted>
+HWY_INLINE bool WriteShiftedLines(Writer& out, const Shifted& shifted) {
+  using Lines = typename ShiftedLinesFor<Writer>::type;
+  if constexpr (std::is_void_v<Lines>) {
+    (void)out;
+    (void)shifted;
+    return false;
+  } else {
+    const Lines lines(out.ptr());
+    if (lines.shift == 0) return false;
+    shifted(lines);
+    return true;
+  }
+}
+#endif
+
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h
 // (signaling NaNs stay signaling, which F16C's conversion would quiet).
 HWY_INLINE VF F16BitsToF32(VI h) {
@@ -699,10 +805,10 @@ HWY_INLINE VF F16BitsToF32(VI h) {
 
 // StoreKind::kStreamingMisaligned's kernel: StreamRealign on AVX2 and AVX3,
 // none below (DequantizeThroughScratch writes that output there).
-template <template <class> class KernelFor, size_t kBytes, bool kIsF16 = false>
+template <template <class> class KernelFor, size_t kBytes, bool kIsF16 = false, bool kNoNaN = false>
 dequant_internal::KernelFn StreamingMisaligned() {
 #if HWY_TARGET <= HWY_AVX2
-  return &KernelFor<StreamRealign<kBytes, kIsF16>>::Run;
+  return &KernelFor<StreamRealign<kBytes, kIsF16, kNoNaN>>::Run;
 #else
   return nullptr;
 #endif
@@ -719,6 +825,10 @@ dequant_internal::KernelFn StreamingMisaligned() {
 template <template <class> class KernelFor, Misaligned kMisaligned = Misaligned::kPlain>
 dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::StoreKind store) {
   using dequant_internal::StoreKind;
+  const bool no_nan =
+      store == StoreKind::kStreamingNoNaN || store == StoreKind::kStreamingMisalignedNoNaN;
+  if (store == StoreKind::kStreamingNoNaN) store = StoreKind::kStreaming;
+  if (store == StoreKind::kStreamingMisalignedNoNaN) store = StoreKind::kStreamingMisaligned;
   switch (out_type) {
     case OutputType::kF32:
       if (store == StoreKind::kStreaming) return &KernelFor<StreamF32>::Run;
@@ -738,10 +848,14 @@ dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::Stor
 #endif
       return &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
-      if (store == StoreKind::kStreamingMisaligned)
-        return StreamingMisaligned<KernelFor, 2, true>();
-      return store == StoreKind::kStreaming ? &KernelFor<StreamF16>::Run
-                                            : &KernelFor<WriteF16>::Run;
+      if (store == StoreKind::kStreamingMisaligned) {
+        return no_nan ? StreamingMisaligned<KernelFor, 2, true, true>()
+                      : StreamingMisaligned<KernelFor, 2, true>();
+      }
+      if (store == StoreKind::kStreaming) {
+        return no_nan ? &KernelFor<StreamF16NoNaN>::Run : &KernelFor<StreamF16>::Run;
+      }
+      return &KernelFor<WriteF16>::Run;
     case OutputType::kBF16:
       if (store == StoreKind::kStreamingMisaligned)
         return StreamingMisaligned<KernelFor, 2, false>();

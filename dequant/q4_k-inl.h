@@ -132,7 +132,8 @@ struct KQuantChunkScales {
 };
 
 #if HWY_TARGET <= HWY_AVX3
-// Q4_K to misaligned cached f32 output (ShiftedF32Output, s = o.shift). In
+// Q4_K to output off its line alignment (ShiftedLines: cached f32, streamed
+// f32, f16 or bf16; s = lines.shift). In
 // chunk c (64 weights, bytes qs[32 c ..]), the line at element 16 t - s:
 //   t = 1, 3: low / high nibbles of bytes 16 - s .. (one load, as aligned);
 //   t = 0: lanes i < s: high nibbles of the previous chunk's bytes 32 - s + i
@@ -144,13 +145,13 @@ struct KQuantChunkScales {
 // merge-masked permute of the high ones: two permutes for 32 weights more
 // than aligned output, against four for RealignF32 (and faster than one
 // vpermt2ps with per-lane shifts and a table bit). Every store is aligned.
-HWY_INLINE void DequantizeQ4_KShifted(const uint8_t* blocks, int64_t n_blocks, float* out) {
+template <class Lines>
+HWY_INLINE void DequantizeQ4_KShifted(const uint8_t* blocks, int64_t n_blocks, const Lines& lines) {
   const DF df;
   const DI di;
-  const ShiftedF32Output o(out);
-  const size_t s = o.shift;
-  const __mmask16 low = o.low;
-  const __mmask16 high = o.high;
+  const size_t s = lines.shift;
+  const __mmask16 low = lines.low;
+  const __mmask16 high = lines.high;
   const VF codes = ToFloat(hn::Iota(di, 0));
   const auto low_lanes = hn::FirstN(di, s);
   const auto load = [](const uint8_t* p) HWY_ATTR {
@@ -158,48 +159,46 @@ HWY_INLINE void DequantizeQ4_KShifted(const uint8_t* blocks, int64_t n_blocks, f
   };
   VF prev_hi = hn::Zero(df);  // the previous chunk's high table
   VI prev_next = hn::Zero(di);  // the previous block's bytes qs + 128 - s ..
-  ForEachKQuantBlock<kQ4_KBlockBytes>(blocks, n_blocks, [&](const float* products,
-                                                             const uint8_t* block,
-                                                             size_t base) HWY_ATTR {
-    const uint8_t* qs = block + 16;
-    float* line = o.base + base;
-    const bool last = base / 256 + 1 == static_cast<size_t>(n_blocks);
-    VI v = LoadU8AsI32(qs - s);  // bytes qs + 32 c - s .. (c = 0 here)
-    for (int c = 0; c < 4; ++c) {
-      const KQuantChunkScales sc(products, c);
-      const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
-      const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
-      const uint8_t* p = qs + 32 * c;
-      // Bytes 32 - s .. of the chunk (c = 3: past the block; only lanes
-      // i < s are used, and past the last block only they are read).
-      const VI next{_mm512_cvtepu8_epi32(c == 3 && last ? _mm_maskz_loadu_epi8(low, p + 32 - s)
-                                                        : load(p + 32 - s))};
-      const VI inner = LoadU8AsI32(p + 16 - s);
-      float* at = line + 64 * c;
-      // High nibbles of v: lanes i < s for t = 0 (from the previous
-      // table), lanes i >= s for t = 2; merge-masked permutes.
-      const VI v_hi = hn::ShiftRight<4>(c > 0 ? v : hn::IfThenElse(low_lanes, prev_next, v));
-      const __m512 lo_v = _mm512_permutexvar_ps(v.raw, table_lo.raw);
-      if (c > 0 || base > 0) {
-        _mm512_store_ps(at, _mm512_mask_permutexvar_ps(lo_v, low, v_hi.raw, prev_hi.raw));
-      } else {
-        _mm512_mask_store_ps(at, high, lo_v);
-      }
-      _mm512_store_ps(at + 16, _mm512_permutexvar_ps(inner.raw, table_lo.raw));
-      _mm512_store_ps(at + 32, _mm512_mask_permutexvar_ps(
-                                   _mm512_permutexvar_ps(next.raw, table_lo.raw), high,
-                                   v_hi.raw, table_hi.raw));
-      _mm512_store_ps(at + 48,
-                      _mm512_permutexvar_ps(hn::ShiftRight<4>(inner).raw, table_hi.raw));
-      prev_hi = table_hi;
-      v = next;
-    }
-    prev_next = v;
-  });
+  ForEachKQuantBlock<kQ4_KBlockBytes>(
+      blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        const uint8_t* qs = block + 16;
+        const bool last = base / 256 + 1 == static_cast<size_t>(n_blocks);
+        VI v = LoadU8AsI32(qs - s);  // bytes qs + 32 c - s .. (c = 0 here)
+        for (int c = 0; c < 4; ++c) {
+          const KQuantChunkScales sc(products, c);
+          const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
+          const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
+          const uint8_t* p = qs + 32 * c;
+          // Bytes 32 - s .. of the chunk (c = 3: past the block; only lanes
+          // i < s are used, and past the last block only they are read).
+          const VI next{_mm512_cvtepu8_epi32(c == 3 && last ? _mm_maskz_loadu_epi8(low, p + 32 - s)
+                                                            : load(p + 32 - s))};
+          const VI inner = LoadU8AsI32(p + 16 - s);
+          const size_t at = base + 64 * c;
+          // High nibbles of v: lanes i < s for t = 0 (from the previous
+          // table), lanes i >= s for t = 2; merge-masked permutes.
+          const VI v_hi = hn::ShiftRight<4>(c > 0 ? v : hn::IfThenElse(low_lanes, prev_next, v));
+          const __m512 lo_v = _mm512_permutexvar_ps(v.raw, table_lo.raw);
+          if (c > 0 || base > 0) {
+            lines.Line(VF{_mm512_mask_permutexvar_ps(lo_v, low, v_hi.raw, prev_hi.raw)}, at);
+          } else {
+            lines.Part(VF{lo_v}, high, at);
+          }
+          lines.Line(VF{_mm512_permutexvar_ps(inner.raw, table_lo.raw)}, at + 16);
+          lines.Line(VF{_mm512_mask_permutexvar_ps(_mm512_permutexvar_ps(next.raw, table_lo.raw),
+                                                   high, v_hi.raw, table_hi.raw)},
+                     at + 32);
+          lines.Line(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(inner).raw, table_hi.raw)},
+                     at + 48);
+          prev_hi = table_hi;
+          v = next;
+        }
+        prev_next = v;
+      });
   if (n_blocks > 0) {
     // The last s elements: high nibbles of the last chunk's bytes 32 - s ..
-    _mm512_mask_store_ps(o.base + static_cast<size_t>(n_blocks) * 256, low,
-                         _mm512_permutexvar_ps(hn::ShiftRight<4>(prev_next).raw, prev_hi.raw));
+    lines.Part(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(prev_next).raw, prev_hi.raw)}, low,
+               static_cast<size_t>(n_blocks) * 256);
   }
 }
 #endif
@@ -215,11 +214,9 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // of each index lane, so the low nibble needs no mask (raw intrinsic:
   // Highway's TableLookupLanes requires indices already in range).
   const VF codes = ToFloat(hn::Iota(DI(), 0));
-  if constexpr (std::is_same_v<Writer, RealignF32>) {
-    if (ShiftedF32Output(out.ptr()).shift != 0) {
-      DequantizeQ4_KShifted(blocks, n_blocks, out.ptr());
-      return;
-    }
+  if (WriteShiftedLines(out, [&](const auto& lines)
+                                 HWY_ATTR { DequantizeQ4_KShifted(blocks, n_blocks, lines); })) {
+    return;
   }
   ForEachKQuantBlock<kQ4_KBlockBytes>(blocks, n_blocks, [&](const float* products,
                                                              const uint8_t* block,

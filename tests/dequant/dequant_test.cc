@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "ggufkit/dequant/kernels.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/half_fields.h"
 #include "ggufkit/quants/type_traits.h"
@@ -414,6 +415,61 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
     const int64_t many = t.block_size == 1 ? 10243 : 10240 / t.block_size + 3;
     ExpectExactOutputAtOffsets(type, StoreMode::kStreaming, {1, 2, 3, many}, &rng);
     if (HasFatalFailure()) return;
+  }
+}
+
+// Streamed f16 output is checked for NaN sources chunk by chunk
+// (dequant_internal::kNoNaNChunkElements): a chunk whose fp16 scale fields
+// are all finite converts without the NaN fix, the others with it. Three
+// chunks and a bit, finite everywhere but one field in the second chunk
+// (a NaN with a payload, which vcvtps2ph alone would keep) and one in the
+// third (+Inf, whose products with zero codes are NaN); aligned, +2 bytes
+// and +34 bytes: the same bytes as the reference, and nothing written
+// outside the output. MXFP4 (never a NaN: its scale is a finite power of
+// two) with its largest exponent, whose products overflow to infinity.
+TEST_P(DequantTargetTest, StreamedF16ChecksEachChunkForNaN) {
+  if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
+  std::mt19937 rng(21);
+  const int64_t chunk = dequant_internal::kNoNaNChunkElements;
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
+                        GgmlType::kIQ4_NL, GgmlType::kMXFP4}) {
+    const TypeTraits& t = GetTypeTraits(type);
+    const int64_t blocks = (3 * chunk) / t.block_size + 5;
+    const int64_t n = blocks * t.block_size;
+    std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, true);
+    const auto set_field = [&](int64_t block, uint16_t bits) {
+      uint8_t* p = &input[static_cast<size_t>(block * t.type_size)];
+      if (type == GgmlType::kMXFP4) {
+        p[0] = 0xFF;
+        return;
+      }
+      ASSERT_FALSE(HalfFieldOffsets(type).empty()) << t.name;
+      p += HalfFieldOffsets(type)[0];
+      p[0] = static_cast<uint8_t>(bits & 0xFF);
+      p[1] = static_cast<uint8_t>(bits >> 8);
+    };
+    set_field((chunk + chunk / 2) / t.block_size, 0x7D23);  // NaN, payload 0x123
+    if (HasFatalFailure()) return;
+    set_field((2 * chunk + 7 * t.block_size) / t.block_size, 0x7C00);  // +Inf
+    std::vector<float> want_f32(static_cast<size_t>(n));
+    ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
+    const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, OutputType::kF16);
+    std::vector<uint8_t> buffer(static_cast<size_t>(n) * 2 + 192);
+    uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+    for (size_t offset : {0, 2, 34}) {
+      std::fill(buffer.begin(), buffer.end(), 0xCD);
+      uint8_t* out = base + offset;
+      DequantOptions options;
+      options.store_mode = StoreMode::kStreaming;
+      ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, OutputType::kF16, options).ok());
+      ASSERT_EQ(FirstMismatch(out, want.data(), n, OutputType::kF16, type, input), -1)
+          << t.name << " at offset " << offset;
+      EXPECT_TRUE(std::all_of(buffer.data(), out, [](uint8_t b) { return b == 0xCD; }))
+          << t.name << " at offset " << offset << ": wrote before the start";
+      EXPECT_TRUE(std::all_of(out + 2 * n, buffer.data() + buffer.size(),
+                              [](uint8_t b) { return b == 0xCD; }))
+          << t.name << " at offset " << offset << ": wrote past the end";
+    }
   }
 }
 
