@@ -83,8 +83,10 @@ HWY_INLINE void LookUpAndScale(V16I8 table, const uint8_t* qs, VF scale, Writer&
 template <class Writer>
 HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
+  ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 18;
+    NoteHalfScale(out, block);
     LookUpAndScale(table, block + 2, HalfFactorVec(block), out, static_cast<size_t>(b) * 32);
   }
 }
@@ -120,8 +122,10 @@ template <class Writer>
 HWY_INLINE void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
   alignas(32) float scales[8];
+  ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 136;
+    NoteHalfScale(out, block);
     IQ4XSScales(block, scales);
     for (size_t k = 0; k < 8; ++k) {
       LookUpAndScale(table, block + 8 + 16 * k, hn::Set(DF(), scales[k]), out,
@@ -139,6 +143,7 @@ HWY_INLINE float E8M0Half(uint8_t e) {
 template <class Writer>
 HWY_INLINE void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const auto table = hn::Load(hn::Full128<int8_t>(), kMxfp4Table);
+  ScalesNoted(out);  // a finite scale for every E8M0 byte: never a NaN
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 17;
     LookUpAndScale(table, block + 1, hn::Set(DF(), E8M0Half(block[0])), out,

@@ -15,7 +15,6 @@
 #include "ggufkit/dequant/dequant.h"
 #include "ggufkit/dequant/kernels.h"
 #include "ggufkit/quants/half.h"
-#include "ggufkit/quants/half_fields.h"
 #include "ggufkit/quants/type_traits.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -184,57 +183,6 @@ void DequantizeThroughScratch(KernelFn kernel, const TypeTraits& traits, const u
   }
 }
 
-// Whether blocks [0, n_blocks) of `type` dequantize without a NaN. A block
-// format's only source of one is its fp16 scale fields (quants/
-// half_fields.h; its other fields are integers): none may have the all-ones
-// exponent. MXFP4's E8M0 scale is a finite power of two for every byte, so
-// it never yields one; the element-wise types (every element may be one)
-// and the formats without listed fp16 fields are not checked (false).
-bool YieldsNoNaN(GgmlType type, const TypeTraits& traits, const uint8_t* blocks, int64_t n_blocks) {
-  if (type == GgmlType::kMXFP4) return true;
-  const absl::Span<const uint16_t> offsets = HalfFieldOffsets(type);
-  if (traits.block_size == 1 || offsets.empty()) return false;
-  // (h & 0x7C00) + 0x400 has bit 15 set for the all-ones exponent only.
-  uint32_t exponents = 0;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * static_cast<int64_t>(traits.type_size);
-    for (const uint16_t offset : offsets) {
-      const uint32_t high_byte = block[offset + 1];
-      exponents |= ((high_byte << 8) & 0x7C00u) + 0x0400u;
-    }
-  }
-  return (exponents & 0x8000u) == 0;
-}
-
-// Streams f16 output (the kernel of StoreKind `careful` given, `no_nan` its
-// variant without F16Vector's NaN fix), in chunks of
-// dequant_internal::kNoNaNChunkElements: each chunk's scale fields are read
-// first (which brings its blocks into cache for the kernel) and the chunk
-// goes through the no_nan kernel when they yield no NaN. MXFP4 runs whole;
-// other output types and unchecked formats run `careful` whole.
-void RunStreamed(KernelFn careful, StoreKind no_nan, GgmlType type, const TypeTraits& traits,
-                 const uint8_t* blocks, int64_t n_elements, uint8_t* out, OutputType out_type) {
-  const int64_t n_blocks = n_elements / traits.block_size;
-  const KernelFn fast = out_type == OutputType::kF16 && traits.block_size > 1
-                            ? FindKernel(type, out_type, no_nan)
-                            : nullptr;
-  if (fast == nullptr || fast == careful) {
-    careful(blocks, n_blocks, out);
-    return;
-  }
-  if (type == GgmlType::kMXFP4) {
-    fast(blocks, n_blocks, out);
-    return;
-  }
-  const int64_t chunk_blocks = dequant_internal::kNoNaNChunkElements / traits.block_size;
-  for (int64_t done = 0; done < n_blocks; done += chunk_blocks) {
-    const int64_t count = std::min(chunk_blocks, n_blocks - done);
-    const uint8_t* chunk = blocks + done * static_cast<int64_t>(traits.type_size);
-    const KernelFn kernel = YieldsNoNaN(type, traits, chunk, count) ? fast : careful;
-    kernel(chunk, count, out + done * traits.block_size * 2);
-  }
-}
-
 // Streamed output that is not 64-byte aligned (false: no way applies, and
 // the caller writes it with cached stores): output aligned to its element,
 // on AVX2 and AVX3, with the kernel's vectors realigned in registers and
@@ -245,8 +193,7 @@ bool StreamMisaligned(GgmlType type, const TypeTraits& traits, const uint8_t* bl
   const size_t elem_bytes = OutputElementBytes(out_type);
   if (reinterpret_cast<uintptr_t>(out) % elem_bytes == 0) {
     if (KernelFn kernel = FindKernel(type, out_type, StoreKind::kStreamingMisaligned)) {
-      RunStreamed(kernel, StoreKind::kStreamingMisalignedNoNaN, type, traits, blocks, n_elements,
-                  out, out_type);
+      kernel(blocks, n_elements / traits.block_size, out);
       hwy::FlushStream();
       return true;
     }
@@ -350,12 +297,7 @@ absl::Status DequantizeBlocks(GgmlType type, const uint8_t* blocks, int64_t n_el
                             : realign ? StoreKind::kRealign
                                       : StoreKind::kPlain;
     if (KernelFn kernel = FindKernel(type, out_type, store)) {
-      if (streaming) {
-        RunStreamed(kernel, StoreKind::kStreamingNoNaN, type, *traits, blocks, n_elements,
-                    static_cast<uint8_t*>(out), out_type);
-      } else {
-        kernel(blocks, n_elements / traits->block_size, out);
-      }
+      kernel(blocks, n_elements / traits->block_size, out);
       // Non-temporal stores are weakly ordered: fence them before the caller
       // (or another thread it signals) reads the buffer.
       if (streaming) hwy::FlushStream();

@@ -57,8 +57,11 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   const VF codes_low = ToFloat(hn::Iota(di, 0));
   const VF codes_high = ToFloat(hn::Iota(di, 16));
   const __m256i bit4 = _mm256_set1_epi8(16);
+  ScalesNoted(out);
   ForEachKQuantBlock<176>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        NoteHalfScale(out, block);
+        NoteHalfScale(out, block + 2);
         const uint8_t* qs = block + 48;
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16));
         const auto chunk = [&](auto c_constant, __m256i h_lo, __m256i h_hi) HWY_ATTR {
@@ -102,8 +105,11 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   (void)lanes;
   const __m256i bit4 = _mm256_set1_epi8(16);
   const __m256i nibble = _mm256_set1_epi8(15);
+  ScalesNoted(out);
   ForEachKQuantBlock<176>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        NoteHalfScale(out, block);
+        NoteHalfScale(out, block + 2);
         const uint8_t* qs = block + 48;
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16));
         const auto chunk = [&](auto exact, int c, __m256i h_lo, __m256i h_hi) HWY_ATTR {
@@ -138,8 +144,11 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 #else
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);
+  ScalesNoted(out);
   ForEachKQuantBlock<176>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        NoteHalfScale(out, block);
+        NoteHalfScale(out, block + 2);
         const uint8_t* qh = block + 16;
         const uint8_t* qs = qh + 32;
         const auto chunks = [&](auto exact) HWY_ATTR {
@@ -383,9 +392,13 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // broadcasts never wait on their stores.
   constexpr int64_t kBatch = 8;
   alignas(64) float dl[kBatch][16];
+  ScalesNoted(out);
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
-    for (int64_t k = 0; k < n; ++k) DecodeQ3Scales(blocks + (first + k) * 110, dl[k]);
+    for (int64_t k = 0; k < n; ++k) {
+      NoteHalfScale(out, blocks + (first + k) * 110 + 108);
+      DecodeQ3Scales(blocks + (first + k) * 110, dl[k]);
+    }
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* block = blocks + (first + k) * 110;
       const uint8_t* hmask = block;

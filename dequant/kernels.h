@@ -30,23 +30,7 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 // (nullptr elsewhere: dispatch.cc then copies through an aligned scratch).
 // Element-wise types get neither kRealign nor kStreamingMisaligned:
 // dispatch.cc splits their output at the first line boundary.
-// kStreamingNoNaN and kStreamingMisalignedNoNaN: as kStreaming and
-// kStreamingMisaligned, for blocks that dispatch.cc found yield no NaN: f16
-// output converts without F16Vector's fix for NaN (ConvertHalf in
-// output-inl.h); other output types take the kernels without the suffix.
-enum class StoreKind {
-  kPlain,
-  kStreaming,
-  kRealign,
-  kStreamingMisaligned,
-  kStreamingNoNaN,
-  kStreamingMisalignedNoNaN
-};
-
-// dispatch.cc checks the blocks of streamed f16 output for a NaN source
-// chunk by chunk, this many elements each (256 KiB of output: a misaligned
-// output's partial lines at the chunk boundaries, cached stores, are rare).
-inline constexpr int64_t kNoNaNChunkElements = 128 << 10;
+enum class StoreKind { kPlain, kStreaming, kRealign, kStreamingMisaligned };
 
 // How a kernel writes StoreKind::kRealign output (f32, cached, not 64-byte
 // aligned; FamilyEntry): plain unaligned stores (kPlain); aligned stores of

@@ -41,6 +41,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   const VI offset = hn::Set(di, kHasMin ? 0 : (kHasHighBits ? 16 : 8));
   const VI k15 = hn::Set(di, 15);
   const VI k1 = hn::Set(di, 1);
+  ScalesNoted(out);
 #if HWY_TARGET <= HWY_AVX3
   // 16 lanes, one vector per half block. Per block, a table holds the
   // output of every code (codes 0..15 in t0, 16..31 in t1), computed with the
@@ -83,6 +84,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     if (first + kBatch < n_blocks) convert_batch(first + kBatch, buffers[1 - (first / kBatch) % 2]);
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
+      NoteHalfScale(out, block);
+      if (kHasMin) NoteHalfScale(out, block + 2);
       const uint8_t* p = block + (kHasMin ? 4 : 2);
       // The outputs of codes 0..15 and (Q5_*) 16..31: code * d (+ m), two
       // roundings as the reference, with d and m broadcast inside the
@@ -146,6 +149,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     const __m256i fifth = _mm256_set1_epi8(kHasMin ? 0x10 : static_cast<char>(0xF0));
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * kBlockBytes;
+      NoteHalfScale(out, block);
+      if (kHasMin) NoteHalfScale(out, block + 2);
       const VF d = HalfFactorVec(block);
       const VF m = kHasMin ? HalfFactorVec(block + 2) : hn::Zero(df);
       const uint8_t* p = block + (kHasMin ? 4 : 2);
@@ -183,6 +188,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   constexpr size_t kCodeVectors = 16 / hn::MaxLanes(DF());
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kBlockBytes;
+    NoteHalfScale(out, block);
+    if (kHasMin) NoteHalfScale(out, block + 2);
     const VF d = HalfFactorVec(block);
     const VF m = kHasMin ? HalfFactorVec(block + 2) : hn::Zero(df);
     const uint8_t* p = block + (kHasMin ? 4 : 2);

@@ -387,17 +387,11 @@ struct WriteHalf {
 using WriteF16 = WriteHalf<true>;
 using WriteBF16 = WriteHalf<false>;
 
-// v as halves, for a writer told that its kernel's input yields no NaN
-// (kNoNaN; dispatch.cc checks the blocks' scale fields first, see
-// ScaleFieldsFinite): on AVX2 and AVX3 vcvtps2ph alone, which gives half.h's
-// bits for every input but NaN (it keeps a NaN's payload, half.h returns
-// 0x7E00 | sign). F16Vector's fix for NaN costs every vector two more
-// operations (AVX3: vfixupimmps and vpternlogd, ports 0 and 5, where the
-// kernels' table permutes, vcvtps2ph's shuffle and StreamRealign's permute
-// already queue): streamed f16 output at +2 bytes out of cache ran at
-// 0.81-0.89x its aligned speed with it (Q6_K, MXFP4, IQ4_NL, Q3_K) and
-// 0.91-0.96x without. bf16 output and the targets below AVX2 have no fix
-// to skip.
+// v as halves without F16Vector's fix for NaN (kNoNaN; AVX2 and AVX3):
+// vcvtps2ph alone gives half.h's bits for every input but NaN, whose
+// payload it keeps where half.h returns 0x7E00 | sign. Only for vectors
+// that hold no NaN (see ScaleNotes). bf16 output and the targets below AVX2
+// have no fix to skip.
 template <bool kIsF16, bool kNoNaN>
 HWY_INLINE hn::Vec<DU16> ConvertHalf(VF v) {
 #if HWY_TARGET <= HWY_AVX2
@@ -408,30 +402,86 @@ HWY_INLINE hn::Vec<DU16> ConvertHalf(VF v) {
   return WriteHalf<kIsF16>::Convert(v);
 }
 
+// What a kernel tells a streamed f16 writer about its scales. A block
+// format yields a NaN only through a non-finite fp16 scale field (d, dmin,
+// m; its other fields are integers, and finite scales keep every product
+// and difference finite; MXFP4's E8M0 scale is finite for every byte). A
+// kernel that calls ScalesNoted(out) before its first store, and
+// NoteHalfScale(out, field) for each fp16 scale field of a block before
+// that block's stores, lets the writer convert with vcvtps2ph alone
+// (ConvertHalf) until a noted field has the all-ones exponent; from then
+// on, to the end of the call, it converts with F16Vector. A kernel that
+// notes nothing gets F16Vector throughout. F16Vector's fix (AVX3:
+// vfixupimmps and vpternlogd, two more operations per vector on ports 0
+// and 5, where the table permutes, vcvtps2ph's shuffle and StreamRealign's
+// permute already queue) held misaligned streamed f16 output out of cache
+// at 0.81-0.89x its aligned speed (Q6_K, MXFP4, IQ4_NL, Q3_K); see
+// docs/performance.md, nineteenth pass.
+class ScaleNotes {
+ public:
+  HWY_INLINE void Noted() { exponents_ = 0; }
+  // (byte & 0x7C) + 4 has bit 7 set for the all-ones exponent only.
+  HWY_INLINE void Note(const uint8_t* field) { exponents_ |= (field[1] & 0x7Cu) + 4u; }
+  HWY_INLINE bool NoNaN() const { return (exponents_ & 0x80u) == 0; }
+
+ private:
+  uint32_t exponents_ = 0x80;  // F16Vector until the kernel notes its scales
+};
+
+// The halves of v for a writer with ScaleNotes.
+template <bool kIsF16>
+HWY_INLINE hn::Vec<DU16> ConvertNoted(VF v, const ScaleNotes& notes) {
+  if constexpr (kIsF16) {
+    if (notes.NoNaN()) return ConvertHalf<true, true>(v);
+  }
+  (void)notes;
+  return WriteHalf<kIsF16>::Convert(v);
+}
+
+// Writers that take scale notes have NoteHalf and ScalesNoted; the calls
+// below do nothing for the others.
+template <class Writer, class = void>
+struct TakesScaleNotes : std::false_type {};
+template <class Writer>
+struct TakesScaleNotes<Writer, std::void_t<decltype(&Writer::NoteHalf)>> : std::true_type {};
+
+template <class Writer>
+HWY_INLINE void ScalesNoted(Writer& out) {
+  if constexpr (TakesScaleNotes<Writer>::value) out.ScalesNoted();
+  (void)out;
+}
+template <class Writer>
+HWY_INLINE void NoteHalfScale(Writer& out, const uint8_t* field) {
+  if constexpr (TakesScaleNotes<Writer>::value) out.NoteHalf(field);
+  (void)out;
+  (void)field;
+}
+
 #if HWY_TARGET <= HWY_AVX2
 // Non-temporal f16 / bf16 stores, as StreamF32. Only where Lanes(df) 16-bit
 // values fill a whole 128- or 256-bit vector: Highway 1.0.3's Stream of a
 // partial vector (SSE4's 4 x 16 bits) writes all 16 bytes.
-template <bool kIsF16, bool kNoNaN = false>
+template <bool kIsF16>
 struct StreamHalf {
   static_assert(hn::MaxLanes(DU16()) * 2 >= 16, "Stream needs a whole vector");
   explicit StreamHalf(void* out) : out_(static_cast<uint16_t*>(out)), write_(out) {}
   HWY_INLINE void Store(VF v, size_t i) {
-    hn::Stream(ConvertHalf<kIsF16, kNoNaN>(v), DU16(), out_ + i);
+    hn::Stream(ConvertNoted<kIsF16>(v, notes_), DU16(), out_ + i);
   }
   HWY_INLINE void StoreOne(float f, size_t i) { write_.StoreOne(f, i); }
   HWY_INLINE void Finish() {}
+  HWY_INLINE void ScalesNoted() { notes_.Noted(); }
+  HWY_INLINE void NoteHalf(const uint8_t* field) { notes_.Note(field); }
 
  private:
   uint16_t* out_;
   WriteHalf<kIsF16> write_;
+  ScaleNotes notes_;
 };
 using StreamF16 = StreamHalf<true>;
-using StreamF16NoNaN = StreamHalf<true, true>;
 using StreamBF16 = StreamHalf<false>;
 #else
 using StreamF16 = WriteF16;
-using StreamF16NoNaN = WriteF16;
 using StreamBF16 = WriteBF16;
 #endif
 
@@ -556,7 +606,7 @@ class RealignF32 {
 // Q1_0 on AVX2 takes only ptr() and builds its vectors at the aligned
 // positions itself (DequantizeQ1_0StreamShiftedAvx2): the permute and blend
 // cost that kernel a third of its speed out of cache.
-template <size_t kBytes, bool kIsF16 = false, bool kNoNaN = false>
+template <size_t kBytes, bool kIsF16 = false>
 class StreamRealign {
  public:
   explicit StreamRealign(void* out)
@@ -571,7 +621,8 @@ class StreamRealign {
     } else if constexpr (kBytes == 4) {
       hn::Stream(line, DF(), reinterpret_cast<float*>(base_) + i);
     } else {
-      hn::Stream(ConvertHalf<kIsF16, kNoNaN>(line), DU16(), reinterpret_cast<uint16_t*>(base_) + i);
+      hn::Stream(ConvertNoted<kIsF16>(line, notes_), DU16(),
+                 reinterpret_cast<uint16_t*>(base_) + i);
     }
     end_ = i + hn::Lanes(DF());
   }
@@ -581,6 +632,8 @@ class StreamRealign {
   HWY_INLINE void Finish() {
     if (end_ != 0) StorePart(realign_.Last(), 0, m_, end_);
   }
+  HWY_INLINE void ScalesNoted() { notes_.Noted(); }
+  HWY_INLINE void NoteHalf(const uint8_t* field) { notes_.Note(field); }
 
  private:
   // Lanes [from, to) of the aligned vector at element `at` of base_.
@@ -602,6 +655,7 @@ class StreamRealign {
   uint8_t* base_;
   Realigner realign_;
   size_t end_ = 0;
+  ScaleNotes notes_;
 };
 #endif
 
@@ -711,7 +765,7 @@ struct ShiftedF32Output {
 // Streamed f16 output was where it mattered: StreamRealign's permute took
 // the port that the table permutes and vcvtps2ph's shuffle already need
 // (Q4_K f16 +2 out of cache at 0.88x aligned).
-template <size_t kBytes, bool kStream, bool kIsF16 = false, bool kNoNaN = false>
+template <size_t kBytes, bool kStream, bool kIsF16 = false>
 class ShiftedLines {
  public:
   explicit ShiftedLines(void* out)
@@ -728,9 +782,9 @@ class ShiftedLines {
         _mm512_store_ps(reinterpret_cast<float*>(p), v.raw);
       }
     } else if constexpr (kStream) {
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(p), ConvertHalf<kIsF16, kNoNaN>(v).raw);
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(p), WriteHalf<kIsF16>::Convert(v).raw);
     } else {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(p), ConvertHalf<kIsF16, kNoNaN>(v).raw);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(p), WriteHalf<kIsF16>::Convert(v).raw);
     }
   }
   HWY_INLINE void Part(VF v, __mmask16 lanes, size_t at) const {
@@ -758,9 +812,9 @@ template <>
 struct ShiftedLinesFor<RealignF32> {
   using type = ShiftedLines<4, false>;
 };
-template <size_t kBytes, bool kIsF16, bool kNoNaN>
-struct ShiftedLinesFor<StreamRealign<kBytes, kIsF16, kNoNaN>> {
-  using type = ShiftedLines<kBytes, true, kIsF16, kNoNaN>;
+template <size_t kBytes, bool kIsF16>
+struct ShiftedLinesFor<StreamRealign<kBytes, kIsF16>> {
+  using type = ShiftedLines<kBytes, true, kIsF16>;
 };
 
 // Runs shifted(lines) and returns true where Writer has a misaligned start
@@ -805,10 +859,10 @@ HWY_INLINE VF F16BitsToF32(VI h) {
 
 // StoreKind::kStreamingMisaligned's kernel: StreamRealign on AVX2 and AVX3,
 // none below (DequantizeThroughScratch writes that output there).
-template <template <class> class KernelFor, size_t kBytes, bool kIsF16 = false, bool kNoNaN = false>
+template <template <class> class KernelFor, size_t kBytes, bool kIsF16 = false>
 dequant_internal::KernelFn StreamingMisaligned() {
 #if HWY_TARGET <= HWY_AVX2
-  return &KernelFor<StreamRealign<kBytes, kIsF16, kNoNaN>>::Run;
+  return &KernelFor<StreamRealign<kBytes, kIsF16>>::Run;
 #else
   return nullptr;
 #endif
@@ -825,10 +879,6 @@ dequant_internal::KernelFn StreamingMisaligned() {
 template <template <class> class KernelFor, Misaligned kMisaligned = Misaligned::kPlain>
 dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::StoreKind store) {
   using dequant_internal::StoreKind;
-  const bool no_nan =
-      store == StoreKind::kStreamingNoNaN || store == StoreKind::kStreamingMisalignedNoNaN;
-  if (store == StoreKind::kStreamingNoNaN) store = StoreKind::kStreaming;
-  if (store == StoreKind::kStreamingMisalignedNoNaN) store = StoreKind::kStreamingMisaligned;
   switch (out_type) {
     case OutputType::kF32:
       if (store == StoreKind::kStreaming) return &KernelFor<StreamF32>::Run;
@@ -848,14 +898,10 @@ dequant_internal::KernelFn ForOutput(OutputType out_type, dequant_internal::Stor
 #endif
       return &KernelFor<WriteF32>::Run;
     case OutputType::kF16:
-      if (store == StoreKind::kStreamingMisaligned) {
-        return no_nan ? StreamingMisaligned<KernelFor, 2, true, true>()
-                      : StreamingMisaligned<KernelFor, 2, true>();
-      }
-      if (store == StoreKind::kStreaming) {
-        return no_nan ? &KernelFor<StreamF16NoNaN>::Run : &KernelFor<StreamF16>::Run;
-      }
-      return &KernelFor<WriteF16>::Run;
+      if (store == StoreKind::kStreamingMisaligned)
+        return StreamingMisaligned<KernelFor, 2, true>();
+      return store == StoreKind::kStreaming ? &KernelFor<StreamF16>::Run
+                                            : &KernelFor<WriteF16>::Run;
     case OutputType::kBF16:
       if (store == StoreKind::kStreamingMisaligned)
         return StreamingMisaligned<KernelFor, 2, false>();

@@ -218,57 +218,61 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
                                  HWY_ATTR { DequantizeQ4_KShifted(blocks, n_blocks, lines); })) {
     return;
   }
-  ForEachKQuantBlock<kQ4_KBlockBytes>(blocks, n_blocks, [&](const float* products,
-                                                             const uint8_t* block,
-                                                             size_t base) HWY_ATTR {
-    const uint8_t* qs = block + 16;
-    for (int c = 0; c < 4; ++c) {
-      const KQuantChunkScales sc(products, c);
-      const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
-      const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
-      // Stores in element order (RealignF32 needs it): both low halves first.
-      (void)lanes;
-      const VI q0 = LoadU8AsI32(qs + 32 * c);
-      const VI q1 = LoadU8AsI32(qs + 32 * c + 16);
-      out.Store(VF{_mm512_permutexvar_ps(q0.raw, table_lo.raw)}, base + 64 * c);
-      out.Store(VF{_mm512_permutexvar_ps(q1.raw, table_lo.raw)}, base + 64 * c + 16);
-      out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q0).raw, table_hi.raw)},
-                base + 64 * c + 32);
-      out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q1).raw, table_hi.raw)},
-                base + 64 * c + 48);
-    }
-  });
+  ScalesNoted(out);
+  ForEachKQuantBlock<kQ4_KBlockBytes>(
+      blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        NoteHalfScale(out, block);
+        NoteHalfScale(out, block + 2);
+        const uint8_t* qs = block + 16;
+        for (int c = 0; c < 4; ++c) {
+          const KQuantChunkScales sc(products, c);
+          const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
+          const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
+          // Stores in element order (RealignF32 needs it): both low halves first.
+          (void)lanes;
+          const VI q0 = LoadU8AsI32(qs + 32 * c);
+          const VI q1 = LoadU8AsI32(qs + 32 * c + 16);
+          out.Store(VF{_mm512_permutexvar_ps(q0.raw, table_lo.raw)}, base + 64 * c);
+          out.Store(VF{_mm512_permutexvar_ps(q1.raw, table_lo.raw)}, base + 64 * c + 16);
+          out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q0).raw, table_hi.raw)},
+                    base + 64 * c + 32);
+          out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q1).raw, table_hi.raw)},
+                    base + 64 * c + 48);
+        }
+      });
 #else
   const VI low_nibble = hn::Set(DI(), 15);
   constexpr size_t kCodeVectors = 32 / hn::MaxLanes(DF());
-  ForEachKQuantBlock<kQ4_KBlockBytes>(blocks, n_blocks, [&](const float* products,
-                                                             const uint8_t* block,
-                                                             size_t base) HWY_ATTR {
-    const uint8_t* qs = block + 16;
-    const auto run_block = [&](auto fused) HWY_ATTR {
-      constexpr bool kExact = decltype(fused)::value;
-      for (int c = 0; c < 4; ++c) {
-        const KQuantChunkScales sc(products, c);
-        // Stores in element order, the codes kept in registers: misaligned
-        // output runs faster when consecutive stores go to consecutive
-        // addresses (AVX2 +4: 0.71x -> 0.85x aligned, aligned unchanged).
-        VI q[kCodeVectors];
-        for (size_t v = 0; v < kCodeVectors; ++v) {
-          q[v] = LoadU8AsI32(qs + 32 * c + v * lanes);
-          const VF lo = ToFloat(hn::And(q[v], low_nibble));
-          out.Store(ProductMinus<kExact>(sc.d_lo, lo, sc.m_lo), base + 64 * c + v * lanes);
-        }
-        for (size_t v = 0; v < kCodeVectors; ++v) {
-          const VF hi = ToFloat(hn::ShiftRight<4>(q[v]));
-          out.Store(ProductMinus<kExact>(sc.d_hi, hi, sc.m_hi), base + 64 * c + 32 + v * lanes);
-        }
-      }
-    };
-    // One fused multiply-subtract per vector where d and dmin are finite:
-    // d * sc has at most 17 significant bits and the code 4, so every
-    // product is exact (see ProductMinus).
-    WithExactProducts(BothHalvesFinite(block), run_block);
-  });
+  ScalesNoted(out);
+  ForEachKQuantBlock<kQ4_KBlockBytes>(
+      blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+        NoteHalfScale(out, block);
+        NoteHalfScale(out, block + 2);
+        const uint8_t* qs = block + 16;
+        const auto run_block = [&](auto fused) HWY_ATTR {
+          constexpr bool kExact = decltype(fused)::value;
+          for (int c = 0; c < 4; ++c) {
+            const KQuantChunkScales sc(products, c);
+            // Stores in element order, the codes kept in registers: misaligned
+            // output runs faster when consecutive stores go to consecutive
+            // addresses (AVX2 +4: 0.71x -> 0.85x aligned, aligned unchanged).
+            VI q[kCodeVectors];
+            for (size_t v = 0; v < kCodeVectors; ++v) {
+              q[v] = LoadU8AsI32(qs + 32 * c + v * lanes);
+              const VF lo = ToFloat(hn::And(q[v], low_nibble));
+              out.Store(ProductMinus<kExact>(sc.d_lo, lo, sc.m_lo), base + 64 * c + v * lanes);
+            }
+            for (size_t v = 0; v < kCodeVectors; ++v) {
+              const VF hi = ToFloat(hn::ShiftRight<4>(q[v]));
+              out.Store(ProductMinus<kExact>(sc.d_hi, hi, sc.m_hi), base + 64 * c + 32 + v * lanes);
+            }
+          }
+        };
+        // One fused multiply-subtract per vector where d and dmin are finite:
+        // d * sc has at most 17 significant bits and the code 4, so every
+        // product is exact (see ProductMinus).
+        WithExactProducts(BothHalvesFinite(block), run_block);
+      });
 #endif
 }
 

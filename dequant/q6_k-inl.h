@@ -79,12 +79,14 @@ HWY_INLINE void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // stalled on store forwarding (0.46x memset in cache instead of 0.6x).
   constexpr int64_t kBatch = 8;
   alignas(64) float batch_products[kBatch][16];
+  ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ6_KBlockBytes;
     if (b % kBatch == 0) {
       const int64_t n = n_blocks - b < kBatch ? n_blocks - b : kBatch;
       for (int64_t k = 0; k < n; ++k) {
         const uint8_t* next = block + k * kQ6_KBlockBytes;
+        NoteHalfScale(out, next + 208);
         const VF d = hn::Set(df, LoadHalfFactor(next + 208));
         for (size_t i = 0; i < 16; i += lanes) {
           hn::Store(hn::Mul(d, ToFloat(LoadI8AsI32(next + 192 + i))), df, batch_products[k] + i);

@@ -18,7 +18,6 @@
 #include <tuple>
 #include <vector>
 
-#include "ggufkit/dequant/kernels.h"
 #include "ggufkit/quants/half.h"
 #include "ggufkit/quants/half_fields.h"
 #include "ggufkit/quants/type_traits.h"
@@ -418,21 +417,22 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
   }
 }
 
-// Streamed f16 output is checked for NaN sources chunk by chunk
-// (dequant_internal::kNoNaNChunkElements): a chunk whose fp16 scale fields
-// are all finite converts without the NaN fix, the others with it. Three
-// chunks and a bit, finite everywhere but one field in the second chunk
-// (a NaN with a payload, which vcvtps2ph alone would keep) and one in the
-// third (+Inf, whose products with zero codes are NaN); aligned, +2 bytes
-// and +34 bytes: the same bytes as the reference, and nothing written
-// outside the output. MXFP4 (never a NaN: its scale is a finite power of
-// two) with its largest exponent, whose products overflow to infinity.
-TEST_P(DequantTargetTest, StreamedF16ChecksEachChunkForNaN) {
+// Streamed f16 output converts without the NaN fix while the kernel's
+// noted scale fields are all finite (ScaleNotes, dequant/output-inl.h),
+// and with it from the first non-finite one on. A long output, finite
+// everywhere but one field halfway (a NaN with a payload,
+// which vcvtps2ph alone would keep) and one two thirds in (+Inf, whose
+// products with zero codes are NaN), aligned and at +2 and +34 bytes: the
+// same bytes as the reference, and nothing written outside the output;
+// for the kernels that note their scales and some that do not. MXFP4
+// (never a NaN: its scale is a finite power of two) with its largest
+// exponent, whose products overflow to infinity.
+TEST_P(DequantTargetTest, StreamedF16SkipsTheNaNFixOnlyWhileScalesAreFinite) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
   std::mt19937 rng(21);
-  const int64_t chunk = dequant_internal::kNoNaNChunkElements;
-  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
-                        GgmlType::kIQ4_NL, GgmlType::kMXFP4}) {
+  const int64_t chunk = 64 << 10;  // a third of the output, in elements
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ3_K,
+                        GgmlType::kQ6_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
     const TypeTraits& t = GetTypeTraits(type);
     const int64_t blocks = (3 * chunk) / t.block_size + 5;
     const int64_t n = blocks * t.block_size;
