@@ -60,8 +60,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   ScalesNoted(out);
   ForEachKQuantBlock<176>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
-        NoteHalfScale(out, block);
-        NoteHalfScale(out, block + 2);
+        NoteKQuantScales(out, block);
         const uint8_t* qs = block + 48;
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16));
         const auto chunk = [&](auto c_constant, __m256i h_lo, __m256i h_hi) HWY_ATTR {
@@ -108,8 +107,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   ScalesNoted(out);
   ForEachKQuantBlock<176>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
-        NoteHalfScale(out, block);
-        NoteHalfScale(out, block + 2);
+        NoteKQuantScales(out, block);
         const uint8_t* qs = block + 48;
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16));
         const auto chunk = [&](auto exact, int c, __m256i h_lo, __m256i h_hi) HWY_ATTR {
@@ -147,8 +145,7 @@ HWY_INLINE void DequantizeQ5_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   ScalesNoted(out);
   ForEachKQuantBlock<176>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
-        NoteHalfScale(out, block);
-        NoteHalfScale(out, block + 2);
+        NoteKQuantScales(out, block);
         const uint8_t* qh = block + 16;
         const uint8_t* qs = qh + 32;
         const auto chunks = [&](auto exact) HWY_ATTR {

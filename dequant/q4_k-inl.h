@@ -120,6 +120,14 @@ HWY_INLINE void ForEachKQuantBlock(const uint8_t* blocks, int64_t n_blocks, cons
   }
 }
 
+// Notes a Q4_K or Q5_K block's d and dmin (bytes 0..3) for `out`
+// (ScaleNotes, output-inl.h).
+template <class Writer>
+HWY_INLINE void NoteKQuantScales(Writer& out, const uint8_t* block) {
+  NoteHalfScale(out, block);
+  NoteHalfScale(out, block + 2);
+}
+
 // Chunk c's (64 weights) scales from a block's products, broadcast: d and
 // m of sub-block 2c (its low nibbles) and of sub-block 2c + 1 (high).
 struct KQuantChunkScales {
@@ -221,8 +229,7 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   ScalesNoted(out);
   ForEachKQuantBlock<kQ4_KBlockBytes>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
-        NoteHalfScale(out, block);
-        NoteHalfScale(out, block + 2);
+        NoteKQuantScales(out, block);
         const uint8_t* qs = block + 16;
         for (int c = 0; c < 4; ++c) {
           const KQuantChunkScales sc(products, c);
@@ -246,8 +253,7 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   ScalesNoted(out);
   ForEachKQuantBlock<kQ4_KBlockBytes>(
       blocks, n_blocks, [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
-        NoteHalfScale(out, block);
-        NoteHalfScale(out, block + 2);
+        NoteKQuantScales(out, block);
         const uint8_t* qs = block + 16;
         const auto run_block = [&](auto fused) HWY_ATTR {
           constexpr bool kExact = decltype(fused)::value;
