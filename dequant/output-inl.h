@@ -387,21 +387,6 @@ struct WriteHalf {
 using WriteF16 = WriteHalf<true>;
 using WriteBF16 = WriteHalf<false>;
 
-// v as halves without F16Vector's fix for NaN (kNoNaN; AVX2 and AVX3):
-// vcvtps2ph alone gives half.h's bits for every input but NaN, whose
-// payload it keeps where half.h returns 0x7E00 | sign. Only for vectors
-// that hold no NaN (see ScaleNotes). bf16 output and the targets below AVX2
-// have no fix to skip.
-template <bool kIsF16, bool kNoNaN>
-HWY_INLINE hn::Vec<DU16> ConvertHalf(VF v) {
-#if HWY_TARGET <= HWY_AVX2
-  if constexpr (kIsF16 && kNoNaN) {
-    return hn::BitCast(DU16(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), v));
-  }
-#endif
-  return WriteHalf<kIsF16>::Convert(v);
-}
-
 // What a kernel tells a streamed f16 writer about its scales. A block
 // format yields a NaN only through a non-finite fp16 scale field (d, dmin,
 // m; its other fields are integers, and finite scales keep every product
@@ -409,7 +394,7 @@ HWY_INLINE hn::Vec<DU16> ConvertHalf(VF v) {
 // kernel that calls ScalesNoted(out) before its first store, and
 // NoteHalfScale(out, field) for each fp16 scale field of a block before
 // that block's stores, lets the writer convert with vcvtps2ph alone
-// (ConvertHalf) until a noted field has the all-ones exponent; from then
+// (ConvertNoted) until a noted field has the all-ones exponent; from then
 // on, to the end of the call, it converts with F16Vector. A kernel that
 // notes nothing gets F16Vector throughout. F16Vector's fix (AVX3:
 // vfixupimmps and vpternlogd, two more operations per vector on ports 0
@@ -428,12 +413,19 @@ class ScaleNotes {
   uint32_t exponents_ = 0x80;  // F16Vector until the kernel notes its scales
 };
 
-// The halves of v for a writer with ScaleNotes.
+// The halves of v for a writer with ScaleNotes: f16 while the notes rule
+// out a NaN, on AVX2 and AVX3, is vcvtps2ph alone (round to nearest even;
+// it differs from half.h only for NaN, whose payload it keeps); otherwise,
+// and for bf16, WriteHalf's conversion.
 template <bool kIsF16>
 HWY_INLINE hn::Vec<DU16> ConvertNoted(VF v, const ScaleNotes& notes) {
+#if HWY_TARGET <= HWY_AVX2
   if constexpr (kIsF16) {
-    if (notes.NoNaN()) return ConvertHalf<true, true>(v);
+    if (notes.NoNaN()) {
+      return hn::BitCast(DU16(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), v));
+    }
   }
+#endif
   (void)notes;
   return WriteHalf<kIsF16>::Convert(v);
 }
