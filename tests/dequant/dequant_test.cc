@@ -338,43 +338,51 @@ std::vector<size_t> EveryOffset(size_t element_bytes) {
   return offsets;
 }
 
-// For random blocks of `type`, as many as each of `counts`, and each output
-// type: DequantizeBlocks with store mode `mode` into output at every offset
-// (EveryOffset) from a 64-byte boundary writes the reference's bytes, and
-// nothing before or after the output.
-void ExpectExactOutputAtOffsets(GgmlType type, StoreMode mode, const std::vector<int64_t>& counts,
-                                std::mt19937* rng) {
+// DequantizeBlocks of `input` (blocks of `type`) with store mode `mode` into
+// `out_type` output at each of `offsets` bytes past a 64-byte boundary
+// writes the reference's bytes, and nothing before or after the output.
+void ExpectExactOutput(GgmlType type, StoreMode mode, const std::vector<uint8_t>& input,
+                       OutputType out_type, const std::vector<size_t>& offsets) {
   const TypeTraits& t = GetTypeTraits(type);
   const char* mode_name = mode == StoreMode::kStreaming ? "streamed" : "cached";
+  const int64_t blocks = static_cast<int64_t>(input.size()) / t.type_size;
+  const int64_t n = blocks * t.block_size;
+  std::vector<float> want_f32(static_cast<size_t>(n));
+  ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
+  const size_t bytes = OutputElementBytes(out_type);
+  const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
+  std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192);
+  uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+  for (size_t offset : offsets) {
+    std::fill(buffer.begin(), buffer.end(), 0xCD);
+    uint8_t* out = base + offset;
+    DequantOptions options;
+    options.store_mode = mode;
+    ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
+    const int64_t bad = FirstMismatch(out, want.data(), n, out_type, type, input);
+    ASSERT_EQ(bad, -1) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name << ", "
+                       << blocks << " blocks at offset " << offset << ": element " << bad;
+    for (uint8_t* p = buffer.data(); p < out; ++p) {
+      ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
+                          << ", offset " << offset << ": wrote before the start";
+    }
+    for (uint8_t* p = out + n * bytes; p < buffer.data() + buffer.size(); ++p) {
+      ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
+                          << ", offset " << offset << ": wrote past the end";
+    }
+  }
+}
+
+// For random blocks of `type`, as many as each of `counts`, and each output
+// type: ExpectExactOutput at every offset (EveryOffset) from a 64-byte
+// boundary.
+void ExpectExactOutputAtOffsets(GgmlType type, StoreMode mode, const std::vector<int64_t>& counts,
+                                std::mt19937* rng) {
   for (int64_t blocks : counts) {
-    const int64_t n = blocks * t.block_size;
     const std::vector<uint8_t> input = RandomBlocks(type, blocks, rng, false);
-    std::vector<float> want_f32(static_cast<size_t>(n));
-    ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
     for (OutputType out_type : kOutputTypes) {
-      const size_t bytes = OutputElementBytes(out_type);
-      const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, out_type);
-      std::vector<uint8_t> buffer(static_cast<size_t>(n) * bytes + 192);
-      uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-      for (size_t offset : EveryOffset(bytes)) {
-        std::fill(buffer.begin(), buffer.end(), 0xCD);
-        uint8_t* out = base + offset;
-        DequantOptions options;
-        options.store_mode = mode;
-        ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, out_type, options).ok());
-        const int64_t bad = FirstMismatch(out, want.data(), n, out_type, type, input);
-        ASSERT_EQ(bad, -1) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
-                           << ", " << blocks << " blocks at offset " << offset << ": element "
-                           << bad;
-        for (uint8_t* p = buffer.data(); p < out; ++p) {
-          ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
-                              << ", offset " << offset << ": wrote before the start";
-        }
-        for (uint8_t* p = out + n * bytes; p < buffer.data() + buffer.size(); ++p) {
-          ASSERT_EQ(*p, 0xCD) << t.name << " -> " << OutputTypeName(out_type) << " " << mode_name
-                              << ", offset " << offset << ": wrote past the end";
-        }
-      }
+      ExpectExactOutput(type, mode, input, out_type, EveryOffset(OutputElementBytes(out_type)));
+      if (::testing::Test::HasFatalFailure()) return;
     }
   }
 }
@@ -430,12 +438,11 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
 TEST_P(DequantTargetTest, StreamedF16SkipsTheNaNFixOnlyWhileScalesAreFinite) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
   std::mt19937 rng(21);
-  const int64_t chunk = 64 << 10;  // a third of the output, in elements
+  const int64_t third = 64 << 10;  // a third of the output, in elements
   for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ3_K,
                         GgmlType::kQ6_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
     const TypeTraits& t = GetTypeTraits(type);
-    const int64_t blocks = (3 * chunk) / t.block_size + 5;
-    const int64_t n = blocks * t.block_size;
+    const int64_t blocks = (3 * third) / t.block_size + 5;
     std::vector<uint8_t> input = RandomBlocks(type, blocks, &rng, true);
     const auto set_field = [&](int64_t block, uint16_t bits) {
       uint8_t* p = &input[static_cast<size_t>(block * t.type_size)];
@@ -448,28 +455,11 @@ TEST_P(DequantTargetTest, StreamedF16SkipsTheNaNFixOnlyWhileScalesAreFinite) {
       p[0] = static_cast<uint8_t>(bits & 0xFF);
       p[1] = static_cast<uint8_t>(bits >> 8);
     };
-    set_field((chunk + chunk / 2) / t.block_size, 0x7D23);  // NaN, payload 0x123
+    set_field((third + third / 2) / t.block_size, 0x7D23);  // NaN, payload 0x123
     if (HasFatalFailure()) return;
-    set_field((2 * chunk + 7 * t.block_size) / t.block_size, 0x7C00);  // +Inf
-    std::vector<float> want_f32(static_cast<size_t>(n));
-    ASSERT_TRUE(ScalarDequantize(type, input.data(), want_f32.data(), n));
-    const std::vector<uint8_t> want = ExpectedOutput(type, input, want_f32, OutputType::kF16);
-    std::vector<uint8_t> buffer(static_cast<size_t>(n) * 2 + 192);
-    uint8_t* base = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
-    for (size_t offset : {0, 2, 34}) {
-      std::fill(buffer.begin(), buffer.end(), 0xCD);
-      uint8_t* out = base + offset;
-      DequantOptions options;
-      options.store_mode = StoreMode::kStreaming;
-      ASSERT_TRUE(DequantizeBlocks(type, input.data(), n, out, OutputType::kF16, options).ok());
-      ASSERT_EQ(FirstMismatch(out, want.data(), n, OutputType::kF16, type, input), -1)
-          << t.name << " at offset " << offset;
-      EXPECT_TRUE(std::all_of(buffer.data(), out, [](uint8_t b) { return b == 0xCD; }))
-          << t.name << " at offset " << offset << ": wrote before the start";
-      EXPECT_TRUE(std::all_of(out + 2 * n, buffer.data() + buffer.size(),
-                              [](uint8_t b) { return b == 0xCD; }))
-          << t.name << " at offset " << offset << ": wrote past the end";
-    }
+    set_field((2 * third + 7 * t.block_size) / t.block_size, 0x7C00);  // +Inf
+    ExpectExactOutput(type, StoreMode::kStreaming, input, OutputType::kF16, {0, 2, 34});
+    if (HasFatalFailure()) return;
   }
 }
 
