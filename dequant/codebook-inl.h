@@ -10,10 +10,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "ggufkit/dequant/output-inl.h"
-#include "hwy/highway.h"
 #include "ggufkit/quants/half.h"
+#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
@@ -28,10 +29,11 @@ namespace HWY_NAMESPACE {
 //   MXFP4, 17 bytes per 32:   u8 e (E8M0); u8 qs[16]           y = kMxfp4[q] * d,
 //     d = 2^(e - 128) (half the E8M0 value, as ggml: its table is doubled)
 // Element i < 16 is the low nibble of qs[i], element i + 16 the high nibble.
-// One 16-byte table lookup (pshufb) maps 16 nibbles to their int8 values,
-// which are widened to int32 in registers, Lanes(df) at a time (through a
-// stack buffer instead, IQ4_NL and MXFP4 ran 8-10 % slower on AVX2 and
-// 15 % on SSE4, in cache on an Intel Xeon; AVX3 the same).
+// Below AVX3, one 16-byte table lookup (pshufb) maps 16 nibbles to their
+// int8 values, which are widened to int32 in registers, Lanes(df) at a time
+// (through a stack buffer instead, IQ4_NL and MXFP4 ran 8-10 % slower on
+// AVX2 and 15 % on SSE4, in cache on an Intel Xeon). AVX3 looks up the
+// scaled values themselves (Codebook).
 
 // The codebooks are format constants (ggml's kvalues_iq4nl / kvalues_mxfp4).
 alignas(16) inline constexpr int8_t kIq4nlTable[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
@@ -41,6 +43,7 @@ alignas(16) inline constexpr int8_t kMxfp4Table[16] = {0, 1,  2,  3,  4,  6,  8,
 
 using V16I8 = hn::Vec<hn::Full128<int8_t>>;
 
+#if HWY_TARGET > HWY_AVX3
 // y = scale * codes[k] as output elements base + k, k < 16 (float product,
 // same in either order).
 template <class Writer>
@@ -50,10 +53,8 @@ HWY_INLINE void ScaleCodes16(V16I8 codes, VF scale, Writer& out, size_t base) {
     out.Store(hn::Mul(ToFloat(hn::PromoteTo(di, part)), scale), base + at);
   };
   constexpr size_t kLanes = hn::MaxLanes(DF());
-  static_assert(kLanes == 16 || kLanes == 8 || kLanes == 4, "x86 vector widths");
-  if constexpr (kLanes == 16) {
-    emit(codes, 0);
-  } else if constexpr (kLanes == 8) {
+  static_assert(kLanes == 8 || kLanes == 4, "AVX2 and SSE widths (AVX3: Codebook)");
+  if constexpr (kLanes == 8) {
     const hn::Full64<int8_t> d8;
     emit(hn::LowerHalf(d8, codes), 0);
     emit(hn::UpperHalf(d8, codes), 8);
@@ -79,16 +80,99 @@ HWY_INLINE void LookUpAndScale(V16I8 table, const uint8_t* qs, VF scale, Writer&
   ScaleCodes16(hn::TableLookupBytes(table, lo), scale, out, base);
   ScaleCodes16(hn::TableLookupBytes(table, hi), scale, out, base + 16);
 }
+#endif
+
+// A codebook of 16 int8 values, looked up by the 32 nibbles of 16 bytes.
+#if HWY_TARGET <= HWY_AVX3
+// AVX3: the values as 16 floats, multiplied by the scale once per 32
+// outputs (the same products as value by value), then picked by vpermps
+// (LookupTable reads index bits 3..0). Per 32 outputs: one vpmovzxbd, one
+// shift, one multiply and two vpermps, where the int8 lookup takes two
+// pshufb, two vpmovsxbd, two conversions and two multiplies; on port 5,
+// which vcvtps2ph and StreamRealign's permute also need, 3 operations
+// instead of 4 (docs/performance.md, twentieth pass).
+class Codebook {
+ public:
+  explicit Codebook(const int8_t* values)
+      : values_(ToFloat(hn::PromoteTo(DI(), hn::Load(hn::Full128<int8_t>(), values)))) {}
+  // Writes scale times the values of the nibbles of qs[0..15] as output
+  // elements base .. base + 31 (element k < 16: low nibble of qs[k];
+  // k + 16: its high nibble).
+  template <class Writer>
+  HWY_INLINE void Emit32(const uint8_t* qs, VF scale, Writer& out, size_t base) const {
+    const VF scaled = hn::Mul(values_, scale);
+    const VI codes = LoadU8AsI32(qs);
+    out.Store(LookupTable(scaled, codes), base);
+    out.Store(LookupTable(scaled, hn::ShiftRight<4>(codes)), base + 16);
+  }
+  // The same 32 outputs as halves (f16 when kIsF16, else bf16), for
+  // HalfLines: the scaled table converted once (with WriteHalf's NaN and
+  // rounding rules, so each output is what converting its float gives),
+  // then looked up by vpermw, the 32 nibbles widened to 16-bit indices by
+  // one vpmovzxbw of qs[0..15] twice. Per 32 outputs on port 5: vpmovzxbw,
+  // vpermw and the table's vcvtps2ph, where the float lookup and two
+  // vcvtps2ph take 5; misaligned, HalfLines' vpermt2w adds 2 (as many as
+  // StreamRealign's two vpermt2ps).
+  template <bool kIsF16>
+  HWY_INLINE __m512i HalfLine(const uint8_t* qs, VF scale) const {
+    const __m512i table =
+        _mm512_castsi256_si512(WriteHalf<kIsF16>::Convert(hn::Mul(values_, scale)).raw);
+    const __m512i bytes = _mm512_cvtepu8_epi16(
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs))));
+    // Indices 0 .. 15 only: the table's upper 256 bits are undefined.
+    const __m512i idx =
+        _mm512_and_si512(_mm512_srlv_epi16(bytes, nibble_shifts_), _mm512_set1_epi16(15));
+    return _mm512_permutexvar_epi16(idx, table);
+  }
+
+ private:
+  VF values_;
+  // 0 for the 16 low nibbles, 4 for the 16 high ones.
+  __m512i nibble_shifts_ = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+};
+#else
+class Codebook {
+ public:
+  explicit Codebook(const int8_t* values) : values_(hn::Load(hn::Full128<int8_t>(), values)) {}
+  template <class Writer>
+  HWY_INLINE void Emit32(const uint8_t* qs, VF scale, Writer& out, size_t base) const {
+    LookUpAndScale(values_, qs, scale, out, base);
+  }
+
+ private:
+  V16I8 values_;
+};
+#endif
+
+// Runs blocks(emit), where emit(qs, scale, j) writes scale times the values
+// of the 32 nibbles of qs[0..15] as output elements 32 j .. 32 j + 31, j in
+// increasing order: as halves through HalfLines where out is a streamed
+// f16 / bf16 writer (AVX3), through out otherwise.
+template <class Writer, class Blocks>
+HWY_INLINE void EmitCodebook(const Codebook& book, Writer& out, const Blocks& blocks) {
+#if HWY_TARGET <= HWY_AVX3
+  if (WriteHalfLines(out, [&](auto& lines) HWY_ATTR {
+        constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
+        blocks([&](const uint8_t* qs, VF scale, size_t j)
+                   HWY_ATTR { lines.Line(book.template HalfLine<kF16>(qs, scale), j); });
+      })) {
+    return;
+  }
+#endif
+  blocks([&](const uint8_t* qs, VF scale, size_t j)
+             HWY_ATTR { book.Emit32(qs, scale, out, 32 * j); });
+}
 
 template <class Writer>
 HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
-  const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
   ScalesNoted(out);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * 18;
-    NoteHalfScale(out, block);
-    LookUpAndScale(table, block + 2, HalfFactorVec(block), out, static_cast<size_t>(b) * 32);
-  }
+  EmitCodebook(Codebook(kIq4nlTable), out, [&](const auto& emit) HWY_ATTR {
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* block = blocks + b * 18;
+      NoteHalfScale(out, block);
+      emit(block + 2, HalfFactorVec(block), static_cast<size_t>(b));
+    }
+  });
 }
 
 // IQ4_XS's 8 sub-block scales d * (ls - 32) into scales[0..7] (the same
@@ -120,18 +204,18 @@ HWY_INLINE void IQ4XSScales(const uint8_t* block, float* scales) {
 
 template <class Writer>
 HWY_INLINE void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
-  const auto table = hn::Load(hn::Full128<int8_t>(), kIq4nlTable);
   alignas(32) float scales[8];
   ScalesNoted(out);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * 136;
-    NoteHalfScale(out, block);
-    IQ4XSScales(block, scales);
-    for (size_t k = 0; k < 8; ++k) {
-      LookUpAndScale(table, block + 8 + 16 * k, hn::Set(DF(), scales[k]), out,
-                     static_cast<size_t>(b) * 256 + 32 * k);
+  EmitCodebook(Codebook(kIq4nlTable), out, [&](const auto& emit) HWY_ATTR {
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* block = blocks + b * 136;
+      NoteHalfScale(out, block);
+      IQ4XSScales(block, scales);
+      for (size_t k = 0; k < 8; ++k) {
+        emit(block + 8 + 16 * k, hn::Set(DF(), scales[k]), static_cast<size_t>(b) * 8 + k);
+      }
     }
-  }
+  });
 }
 
 // Half of the E8M0 scale 2^(e - 127), built from bits (exact; e < 2 gives
@@ -142,13 +226,13 @@ HWY_INLINE float E8M0Half(uint8_t e) {
 
 template <class Writer>
 HWY_INLINE void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
-  const auto table = hn::Load(hn::Full128<int8_t>(), kMxfp4Table);
   ScalesNoted(out);  // a finite scale for every E8M0 byte: never a NaN
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * 17;
-    LookUpAndScale(table, block + 1, hn::Set(DF(), E8M0Half(block[0])), out,
-                   static_cast<size_t>(b) * 32);
-  }
+  EmitCodebook(Codebook(kMxfp4Table), out, [&](const auto& emit) HWY_ATTR {
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* block = blocks + b * 17;
+      emit(block + 1, hn::Set(DF(), E8M0Half(block[0])), static_cast<size_t>(b));
+    }
+  });
 }
 
 #endif  // HWY_TARGET != HWY_SCALAR

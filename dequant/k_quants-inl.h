@@ -192,15 +192,6 @@ HWY_INLINE void LoadTwoGroups(const uint8_t* p, VI (&out)[2][kGroupVectors]) {
   }
 }
 
-// One output vector from a table of Lanes outputs: vpermps reads index bits
-// 3..0 on AVX3 and 2..0 on AVX2, so higher bits of idx need no mask.
-HWY_INLINE VF LookupTable(VF table, VI idx) {
-#if HWY_TARGET <= HWY_AVX3
-  return VF{_mm512_permutexvar_ps(idx.raw, table.raw)};
-#else
-  return VF{_mm256_permutevar8x32_ps(table.raw, idx.raw)};
-#endif
-}
 #endif  // HWY_TARGET <= HWY_AVX2
 
 // Q2_K, 84 bytes: u8 scales[16] (low nibble: scale, high nibble: min);

@@ -228,6 +228,18 @@ HWY_INLINE VI LoadU8AsI32(const uint8_t* p) {
   return hn::PromoteTo(di, hn::LoadU(du8, p));
 }
 
+#if HWY_TARGET <= HWY_AVX2
+// One output vector from a table of Lanes outputs: vpermps reads index bits
+// 3..0 on AVX3 and 2..0 on AVX2, so higher bits of idx need no mask.
+HWY_INLINE VF LookupTable(VF table, VI idx) {
+#if HWY_TARGET <= HWY_AVX3
+  return VF{_mm512_permutexvar_ps(idx.raw, table.raw)};
+#else
+  return VF{_mm256_permutevar8x32_ps(table.raw, idx.raw)};
+#endif
+}
+#endif
+
 #if HWY_TARGET == HWY_AVX2
 // The 32 bytes of v as four vectors of 8 int32 lanes (bytes 8k .. 8k + 7 in
 // out[k]), zero- or sign-extended.
@@ -464,6 +476,7 @@ struct StreamHalf {
   HWY_INLINE void Finish() {}
   HWY_INLINE void ScalesNoted() { notes_.Noted(); }
   HWY_INLINE void NoteHalf(const uint8_t* field) { notes_.Note(field); }
+  void* ptr() const { return out_; }
 
  private:
   uint16_t* out_;
@@ -823,6 +836,98 @@ HWY_INLINE bool WriteShiftedLines(Writer& out, const Shifted& shifted) {
     const Lines lines(out.ptr());
     if (lines.shift == 0) return false;
     shifted(lines);
+    return true;
+  }
+}
+
+// Lines of 32 halves (64 bytes, one cache line) that a kernel builds in f16
+// or bf16 itself (Codebook, which converts its scaled table, not each
+// output), line j holding output elements 32 j .. 32 j + 31, for the
+// streamed half writers (StreamHalf, StreamRealign<2, kIsF16>). kShifted:
+// the output starts `shift` halves (1 .. 31) past a 64-byte line; the
+// aligned line at base + 32 j is then the last shift halves of line j - 1
+// and the first 32 - shift of line j (one vpermt2w, its index computed
+// once), the first one and the one after the last stored masked (cached
+// stores that write and fault on their lanes only), the others streamed.
+template <bool kIsF16, bool kShifted>
+class HalfLines {
+ public:
+  static constexpr bool kF16 = kIsF16;
+  explicit HalfLines(void* out)
+      : shift_(reinterpret_cast<uintptr_t>(out) % 64 / 2),
+        base_(static_cast<uint16_t*>(out) - shift_),
+        across_(_mm512_add_epi16(Iota32(), _mm512_set1_epi16(static_cast<int16_t>(32 - shift_)))),
+        head_(static_cast<__mmask32>(~0u << shift_)) {}
+  HWY_INLINE void Line(__m512i v, size_t j) {
+    if constexpr (!kShifted) {
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(base_ + 32 * j), v);
+    } else {
+      const __m512i line = _mm512_permutex2var_epi16(prev_, across_, v);
+      if (HWY_UNLIKELY(j == 0)) {
+        _mm512_mask_storeu_epi16(base_, head_, line);
+      } else {
+        _mm512_stream_si512(reinterpret_cast<__m512i*>(base_ + 32 * j), line);
+      }
+      prev_ = v;
+      end_ = j + 1;
+    }
+  }
+  // The last shift halves of the last line.
+  HWY_INLINE void Finish() {
+    if (kShifted && end_ != 0) {
+      _mm512_mask_storeu_epi16(base_ + 32 * end_, static_cast<__mmask32>(~head_),
+                               _mm512_permutex2var_epi16(prev_, across_, prev_));
+    }
+  }
+
+ private:
+  static HWY_INLINE __m512i Iota32() {
+    alignas(64) static constexpr uint16_t kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                       11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                                       22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+    return _mm512_load_si512(kIota);
+  }
+
+  size_t shift_;
+  uint16_t* base_;
+  __m512i across_;
+  __mmask32 head_;  // lanes i >= shift
+  __m512i prev_ = _mm512_setzero_si512();
+  size_t end_ = 0;
+};
+
+// Whether a kernel's Writer is a streamed f16 / bf16 writer that HalfLines
+// can stand in for, and its output type.
+template <class Writer>
+struct HalfLinesFor : std::false_type {};
+template <bool kIsF16>
+struct HalfLinesFor<StreamHalf<kIsF16>> : std::true_type {
+  static constexpr bool kF16 = kIsF16;
+};
+template <bool kIsF16>
+struct HalfLinesFor<StreamRealign<2, kIsF16>> : std::true_type {
+  static constexpr bool kF16 = kIsF16;
+};
+
+// Runs lines_kernel(lines) with the HalfLines of out's output and returns
+// true where Writer is one HalfLinesFor accepts, false otherwise (the
+// kernel then writes through Writer itself).
+template <class Writer, class LinesKernel>
+HWY_INLINE bool WriteHalfLines(Writer& out, const LinesKernel& lines_kernel) {
+  if constexpr (!HalfLinesFor<Writer>::value) {
+    (void)out;
+    (void)lines_kernel;
+    return false;
+  } else {
+    constexpr bool kF16 = HalfLinesFor<Writer>::kF16;
+    if (reinterpret_cast<uintptr_t>(out.ptr()) % 64 == 0) {
+      HalfLines<kF16, false> lines(out.ptr());
+      lines_kernel(lines);
+    } else {
+      HalfLines<kF16, true> lines(out.ptr());
+      lines_kernel(lines);
+      lines.Finish();
+    }
     return true;
   }
 }
