@@ -228,10 +228,13 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   constexpr int64_t kBatch = 8;
   alignas(64) float dl[kBatch][16];
   alignas(64) float ml[kBatch][16];
+  ScalesNoted(out);
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* block = blocks + (first + k) * 84;
+      NoteHalfScale(out, block + 80);
+      NoteHalfScale(out, block + 82);
       const VF d = hn::Set(df, LoadHalfFactor(block + 80));
       const VF dmin = hn::Set(df, LoadHalfFactor(block + 82));
       for (size_t i = 0; i < 16; i += lanes) {
@@ -677,8 +680,10 @@ HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer&
     }
   }
 #endif
+  ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 66;
+    NoteHalfScale(out, block + 64);
     const VF d = hn::Set(df, LoadHalfFactor(block + 64));
 #if HWY_TARGET <= HWY_AVX2
     // The three results (q - 1) * d for q = 0, 1, 2 (and 3, never written

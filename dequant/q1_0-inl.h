@@ -182,8 +182,10 @@ HWY_INLINE void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, Writer& 
   }
 #endif
   const VI lane_bit = hn::Shl(hn::Set(di, 1), hn::Iota(di, 0));  // 1 << lane
+  ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ1_0BlockBytes;
+    NoteHalfScale(out, block);
     const VF d = hn::Set(df, LoadHalf(block));
     const VF minus_d = hn::Neg(d);
     const uint8_t* qs = block + 2;

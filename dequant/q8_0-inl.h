@@ -31,8 +31,10 @@ inline constexpr size_t kQ8_0BlockBytes = 34;
 template <class Writer>
 HWY_INLINE void DequantizeQ8_0Plain(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const size_t lanes = hn::Lanes(DF());
+  ScalesNoted(out);
   ForEachHalfFactor(blocks, kQ8_0BlockBytes, 0, n_blocks, [&](int64_t b, VF d) HWY_ATTR {
     const uint8_t* block = blocks + b * kQ8_0BlockBytes;
+    NoteHalfScale(out, block);
     const size_t base = static_cast<size_t>(b) * 32;
     for (size_t i = 0; i < 32; i += lanes) {
       out.Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + i)), d), base + i);
