@@ -114,21 +114,13 @@ class Codebook {
   // vcvtps2ph take 5; misaligned, HalfLines' vpermt2w adds 2 (as many as
   // StreamRealign's two vpermt2ps).
   template <bool kIsF16>
-  HWY_INLINE __m512i HalfLine(const uint8_t* qs, VF scale) const {
-    const __m512i table =
-        _mm512_castsi256_si512(WriteHalf<kIsF16>::Convert(hn::Mul(values_, scale)).raw);
-    const __m512i bytes = _mm512_cvtepu8_epi16(
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs))));
-    // Indices 0 .. 15 only: the table's upper 256 bits are undefined.
-    const __m512i idx =
-        _mm512_and_si512(_mm512_srlv_epi16(bytes, nibble_shifts_), _mm512_set1_epi16(15));
-    return _mm512_permutexvar_epi16(idx, table);
+  HWY_INLINE __m512i HalfLine(const uint8_t* qs, VF scale, bool no_nan) const {
+    return _mm512_permutexvar_epi16(NibbleIndices(qs),
+                                    HalfTable<kIsF16>(hn::Mul(values_, scale), no_nan));
   }
 
  private:
   VF values_;
-  // 0 for the 16 low nibbles, 4 for the 16 high ones.
-  __m512i nibble_shifts_ = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
 };
 #else
 class Codebook {
@@ -144,22 +136,24 @@ class Codebook {
 };
 #endif
 
-// Runs blocks(emit), where emit(qs, scale, j) writes scale times the values
-// of the 32 nibbles of qs[0..15] as output elements 32 j .. 32 j + 31, j in
-// increasing order: as halves through HalfLines where out is a streamed
-// f16 / bf16 writer (AVX3), through out otherwise.
+// Runs blocks(emit), where emit(qs, scale, j, no_nan) writes scale times
+// the values of the 32 nibbles of qs[0..15] as output elements 32 j ..
+// 32 j + 31, j in increasing order: as halves through HalfLines where out
+// is a streamed f16 / bf16 writer (AVX3), through out otherwise. no_nan:
+// the scale is not a NaN and not infinite (HalfTable).
 template <class Writer, class Blocks>
 HWY_INLINE void EmitCodebook(const Codebook& book, Writer& out, const Blocks& blocks) {
 #if HWY_TARGET <= HWY_AVX3
   if (WriteHalfLines(out, [&](auto& lines) HWY_ATTR {
         constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
-        blocks([&](const uint8_t* qs, VF scale, size_t j)
-                   HWY_ATTR { lines.Line(book.template HalfLine<kF16>(qs, scale), j); });
+        blocks([&](const uint8_t* qs, VF scale, size_t j, bool no_nan) HWY_ATTR {
+          lines.Line(book.template HalfLine<kF16>(qs, scale, no_nan), j);
+        });
       })) {
     return;
   }
 #endif
-  blocks([&](const uint8_t* qs, VF scale, size_t j)
+  blocks([&](const uint8_t* qs, VF scale, size_t j, bool)
              HWY_ATTR { book.Emit32(qs, scale, out, 32 * j); });
 }
 
@@ -170,7 +164,7 @@ HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 18;
       NoteHalfScale(out, block);
-      emit(block + 2, HalfFactorVec(block), static_cast<size_t>(b));
+      emit(block + 2, HalfFactorVec(block), static_cast<size_t>(b), FiniteHalf(block));
     }
   });
 }
@@ -212,7 +206,8 @@ HWY_INLINE void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer
       NoteHalfScale(out, block);
       IQ4XSScales(block, scales);
       for (size_t k = 0; k < 8; ++k) {
-        emit(block + 8 + 16 * k, hn::Set(DF(), scales[k]), static_cast<size_t>(b) * 8 + k);
+        emit(block + 8 + 16 * k, hn::Set(DF(), scales[k]), static_cast<size_t>(b) * 8 + k,
+             FiniteHalf(block));
       }
     }
   });
@@ -230,7 +225,8 @@ HWY_INLINE void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer&
   EmitCodebook(Codebook(kMxfp4Table), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 17;
-      emit(block + 1, hn::Set(DF(), E8M0Half(block[0])), static_cast<size_t>(b));
+      // A finite power of two: its products overflow to infinity at most.
+      emit(block + 1, hn::Set(DF(), E8M0Half(block[0])), static_cast<size_t>(b), true);
     }
   });
 }

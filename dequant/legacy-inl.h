@@ -76,6 +76,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     const __m256i halves = _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
     hn::Store(VF{_mm512_cvtph_ps(halves)}, df, batch_halves);
   };
+  // Runs emit(t0, t1, qh, qs, b) for each block b in order.
+  const auto for_each_block = [&](const auto& emit) HWY_ATTR {
   if (n_blocks > 0) convert_batch(0, buffers[0]);
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
@@ -106,9 +108,37 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
         std::memcpy(&qh, p, 4);
         p += 4;
       }
+      emit(t0, t1, qh, p, first + k, FiniteHalf(block) && (!kHasMin || FiniteHalf(block + 2)));
+    }
+  }
+  };
+  // Streamed f16 / bf16 output: the tables converted to halves and looked
+  // up by vpermw (HalfTable), one line per block (HalfLines); Q5_*'s fifth
+  // bits go in with one masked add of 16, qh being the mask of the 32 lanes.
+  if (WriteHalfLines(out, [&](auto& lines) HWY_ATTR {
+        constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
+        for_each_block([&](VF t0, VF t1, uint32_t qh, const uint8_t* qs, int64_t b,
+                           bool no_nan) HWY_ATTR {
+          if constexpr (kHasHighBits) {
+            const __m512i nibbles = NibbleIndices(qs);
+            const __m512i codes = _mm512_mask_add_epi16(nibbles, _cvtu32_mask32(qh), nibbles,
+                                                       _mm512_set1_epi16(16));
+            lines.Line(_mm512_permutexvar_epi16(codes, HalfTable<kF16>(t0, t1, no_nan)),
+                       static_cast<size_t>(b));
+          } else {
+            (void)t1;
+            (void)qh;
+            lines.Line(_mm512_permutexvar_epi16(NibbleIndices(qs), HalfTable<kF16>(t0, no_nan)),
+                       static_cast<size_t>(b));
+          }
+        });
+      })) {
+    return;
+  }
+  for_each_block([&](VF t0, VF t1, uint32_t qh, const uint8_t* p, int64_t b, bool) HWY_ATTR {
       const VI q = LoadU8AsI32(p);
       const VI q_hi = hn::ShiftRight<4>(q);
-      const size_t base = static_cast<size_t>(first + k) * 32;
+      const size_t base = static_cast<size_t>(b) * 32;
       if (kHasHighBits) {
         // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
         // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
@@ -126,8 +156,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
         out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
         out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
       }
-    }
-  }
+  });
 #elif HWY_TARGET == HWY_AVX2
   if constexpr (kHasHighBits) {
     // Q5_*: the 32 codes assembled as bytes in one 256-bit vector (element

@@ -51,6 +51,9 @@ HWY_INLINE float LoadHalf(const uint8_t* p) {
   return F16ToF32(h);
 }
 
+// Whether the binary16 field at p is finite (neither Inf nor NaN).
+HWY_INLINE bool FiniteHalf(const uint8_t* p) { return (p[1] & 0x7C) != 0x7C; }
+
 // Whether both binary16 fields at p and p + 2 are finite (neither Inf nor
 // NaN). Kernels use it to pick a block's exact fused path (see ProductMinus).
 HWY_INLINE bool BothHalvesFinite(const uint8_t* p) {
@@ -838,6 +841,38 @@ HWY_INLINE bool WriteShiftedLines(Writer& out, const Shifted& shifted) {
     shifted(lines);
     return true;
   }
+}
+
+// Table lookups in halves, for kernels that write HalfLines: a table of 16
+// (or 32) outputs as floats, converted once, so that each output is what
+// converting its float gives, then indexed by one vpermw per 32 outputs.
+// no_nan: the kernel knows the table holds no NaN (its fp16 scale fields
+// are finite: FiniteHalf; see ScaleNotes), and f16 converts with vcvtps2ph
+// alone; otherwise WriteHalf's conversion.
+template <bool kIsF16>
+HWY_INLINE __m256i HalfBits(VF t, bool no_nan) {
+  if (kIsF16 && HWY_LIKELY(no_nan)) {
+    return hn::BitCast(DU16(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), t)).raw;
+  }
+  return WriteHalf<kIsF16>::Convert(t).raw;
+}
+template <bool kIsF16>
+HWY_INLINE __m512i HalfTable(VF t, bool no_nan) {
+  // Upper 256 bits undefined: indices 0..15 only.
+  return _mm512_castsi256_si512(HalfBits<kIsF16>(t, no_nan));
+}
+template <bool kIsF16>
+HWY_INLINE __m512i HalfTable(VF t0, VF t1, bool no_nan) {
+  return _mm512_inserti64x4(HalfTable<kIsF16>(t0, no_nan), HalfBits<kIsF16>(t1, no_nan), 1);
+}
+// vpermw indices for the 32 nibbles of qs[0..15]: lane k < 16 the low
+// nibble of qs[k], lane k + 16 its high nibble (one vpmovzxbw of the 16
+// bytes twice).
+HWY_INLINE __m512i NibbleIndices(const uint8_t* qs) {
+  const __m512i bytes = _mm512_cvtepu8_epi16(
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs))));
+  const __m512i shifts = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  return _mm512_and_si512(_mm512_srlv_epi16(bytes, shifts), _mm512_set1_epi16(15));
 }
 
 // Lines of 32 halves (64 bytes, one cache line) that a kernel builds in f16
