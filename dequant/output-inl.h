@@ -762,53 +762,39 @@ struct ShiftedF32Output {
 };
 
 #if HWY_TARGET <= HWY_AVX3
-// The aligned 16-lane lines of an AVX3 kernel that realigns from the input
-// side (ShiftedF32Output's scheme), for each writer that has a misaligned
-// start: cached f32 (RealignF32, kBytes 4) and streamed f32, f16 or bf16
-// (StreamRealign; kBytes 2: 16 halves, 32 bytes a line). The output starts
-// `shift` elements past a line boundary `base_`; Line(v, at) writes the
-// whole line at element `at` of base_ (aligned: a non-temporal store when
-// kStream), Part(v, lanes, at) only the selected lanes (the first and last
-// lines; cached masked stores, which write and fault on those lanes only).
-// Streamed f16 output was where it mattered: StreamRealign's permute took
-// the port that the table permutes and vcvtps2ph's shuffle already need
-// (Q4_K f16 +2 out of cache at 0.88x aligned).
-template <size_t kBytes, bool kStream, bool kIsF16 = false>
+// The aligned 16-lane f32 lines of an AVX3 kernel that realigns from the
+// input side (ShiftedF32Output's scheme), for each f32 writer that has a
+// misaligned start: cached (RealignF32) and streamed (StreamRealign<4>).
+// The output starts `shift` elements past a line boundary `base_`;
+// Line(v, at) writes the whole line at element `at` of base_ (aligned: a
+// non-temporal store when kStream), Part(v, lanes, at) only the selected
+// lanes (the first and last lines; cached masked stores, which write and
+// fault on those lanes only). (f16 / bf16 output of such kernels goes
+// through HalfLines instead.)
+template <bool kStream>
 class ShiftedLines {
  public:
   explicit ShiftedLines(void* out)
-      : shift(reinterpret_cast<uintptr_t>(out) % (16 * kBytes) / kBytes),
+      : shift(reinterpret_cast<uintptr_t>(out) % 64 / 4),
         low(static_cast<__mmask16>((1u << shift) - 1)),
         high(static_cast<__mmask16>(~low)),
-        base_(static_cast<uint8_t*>(out) - kBytes * shift) {}
+        base_(static_cast<float*>(out) - shift) {}
   HWY_INLINE void Line(VF v, size_t at) const {
-    uint8_t* p = base_ + kBytes * at;
-    if constexpr (kBytes == 4) {
-      if constexpr (kStream) {
-        _mm512_stream_ps(reinterpret_cast<float*>(p), v.raw);
-      } else {
-        _mm512_store_ps(reinterpret_cast<float*>(p), v.raw);
-      }
-    } else if constexpr (kStream) {
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(p), WriteHalf<kIsF16>::Convert(v).raw);
+    if constexpr (kStream) {
+      _mm512_stream_ps(base_ + at, v.raw);
     } else {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(p), WriteHalf<kIsF16>::Convert(v).raw);
+      _mm512_store_ps(base_ + at, v.raw);
     }
   }
   HWY_INLINE void Part(VF v, __mmask16 lanes, size_t at) const {
-    uint8_t* p = base_ + kBytes * at;
-    if constexpr (kBytes == 4) {
-      _mm512_mask_storeu_ps(p, lanes, v.raw);
-    } else {
-      _mm256_mask_storeu_epi16(p, lanes, WriteHalf<kIsF16>::Convert(v).raw);
-    }
+    _mm512_mask_storeu_ps(base_ + at, lanes, v.raw);
   }
   size_t shift;
   __mmask16 low;   // lanes i < shift
   __mmask16 high;  // the others
 
  private:
-  uint8_t* base_;
+  float* base_;
 };
 
 // ShiftedLines for a kernel's Writer, or void where it has none.
@@ -818,11 +804,11 @@ struct ShiftedLinesFor {
 };
 template <>
 struct ShiftedLinesFor<RealignF32> {
-  using type = ShiftedLines<4, false>;
+  using type = ShiftedLines<false>;
 };
-template <size_t kBytes, bool kIsF16>
-struct ShiftedLinesFor<StreamRealign<kBytes, kIsF16>> {
-  using type = ShiftedLines<kBytes, true, kIsF16>;
+template <>
+struct ShiftedLinesFor<StreamRealign<4>> {
+  using type = ShiftedLines<true>;
 };
 
 // Runs shifted(lines) and returns true where Writer has a misaligned start

@@ -140,8 +140,8 @@ struct KQuantChunkScales {
 };
 
 #if HWY_TARGET <= HWY_AVX3
-// Q4_K to output off its line alignment (ShiftedLines: cached f32, streamed
-// f32, f16 or bf16; s = lines.shift). In
+// Q4_K to f32 output off its line alignment (ShiftedLines: cached or
+// streamed; s = lines.shift). In
 // chunk c (64 weights, bytes qs[32 c ..]), the line at element 16 t - s:
 //   t = 1, 3: low / high nibbles of bytes 16 - s .. (one load, as aligned);
 //   t = 0: lanes i < s: high nibbles of the previous chunk's bytes 32 - s + i
@@ -222,6 +222,34 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // of each index lane, so the low nibble needs no mask (raw intrinsic:
   // Highway's TableLookupLanes requires indices already in range).
   const VF codes = ToFloat(hn::Iota(DI(), 0));
+  // Streamed f16 / bf16 output: each sub-block's table converted to halves
+  // once and looked up by vpermw, one line per sub-block (HalfLines); the
+  // 32 bytes of a chunk widened to 16-bit indices once for both.
+  if (WriteHalfLines(out, [&](auto& lines) HWY_ATTR {
+        constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
+        ForEachKQuantBlock<kQ4_KBlockBytes>(
+            blocks, n_blocks,
+            [&](const float* products, const uint8_t* block, size_t base) HWY_ATTR {
+              const bool no_nan = BothHalvesFinite(block);
+              const uint8_t* qs = block + 16;
+              for (int c = 0; c < 4; ++c) {
+                const KQuantChunkScales sc(products, c);
+                const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
+                const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
+                const __m512i bytes = _mm512_cvtepu8_epi16(
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c)));
+                const size_t line = base / 32 + 2 * static_cast<size_t>(c);
+                lines.Line(_mm512_permutexvar_epi16(_mm512_and_si512(bytes, _mm512_set1_epi16(15)),
+                                                    HalfTable<kF16>(table_lo, no_nan)),
+                           line);
+                lines.Line(_mm512_permutexvar_epi16(_mm512_srli_epi16(bytes, 4),
+                                                    HalfTable<kF16>(table_hi, no_nan)),
+                           line + 1);
+              }
+            });
+      })) {
+    return;
+  }
   if (WriteShiftedLines(out, [&](const auto& lines)
                                  HWY_ATTR { DequantizeQ4_KShifted(blocks, n_blocks, lines); })) {
     return;
