@@ -139,7 +139,8 @@ class Codebook {
 // Runs blocks(emit), where emit(qs, scale, j, no_nan) writes scale times
 // the values of the 32 nibbles of qs[0..15] as output elements 32 j ..
 // 32 j + 31, j in increasing order: as halves through HalfLines where out
-// is a streamed f16 / bf16 writer (AVX3), through out otherwise. no_nan:
+// is an f16 / bf16 writer at an even address (AVX3), through out
+// otherwise. no_nan:
 // the scale is not a NaN and not infinite (HalfTable).
 template <class Writer, class Blocks>
 HWY_INLINE void EmitCodebook(const Codebook& book, Writer& out, const Blocks& blocks) {

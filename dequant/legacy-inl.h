@@ -112,10 +112,11 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     }
   }
   };
-  // Streamed f16 / bf16 output: the tables converted to halves and looked
-  // up by vpermw (HalfTable), one line per block (HalfLines); Q5_*'s fifth
-  // bits go in with one masked add of 16, qh being the mask of the 32 lanes.
-  if (WriteHalfLines(out, [&](auto& lines) HWY_ATTR {
+  // f16 / bf16 output: the tables converted to halves and looked up by
+  // vpermw (HalfTable), one line per block (HalfLines; Q4_*, the lighter
+  // kernels, prefetch misaligned cached lines); Q5_*'s fifth bits go in
+  // with one masked add of 16, qh being the mask of the 32 lanes.
+  if (WriteHalfLines<!kHasHighBits>(out, [&](auto& lines) HWY_ATTR {
         constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
         for_each_block([&](VF t0, VF t1, uint32_t qh, const uint8_t* qs, int64_t b,
                            bool no_nan) HWY_ATTR {

@@ -395,6 +395,7 @@ struct WriteHalf {
     std::memcpy(reinterpret_cast<uint8_t*>(out_) + 2 * i, &h, 2);
   }
   HWY_INLINE void Finish() {}
+  void* ptr() const { return out_; }
 
  private:
   uint16_t* out_;
@@ -862,15 +863,22 @@ HWY_INLINE __m512i NibbleIndices(const uint8_t* qs) {
 }
 
 // Lines of 32 halves (64 bytes, one cache line) that a kernel builds in f16
-// or bf16 itself (Codebook, which converts its scaled table, not each
-// output), line j holding output elements 32 j .. 32 j + 31, for the
-// streamed half writers (StreamHalf, StreamRealign<2, kIsF16>). kShifted:
-// the output starts `shift` halves (1 .. 31) past a 64-byte line; the
-// aligned line at base + 32 j is then the last shift halves of line j - 1
-// and the first 32 - shift of line j (one vpermt2w, its index computed
-// once), the first one and the one after the last stored masked (cached
-// stores that write and fault on their lanes only), the others streamed.
-template <bool kIsF16, bool kShifted>
+// or bf16 itself (from a table converted once per block or sub-block:
+// HalfTable), line j holding output elements 32 j .. 32 j + 31, for the
+// half writers at even addresses (WriteHalf, StreamHalf, StreamRealign<2,
+// kIsF16>; kStream: non-temporal stores). kShifted: the output starts
+// `shift` halves (1 .. 31) past a 64-byte line; the aligned line at
+// base + 32 j is then the last shift halves of line j - 1 and the first
+// 32 - shift of line j (one vpermt2w, its index computed once), the first
+// one and the one after the last stored masked (cached stores that write
+// and fault on their lanes only), the others whole: no store splits a line.
+// Cached (!kStream) shifted lines go out as they are, with unaligned
+// stores (each splits two lines; the permute, two port-5 operations per
+// line, cost more in cache: 0.74-0.86x aligned, against 0.88-1.01), after
+// a prefetch of the line 1 KiB ahead where the kernel asks for it
+// (kPrefetch: the lightest kernels, whose stores wait on lines, as
+// PrefetchF32's).
+template <bool kIsF16, bool kShifted, bool kStream, bool kPrefetch>
 class HalfLines {
  public:
   static constexpr bool kF16 = kIsF16;
@@ -881,13 +889,20 @@ class HalfLines {
         head_(static_cast<__mmask32>(~0u << shift_)) {}
   HWY_INLINE void Line(__m512i v, size_t j) {
     if constexpr (!kShifted) {
-      _mm512_stream_si512(reinterpret_cast<__m512i*>(base_ + 32 * j), v);
+      Store(v, j);
+    } else if constexpr (!kStream) {
+      uint16_t* p = base_ + shift_ + 32 * j;
+      if constexpr (kPrefetch) {
+        // As PrefetchF32: the address as an integer (it may lie past the end).
+        asm volatile("prefetchw (%0)" : : "r"(reinterpret_cast<uintptr_t>(p) + 1024));
+      }
+      _mm512_storeu_si512(p, v);
     } else {
       const __m512i line = _mm512_permutex2var_epi16(prev_, across_, v);
       if (HWY_UNLIKELY(j == 0)) {
         _mm512_mask_storeu_epi16(base_, head_, line);
       } else {
-        _mm512_stream_si512(reinterpret_cast<__m512i*>(base_ + 32 * j), line);
+        Store(line, j);
       }
       prev_ = v;
       end_ = j + 1;
@@ -895,13 +910,21 @@ class HalfLines {
   }
   // The last shift halves of the last line.
   HWY_INLINE void Finish() {
-    if (kShifted && end_ != 0) {
+    if (kShifted && kStream && end_ != 0) {
       _mm512_mask_storeu_epi16(base_ + 32 * end_, static_cast<__mmask32>(~head_),
                                _mm512_permutex2var_epi16(prev_, across_, prev_));
     }
   }
 
  private:
+  HWY_INLINE void Store(__m512i line, size_t j) const {
+    __m512i* p = reinterpret_cast<__m512i*>(base_ + 32 * j);
+    if constexpr (kStream) {
+      _mm512_stream_si512(p, line);
+    } else {
+      _mm512_store_si512(p, line);
+    }
+  }
   static HWY_INLINE __m512i Iota32() {
     alignas(64) static constexpr uint16_t kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
                                                        11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
@@ -917,23 +940,30 @@ class HalfLines {
   size_t end_ = 0;
 };
 
-// Whether a kernel's Writer is a streamed f16 / bf16 writer that HalfLines
-// can stand in for, and its output type.
+// Whether a kernel's Writer is an f16 / bf16 writer that HalfLines can
+// stand in for, its output type and whether it streams.
 template <class Writer>
 struct HalfLinesFor : std::false_type {};
 template <bool kIsF16>
+struct HalfLinesFor<WriteHalf<kIsF16>> : std::true_type {
+  static constexpr bool kF16 = kIsF16;
+  static constexpr bool kStream = false;
+};
+template <bool kIsF16>
 struct HalfLinesFor<StreamHalf<kIsF16>> : std::true_type {
   static constexpr bool kF16 = kIsF16;
+  static constexpr bool kStream = true;
 };
 template <bool kIsF16>
 struct HalfLinesFor<StreamRealign<2, kIsF16>> : std::true_type {
   static constexpr bool kF16 = kIsF16;
+  static constexpr bool kStream = true;
 };
 
 // Runs lines_kernel(lines) with the HalfLines of out's output and returns
 // true where Writer is one HalfLinesFor accepts, false otherwise (the
 // kernel then writes through Writer itself).
-template <class Writer, class LinesKernel>
+template <bool kPrefetch = false, class Writer, class LinesKernel>
 HWY_INLINE bool WriteHalfLines(Writer& out, const LinesKernel& lines_kernel) {
   if constexpr (!HalfLinesFor<Writer>::value) {
     (void)out;
@@ -941,11 +971,14 @@ HWY_INLINE bool WriteHalfLines(Writer& out, const LinesKernel& lines_kernel) {
     return false;
   } else {
     constexpr bool kF16 = HalfLinesFor<Writer>::kF16;
-    if (reinterpret_cast<uintptr_t>(out.ptr()) % 64 == 0) {
-      HalfLines<kF16, false> lines(out.ptr());
+    constexpr bool kStream = HalfLinesFor<Writer>::kStream;
+    const uintptr_t address = reinterpret_cast<uintptr_t>(out.ptr());
+    if (address % 2 != 0) return false;  // cached output at an odd address
+    if (address % 64 == 0) {
+      HalfLines<kF16, false, kStream, false> lines(out.ptr());
       lines_kernel(lines);
     } else {
-      HalfLines<kF16, true> lines(out.ptr());
+      HalfLines<kF16, true, kStream, kPrefetch> lines(out.ptr());
       lines_kernel(lines);
       lines.Finish();
     }

@@ -222,10 +222,11 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   // of each index lane, so the low nibble needs no mask (raw intrinsic:
   // Highway's TableLookupLanes requires indices already in range).
   const VF codes = ToFloat(hn::Iota(DI(), 0));
-  // Streamed f16 / bf16 output: each sub-block's table converted to halves
-  // once and looked up by vpermw, one line per sub-block (HalfLines); the
-  // 32 bytes of a chunk widened to 16-bit indices once for both.
-  if (WriteHalfLines(out, [&](auto& lines) HWY_ATTR {
+  // f16 / bf16 output: each sub-block's table converted to halves once and
+  // looked up by vpermw, one line per sub-block (HalfLines, prefetching
+  // misaligned cached lines); the 32 bytes of a chunk widened to 16-bit
+  // indices once for both.
+  if (WriteHalfLines</*kPrefetch=*/true>(out, [&](auto& lines) HWY_ATTR {
         constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
         ForEachKQuantBlock<kQ4_KBlockBytes>(
             blocks, n_blocks,
