@@ -136,36 +136,39 @@ class Codebook {
 };
 #endif
 
-// Runs blocks(emit), where emit(qs, scale, j, no_nan) writes scale times
-// the values of the 32 nibbles of qs[0..15] as output elements 32 j ..
-// 32 j + 31, j in increasing order: as halves through HalfLines where out
-// is an f16 / bf16 writer at an even address (AVX3), through out
-// otherwise. no_nan:
-// the scale is not a NaN and not infinite (HalfTable).
+// Runs blocks(emit), where emit(qs, scale, j, field) writes scale times the
+// values of the 32 nibbles of qs[0..15] as output elements 32 j ..
+// 32 j + 31, j in increasing order, `field` being the fp16 field the scale
+// comes from (nullptr: the scale is never a NaN): as halves through
+// HalfLines where out is an f16 / bf16 writer at an even address (AVX3;
+// HalfTable skips the NaN fix where the field is finite), through out
+// otherwise (which notes the field first: ScaleNotes).
 template <class Writer, class Blocks>
 HWY_INLINE void EmitCodebook(const Codebook& book, Writer& out, const Blocks& blocks) {
 #if HWY_TARGET <= HWY_AVX3
   if (WriteHalfLines(out, [&](auto& lines) HWY_ATTR {
         constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
-        blocks([&](const uint8_t* qs, VF scale, size_t j, bool no_nan) HWY_ATTR {
+        blocks([&](const uint8_t* qs, VF scale, size_t j, const uint8_t* field) HWY_ATTR {
+          const bool no_nan = field == nullptr || FiniteHalf(field);
           lines.Line(book.template HalfLine<kF16>(qs, scale, no_nan), j);
         });
       })) {
     return;
   }
 #endif
-  blocks([&](const uint8_t* qs, VF scale, size_t j, bool)
-             HWY_ATTR { book.Emit32(qs, scale, out, 32 * j); });
+  ScalesNoted(out);
+  blocks([&](const uint8_t* qs, VF scale, size_t j, const uint8_t* field) HWY_ATTR {
+    if (field != nullptr) NoteHalfScale(out, field);
+    book.Emit32(qs, scale, out, 32 * j);
+  });
 }
 
 template <class Writer>
 HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
-  ScalesNoted(out);
   EmitCodebook(Codebook(kIq4nlTable), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 18;
-      NoteHalfScale(out, block);
-      emit(block + 2, HalfFactorVec(block), static_cast<size_t>(b), FiniteHalf(block));
+      emit(block + 2, HalfFactorVec(block), static_cast<size_t>(b), block);
     }
   });
 }
@@ -200,15 +203,12 @@ HWY_INLINE void IQ4XSScales(const uint8_t* block, float* scales) {
 template <class Writer>
 HWY_INLINE void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   alignas(32) float scales[8];
-  ScalesNoted(out);
   EmitCodebook(Codebook(kIq4nlTable), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 136;
-      NoteHalfScale(out, block);
       IQ4XSScales(block, scales);
       for (size_t k = 0; k < 8; ++k) {
-        emit(block + 8 + 16 * k, hn::Set(DF(), scales[k]), static_cast<size_t>(b) * 8 + k,
-             FiniteHalf(block));
+        emit(block + 8 + 16 * k, hn::Set(DF(), scales[k]), static_cast<size_t>(b) * 8 + k, block);
       }
     }
   });
@@ -222,12 +222,12 @@ HWY_INLINE float E8M0Half(uint8_t e) {
 
 template <class Writer>
 HWY_INLINE void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
-  ScalesNoted(out);  // a finite scale for every E8M0 byte: never a NaN
   EmitCodebook(Codebook(kMxfp4Table), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 17;
-      // A finite power of two: its products overflow to infinity at most.
-      emit(block + 1, hn::Set(DF(), E8M0Half(block[0])), static_cast<size_t>(b), true);
+      // A finite power of two for every E8M0 byte (products overflow to
+      // infinity at most): never a NaN.
+      emit(block + 1, hn::Set(DF(), E8M0Half(block[0])), static_cast<size_t>(b), nullptr);
     }
   });
 }

@@ -76,7 +76,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     const __m256i halves = _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
     hn::Store(VF{_mm512_cvtph_ps(halves)}, df, batch_halves);
   };
-  // Runs emit(t0, t1, qh, qs, b) for each block b in order.
+  // Runs emit(block, t0, t1, qh, qs, b) for each block b in order (the
+  // writer's emit notes the block's scales, ScaleNotes).
   const auto for_each_block = [&](const auto& emit) HWY_ATTR {
   if (n_blocks > 0) convert_batch(0, buffers[0]);
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
@@ -86,8 +87,6 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     if (first + kBatch < n_blocks) convert_batch(first + kBatch, buffers[1 - (first / kBatch) % 2]);
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
-      NoteHalfScale(out, block);
-      if (kHasMin) NoteHalfScale(out, block + 2);
       const uint8_t* p = block + (kHasMin ? 4 : 2);
       // The outputs of codes 0..15 and (Q5_*) 16..31: code * d (+ m), two
       // roundings as the reference, with d and m broadcast inside the
@@ -108,7 +107,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
         std::memcpy(&qh, p, 4);
         p += 4;
       }
-      emit(t0, t1, qh, p, first + k, FiniteHalf(block) && (!kHasMin || FiniteHalf(block + 2)));
+      emit(block, t0, t1, qh, p, first + k);
     }
   }
   };
@@ -118,8 +117,9 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // with one masked add of 16, qh being the mask of the 32 lanes.
   if (WriteHalfLines<!kHasHighBits>(out, [&](auto& lines) HWY_ATTR {
         constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
-        for_each_block([&](VF t0, VF t1, uint32_t qh, const uint8_t* qs, int64_t b,
-                           bool no_nan) HWY_ATTR {
+        for_each_block([&](const uint8_t* block, VF t0, VF t1, uint32_t qh, const uint8_t* qs,
+                           int64_t b) HWY_ATTR {
+          const bool no_nan = FiniteHalf(block) && (!kHasMin || FiniteHalf(block + 2));
           if constexpr (kHasHighBits) {
             const __m512i nibbles = NibbleIndices(qs);
             const __m512i codes = _mm512_mask_add_epi16(nibbles, _cvtu32_mask32(qh), nibbles,
@@ -136,7 +136,10 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       })) {
     return;
   }
-  for_each_block([&](VF t0, VF t1, uint32_t qh, const uint8_t* p, int64_t b, bool) HWY_ATTR {
+  for_each_block([&](const uint8_t* block, VF t0, VF t1, uint32_t qh, const uint8_t* p,
+                     int64_t b) HWY_ATTR {
+      NoteHalfScale(out, block);
+      if (kHasMin) NoteHalfScale(out, block + 2);
       const VI q = LoadU8AsI32(p);
       const VI q_hi = hn::ShiftRight<4>(q);
       const size_t base = static_cast<size_t>(b) * 32;
