@@ -79,37 +79,38 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // Runs emit(block, t0, t1, qh, qs, b) for each block b in order (the
   // writer's emit notes the block's scales, ScaleNotes).
   const auto for_each_block = [&](const auto& emit) HWY_ATTR {
-  if (n_blocks > 0) convert_batch(0, buffers[0]);
-  for (int64_t first = 0; first < n_blocks; first += kBatch) {
-    const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
-    const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
-    const float* batch_halves = buffers[(first / kBatch) % 2];
-    if (first + kBatch < n_blocks) convert_batch(first + kBatch, buffers[1 - (first / kBatch) % 2]);
-    for (int64_t k = 0; k < n; ++k) {
-      const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
-      const uint8_t* p = block + (kHasMin ? 4 : 2);
-      // The outputs of codes 0..15 and (Q5_*) 16..31: code * d (+ m), two
-      // roundings as the reference, with d and m broadcast inside the
-      // instructions (MulBroadcast). A vbroadcastss of each, shared by the
-      // two tables, took a shuffle slot that the permutes need: AVX3 Q5_0
-      // 3.83 -> 3.46 us and Q5_1 4.41 -> 4.13 us per 256 KiB, Q5_1 also
-      // faster than its fused multiply-adds (one operation per table, but
-      // two broadcasts). Q4_* (one table) were already compiled so.
-      const float* d = &batch_halves[k];
-      const float* m = &batch_halves[kBatch + k];
-      const auto table = [&](VF codes) HWY_ATTR {
-        return kHasMin ? AddBroadcast(MulBroadcast(codes, d), m) : MulBroadcast(codes, d);
-      };
-      const VF t0 = table(code0);
-      const VF t1 = kHasHighBits ? table(code1) : t0;  // Q5_*: codes 16..31
-      uint32_t qh = 0;
-      if (kHasHighBits) {
-        std::memcpy(&qh, p, 4);
-        p += 4;
+    if (n_blocks > 0) convert_batch(0, buffers[0]);
+    for (int64_t first = 0; first < n_blocks; first += kBatch) {
+      const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
+      const uint8_t* batch = blocks + first * static_cast<int64_t>(kBlockBytes);
+      const float* batch_halves = buffers[(first / kBatch) % 2];
+      if (first + kBatch < n_blocks)
+        convert_batch(first + kBatch, buffers[1 - (first / kBatch) % 2]);
+      for (int64_t k = 0; k < n; ++k) {
+        const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
+        const uint8_t* p = block + (kHasMin ? 4 : 2);
+        // The outputs of codes 0..15 and (Q5_*) 16..31: code * d (+ m), two
+        // roundings as the reference, with d and m broadcast inside the
+        // instructions (MulBroadcast). A vbroadcastss of each, shared by the
+        // two tables, took a shuffle slot that the permutes need: AVX3 Q5_0
+        // 3.83 -> 3.46 us and Q5_1 4.41 -> 4.13 us per 256 KiB, Q5_1 also
+        // faster than its fused multiply-adds (one operation per table, but
+        // two broadcasts). Q4_* (one table) were already compiled so.
+        const float* d = &batch_halves[k];
+        const float* m = &batch_halves[kBatch + k];
+        const auto table = [&](VF codes) HWY_ATTR {
+          return kHasMin ? AddBroadcast(MulBroadcast(codes, d), m) : MulBroadcast(codes, d);
+        };
+        const VF t0 = table(code0);
+        const VF t1 = kHasHighBits ? table(code1) : t0;  // Q5_*: codes 16..31
+        uint32_t qh = 0;
+        if (kHasHighBits) {
+          std::memcpy(&qh, p, 4);
+          p += 4;
+        }
+        emit(block, t0, t1, qh, p, first + k);
       }
-      emit(block, t0, t1, qh, p, first + k);
     }
-  }
   };
   // f16 / bf16 output: the tables converted to halves and looked up by
   // vpermw (HalfTable), one line per block (HalfLines; Q4_*, the lighter
@@ -122,8 +123,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
           const bool no_nan = FiniteHalf(block) && (!kHasMin || FiniteHalf(block + 2));
           if constexpr (kHasHighBits) {
             const __m512i nibbles = NibbleIndices(qs);
-            const __m512i codes = _mm512_mask_add_epi16(nibbles, _cvtu32_mask32(qh), nibbles,
-                                                       _mm512_set1_epi16(16));
+            const __m512i codes =
+                _mm512_mask_add_epi16(nibbles, _cvtu32_mask32(qh), nibbles, _mm512_set1_epi16(16));
             lines.Line(_mm512_permutexvar_epi16(codes, HalfTable<kF16>(t0, t1, no_nan)),
                        static_cast<size_t>(b));
           } else {
@@ -136,31 +137,32 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       })) {
     return;
   }
-  for_each_block([&](const uint8_t* block, VF t0, VF t1, uint32_t qh, const uint8_t* p,
-                     int64_t b) HWY_ATTR {
-      NoteHalfScale(out, block);
-      if (kHasMin) NoteHalfScale(out, block + 2);
-      const VI q = LoadU8AsI32(p);
-      const VI q_hi = hn::ShiftRight<4>(q);
-      const size_t base = static_cast<size_t>(b) * 32;
-      if (kHasHighBits) {
-        // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
-        // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
-        // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
-        // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h; the code as
-        // its first operand, which the instruction overwrites: no register copy).
-        const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
-        const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
-        const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
-        const VI lo{_mm512_ternarylogic_epi32(q.raw, k15.raw, h_lo.raw, 0xE2)};
-        const VI hi{_mm512_ternarylogic_epi32(q_hi.raw, k15.raw, h_hi.raw, 0xE2)};
-        out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
-        out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
-      } else {
-        out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
-        out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
-      }
-  });
+  for_each_block([&](const uint8_t* block, VF t0, VF t1, uint32_t qh, const uint8_t* p, int64_t b)
+                     HWY_ATTR {
+                       NoteHalfScale(out, block);
+                       if (kHasMin) NoteHalfScale(out, block + 2);
+                       const VI q = LoadU8AsI32(p);
+                       const VI q_hi = hn::ShiftRight<4>(q);
+                       const size_t base = static_cast<size_t>(b) * 32;
+                       if (kHasHighBits) {
+                         // Q5_*: the 5-bit code indexes the 32 outputs in t0 and t1 with one
+                         // two-source permute (vpermt2ps reads index bits 4..0). Bit 4: qh
+                         // broadcast and rotated per lane to put bit j (lane j's) at bit 4;
+                         // then one vpternlogd takes bits 3..0 from the nibble (k15 ? q : h; the
+                         // code as its first operand, which the instruction overwrites: no register
+                         // copy).
+                         const VI qh_all = hn::Set(di, static_cast<int32_t>(qh));
+                         const VI h_lo{_mm512_rorv_epi32(qh_all.raw, rotate_lo.raw)};
+                         const VI h_hi{_mm512_rorv_epi32(qh_all.raw, rotate_hi.raw)};
+                         const VI lo{_mm512_ternarylogic_epi32(q.raw, k15.raw, h_lo.raw, 0xE2)};
+                         const VI hi{_mm512_ternarylogic_epi32(q_hi.raw, k15.raw, h_hi.raw, 0xE2)};
+                         out.Store(VF{_mm512_permutex2var_ps(t0.raw, lo.raw, t1.raw)}, base);
+                         out.Store(VF{_mm512_permutex2var_ps(t0.raw, hi.raw, t1.raw)}, base + 16);
+                       } else {
+                         out.Store(VF{_mm512_permutexvar_ps(q.raw, t0.raw)}, base);
+                         out.Store(VF{_mm512_permutexvar_ps(q_hi.raw, t0.raw)}, base + 16);
+                       }
+                     });
 #elif HWY_TARGET == HWY_AVX2
   if constexpr (kHasHighBits) {
     // Q5_*: the 32 codes assembled as bytes in one 256-bit vector (element
@@ -196,9 +198,8 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
           _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(qh)), spread),
                           others),
           ones);
-      const __m256i codes =
-          _mm256_or_si256(nibbles, kHasMin ? _mm256_and_si256(bits, fifth)
-                                           : _mm256_andnot_si256(bits, fifth));
+      const __m256i codes = _mm256_or_si256(
+          nibbles, kHasMin ? _mm256_and_si256(bits, fifth) : _mm256_andnot_si256(bits, fifth));
       // Unsigned for Q5_1, signed (code - 16) for Q5_0.
       VI c[4];
       WidenBytes32<!kHasMin>(codes, c);
