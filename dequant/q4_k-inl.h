@@ -140,6 +140,18 @@ struct KQuantChunkScales {
 };
 
 #if HWY_TARGET <= HWY_AVX3
+// Chunk c's two tables of Q4_K outputs, lane q the output of code q:
+// (d * sc) * q - dmin * m with the reference's two roundings, for sub-block
+// 2c (lo, the low nibbles) and 2c + 1 (hi).
+struct Q4_KChunkTables {
+  VF lo, hi;
+  HWY_INLINE Q4_KChunkTables(const float* products, int c, VF codes) {
+    const KQuantChunkScales sc(products, c);
+    lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
+    hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
+  }
+};
+
 // Q4_K to f32 output off its line alignment (ShiftedLines: cached or
 // streamed; s = lines.shift). In
 // chunk c (64 weights, bytes qs[32 c ..]), the line at element 16 t - s:
@@ -173,9 +185,7 @@ HWY_INLINE void DequantizeQ4_KShifted(const uint8_t* blocks, int64_t n_blocks, c
         const bool last = base / 256 + 1 == static_cast<size_t>(n_blocks);
         VI v = LoadU8AsI32(qs - s);  // bytes qs + 32 c - s .. (c = 0 here)
         for (int c = 0; c < 4; ++c) {
-          const KQuantChunkScales sc(products, c);
-          const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
-          const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
+          const Q4_KChunkTables tables(products, c, codes);
           const uint8_t* p = qs + 32 * c;
           // Bytes 32 - s .. of the chunk (c = 3: past the block; only lanes
           // i < s are used, and past the last block only they are read).
@@ -186,19 +196,19 @@ HWY_INLINE void DequantizeQ4_KShifted(const uint8_t* blocks, int64_t n_blocks, c
           // High nibbles of v: lanes i < s for t = 0 (from the previous
           // table), lanes i >= s for t = 2; merge-masked permutes.
           const VI v_hi = hn::ShiftRight<4>(c > 0 ? v : hn::IfThenElse(low_lanes, prev_next, v));
-          const __m512 lo_v = _mm512_permutexvar_ps(v.raw, table_lo.raw);
+          const __m512 lo_v = _mm512_permutexvar_ps(v.raw, tables.lo.raw);
           if (c > 0 || base > 0) {
             lines.Line(VF{_mm512_mask_permutexvar_ps(lo_v, low, v_hi.raw, prev_hi.raw)}, at);
           } else {
             lines.Part(VF{lo_v}, high, at);
           }
-          lines.Line(VF{_mm512_permutexvar_ps(inner.raw, table_lo.raw)}, at + 16);
-          lines.Line(VF{_mm512_mask_permutexvar_ps(_mm512_permutexvar_ps(next.raw, table_lo.raw),
-                                                   high, v_hi.raw, table_hi.raw)},
+          lines.Line(VF{_mm512_permutexvar_ps(inner.raw, tables.lo.raw)}, at + 16);
+          lines.Line(VF{_mm512_mask_permutexvar_ps(_mm512_permutexvar_ps(next.raw, tables.lo.raw),
+                                                   high, v_hi.raw, tables.hi.raw)},
                      at + 32);
-          lines.Line(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(inner).raw, table_hi.raw)},
+          lines.Line(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(inner).raw, tables.hi.raw)},
                      at + 48);
-          prev_hi = table_hi;
+          prev_hi = tables.hi;
           v = next;
         }
         prev_next = v;
@@ -234,17 +244,15 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
               const bool no_nan = BothHalvesFinite(block);
               const uint8_t* qs = block + 16;
               for (int c = 0; c < 4; ++c) {
-                const KQuantChunkScales sc(products, c);
-                const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
-                const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
+                const Q4_KChunkTables tables(products, c, codes);
                 const __m512i bytes = _mm512_cvtepu8_epi16(
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c)));
                 const size_t line = base / 32 + 2 * static_cast<size_t>(c);
                 lines.Line(_mm512_permutexvar_epi16(_mm512_and_si512(bytes, _mm512_set1_epi16(15)),
-                                                    HalfTable<kF16>(table_lo, no_nan)),
+                                                    HalfTable<kF16>(tables.lo, no_nan)),
                            line);
                 lines.Line(_mm512_permutexvar_epi16(_mm512_srli_epi16(bytes, 4),
-                                                    HalfTable<kF16>(table_hi, no_nan)),
+                                                    HalfTable<kF16>(tables.hi, no_nan)),
                            line + 1);
               }
             });
@@ -261,18 +269,16 @@ HWY_INLINE void DequantizeQ4_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
         NoteKQuantScales(out, block);
         const uint8_t* qs = block + 16;
         for (int c = 0; c < 4; ++c) {
-          const KQuantChunkScales sc(products, c);
-          const VF table_lo = hn::Sub(hn::Mul(sc.d_lo, codes), sc.m_lo);
-          const VF table_hi = hn::Sub(hn::Mul(sc.d_hi, codes), sc.m_hi);
+          const Q4_KChunkTables tables(products, c, codes);
           // Stores in element order (RealignF32 needs it): both low halves first.
           (void)lanes;
           const VI q0 = LoadU8AsI32(qs + 32 * c);
           const VI q1 = LoadU8AsI32(qs + 32 * c + 16);
-          out.Store(VF{_mm512_permutexvar_ps(q0.raw, table_lo.raw)}, base + 64 * c);
-          out.Store(VF{_mm512_permutexvar_ps(q1.raw, table_lo.raw)}, base + 64 * c + 16);
-          out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q0).raw, table_hi.raw)},
+          out.Store(VF{_mm512_permutexvar_ps(q0.raw, tables.lo.raw)}, base + 64 * c);
+          out.Store(VF{_mm512_permutexvar_ps(q1.raw, tables.lo.raw)}, base + 64 * c + 16);
+          out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q0).raw, tables.hi.raw)},
                     base + 64 * c + 32);
-          out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q1).raw, table_hi.raw)},
+          out.Store(VF{_mm512_permutexvar_ps(hn::ShiftRight<4>(q1).raw, tables.hi.raw)},
                     base + 64 * c + 48);
         }
       });
