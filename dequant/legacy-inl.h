@@ -120,7 +120,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
         constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
         for_each_block([&](const uint8_t* block, VF t0, VF t1, uint32_t qh, const uint8_t* qs,
                            int64_t b) HWY_ATTR {
-          const bool no_nan = FiniteHalf(block) && (!kHasMin || FiniteHalf(block + 2));
+          const bool no_nan = kHasMin ? BothHalvesFinite(block) : FiniteHalf(block);
           if constexpr (kHasHighBits) {
             const __m512i nibbles = NibbleIndices(qs);
             const __m512i codes =

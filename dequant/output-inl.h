@@ -410,7 +410,7 @@ using WriteBF16 = WriteHalf<false>;
 // kernel that calls ScalesNoted(out) before its first store, and
 // NoteHalfScale(out, field) for each fp16 scale field of a block before
 // that block's stores, lets the writer convert with vcvtps2ph alone
-// (ConvertNoted) until a noted field has the all-ones exponent; from then
+// (ConvertHalf) until a noted field has the all-ones exponent; from then
 // on, to the end of the call, it converts with F16Vector. A kernel that
 // notes nothing gets F16Vector throughout. F16Vector's fix (AVX3:
 // vfixupimmps and vpternlogd, two more operations per vector on ports 0
@@ -429,20 +429,19 @@ class ScaleNotes {
   uint32_t exponents_ = 0x80;  // F16Vector until the kernel notes its scales
 };
 
-// The halves of v for a writer with ScaleNotes: f16 while the notes rule
-// out a NaN, on AVX2 and AVX3, is vcvtps2ph alone (round to nearest even;
-// it differs from half.h only for NaN, whose payload it keeps); otherwise,
-// and for bf16, WriteHalf's conversion.
+// The halves of v where the caller knows whether v may hold a NaN (a
+// writer's ScaleNotes, or HalfTable's block fields): f16 with no_nan, on
+// AVX2 and AVX3, is vcvtps2ph alone (round to nearest even; it differs
+// from half.h only for NaN, whose payload it keeps); otherwise, and for
+// bf16, WriteHalf's conversion.
 template <bool kIsF16>
-HWY_INLINE hn::Vec<DU16> ConvertNoted(VF v, const ScaleNotes& notes) {
+HWY_INLINE hn::Vec<DU16> ConvertHalf(VF v, bool no_nan) {
 #if HWY_TARGET <= HWY_AVX2
   if constexpr (kIsF16) {
-    if (notes.NoNaN()) {
-      return hn::BitCast(DU16(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), v));
-    }
+    if (no_nan) return hn::BitCast(DU16(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), v));
   }
 #endif
-  (void)notes;
+  (void)no_nan;
   return WriteHalf<kIsF16>::Convert(v);
 }
 
@@ -474,7 +473,7 @@ struct StreamHalf {
   static_assert(hn::MaxLanes(DU16()) * 2 >= 16, "Stream needs a whole vector");
   explicit StreamHalf(void* out) : out_(static_cast<uint16_t*>(out)), write_(out) {}
   HWY_INLINE void Store(VF v, size_t i) {
-    hn::Stream(ConvertNoted<kIsF16>(v, notes_), DU16(), out_ + i);
+    hn::Stream(ConvertHalf<kIsF16>(v, notes_.NoNaN()), DU16(), out_ + i);
   }
   HWY_INLINE void StoreOne(float f, size_t i) { write_.StoreOne(f, i); }
   HWY_INLINE void Finish() {}
@@ -630,7 +629,7 @@ class StreamRealign {
     } else if constexpr (kBytes == 4) {
       hn::Stream(line, DF(), reinterpret_cast<float*>(base_) + i);
     } else {
-      hn::Stream(ConvertNoted<kIsF16>(line, notes_), DU16(),
+      hn::Stream(ConvertHalf<kIsF16>(line, notes_.NoNaN()), DU16(),
                  reinterpret_cast<uint16_t*>(base_) + i);
     }
     end_ = i + hn::Lanes(DF());
@@ -697,19 +696,24 @@ class StreamRealign {
 //   ShiftedF32Output) take only its ptr().
 // A prefetch never faults and changes no data: the last ones reach up to
 // 1 KiB past the output, at worst taking a line from another core once.
+inline constexpr size_t kPrefetchAheadBytes = 1024;
+// The address of the line kPrefetchAheadBytes past p, as an integer: it may
+// lie past the end of the output.
+HWY_INLINE uintptr_t PrefetchAhead(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) + kPrefetchAheadBytes;
+}
 struct PrefetchF32 : WriteF32 {
   using WriteF32::WriteF32;
   HWY_INLINE void Store(VF v, size_t i) {
-    // The address as an integer: it may lie past the end of the output.
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(ptr() + i) + kPrefetchAheadBytes;
 #if HWY_TARGET <= HWY_AVX3
-    asm volatile("prefetchw (%0)" : : "r"(ahead));
+    asm volatile("prefetchw (%0)" : : "r"(PrefetchAhead(ptr() + i)));
 #else
-    if ((i & 8) == 0) asm volatile("prefetcht0 (%0)" : : "r"(ahead));  // i: a multiple of 8
+    if ((i & 8) == 0) {  // i: a multiple of 8
+      asm volatile("prefetcht0 (%0)" : : "r"(PrefetchAhead(ptr() + i)));
+    }
 #endif
     WriteF32::Store(v, i);
   }
-  static constexpr size_t kPrefetchAheadBytes = 1024;
 };
 #else
 // Other targets write misaligned output with plain unaligned stores.
@@ -831,26 +835,19 @@ HWY_INLINE bool WriteShiftedLines(Writer& out, const Shifted& shifted) {
 }
 
 // Table lookups in halves, for kernels that write HalfLines: a table of 16
-// (or 32) outputs as floats, converted once, so that each output is what
-// converting its float gives, then indexed by one vpermw per 32 outputs.
-// no_nan: the kernel knows the table holds no NaN (its fp16 scale fields
-// are finite: FiniteHalf; see ScaleNotes), and f16 converts with vcvtps2ph
-// alone; otherwise WriteHalf's conversion.
-template <bool kIsF16>
-HWY_INLINE __m256i HalfBits(VF t, bool no_nan) {
-  if (kIsF16 && HWY_LIKELY(no_nan)) {
-    return hn::BitCast(DU16(), hn::DemoteTo(hn::Rebind<hwy::float16_t, DF>(), t)).raw;
-  }
-  return WriteHalf<kIsF16>::Convert(t).raw;
-}
+// (or 32) outputs as floats, converted once (ConvertHalf), so that each
+// output is what converting its float gives, then indexed by one vpermw
+// per 32 outputs. no_nan: the block's fp16 scale fields are finite
+// (FiniteHalf, BothHalvesFinite), so the table holds no NaN.
 template <bool kIsF16>
 HWY_INLINE __m512i HalfTable(VF t, bool no_nan) {
   // Upper 256 bits undefined: indices 0..15 only.
-  return _mm512_castsi256_si512(HalfBits<kIsF16>(t, no_nan));
+  return _mm512_castsi256_si512(ConvertHalf<kIsF16>(t, no_nan).raw);
 }
 template <bool kIsF16>
 HWY_INLINE __m512i HalfTable(VF t0, VF t1, bool no_nan) {
-  return _mm512_inserti64x4(HalfTable<kIsF16>(t0, no_nan), HalfBits<kIsF16>(t1, no_nan), 1);
+  return _mm512_inserti64x4(HalfTable<kIsF16>(t0, no_nan), ConvertHalf<kIsF16>(t1, no_nan).raw,
+                            1);
 }
 // vpermw indices for the 32 nibbles of qs[0..15]: lane k < 16 the low
 // nibble of qs[k], lane k + 16 its high nibble (one vpmovzxbw of the 16
@@ -892,10 +889,7 @@ class HalfLines {
       Store(v, j);
     } else if constexpr (!kStream) {
       uint16_t* p = base_ + shift_ + 32 * j;
-      if constexpr (kPrefetch) {
-        // As PrefetchF32: the address as an integer (it may lie past the end).
-        asm volatile("prefetchw (%0)" : : "r"(reinterpret_cast<uintptr_t>(p) + 1024));
-      }
+      if constexpr (kPrefetch) asm volatile("prefetchw (%0)" : : "r"(PrefetchAhead(p)));  // as PrefetchF32
       _mm512_storeu_si512(p, v);
     } else {
       const __m512i line = _mm512_permutex2var_epi16(prev_, across_, v);
@@ -1023,8 +1017,9 @@ dequant_internal::KernelFn StreamingMisaligned() {
 // `store`; StoreKind::kRealign (f32 output not 64-byte aligned) takes the
 // writer kMisaligned names: RealignF32 (kRealign: its permute on AVX3, or
 // the kernel's own input-side realignment, see ShiftedF32Output),
-// PrefetchF32 (kPrefetch, kPrefetchAligned) or WriteF32 (kPlain). f16 / bf16 output is bound
-// by the conversion: misaligned runs at the aligned speed in cache.
+// PrefetchF32 (kPrefetch, kPrefetchAligned) or WriteF32 (kPlain). f16 / bf16 output takes
+// WriteHalf (cached) or StreamHalf (streamed), whose address the kernels that build lines of
+// halves take from them (HalfLines).
 // StoreKind::kStreamingMisaligned takes StreamRealign for every output type
 // (AVX2 and AVX3; nullptr below).
 template <template <class> class KernelFor, Misaligned kMisaligned = Misaligned::kPlain>
