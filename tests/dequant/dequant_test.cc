@@ -432,9 +432,9 @@ TEST_P(DequantTargetTest, StreamingStoresWriteTheSameBytes) {
 // which vcvtps2ph alone would keep) and one two thirds in (+Inf, whose
 // products with zero codes are NaN), aligned, at +32 bytes (half a line)
 // and at +2 and +34: the same bytes as the reference, and nothing written
-// outside the output; for every block type (each notes its scales; AVX3's
-// IQ4_NL, IQ4_XS and MXFP4 convert their tables through HalfLines
-// instead). MXFP4 (never a NaN: its scale is a finite power of two) with
+// outside the output; for every block type (each notes its scales; on
+// AVX3, IQ4_NL, IQ4_XS, MXFP4, Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K convert
+// their tables per block instead: HalfTable, HalfLines). MXFP4 (never a NaN: its scale is a finite power of two) with
 // its largest exponent, whose products overflow to infinity.
 TEST_P(DequantTargetTest, StreamedF16SkipsTheNaNFixOnlyWhileScalesAreFinite) {
   if (!SimdTarget()) GTEST_SKIP() << "HWY_SCALAR runs the reference codecs themselves";
