@@ -121,17 +121,22 @@ bool ScalarForcedByEnvironment();
 struct DequantTarget {
   int64_t id;        // Highway's target bit (opaque here)
   std::string name;  // "AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR"
+  // An AVX3 target on a CPU with AVX512-FP16: some f16-output kernels
+  // multiply in halves where that rounds exactly as the reference does.
+  bool avx512fp16 = false;
 };
 
 // Targets compiled into the library that this CPU supports, best first.
 std::vector<DequantTarget> SupportedDequantTargets();
 
 // While alive, DequantizeBlocks (in every thread) dispatches to `target_id`
-// as if it were the best target. Not thread-safe to construct or destroy
-// while other threads dequantize; meant for tests and benchmarks.
+// as if it were the best target; with avx512fp16 false, AVX3 kernels also
+// leave AVX512-FP16 unused (tests run them both ways). Not thread-safe to
+// construct or destroy while other threads dequantize; meant for tests and
+// benchmarks.
 class ScopedDequantTarget {
  public:
-  explicit ScopedDequantTarget(int64_t target_id);
+  explicit ScopedDequantTarget(int64_t target_id, bool avx512fp16 = true);
   ~ScopedDequantTarget();
   ScopedDequantTarget(const ScopedDequantTarget&) = delete;
   ScopedDequantTarget& operator=(const ScopedDequantTarget&) = delete;

@@ -3,6 +3,7 @@
 // target, or to the scalar reference codec of quants/ (plus a round-to-
 // nearest-even conversion for f16/bf16 output) where no kernel exists.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -63,6 +64,23 @@ HWY_EXPORT(StreamCopyForTarget);
 
 namespace dequant_internal {
 const char* DispatchedTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameForTarget)(); }
+
+namespace {
+std::atomic<bool> avx512fp16_off{false};  // ScopedDequantTarget's
+}  // namespace
+
+bool CpuHasAvx512Fp16() {
+#if HWY_ARCH_X86_64 && HWY_COMPILER_GCC_ACTUAL >= 1200  // as GGUFKIT_AVX512FP16
+  static const bool has = __builtin_cpu_supports("avx512fp16");
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool Avx512Fp16Enabled() {
+  return CpuHasAvx512Fp16() && !avx512fp16_off.load(std::memory_order_relaxed);
+}
 }  // namespace dequant_internal
 
 namespace {
@@ -321,16 +339,23 @@ std::string ActiveDequantTarget() {
 std::vector<DequantTarget> SupportedDequantTargets() {
   std::vector<DequantTarget> targets;
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    targets.push_back(DequantTarget{target, hwy::TargetName(target)});
+    // AVX3_DL and AVX3 (Highway 1.0.3 knows no target with AVX512-FP16).
+    const bool avx3 = (target & (HWY_AVX3 | HWY_AVX3_DL)) != 0;
+    targets.push_back(DequantTarget{target, hwy::TargetName(target),
+                                    avx3 && dequant_internal::CpuHasAvx512Fp16()});
   }
   return targets;
 }
 
-ScopedDequantTarget::ScopedDequantTarget(int64_t target_id) {
+ScopedDequantTarget::ScopedDequantTarget(int64_t target_id, bool avx512fp16) {
   hwy::SetSupportedTargetsForTest(target_id);
+  dequant_internal::avx512fp16_off.store(!avx512fp16, std::memory_order_relaxed);
 }
 
-ScopedDequantTarget::~ScopedDequantTarget() { hwy::SetSupportedTargetsForTest(0); }
+ScopedDequantTarget::~ScopedDequantTarget() {
+  hwy::SetSupportedTargetsForTest(0);
+  dequant_internal::avx512fp16_off.store(false, std::memory_order_relaxed);
+}
 
 }  // namespace ggufkit
 #endif  // HWY_ONCE

@@ -93,6 +93,12 @@ inline KernelFn NoKernelOnScalar(GgmlType, OutputType, StoreKind) { return nullp
   }                                                                                    \
   }
 
+// Whether the CPU has AVX512-FP16 (half-precision arithmetic; Sapphire
+// Rapids and later), and whether AVX3 kernels may use it now: the CPU has
+// it and no ScopedDequantTarget turned it off.
+bool CpuHasAvx512Fp16();
+bool Avx512Fp16Enabled();
+
 // Name of the currently dispatched Highway target ("AVX3", ..., "SCALAR").
 const char* DispatchedTargetName();
 

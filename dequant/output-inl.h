@@ -24,6 +24,20 @@
 #include "hwy/highway.h"
 #include "ggufkit/quants/half.h"
 
+// AVX512-FP16, which Highway 1.0.3 has no target for: inside AVX3
+// targets, GGUFKIT_AVX512FP16 is 1 where the compiler has it (GCC 12+;
+// Clang's target pragma would not combine with a second attribute), and a
+// function marked GGUFKIT_ATTR_AVX512FP16 may use it, called only where
+// dequant_internal::Avx512Fp16Enabled().
+#undef GGUFKIT_AVX512FP16
+#undef GGUFKIT_ATTR_AVX512FP16
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86_64 && HWY_COMPILER_GCC_ACTUAL >= 1200
+#define GGUFKIT_AVX512FP16 1
+#define GGUFKIT_ATTR_AVX512FP16 __attribute__((target("avx512fp16")))
+#else
+#define GGUFKIT_AVX512FP16 0
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace ggufkit {
 namespace HWY_NAMESPACE {

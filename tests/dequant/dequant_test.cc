@@ -14,6 +14,7 @@
 #include <memory>
 #include <ostream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -164,13 +165,17 @@ std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n_blocks, std::mt19937*
 }  // namespace
 
 // Readable test parameter in gtest messages.
-void PrintTo(const DequantTarget& target, std::ostream* os) { *os << target.name; }
+void PrintTo(const DequantTarget& target, std::ostream* os) {
+  *os << target.name << (target.avx512fp16 ? "_FP16" : "");
+}
 
 namespace {
 
 class DequantTargetTest : public ::testing::TestWithParam<DequantTarget> {
  protected:
-  void SetUp() override { scope_ = std::make_unique<ScopedDequantTarget>(GetParam().id); }
+  void SetUp() override {
+    scope_ = std::make_unique<ScopedDequantTarget>(GetParam().id, GetParam().avx512fp16);
+  }
   void TearDown() override { scope_.reset(); }
   // Whether this target runs SIMD kernels (HWY_SCALAR routes to quants/).
   bool SimdTarget() const { return GetParam().name != "SCALAR"; }
@@ -536,11 +541,25 @@ TEST_P(DequantTargetTest, FloatConversionsMatchHalfH) {
   }
 }
 
-std::vector<DequantTarget> TargetsUnderTest() { return SupportedDequantTargets(); }
+// Every target; an AVX3 target of a CPU with AVX512-FP16 twice, with and
+// without it (the test names of the first end in _FP16).
+std::vector<DequantTarget> TargetsUnderTest() {
+  std::vector<DequantTarget> targets;
+  for (const DequantTarget& target : SupportedDequantTargets()) {
+    targets.push_back(target);
+    if (target.avx512fp16) {
+      targets.push_back(target);
+      targets.back().avx512fp16 = false;
+    }
+  }
+  return targets;
+}
 
 INSTANTIATE_TEST_SUITE_P(AllTargets, DequantTargetTest, ::testing::ValuesIn(TargetsUnderTest()),
                          [](const ::testing::TestParamInfo<DequantTarget>& param_info) {
-                           return param_info.param.name;
+                           std::ostringstream name;
+                           PrintTo(param_info.param, &name);
+                           return name.str();
                          });
 
 TEST(DequantTargets, EveryX86TargetIsCompiledAndTested) {
