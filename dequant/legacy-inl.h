@@ -31,71 +31,6 @@ namespace HWY_NAMESPACE {
 // Integer offsets are applied before the conversion (exact), so each output
 // is one rounded product (plus one rounded sum for the _1 forms), as in ggml.
 
-#if GGUFKIT_AVX512FP16
-// The float table and HalfTable's NaN fix, for a Q4_0 / Q5_0 block whose d
-// is Inf or NaN (out of CentredHalfLinesFp16's loop, which then reads d
-// from memory inside its vmulph).
-template <bool kHasHighBits>
-HWY_NOINLINE __m512i CentredHalfTableOfNaN(const uint8_t* block) {
-  const DF df;
-  const DI di;
-  const VI centre = hn::Set(di, kHasHighBits ? 16 : 8);
-  const VF d = hn::Set(df, LoadHalf(block));
-  const VF t0 = hn::Mul(hn::ConvertTo(df, hn::Sub(hn::Iota(di, 0), centre)), d);
-  if constexpr (!kHasHighBits) return HalfTable<true>(t0, false);
-  return HalfTable<true>(t0, hn::Mul(hn::ConvertTo(df, hn::Sub(hn::Iota(di, 16), centre)), d),
-                         false);
-}
-
-// Q4_0 / Q5_0 to f16 lines with AVX512-FP16 (where Avx512Fp16Enabled()):
-// a block's table of outputs is one vmulph of the centred codes (integers
-// -16..15, exact in halves) by d, broadcast from the block. The reference
-// rounds the f32 product (q - c) * d, which is exact (at most 5 + 11
-// significant bits), once to f16; vmulph rounds the same exact product once
-// to f16, keeping subnormals (the FP16 instructions ignore MXCSR's DAZ and
-// FTZ), so every bit is the same, zeros' signs included. A block whose d is
-// Inf or NaN takes CentredHalfTableOfNaN. Per line this replaces two vmulps,
-// two vcvtps2ph (a port-5 operation each) and a vinserti64x4 with one
-// vmulph, and the batched conversion of the scales.
-template <bool kHasHighBits, class Lines>
-GGUFKIT_ATTR_AVX512FP16 void CentredHalfLinesFp16(const uint8_t* blocks, int64_t n_blocks,
-                                                  Lines& out_lines) {
-  static_assert(Lines::kF16, "f16 output only");
-  constexpr size_t kBlockBytes = 2 + (kHasHighBits ? 4 : 0) + 16;
-  // A local copy, whose state stays in registers (the caller's may alias
-  // the output), handed back for Finish.
-  Lines lines = out_lines;
-  alignas(64) static constexpr int16_t kCodes[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                                                     11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-                                                     22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
-  // Halves of the codes minus the centre; Q4_0 reads lanes 0..15 only.
-  const __m512h codes = _mm512_cvtepi16_ph(
-      _mm512_sub_epi16(_mm512_load_si512(kCodes), _mm512_set1_epi16(kHasHighBits ? 16 : 8)));
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* block = blocks + b * static_cast<int64_t>(kBlockBytes);
-    __m512i table;
-    if (HWY_LIKELY(FiniteHalf(block))) {
-      _Float16 d;
-      std::memcpy(&d, block, sizeof d);
-      table = _mm512_castph_si512(_mm512_mul_ph(codes, _mm512_set1_ph(d)));
-    } else {
-      table = CentredHalfTableOfNaN<kHasHighBits>(block);
-    }
-    __m512i indices;
-    if constexpr (kHasHighBits) {
-      uint32_t qh;
-      std::memcpy(&qh, block + 2, sizeof qh);
-      const __m512i nibbles = NibbleIndices(block + 6);
-      indices = _mm512_mask_add_epi16(nibbles, _cvtu32_mask32(qh), nibbles, _mm512_set1_epi16(16));
-    } else {
-      indices = NibbleIndices(block + 2);
-    }
-    lines.Line(_mm512_permutexvar_epi16(indices, table), static_cast<size_t>(b));
-  }
-  out_lines = lines;
-}
-#endif
-
 template <class Writer, bool kHasMin, bool kHasHighBits>
 HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
   const DF df;
@@ -177,20 +112,22 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
       }
     }
   };
+#if GGUFKIT_AVX512FP16
+  // Q4_0 / Q5_0 to f16: d times the centred codes (ScaledCodesHalfLines).
+  if constexpr (!kHasMin) {
+    const __m512i centred = _mm512_sub_epi16(Iota32(), _mm512_set1_epi16(kHasHighBits ? 16 : 8));
+    if (ScaledCodesHalfLines<kBlockBytes, kHasHighBits, !kHasHighBits>(centred, blocks, n_blocks,
+                                                                       out)) {
+      return;
+    }
+  }
+#endif
   // f16 / bf16 output: the tables converted to halves and looked up by
   // vpermw (HalfTable), one line per block (HalfLines; Q4_*, the lighter
   // kernels, prefetch misaligned cached lines); Q5_*'s fifth bits go in
   // with one masked add of 16, qh being the mask of the 32 lanes.
   if (WriteHalfLines<!kHasHighBits>(out, [&](auto& lines) HWY_ATTR {
         constexpr bool kF16 = std::decay_t<decltype(lines)>::kF16;
-#if GGUFKIT_AVX512FP16
-        if constexpr (kF16 && !kHasMin) {
-          if (dequant_internal::Avx512Fp16Enabled()) {
-            CentredHalfLinesFp16<kHasHighBits>(blocks, n_blocks, lines);
-            return;
-          }
-        }
-#endif
         for_each_block([&](const uint8_t* block, VF t0, VF t1, uint32_t qh, const uint8_t* qs,
                            int64_t b) HWY_ATTR {
           const bool no_nan = kHasMin ? BothHalvesFinite(block) : FiniteHalf(block);

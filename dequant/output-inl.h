@@ -873,6 +873,14 @@ HWY_INLINE __m512i NibbleIndices(const uint8_t* qs) {
   return _mm512_and_si512(_mm512_srlv_epi16(bytes, shifts), _mm512_set1_epi16(15));
 }
 
+// 0, 1, ..., 31 in 16-bit lanes.
+HWY_INLINE __m512i Iota32() {
+  alignas(64) static constexpr uint16_t kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                     11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                                     22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+  return _mm512_load_si512(kIota);
+}
+
 // Lines of 32 halves (64 bytes, one cache line) that a kernel builds in f16
 // or bf16 itself (from a table converted once per block or sub-block:
 // HalfTable), line j holding output elements 32 j .. 32 j + 31, for the
@@ -933,12 +941,6 @@ class HalfLines {
       _mm512_store_si512(p, line);
     }
   }
-  static HWY_INLINE __m512i Iota32() {
-    alignas(64) static constexpr uint16_t kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                                                       11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-                                                       22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
-    return _mm512_load_si512(kIota);
-  }
 
   size_t shift_;
   uint16_t* base_;
@@ -993,6 +995,91 @@ HWY_INLINE bool WriteHalfLines(Writer& out, const LinesKernel& lines_kernel) {
     return true;
   }
 }
+
+#if GGUFKIT_AVX512FP16
+// The float table of d times codes (int16 lanes; 16 or, kHighBits, 32),
+// converted by HalfTable with its NaN fix: ScaledCodesLines' table for a
+// block whose d is Inf or NaN (out of its loop, which then reads d from
+// memory inside its vmulph).
+template <bool kHighBits>
+HWY_NOINLINE __m512i ScaledCodesTableOfNaN(__m512i codes, const uint8_t* block) {
+  const VF d = hn::Set(DF(), LoadHalf(block));
+  const VF t0 =
+      hn::Mul(VF{_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(codes)))}, d);
+  if constexpr (!kHighBits) return HalfTable<true>(t0, false);
+  const VF t1 = hn::Mul(
+      VF{_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(codes, 1)))}, d);
+  return HalfTable<true>(t0, t1, false);
+}
+
+// f16 lines of blocks [half d][u32 qh if kHighBits][u8 qs[16]] (Q4_0,
+// Q5_0, IQ4_NL) whose output k is d times codes[c], c the nibble of qs
+// (HalfLines' order) plus 16 times bit k of qh: a block's table is one
+// vmulph of the codes as halves by d, broadcast from the block. The codes
+// are integers of magnitude at most 128 (exact in halves; 8 + 11
+// significant bits, so the reference's f32 product is exact and rounds
+// once to f16); vmulph rounds the same exact product once to f16, keeping
+// subnormals (the FP16 instructions ignore MXCSR's DAZ and FTZ), so every
+// bit is the same, zeros' signs included. A block whose d is Inf or NaN
+// takes ScaledCodesTableOfNaN. Per line this replaces one or two vmulps
+// and vcvtps2ph (a port-5 operation each; Q5_0 also a vinserti64x4) with
+// one vmulph.
+template <size_t kBlockBytes, bool kHighBits, class Lines>
+GGUFKIT_ATTR_AVX512FP16 void ScaledCodesLines(__m512i codes, const uint8_t* blocks,
+                                              int64_t n_blocks, Lines& out_lines) {
+  // A local copy, whose state stays in registers (the caller's may alias
+  // the output), handed back for Finish.
+  Lines lines = out_lines;
+  const __m512h codes_h = _mm512_cvtepi16_ph(codes);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * static_cast<int64_t>(kBlockBytes);
+    __m512i table;
+    if (HWY_LIKELY(FiniteHalf(block))) {
+      _Float16 d;
+      std::memcpy(&d, block, sizeof d);
+      table = _mm512_castph_si512(_mm512_mul_ph(codes_h, _mm512_set1_ph(d)));
+    } else {
+      table = ScaledCodesTableOfNaN<kHighBits>(codes, block);
+    }
+    __m512i indices;
+    if constexpr (kHighBits) {
+      uint32_t qh;
+      std::memcpy(&qh, block + 2, sizeof qh);
+      const __m512i nibbles = NibbleIndices(block + 6);
+      indices = _mm512_mask_add_epi16(nibbles, _cvtu32_mask32(qh), nibbles, _mm512_set1_epi16(16));
+    } else {
+      indices = NibbleIndices(block + 2);
+    }
+    lines.Line(_mm512_permutexvar_epi16(indices, table), static_cast<size_t>(b));
+  }
+  out_lines = lines;
+}
+
+// Runs lines_kernel(lines) as WriteHalfLines does, where out is an f16
+// writer at an even address and AVX512-FP16 is enabled (lines_kernel
+// calls a GGUFKIT_ATTR_AVX512FP16 function); returns false otherwise (the
+// kernel then writes the output its own way).
+template <bool kPrefetch, class Writer, class LinesKernel>
+HWY_INLINE bool WriteHalfLinesFp16(Writer& out, const LinesKernel& lines_kernel) {
+  if constexpr (HalfLinesFor<Writer>::value) {
+    if constexpr (HalfLinesFor<Writer>::kF16) {
+      return dequant_internal::Avx512Fp16Enabled() && WriteHalfLines<kPrefetch>(out, lines_kernel);
+    }
+  }
+  (void)out;
+  (void)lines_kernel;
+  return false;
+}
+
+// ScaledCodesLines through WriteHalfLinesFp16.
+template <size_t kBlockBytes, bool kHighBits, bool kPrefetch, class Writer>
+HWY_INLINE bool ScaledCodesHalfLines(__m512i codes, const uint8_t* blocks, int64_t n_blocks,
+                                     Writer& out) {
+  return WriteHalfLinesFp16<kPrefetch>(out, [&](auto& lines) HWY_ATTR {
+    ScaledCodesLines<kBlockBytes, kHighBits>(codes, blocks, n_blocks, lines);
+  });
+}
+#endif
 #endif
 
 // binary16 bits in int32 lanes -> float, exact, as F16ToF32 in quants/half.h

@@ -101,8 +101,53 @@ HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
   }
 }
 
+#if GGUFKIT_AVX512FP16
+// One line of halves of a block whose d is Inf or NaN: the float products
+// through ConvertHalf's NaN fix (out of Q8_0LinesFp16's loop).
+HWY_NOINLINE __m512i Q8_0LineOfNaN(const uint8_t* block) {
+  const VF d = hn::Set(DF(), LoadHalf(block));
+  const __m256i lo = ConvertHalf<true>(hn::Mul(ToFloat(LoadI8AsI32(block + 2)), d), false).raw;
+  const __m256i hi = ConvertHalf<true>(hn::Mul(ToFloat(LoadI8AsI32(block + 18)), d), false).raw;
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// Q8_0 to f16 lines with AVX512-FP16: d times the 32 codes (int8, exact in
+// halves), one vmulph per line, d broadcast from the block. The reference's
+// f32 product is exact (8 + 11 significant bits) and rounds once to f16, as
+// vmulph rounds the same exact product (subnormals kept: the FP16
+// instructions ignore DAZ and FTZ); a block whose d is Inf or NaN takes
+// Q8_0LineOfNaN. Per line: vpmovsxbw, vcvtw2ph and vmulph, where the float
+// path takes two each of vpmovsxbd, vcvtdq2ps, vmulps and vcvtps2ph.
+template <class Lines>
+GGUFKIT_ATTR_AVX512FP16 void Q8_0LinesFp16(const uint8_t* blocks, int64_t n_blocks,
+                                           Lines& out_lines) {
+  Lines lines = out_lines;  // in registers (ScaledCodesLines)
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * static_cast<int64_t>(kQ8_0BlockBytes);
+    __m512i line;
+    if (HWY_LIKELY(FiniteHalf(block))) {
+      _Float16 d;
+      std::memcpy(&d, block, sizeof d);
+      const __m512i codes =
+          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2)));
+      line = _mm512_castph_si512(_mm512_mul_ph(_mm512_cvtepi16_ph(codes), _mm512_set1_ph(d)));
+    } else {
+      line = Q8_0LineOfNaN(block);
+    }
+    lines.Line(line, static_cast<size_t>(b));
+  }
+  out_lines = lines;
+}
+#endif
+
 template <class Writer>
 HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+#if GGUFKIT_AVX512FP16
+  if (WriteHalfLinesFp16<true>(
+          out, [&](auto& lines) HWY_ATTR { Q8_0LinesFp16(blocks, n_blocks, lines); })) {
+    return;
+  }
+#endif
   if constexpr (std::is_same_v<Writer, RealignF32>) {
     DequantizeQ8_0Shifted(blocks, n_blocks, out.ptr());
   } else {
