@@ -310,13 +310,12 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 // hmask[l (+ 16)], and the code is (2-bit value) - (bit ? 0 : 4).
 // y = (d * (scale - 32)) * code.
 #if HWY_TARGET <= HWY_AVX2
-// Q3_K's 16 scale products d * (scale - 32) of a block, to dl[0..15].
-HWY_INLINE void DecodeQ3Scales(const uint8_t* block, float* dl) {
-  const DF df;
+#if HWY_TARGET <= HWY_AVX3
+// Q3_K's 16 scales minus 32, as integers (lane is: scale is).
+HWY_INLINE VI Q3ScalesMinus32(const uint8_t* block) {
   const DI di;
   const VI k3 = hn::Set(di, 3);
   const VI k32 = hn::Set(di, 32);
-#if HWY_TARGET <= HWY_AVX3
   // Lane is takes its low 4 bits from scale byte is & 7 (shifted by 4 for
   // is >= 8) and its high 2 bits from scale byte 8 + is % 4 (shifted by
   // 2 (is / 4)); the tables index lanes of the 16 bytes loaded from block
@@ -337,9 +336,20 @@ HWY_INLINE void DecodeQ3Scales(const uint8_t* block, float* dl) {
   };
   const VI low = hn::And(hn::Shr(pick(kLowByte), hn::Load(di, kLowShift)), hn::Set(di, 15));
   const VI high = hn::And(hn::Shr(pick(kHighByte), hn::Load(di, kHighShift)), k3);
-  const VI scale = hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), k32);
-  hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 108)), ToFloat(scale)), df, dl);
+  return hn::Sub(hn::Or(low, hn::ShiftLeft<4>(high)), k32);
+}
+#endif
+
+// Q3_K's 16 scale products d * (scale - 32) of a block, to dl[0..15].
+HWY_INLINE void DecodeQ3Scales(const uint8_t* block, float* dl) {
+  const DF df;
+#if HWY_TARGET <= HWY_AVX3
+  hn::Store(hn::Mul(hn::Set(df, LoadHalfFactor(block + 108)), ToFloat(Q3ScalesMinus32(block))), df,
+            dl);
 #else
+  const DI di;
+  const VI k3 = hn::Set(di, 3);
+  const VI k32 = hn::Set(di, 32);
   // Scales 0..7 take their low 4 bits from the low nibbles of scale bytes
   // 0..7, scales 8..15 from the high ones; scale is takes its high 2 bits
   // from scale byte 8 + is % 4, shifted by 2 (is / 4). Scale bytes 8..11 are
@@ -360,10 +370,110 @@ HWY_INLINE void DecodeQ3Scales(const uint8_t* block, float* dl) {
 #endif
 }
 
+#if GGUFKIT_AVX512FP16
+// Q3_K to f16 lines with AVX512-FP16. Line 4h + j of a block (elements
+// 128 h + 32 j ..) is its shift step j of half h: lanes 0..15 group g = 0,
+// 16..31 group g = 1, whose scale is 8 h + 2 j + g. Table pair k (lines
+// 2k and 2k + 1) holds in lane i the output of code i % 8 - 4 at scale
+// 4 k + i / 8; a line's index is code | 8 g | 16 (j & 1). The reference's
+// f32 output dl * code, dl = d * (scale - 32), is exact (at most 6 + 11 +
+// 3 significant bits) and rounds once to f16. Here (scale - 32) * code is
+// a product of halves (magnitude at most 128: exact, and a zero gets the
+// reference's sign, which an integer product would lose), multiplied by d
+// in a second vmulph, which rounds the same exact product once (subnormals
+// kept: the FP16 instructions ignore DAZ and FTZ). A block whose d is Inf
+// or NaN takes its tables from the reference's dl (Q3_KTablesOfNaN).
+// Per line: two shifts, two vpternlogd and one vpermw (the float path: two
+// permutes, two vcvtps2ph and their shifts and selects in 32-bit lanes).
+HWY_NOINLINE void Q3_KTablesOfNaN(const uint8_t* block, __m512i* tables) {
+  const DF df;
+  const DI di;
+  alignas(64) float dl[16];
+  DecodeQ3Scales(block, dl);
+  const VF dlv = hn::Load(df, dl);
+  const VI lane = hn::Iota(di, 0);
+  const VF codes = ToFloat(hn::Sub(hn::And(lane, hn::Set(di, 7)), hn::Set(di, 4)));
+  for (int k = 0; k < 4; ++k) {
+    // Lanes 16 h' .. 16 h' + 15 of pair k: scales 4 k + 2 h' + lane / 8.
+    const auto half = [&](int h) HWY_ATTR {
+      const VI scale = hn::Add(hn::Set(di, 4 * k + 2 * h), hn::ShiftRight<3>(lane));
+      return hn::Mul(VF{_mm512_permutexvar_ps(scale.raw, dlv.raw)}, codes);
+    };
+    tables[k] = HalfTable<true>(half(0), half(1), false);
+  }
+}
+
+template <class Lines>
+GGUFKIT_ATTR_AVX512FP16 void Q3_KLinesFp16(const uint8_t* blocks, int64_t n_blocks,
+                                           Lines& out_lines) {
+  Lines lines = out_lines;  // in registers (ScaledCodesLines)
+  const __m512i lane = Iota32();
+  const __m512h codes = _mm512_cvtepi16_ph(_mm512_sub_epi16(
+      _mm512_and_si512(lane, _mm512_set1_epi16(7)), _mm512_set1_epi16(4)));  // i % 8 - 4
+  const __m512i scale_of_lane = _mm512_srli_epi16(lane, 3);                  // i / 8
+  const __m512i k3 = _mm512_set1_epi16(3);
+  const __m512i k7 = _mm512_set1_epi16(7);
+  // 8 g, plus 16 for odd lines.
+  const __m512i group = _mm512_and_si512(_mm512_srli_epi16(lane, 1), _mm512_set1_epi16(8));
+  const __m512i odd = _mm512_or_si512(group, _mm512_set1_epi16(16));
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * 110;
+    __m512i tables[4];
+    if (HWY_LIKELY(FiniteHalf(block + 108))) {
+      _Float16 d;
+      std::memcpy(&d, block + 108, sizeof d);
+      const __m512i scales = _mm512_castph_si512(_mm512_cvtepi16_ph(
+          _mm512_castsi256_si512(_mm512_cvtepi32_epi16(Q3ScalesMinus32(block).raw))));
+      for (int k = 0; k < 4; ++k) {
+        const __m512h scale = _mm512_castsi512_ph(_mm512_permutexvar_epi16(
+            _mm512_add_epi16(scale_of_lane, _mm512_set1_epi16(static_cast<int16_t>(4 * k))),
+            scales));
+        tables[k] =
+            _mm512_castph_si512(_mm512_mul_ph(_mm512_mul_ph(scale, codes), _mm512_set1_ph(d)));
+      }
+    } else {
+      Q3_KTablesOfNaN(block, tables);
+    }
+    const __m512i hmask =
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
+    const size_t first_line = static_cast<size_t>(b) * 8;
+    const auto half = [&](auto h_constant) HWY_ATTR {
+      constexpr int h = decltype(h_constant)::value;
+      const __m512i q = _mm512_cvtepu8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 + 32 * h)));
+      const auto step = [&](auto j_constant) HWY_ATTR {
+        constexpr int j = decltype(j_constant)::value;
+        constexpr int bit = 4 * h + j;  // hmask bit, moved to bit 2
+        const __m512i high = bit >= 2 ? _mm512_srli_epi16(hmask, bit >= 2 ? bit - 2 : 0)
+                                      : _mm512_slli_epi16(hmask, bit < 2 ? 2 - bit : 0);
+        // Bits 1..0 from the shifted code, the others from high (k3 ? q : high).
+        const __m512i code = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 2 * j), high, k3, 0xE4);
+        // (code & 7) | offset
+        const __m512i index = _mm512_ternarylogic_epi32(code, j % 2 ? odd : group, k7, 0xEC);
+        lines.Line(_mm512_permutexvar_epi16(index, tables[2 * h + j / 2]), first_line + 4 * h + j);
+      };
+      step(std::integral_constant<int, 0>());
+      step(std::integral_constant<int, 1>());
+      step(std::integral_constant<int, 2>());
+      step(std::integral_constant<int, 3>());
+    };
+    half(std::integral_constant<int, 0>());
+    half(std::integral_constant<int, 1>());
+  }
+  out_lines = lines;
+}
+#endif
+
 #endif  // HWY_TARGET <= HWY_AVX2
 
 template <class Writer>
 HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
+#if GGUFKIT_AVX512FP16
+  if (WriteHalfLinesFp16<true>(
+          out, [&](auto& lines) HWY_ATTR { Q3_KLinesFp16(blocks, n_blocks, lines); })) {
+    return;
+  }
+#endif
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
