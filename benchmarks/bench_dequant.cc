@@ -223,6 +223,51 @@ void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType 
   }
 }
 
+// The kernels that use AVX512-FP16 for f16 output (AVX3 on a CPU that has
+// it), with and without it: each iteration times the call both ways, in
+// alternating order, the target switched between the timed calls, and
+// x_without_fp16 is the ratio of the totals (above 1: faster with it).
+void BM_Fp16(benchmark::State& state, GgmlType type, int64_t target, int64_t out_elements,
+             int out_offset) {
+  const std::vector<uint8_t>& in = InputBlocks(type, out_elements);
+  void* out = OutputBuffer() + out_offset;
+  double seconds[2] = {0, 0};  // [0]: with AVX512-FP16, [1]: without
+  int64_t iterations = 0;
+  for (auto _ : state) {
+    for (int pass = 0; pass < 2; ++pass) {
+      const int way = (pass + iterations) % 2;
+      ScopedDequantTarget scope(target, way == 0);
+      const double t0 = ThreadSeconds();
+      benchmark::DoNotOptimize(
+          DequantizeBlocks(type, in.data(), out_elements, out, OutputType::kF16));
+      benchmark::ClobberMemory();
+      seconds[way] += ThreadSeconds() - t0;
+    }
+    ++iterations;
+  }
+  const int64_t out_bytes = out_elements * 2;
+  state.SetBytesProcessed(iterations * out_bytes * 2);
+  if (seconds[0] > 0) {
+    state.counters["GB/s"] = static_cast<double>(iterations * out_bytes) / seconds[0] / 1e9;
+    state.counters["x_without_fp16"] = seconds[1] / seconds[0];
+  }
+}
+
+void RegisterFp16() {
+  const DequantTarget best = SupportedDequantTargets().front();
+  if (!best.avx512fp16) return;  // nothing to compare on this CPU
+  for (int64_t bytes : {kInCacheBytes, kOutOfCacheBytes}) {
+    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                          GgmlType::kQ8_0, GgmlType::kIQ4_NL, GgmlType::kQ3_K}) {
+      for (int offset : {0, 2}) {
+        const std::string name = "dequant_fp16/" + std::string(GgmlTypeName(type)) + "/" +
+                                 best.name + "/" + SizeName(bytes) + "/+" + std::to_string(offset);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Fp16, type, best.id, bytes / 2, offset);
+      }
+    }
+  }
+}
+
 // KV cache, turbo2/3/4 (current tables), in cache: dequantize (GB/s of f32
 // output), quantize (GB/s of f32 input) and the rotation (GB/s rotated), for
 // the scalar reference (quants/turbo.h) and the best target.
@@ -358,6 +403,7 @@ void RegisterTurbo() {
 int main(int argc, char** argv) {
   return ggufkit::bench::RunBenchmarks(argc, argv, "0.1", [] {
     ggufkit::RegisterAll();
+    ggufkit::RegisterFp16();
     ggufkit::RegisterTurbo();
   });
 }

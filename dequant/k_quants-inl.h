@@ -394,9 +394,9 @@ HWY_NOINLINE void Q3_KTablesOfNaN(const uint8_t* block, __m512i* tables) {
   const VI lane = hn::Iota(di, 0);
   const VF codes = ToFloat(hn::Sub(hn::And(lane, hn::Set(di, 7)), hn::Set(di, 4)));
   for (int k = 0; k < 4; ++k) {
-    // Lanes 16 h' .. 16 h' + 15 of pair k: scales 4 k + 2 h' + lane / 8.
-    const auto half = [&](int h) HWY_ATTR {
-      const VI scale = hn::Add(hn::Set(di, 4 * k + 2 * h), hn::ShiftRight<3>(lane));
+    // Lanes 16 u .. 16 u + 15 of pair k: scales 4 k + 2 u + lane / 8.
+    const auto half = [&](int u) HWY_ATTR {
+      const VI scale = hn::Add(hn::Set(di, 4 * k + 2 * u), hn::ShiftRight<3>(lane));
       return hn::Mul(VF{_mm512_permutexvar_ps(scale.raw, dlv.raw)}, codes);
     };
     tables[k] = HalfTable<true>(half(0), half(1), false);
@@ -444,8 +444,12 @@ GGUFKIT_ATTR_AVX512FP16 void Q3_KLinesFp16(const uint8_t* blocks, int64_t n_bloc
       const auto step = [&](auto j_constant) HWY_ATTR {
         constexpr int j = decltype(j_constant)::value;
         constexpr int bit = 4 * h + j;  // hmask bit, moved to bit 2
-        const __m512i high = bit >= 2 ? _mm512_srli_epi16(hmask, bit >= 2 ? bit - 2 : 0)
-                                      : _mm512_slli_epi16(hmask, bit < 2 ? 2 - bit : 0);
+        __m512i high;
+        if constexpr (bit >= 2) {
+          high = _mm512_srli_epi16(hmask, bit - 2);
+        } else {
+          high = _mm512_slli_epi16(hmask, 2 - bit);
+        }
         // Bits 1..0 from the shifted code, the others from high (k3 ? q : high).
         const __m512i code = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 2 * j), high, k3, 0xE4);
         // (code & 7) | offset

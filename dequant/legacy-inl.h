@@ -113,13 +113,12 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     }
   };
 #if GGUFKIT_AVX512FP16
-  // Q4_0 / Q5_0 to f16: d times the centred codes (ScaledCodesHalfLines).
-  if constexpr (!kHasMin) {
-    const __m512i centred = _mm512_sub_epi16(Iota32(), _mm512_set1_epi16(kHasHighBits ? 16 : 8));
-    if (ScaledCodesHalfLines<kBlockBytes, kHasHighBits, !kHasHighBits>(centred, blocks, n_blocks,
-                                                                       out)) {
-      return;
-    }
+  // f16: d times the codes (centred), plus m (ScaledCodesHalfLines).
+  const __m512i codes =
+      kHasMin ? Iota32() : _mm512_sub_epi16(Iota32(), _mm512_set1_epi16(kHasHighBits ? 16 : 8));
+  if (ScaledCodesHalfLines<kBlockBytes, kHasMin, kHasHighBits, !kHasHighBits>(codes, blocks,
+                                                                              n_blocks, out)) {
+    return;
   }
 #endif
   // f16 / bf16 output: the tables converted to halves and looked up by

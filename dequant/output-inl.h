@@ -997,36 +997,69 @@ HWY_INLINE bool WriteHalfLines(Writer& out, const LinesKernel& lines_kernel) {
 }
 
 #if GGUFKIT_AVX512FP16
-// The float table of d times codes (int16 lanes; 16 or, kHighBits, 32),
-// converted by HalfTable with its NaN fix: ScaledCodesLines' table for a
-// block whose d is Inf or NaN (out of its loop, which then reads d from
-// memory inside its vmulph).
-template <bool kHighBits>
-HWY_NOINLINE __m512i ScaledCodesTableOfNaN(__m512i codes, const uint8_t* block) {
-  const VF d = hn::Set(DF(), LoadHalf(block));
-  const VF t0 =
-      hn::Mul(VF{_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(codes)))}, d);
-  if constexpr (!kHighBits) return HalfTable<true>(t0, false);
-  const VF t1 = hn::Mul(
-      VF{_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(codes, 1)))}, d);
-  return HalfTable<true>(t0, t1, false);
+// Whether the binary16 fields d at p and m at p + 2 are finite and d * q + m
+// is exact in f32 for every integer q < 32. Then the reference's f32 output
+// (the exact product, plus m, rounded once: the sum is exact) rounded to
+// f16 is the product-sum rounded once to f16, which vfmadd*ph computes.
+// With E' = max(biased exponent, 1), d * q < 2^(E'd - 9), m < 2^(E'm - 14),
+// and both are multiples of 2^(min(E'd, E'm) - 25): the sum fits in 24
+// bits when -7 <= E'm - E'd <= 12 (a sampling of 2 million pairs found no
+// inexact sum there, and inexact ones at 13). Bit Ed of row Em of the
+// table says it (rows and bits 31, Inf and NaN, are 0).
+struct SumOfHalvesRows {
+  uint32_t row[32];
+  constexpr SumOfHalvesRows() : row() {
+    for (int em = 0; em < 31; ++em) {
+      for (int ed = 0; ed < 31; ++ed) {
+        const int diff = (em == 0 ? 1 : em) - (ed == 0 ? 1 : ed);
+        if (diff >= -7 && diff <= 12) row[em] |= 1u << ed;
+      }
+    }
+  }
+};
+HWY_INLINE bool SumOfHalvesExact(const uint8_t* p) {
+  static constexpr SumOfHalvesRows kRows;
+  uint32_t h;
+  std::memcpy(&h, p, sizeof h);
+  return (kRows.row[(h >> 26) & 31] >> ((h >> 10) & 31)) & 1;
 }
 
-// f16 lines of blocks [half d][u32 qh if kHighBits][u8 qs[16]] (Q4_0,
-// Q5_0, IQ4_NL) whose output k is d times codes[c], c the nibble of qs
-// (HalfLines' order) plus 16 times bit k of qh: a block's table is one
-// vmulph of the codes as halves by d, broadcast from the block. The codes
-// are integers of magnitude at most 128 (exact in halves; 8 + 11
-// significant bits, so the reference's f32 product is exact and rounds
-// once to f16); vmulph rounds the same exact product once to f16, keeping
-// subnormals (the FP16 instructions ignore MXCSR's DAZ and FTZ), so every
-// bit is the same, zeros' signs included. A block whose d is Inf or NaN
-// takes ScaledCodesTableOfNaN. Per line this replaces one or two vmulps
-// and vcvtps2ph (a port-5 operation each; Q5_0 also a vinserti64x4) with
-// one vmulph.
-template <size_t kBlockBytes, bool kHighBits, class Lines>
+// The table of a block that ScaledCodesLines cannot compute in halves, with
+// the reference's f32 operations (code * d, plus m where kHasMin), then
+// HalfTable (with its NaN fix where a field is Inf or NaN). Out of line, so
+// that the loop reads d and m from memory inside its vmulph / vfmadd.
+template <bool kHasMin, bool kHighBits>
+HWY_NOINLINE __m512i ScaledCodesFloatTable(__m512i codes, const uint8_t* block) {
+  const VF d = hn::Set(DF(), LoadHalf(block));
+  const bool no_nan = kHasMin ? BothHalvesFinite(block) : FiniteHalf(block);
+  const auto table = [&](__m256i codes16) HWY_ATTR {
+    const VF product = hn::Mul(VF{_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(codes16))}, d);
+    return kHasMin ? hn::Add(product, hn::Set(DF(), LoadHalf(block + 2))) : product;
+  };
+  const VF t0 = table(_mm512_castsi512_si256(codes));
+  if constexpr (!kHighBits) return HalfTable<true>(t0, no_nan);
+  return HalfTable<true>(t0, table(_mm512_extracti64x4_epi64(codes, 1)), no_nan);
+}
+
+// f16 lines of the legacy layout [half d][half m if kHasMin][u32 qh if
+// kHighBits][u8 qs[16]] (Q4_0, Q5_0, IQ4_NL; Q4_1, Q5_1), whose output k
+// is d times codes[c] (plus m), c the nibble of qs (HalfLines' order) plus
+// 16 times bit k of qh: a block's table is one vmulph (vfmadd) of the codes
+// as halves by d (plus m), d broadcast from the block. The codes are
+// integers of magnitude at most 128 (exact in halves; 8 + 11 significant
+// bits, so the reference's f32 product is exact); without m it rounds once
+// to f16, as vmulph rounds the same exact product, keeping subnormals (the
+// FP16 instructions ignore MXCSR's DAZ and FTZ), so every bit is the same,
+// zeros' signs included; with m, where SumOfHalvesExact. Other blocks (a
+// field Inf or NaN; m far from d) take ScaledCodesFloatTable. Per line this
+// replaces the float table's two to four operations and one or two
+// vcvtps2ph (a port-5 operation each; 32 entries also a vinserti64x4) with
+// one vmulph or vfmadd.
+template <size_t kBlockBytes, bool kHasMin, bool kHighBits, class Lines>
 GGUFKIT_ATTR_AVX512FP16 void ScaledCodesLines(__m512i codes, const uint8_t* blocks,
                                               int64_t n_blocks, Lines& out_lines) {
+  constexpr size_t kQh = kHasMin ? 4 : 2;
+  constexpr size_t kQs = kQh + (kHighBits ? 4 : 0);
   // A local copy, whose state stays in registers (the caller's may alias
   // the output), handed back for Finish.
   Lines lines = out_lines;
@@ -1034,21 +1067,27 @@ GGUFKIT_ATTR_AVX512FP16 void ScaledCodesLines(__m512i codes, const uint8_t* bloc
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * static_cast<int64_t>(kBlockBytes);
     __m512i table;
-    if (HWY_LIKELY(FiniteHalf(block))) {
+    if (HWY_LIKELY(kHasMin ? SumOfHalvesExact(block) : FiniteHalf(block))) {
       _Float16 d;
       std::memcpy(&d, block, sizeof d);
-      table = _mm512_castph_si512(_mm512_mul_ph(codes_h, _mm512_set1_ph(d)));
+      if constexpr (kHasMin) {
+        _Float16 m;
+        std::memcpy(&m, block + 2, sizeof m);
+        table = _mm512_castph_si512(_mm512_fmadd_ph(codes_h, _mm512_set1_ph(d), _mm512_set1_ph(m)));
+      } else {
+        table = _mm512_castph_si512(_mm512_mul_ph(codes_h, _mm512_set1_ph(d)));
+      }
     } else {
-      table = ScaledCodesTableOfNaN<kHighBits>(codes, block);
+      table = ScaledCodesFloatTable<kHasMin, kHighBits>(codes, block);
     }
     __m512i indices;
     if constexpr (kHighBits) {
       uint32_t qh;
-      std::memcpy(&qh, block + 2, sizeof qh);
-      const __m512i nibbles = NibbleIndices(block + 6);
+      std::memcpy(&qh, block + kQh, sizeof qh);
+      const __m512i nibbles = NibbleIndices(block + kQs);
       indices = _mm512_mask_add_epi16(nibbles, _cvtu32_mask32(qh), nibbles, _mm512_set1_epi16(16));
     } else {
-      indices = NibbleIndices(block + 2);
+      indices = NibbleIndices(block + kQs);
     }
     lines.Line(_mm512_permutexvar_epi16(indices, table), static_cast<size_t>(b));
   }
@@ -1072,11 +1111,11 @@ HWY_INLINE bool WriteHalfLinesFp16(Writer& out, const LinesKernel& lines_kernel)
 }
 
 // ScaledCodesLines through WriteHalfLinesFp16.
-template <size_t kBlockBytes, bool kHighBits, bool kPrefetch, class Writer>
+template <size_t kBlockBytes, bool kHasMin, bool kHighBits, bool kPrefetch, class Writer>
 HWY_INLINE bool ScaledCodesHalfLines(__m512i codes, const uint8_t* blocks, int64_t n_blocks,
                                      Writer& out) {
   return WriteHalfLinesFp16<kPrefetch>(out, [&](auto& lines) HWY_ATTR {
-    ScaledCodesLines<kBlockBytes, kHighBits>(codes, blocks, n_blocks, lines);
+    ScaledCodesLines<kBlockBytes, kHasMin, kHighBits>(codes, blocks, n_blocks, lines);
   });
 }
 #endif
