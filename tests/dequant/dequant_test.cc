@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -569,6 +570,29 @@ TEST(DequantTargets, EveryX86TargetIsCompiledAndTested) {
   for (const char* want : {"AVX3", "AVX2", "SSE4", "SSSE3"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
+}
+
+// On a CPU whose /proc/cpuinfo lists avx512_fp16, a GCC build flags its
+// AVX3 targets (so that the _FP16 tests above run the half-precision
+// kernels), and a CPU without it flags none.
+TEST(DequantTargets, FlagsAvx512Fp16ExactlyWhereTheCpuHasIt) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  if (!cpuinfo) GTEST_SKIP() << "no /proc/cpuinfo to compare with";
+  std::string line;
+  bool has = false;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) == 0) {
+      has = (line + " ").find(" avx512_fp16 ") != std::string::npos;
+      break;
+    }
+  }
+  for (const DequantTarget& t : SupportedDequantTargets()) {
+    EXPECT_EQ(t.avx512fp16, has && t.name.rfind("AVX3", 0) == 0) << t.name;
+  }
+#else
+  GTEST_SKIP() << "the half-precision kernels need GCC 12 or later on x86-64";
+#endif
 }
 
 // The scalar reference (the benchmark's baseline and the random-block oracle)
