@@ -404,9 +404,7 @@ HWY_NOINLINE void Q3_KTablesOfNaN(const uint8_t* block, __m512i* tables) {
 }
 
 template <class Lines>
-GGUFKIT_ATTR_AVX512FP16 void Q3_KLinesFp16(const uint8_t* blocks, int64_t n_blocks,
-                                           Lines& out_lines) {
-  Lines lines = out_lines;  // in registers (ScaledCodesLines)
+GGUFKIT_ATTR_AVX512FP16 Lines Q3_KLinesFp16(const uint8_t* blocks, int64_t n_blocks, Lines lines) {
   const __m512i lane = Iota32();
   const __m512h codes = _mm512_cvtepi16_ph(_mm512_sub_epi16(
       _mm512_and_si512(lane, _mm512_set1_epi16(7)), _mm512_set1_epi16(4)));  // i % 8 - 4
@@ -420,16 +418,14 @@ GGUFKIT_ATTR_AVX512FP16 void Q3_KLinesFp16(const uint8_t* blocks, int64_t n_bloc
     const uint8_t* block = blocks + b * 110;
     __m512i tables[4];
     if (HWY_LIKELY(FiniteHalf(block + 108))) {
-      _Float16 d;
-      std::memcpy(&d, block + 108, sizeof d);
       const __m512i scales = _mm512_castph_si512(_mm512_cvtepi16_ph(
           _mm512_castsi256_si512(_mm512_cvtepi32_epi16(Q3ScalesMinus32(block).raw))));
       for (int k = 0; k < 4; ++k) {
         const __m512h scale = _mm512_castsi512_ph(_mm512_permutexvar_epi16(
             _mm512_add_epi16(scale_of_lane, _mm512_set1_epi16(static_cast<int16_t>(4 * k))),
             scales));
-        tables[k] =
-            _mm512_castph_si512(_mm512_mul_ph(_mm512_mul_ph(scale, codes), _mm512_set1_ph(d)));
+        tables[k] = _mm512_castph_si512(
+            _mm512_mul_ph(_mm512_mul_ph(scale, codes), BroadcastHalf(block + 108)));
       }
     } else {
       Q3_KTablesOfNaN(block, tables);
@@ -464,7 +460,7 @@ GGUFKIT_ATTR_AVX512FP16 void Q3_KLinesFp16(const uint8_t* blocks, int64_t n_bloc
     half(std::integral_constant<int, 0>());
     half(std::integral_constant<int, 1>());
   }
-  out_lines = lines;
+  return lines;
 }
 #endif
 
@@ -473,8 +469,9 @@ GGUFKIT_ATTR_AVX512FP16 void Q3_KLinesFp16(const uint8_t* blocks, int64_t n_bloc
 template <class Writer>
 HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 #if GGUFKIT_AVX512FP16
-  if (WriteHalfLinesFp16<true>(
-          out, [&](auto& lines) HWY_ATTR { Q3_KLinesFp16(blocks, n_blocks, lines); })) {
+  if (WriteHalfLinesFp16<true>(out, [&](const auto& lines) HWY_ATTR {
+        return Q3_KLinesFp16(blocks, n_blocks, lines);
+      })) {
     return;
   }
 #endif

@@ -1024,6 +1024,14 @@ HWY_INLINE bool SumOfHalvesExact(const uint8_t* p) {
   return (kRows.row[(h >> 26) & 31] >> ((h >> 10) & 31)) & 1;
 }
 
+// The binary16 field at p in every lane (read inside the instruction that
+// uses it: vmulph / vfmadd with {1to32}).
+GGUFKIT_ATTR_AVX512FP16 HWY_INLINE __m512h BroadcastHalf(const uint8_t* p) {
+  _Float16 h;
+  std::memcpy(&h, p, sizeof h);
+  return _mm512_set1_ph(h);
+}
+
 // The table of a block that ScaledCodesLines cannot compute in halves, with
 // the reference's f32 operations (code * d, plus m where kHasMin), then
 // HalfTable (with its NaN fix where a field is Inf or NaN). Out of line, so
@@ -1056,26 +1064,20 @@ HWY_NOINLINE __m512i ScaledCodesFloatTable(__m512i codes, const uint8_t* block) 
 // vcvtps2ph (a port-5 operation each; 32 entries also a vinserti64x4) with
 // one vmulph or vfmadd.
 template <size_t kBlockBytes, bool kHasMin, bool kHighBits, class Lines>
-GGUFKIT_ATTR_AVX512FP16 void ScaledCodesLines(__m512i codes, const uint8_t* blocks,
-                                              int64_t n_blocks, Lines& out_lines) {
+GGUFKIT_ATTR_AVX512FP16 Lines ScaledCodesLines(__m512i codes, const uint8_t* blocks,
+                                               int64_t n_blocks, Lines lines) {
   constexpr size_t kQh = kHasMin ? 4 : 2;
   constexpr size_t kQs = kQh + (kHighBits ? 4 : 0);
-  // A local copy, whose state stays in registers (the caller's may alias
-  // the output), handed back for Finish.
-  Lines lines = out_lines;
   const __m512h codes_h = _mm512_cvtepi16_ph(codes);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * static_cast<int64_t>(kBlockBytes);
     __m512i table;
     if (HWY_LIKELY(kHasMin ? SumOfHalvesExact(block) : FiniteHalf(block))) {
-      _Float16 d;
-      std::memcpy(&d, block, sizeof d);
       if constexpr (kHasMin) {
-        _Float16 m;
-        std::memcpy(&m, block + 2, sizeof m);
-        table = _mm512_castph_si512(_mm512_fmadd_ph(codes_h, _mm512_set1_ph(d), _mm512_set1_ph(m)));
+        table = _mm512_castph_si512(
+            _mm512_fmadd_ph(codes_h, BroadcastHalf(block), BroadcastHalf(block + 2)));
       } else {
-        table = _mm512_castph_si512(_mm512_mul_ph(codes_h, _mm512_set1_ph(d)));
+        table = _mm512_castph_si512(_mm512_mul_ph(codes_h, BroadcastHalf(block)));
       }
     } else {
       table = ScaledCodesFloatTable<kHasMin, kHighBits>(codes, block);
@@ -1091,18 +1093,23 @@ GGUFKIT_ATTR_AVX512FP16 void ScaledCodesLines(__m512i codes, const uint8_t* bloc
     }
     lines.Line(_mm512_permutexvar_epi16(indices, table), static_cast<size_t>(b));
   }
-  out_lines = lines;
+  return lines;
 }
 
-// Runs lines_kernel(lines) as WriteHalfLines does, where out is an f16
-// writer at an even address and AVX512-FP16 is enabled (lines_kernel
-// calls a GGUFKIT_ATTR_AVX512FP16 function); returns false otherwise (the
-// kernel then writes the output its own way).
+// Where out is an f16 writer at an even address and AVX512-FP16 is
+// enabled: lines = lines_kernel(lines) with WriteHalfLines' lines, and
+// true; false otherwise (the kernel then writes the output its own way).
+// lines_kernel calls a GGUFKIT_ATTR_AVX512FP16 function, out of line,
+// which takes the lines by value and returns them (for Finish): given a
+// reference, which might alias the output, GCC kept their state in memory,
+// a reload and a store of the carried line per line.
 template <bool kPrefetch, class Writer, class LinesKernel>
 HWY_INLINE bool WriteHalfLinesFp16(Writer& out, const LinesKernel& lines_kernel) {
   if constexpr (HalfLinesFor<Writer>::value) {
     if constexpr (HalfLinesFor<Writer>::kF16) {
-      return dequant_internal::Avx512Fp16Enabled() && WriteHalfLines<kPrefetch>(out, lines_kernel);
+      return dequant_internal::Avx512Fp16Enabled() &&
+             WriteHalfLines<kPrefetch>(out,
+                                       [&](auto& lines) HWY_ATTR { lines = lines_kernel(lines); });
     }
   }
   (void)out;
@@ -1114,8 +1121,8 @@ HWY_INLINE bool WriteHalfLinesFp16(Writer& out, const LinesKernel& lines_kernel)
 template <size_t kBlockBytes, bool kHasMin, bool kHighBits, bool kPrefetch, class Writer>
 HWY_INLINE bool ScaledCodesHalfLines(__m512i codes, const uint8_t* blocks, int64_t n_blocks,
                                      Writer& out) {
-  return WriteHalfLinesFp16<kPrefetch>(out, [&](auto& lines) HWY_ATTR {
-    ScaledCodesLines<kBlockBytes, kHasMin, kHighBits>(codes, blocks, n_blocks, lines);
+  return WriteHalfLinesFp16<kPrefetch>(out, [&](const auto& lines) HWY_ATTR {
+    return ScaledCodesLines<kBlockBytes, kHasMin, kHighBits>(codes, blocks, n_blocks, lines);
   });
 }
 #endif

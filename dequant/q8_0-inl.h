@@ -119,32 +119,29 @@ HWY_NOINLINE __m512i Q8_0LineOfNaN(const uint8_t* block) {
 // Q8_0LineOfNaN. Per line: vpmovsxbw, vcvtw2ph and vmulph, where the float
 // path takes two each of vpmovsxbd, vcvtdq2ps, vmulps and vcvtps2ph.
 template <class Lines>
-GGUFKIT_ATTR_AVX512FP16 void Q8_0LinesFp16(const uint8_t* blocks, int64_t n_blocks,
-                                           Lines& out_lines) {
-  Lines lines = out_lines;  // in registers (ScaledCodesLines)
+GGUFKIT_ATTR_AVX512FP16 Lines Q8_0LinesFp16(const uint8_t* blocks, int64_t n_blocks, Lines lines) {
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * static_cast<int64_t>(kQ8_0BlockBytes);
     __m512i line;
     if (HWY_LIKELY(FiniteHalf(block))) {
-      _Float16 d;
-      std::memcpy(&d, block, sizeof d);
       const __m512i codes =
           _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2)));
-      line = _mm512_castph_si512(_mm512_mul_ph(_mm512_cvtepi16_ph(codes), _mm512_set1_ph(d)));
+      line = _mm512_castph_si512(_mm512_mul_ph(_mm512_cvtepi16_ph(codes), BroadcastHalf(block)));
     } else {
       line = Q8_0LineOfNaN(block);
     }
     lines.Line(line, static_cast<size_t>(b));
   }
-  out_lines = lines;
+  return lines;
 }
 #endif
 
 template <class Writer>
 HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 #if GGUFKIT_AVX512FP16
-  if (WriteHalfLinesFp16<true>(
-          out, [&](auto& lines) HWY_ATTR { Q8_0LinesFp16(blocks, n_blocks, lines); })) {
+  if (WriteHalfLinesFp16<true>(out, [&](const auto& lines) HWY_ATTR {
+        return Q8_0LinesFp16(blocks, n_blocks, lines);
+      })) {
     return;
   }
 #endif
