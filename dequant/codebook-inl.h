@@ -174,6 +174,7 @@ HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer
   EmitCodebook(Codebook(kIq4nlTable), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 18;
+      PrefetchInput<18>(block);
       emit(block + 2, HalfFactorVec(block), static_cast<size_t>(b), block);
     }
   });
@@ -212,6 +213,7 @@ HWY_INLINE void DequantizeIQ4_XS(const uint8_t* blocks, int64_t n_blocks, Writer
   EmitCodebook(Codebook(kIq4nlTable), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 136;
+      PrefetchInput<136>(block);
       IQ4XSScales(block, scales);
       for (size_t k = 0; k < 8; ++k) {
         emit(block + 8 + 16 * k, hn::Set(DF(), scales[k]), static_cast<size_t>(b) * 8 + k, block);
@@ -231,6 +233,7 @@ HWY_INLINE void DequantizeMXFP4(const uint8_t* blocks, int64_t n_blocks, Writer&
   EmitCodebook(Codebook(kMxfp4Table), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * 17;
+      PrefetchInput<17>(block);
       // A finite power of two for every E8M0 byte (products overflow to
       // infinity at most): never a NaN.
       emit(block + 1, hn::Set(DF(), E8M0Half(block[0])), static_cast<size_t>(b), nullptr);

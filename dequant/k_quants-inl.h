@@ -297,6 +297,7 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     for (int64_t k = 0; k < n; ++k) {
       const uint8_t* block = blocks + (first + k) * 84;
+      PrefetchInput<84>(block);
       NoteHalfScale(out, block + 80);
       NoteHalfScale(out, block + 82);
       const VF d = hn::Set(df, LoadHalfFactor(block + 80));
@@ -345,6 +346,7 @@ HWY_INLINE void DequantizeQ2_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
 #else
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 84;
+    PrefetchInput<84>(block);
     const uint8_t* scales = block;
     const uint8_t* qs = block + 16;
     const float d = LoadHalfFactor(block + 80);
@@ -480,6 +482,7 @@ GGUFKIT_ATTR_AVX512FP16 Lines Q3_KLinesFp16(const uint8_t* blocks, int64_t n_blo
   const __m512i odd = _mm512_or_si512(group, _mm512_set1_epi16(16));
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 110;
+    PrefetchInput<110>(block);
     __m512i tables[4];
     if (HWY_LIKELY(FiniteHalf(block + 108))) {
       const __m512i scales = _mm512_castph_si512(_mm512_cvtepi16_ph(
@@ -562,6 +565,7 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   for (int64_t first = 0; first < n_blocks; first += kBatch) {
     const int64_t n = n_blocks - first < kBatch ? n_blocks - first : kBatch;
     for (int64_t k = 0; k < n; ++k) {
+      PrefetchInput<110>(blocks + (first + k) * 110);
       NoteHalfScale(out, blocks + (first + k) * 110 + 108);
       DecodeQ3Scales(blocks + (first + k) * 110, dl[k]);
     }
@@ -610,6 +614,7 @@ HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   const VI k3 = hn::Set(di, 3);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 110;
+    PrefetchInput<110>(block);
     const uint8_t* hmask = block;
     const uint8_t* qs = block + 32;
     const uint8_t* s = block + 96;
@@ -675,6 +680,7 @@ HWY_INLINE void DequantizeTQ2_0Shifted(const uint8_t* blocks, int64_t n_blocks, 
   VF table_prev = hn::Zero(df);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 66;
+    PrefetchInput<66>(block);
     const VF d = hn::Set(df, LoadHalfFactor(block + 64));
     const VF table = hn::Mul(ToFloat(hn::Sub(hn::And(iota, k3), k1)), d);
     float* line = o.base + static_cast<size_t>(b) * 256;
@@ -816,6 +822,7 @@ HWY_INLINE void DequantizeTQ2_0ShiftedAvx2(const uint8_t* blocks, int64_t n_bloc
   };
   VF table_prev = hn::Zero(df);
   for (int64_t b = 0; b < n_blocks; ++b) {
+    PrefetchInput<66>(blocks + b * 66);
     const uint8_t* block = b == 0 || b == n_blocks - 1 ? padded(b) : blocks + b * 66;
     const VF table = table_of(block);
     run_block(block, table, b == 0 ? table : table_prev, o.base + static_cast<size_t>(b) * 256,
@@ -858,6 +865,7 @@ HWY_INLINE void DequantizeTQ2_0(const uint8_t* blocks, int64_t n_blocks, Writer&
   ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * 66;
+    PrefetchInput<66>(block);
     NoteHalfScale(out, block + 64);
     const VF d = hn::Set(df, LoadHalfFactor(block + 64));
 #if HWY_TARGET <= HWY_AVX2

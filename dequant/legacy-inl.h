@@ -88,6 +88,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
         convert_batch(first + kBatch, buffers[1 - (first / kBatch) % 2]);
       for (int64_t k = 0; k < n; ++k) {
         const uint8_t* block = batch + k * static_cast<int64_t>(kBlockBytes);
+        PrefetchInput<kBlockBytes>(block);
         const uint8_t* p = block + (kHasMin ? 4 : 2);
         // The outputs of codes 0..15 and (Q5_*) 16..31: code * d (+ m), two
         // roundings as the reference, with d and m broadcast inside the
@@ -193,6 +194,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
     const __m256i fifth = _mm256_set1_epi8(kHasMin ? 0x10 : static_cast<char>(0xF0));
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* block = blocks + b * kBlockBytes;
+      PrefetchInput<kBlockBytes>(block);
       NoteHalfScale(out, block);
       if (kHasMin) NoteHalfScale(out, block + 2);
       const VF d = HalfFactorVec(block);
@@ -231,6 +233,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   constexpr size_t kCodeVectors = 16 / hn::MaxLanes(DF());
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kBlockBytes;
+    PrefetchInput<kBlockBytes>(block);
     NoteHalfScale(out, block);
     if (kHasMin) NoteHalfScale(out, block + 2);
     const VF d = HalfFactorVec(block);

@@ -58,6 +58,24 @@ using DU = hn::RebindToUnsigned<DF>;
 using VF = hn::Vec<DF>;
 using VI = hn::Vec<DI>;
 
+// A prefetch of a kernel's input kInputPrefetchBytes ahead of the block it
+// decodes (at least one per 64 bytes of blocks, so every line is touched).
+// Out of cache the hardware prefetchers did not keep the input coming while
+// the output streamed out (Intel Xeon, AVX3, 64 MiB of f16 output: Q4_0
+// 1.54 -> 2.0x memset, Q5_1 1.1 -> 1.5-1.9x, Q5_K 1.2 -> 1.4-1.7x), and
+// every kernel operation that stood between the loads of two blocks slowed
+// it: misaligned output, whose realigning permute adds two operations per
+// line, ran at 0.88-0.95x aligned, and 0.98-1.0x with the prefetch. A
+// prefetch never faults; the last ones reach past the input.
+inline constexpr size_t kInputPrefetchBytes = 2048;
+template <size_t kBlockBytes>
+HWY_INLINE void PrefetchInput(const uint8_t* block) {
+  const uintptr_t ahead = reinterpret_cast<uintptr_t>(block) + kInputPrefetchBytes;
+  for (size_t offset = 0; offset < kBlockBytes; offset += 64) {
+    __builtin_prefetch(reinterpret_cast<const void*>(ahead + offset), 0, 3);
+  }
+}
+
 // Reads a little-endian binary16 scale from unaligned block bytes.
 HWY_INLINE float LoadHalf(const uint8_t* p) {
   uint16_t h;
@@ -228,11 +246,15 @@ HWY_INLINE void ForEachHalfFactor(const uint8_t* blocks, size_t stride, int64_t 
                      factors[current ^ 1]);
     }
     const int64_t end = n_blocks < next ? n_blocks : next;
-    for (int64_t b = start; b < end; ++b) body(b, hn::Set(df, factors[current][b - start]));
+    for (int64_t b = start; b < end; ++b) {
+      PrefetchInput<64>(blocks + static_cast<size_t>(b) * stride);  // stride <= 64
+      body(b, hn::Set(df, factors[current][b - start]));
+    }
     current ^= 1;
   }
 #else
   for (int64_t b = first; b < n_blocks; ++b) {
+    PrefetchInput<64>(blocks + static_cast<size_t>(b) * stride);  // stride <= 64
     body(b, hn::Set(df, LoadHalfFactor(blocks + static_cast<size_t>(b) * stride)));
   }
 #endif
@@ -1071,6 +1093,7 @@ GGUFKIT_ATTR_AVX512FP16 Lines ScaledCodesLines(__m512i codes, const uint8_t* blo
   const __m512h codes_h = _mm512_cvtepi16_ph(codes);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * static_cast<int64_t>(kBlockBytes);
+    PrefetchInput<kBlockBytes>(block);
     __m512i table;
     if (HWY_LIKELY(kHasMin ? SumOfHalvesExact(block) : FiniteHalf(block))) {
       if constexpr (kHasMin) {

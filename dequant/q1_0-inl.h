@@ -50,6 +50,7 @@ HWY_INLINE void DequantizeQ1_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
   uint32_t last_bits = 0;  // the previous block's bits 112 .. 127
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ1_0BlockBytes;
+    PrefetchInput<kQ1_0BlockBytes>(block);
     const VF d = hn::Set(df, LoadHalf(block));
     const VF minus_d = hn::Neg(d);
     const uint8_t* qs = block + 2;
@@ -125,6 +126,7 @@ HWY_INLINE void DequantizeQ1_0StreamShiftedAvx2(const uint8_t* blocks, int64_t n
   uint32_t last_byte = 0;  // the previous block's qs[15]
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ1_0BlockBytes;
+    PrefetchInput<kQ1_0BlockBytes>(block);
     const VF d = hn::Set(df, LoadHalf(block));
     const VF minus_d = hn::Neg(d);
     const uint8_t* qs = block + 2;
@@ -185,6 +187,7 @@ HWY_INLINE void DequantizeQ1_0(const uint8_t* blocks, int64_t n_blocks, Writer& 
   ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ1_0BlockBytes;
+    PrefetchInput<kQ1_0BlockBytes>(block);
     NoteHalfScale(out, block);
     const VF d = hn::Set(df, LoadHalf(block));
     const VF minus_d = hn::Neg(d);

@@ -115,6 +115,7 @@ HWY_INLINE void ForEachKQuantBlock(const uint8_t* blocks, int64_t n_blocks, cons
     const int64_t n = batch.Decode(blocks, kBlockBytes, first, n_blocks);
     for (int64_t k = 0; k < n; ++k) {
       const size_t b = static_cast<size_t>(first + k);
+      PrefetchInput<kBlockBytes>(blocks + b * kBlockBytes);
       body(batch.products[k], blocks + b * kBlockBytes, b * 256);
     }
   }

@@ -82,6 +82,7 @@ HWY_INLINE void DequantizeQ6_K(const uint8_t* blocks, int64_t n_blocks, Writer& 
   ScalesNoted(out);
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * kQ6_KBlockBytes;
+    PrefetchInput<kQ6_KBlockBytes>(block);
     if (b % kBatch == 0) {
       const int64_t n = n_blocks - b < kBatch ? n_blocks - b : kBatch;
       for (int64_t k = 0; k < n; ++k) {

@@ -122,6 +122,7 @@ template <class Lines>
 GGUFKIT_ATTR_AVX512FP16 Lines Q8_0LinesFp16(const uint8_t* blocks, int64_t n_blocks, Lines lines) {
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t* block = blocks + b * static_cast<int64_t>(kQ8_0BlockBytes);
+    PrefetchInput<kQ8_0BlockBytes>(block);
     __m512i line;
     if (HWY_LIKELY(FiniteHalf(block))) {
       const __m512i codes =
