@@ -61,12 +61,13 @@ using VI = hn::Vec<DI>;
 // A prefetch of a kernel's input kInputPrefetchBytes ahead of the block it
 // decodes (at least one per 64 bytes of blocks, so every line is touched).
 // Out of cache the hardware prefetchers did not keep the input coming while
-// the output streamed out (Intel Xeon, AVX3, 64 MiB of f16 output: Q4_0
-// 1.54 -> 2.0x memset, Q5_1 1.1 -> 1.5-1.9x, Q5_K 1.2 -> 1.4-1.7x), and
-// every kernel operation that stood between the loads of two blocks slowed
-// it: misaligned output, whose realigning permute adds two operations per
-// line, ran at 0.88-0.95x aligned, and 0.98-1.0x with the prefetch. A
-// prefetch never faults; the last ones reach past the input.
+// the output streamed out, and every kernel operation that stood between
+// the loads of two blocks slowed it (Intel Xeon, AVX3, 64 MiB of f16
+// output: Q6_K 0.93-0.95 -> 1.37-1.43x memset, Q4_K 1.38-1.45 -> 1.56-1.60;
+// misaligned output, whose realigning permute adds two operations per line,
+// 0.88-1.01x aligned before, 0.91-1.00 after; docs/performance.md, the
+// twenty-second pass). A prefetch never faults; the last ones reach past
+// the input.
 inline constexpr size_t kInputPrefetchBytes = 2048;
 template <size_t kBlockBytes>
 HWY_INLINE void PrefetchInput(const uint8_t* block) {
