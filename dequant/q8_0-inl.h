@@ -103,12 +103,11 @@ HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
 
 #if GGUFKIT_AVX512FP16
 // One line of halves of a block whose d is Inf or NaN: the float products
-// through ConvertHalf's NaN fix (out of Q8_0LinesFp16's loop).
+// through HalfTable's NaN fix (out of Q8_0LinesFp16's loop).
 HWY_NOINLINE __m512i Q8_0LineOfNaN(const uint8_t* block) {
   const VF d = hn::Set(DF(), LoadHalf(block));
-  const __m256i lo = ConvertHalf<true>(hn::Mul(ToFloat(LoadI8AsI32(block + 2)), d), false).raw;
-  const __m256i hi = ConvertHalf<true>(hn::Mul(ToFloat(LoadI8AsI32(block + 18)), d), false).raw;
-  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  return HalfTable<true>(hn::Mul(ToFloat(LoadI8AsI32(block + 2)), d),
+                         hn::Mul(ToFloat(LoadI8AsI32(block + 18)), d), false);
 }
 
 // Q8_0 to f16 lines with AVX512-FP16: d times the 32 codes (int8, exact in
