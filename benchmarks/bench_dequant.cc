@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -224,32 +225,28 @@ void BM_Simd(benchmark::State& state, GgmlType type, int64_t target, OutputType 
 }
 
 // The kernels that use AVX512-FP16 for f16 output (AVX3 on a CPU that has
-// it), with and without it: each iteration times the call both ways, in
-// alternating order, the target switched between the timed calls, and
-// x_without_fp16 is the ratio of the totals (above 1: faster with it).
+// it), with and without it: a paired measurement (TimePaired), the target
+// switched between the timed calls, and x_without_fp16 the ratio of the
+// totals (above 1: faster with it).
 void BM_Fp16(benchmark::State& state, GgmlType type, int64_t target, int64_t out_elements,
              int out_offset) {
   const std::vector<uint8_t>& in = InputBlocks(type, out_elements);
   void* out = OutputBuffer() + out_offset;
-  double seconds[2] = {0, 0};  // [0]: with AVX512-FP16, [1]: without
-  int64_t iterations = 0;
-  for (auto _ : state) {
-    for (int pass = 0; pass < 2; ++pass) {
-      const int way = (pass + iterations) % 2;
-      ScopedDequantTarget scope(target, way == 0);
-      const double t0 = ThreadSeconds();
-      benchmark::DoNotOptimize(
-          DequantizeBlocks(type, in.data(), out_elements, out, OutputType::kF16));
-      benchmark::ClobberMemory();
-      seconds[way] += ThreadSeconds() - t0;
-    }
-    ++iterations;
-  }
+  std::optional<ScopedDequantTarget> scope;
+  const auto call = [&](int64_t) {
+    benchmark::DoNotOptimize(
+        DequantizeBlocks(type, in.data(), out_elements, out, OutputType::kF16));
+  };
+  // a: with AVX512-FP16, b: without.
+  const bench::PairedSeconds t = bench::TimePaired(state, call, call, [&](bool with_fp16) {
+    scope.reset();
+    scope.emplace(target, with_fp16);
+  });
   const int64_t out_bytes = out_elements * 2;
-  state.SetBytesProcessed(iterations * out_bytes * 2);
-  if (seconds[0] > 0) {
-    state.counters["GB/s"] = static_cast<double>(iterations * out_bytes) / seconds[0] / 1e9;
-    state.counters["x_without_fp16"] = seconds[1] / seconds[0];
+  state.SetBytesProcessed(t.iterations * out_bytes * 2);
+  if (t.a > 0) {
+    state.counters["GB/s"] = static_cast<double>(t.iterations * out_bytes) / t.a / 1e9;
+    state.counters["x_without_fp16"] = t.b / t.a;
   }
 }
 

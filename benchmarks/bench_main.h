@@ -63,16 +63,19 @@ double TimeLoop(benchmark::State& state, int64_t bytes, const char* counter, dou
 // each first in every other iteration, and adds the thread CPU time of each
 // to its total. The ratio of the totals compares two things timed in the
 // same moments: the VM's speed drifts between rows run seconds apart.
+// before(run_a), untimed, precedes each of the two (a switch of state that
+// a and b share, such as the dispatched target).
 struct PairedSeconds {
   double a = 0, b = 0;
   int64_t iterations = 0;
 };
-template <class A, class B>
-PairedSeconds TimePaired(benchmark::State& state, const A& a, const B& b) {
+template <class A, class B, class Before>
+PairedSeconds TimePaired(benchmark::State& state, const A& a, const B& b, const Before& before) {
   PairedSeconds t;
   for (auto _ : state) {
     for (int pass = 0; pass < 2; ++pass) {
       const bool run_a = (pass == 0) == (t.iterations % 2 == 0);
+      before(run_a);
       const double t0 = ThreadSeconds();
       if (run_a) {
         a(t.iterations);
@@ -85,6 +88,10 @@ PairedSeconds TimePaired(benchmark::State& state, const A& a, const B& b) {
     ++t.iterations;
   }
   return t;
+}
+template <class A, class B>
+PairedSeconds TimePaired(benchmark::State& state, const A& a, const B& b) {
+  return TimePaired(state, a, b, [](bool) {});
 }
 
 template <typename RegisterAll>
