@@ -145,7 +145,14 @@ HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& 
     return;
   }
 #endif
-  if constexpr (std::is_same_v<Writer, RealignF32>) {
+  // On AVX2 misaligned cached output takes the plain loop's split stores
+  // with PrefetchF32's prefetch (RealignF32 is PrefetchF32 there): the
+  // shifted loop's straddling vector (two variable blends, each three
+  // operations on Intel) cost more than the split stores. Intel Xeon, 256
+  // KiB, 16 alternated rounds, x aligned +4 / +16: shifted 0.82-0.95 /
+  // 0.81-0.95 (medians 0.85 / 0.87), plain 0.83-1.00 / 0.83-1.00 (0.93 /
+  // 0.92; docs/performance.md).
+  if constexpr (std::is_same_v<Writer, RealignF32> && HWY_TARGET != HWY_AVX2) {
     DequantizeQ8_0Shifted(blocks, n_blocks, out.ptr());
   } else {
     DequantizeQ8_0Plain(blocks, n_blocks, out);
