@@ -22,8 +22,7 @@ using KernelFn = void (*)(const uint8_t* blocks, int64_t n_blocks, void* out);
 // output not 64-byte aligned, `out` aligned to its element size: aligned
 // vector stores, assembled from two consecutive vectors (RealignF32: AVX3)
 // or built from the input at the output's offset by the kernel itself
-// (Q8_0 on every target but AVX2, TQ2_0 on AVX2 and AVX3, and on AVX3 Q1_0,
-// Q4_K);
+// (Q8_0 on all targets, TQ2_0 on AVX2 and AVX3, and on AVX3 Q1_0, Q4_K);
 // f32 output of the kernels whose FamilyEntry asks for it, plain stores
 // otherwise. kStreamingMisaligned: non-temporal stores of realigned vectors
 // (StreamRealign) into output aligned to its element but not to 64 bytes

@@ -771,7 +771,7 @@ struct RealignF32 : WriteF32 {
 #endif
 
 // Cached f32 output off the vector alignment, realigned from the input side:
-// kernels that can (Q8_0 on every target but AVX2; TQ2_0 on AVX2 and AVX3; Q1_0
+// kernels that can (Q8_0 on every target; TQ2_0 on AVX2 and AVX3; Q1_0
 // and Q4_K on AVX3) build each aligned output vector directly from the
 // input, loaded at the matching offset (unaligned loads cost nothing), with
 // their own shuffles, blends or merge-masked permutes, instead of a permute

@@ -46,19 +46,73 @@ HWY_INLINE void DequantizeQ8_0Plain(const uint8_t* blocks, int64_t n_blocks, Wri
 // elements 32 b + t L - s .. + L - 1 (L = Lanes(df), s = shift, t = 0 ..
 // 32 / L - 1). For t > 0 they lie in block b: one load of the codes at that
 // offset. For t = 0 they are the last s of block b - 1 and the first L - s
-// of block b, whose codes are 2 bytes (b's d) apart: two loads blended per
-// byte, and the two scales blended per lane. Same products as the plain loop.
-// Q8_0ShiftedBlock writes the aligned vectors of block b >= 1 from `line`
-// (element 32 b - s) on.
-HWY_INLINE void Q8_0ShiftedBlock(const uint8_t* block, size_t s, VF d, VF d_prev, float* line) {
+// of block b, whose codes are 2 bytes (b's d) apart, and lanes j < s take
+// b - 1's d (Q8_0Straddle). Same products as the plain loop.
+//
+// Q8_0Straddle builds that vector's codes and scales. AVX2: one 16-byte load
+// at block - s, its bytes j < s kept and the others taken 2 further on
+// (vpshufb), and the scales as one vpermps of d_prev and d interleaved
+// (vunpcklps). With two variable blends instead (vpblendvb, vblendvps:
+// three operations each on Intel) AVX2 wrote this output slower than
+// with split stores. Intel Xeon, 256 KiB, x aligned at +4 / +16, 8
+// alternated rounds, the machine calm in some and up to 40 % slower in
+// others: 0.89-1.00 / 0.89-1.00 (medians 0.97 / 0.96), against the blends'
+// 0.83-0.95 / 0.83-0.95 (0.86 / 0.91) and the plain loop's split stores
+// 0.86-1.00 / 0.85-1.00 (0.94 / 0.95; docs/performance.md). Other targets:
+// the two loads blended per byte and the scales per lane (FirstN: a mask
+// register on AVX3).
+#if HWY_TARGET == HWY_AVX2
+class Q8_0Straddle {
+ public:
+  explicit Q8_0Straddle(size_t s) : s_(s) {
+    alignas(16) uint8_t bytes[16];
+    alignas(32) int32_t lanes[8];
+    for (size_t j = 0; j < 16; ++j) {
+      bytes[j] = static_cast<uint8_t>(j < 8 ? j + (j < s ? 0 : 2) : 0x80);
+    }
+    for (size_t j = 0; j < 8; ++j) lanes[j] = j < s ? 0 : 1;
+    code_index_ = _mm_load_si128(reinterpret_cast<const __m128i*>(bytes));
+    scale_index_ = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+  }
+  // block - s .. block + 13: inside blocks b - 1 and b.
+  HWY_INLINE VI Codes(const uint8_t* block) const {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block - s_));
+    return VI{_mm256_cvtepi8_epi32(_mm_shuffle_epi8(raw, code_index_))};
+  }
+  HWY_INLINE VF Scales(VF d, VF d_prev) const {
+    return VF{_mm256_permutevar8x32_ps(_mm256_unpacklo_ps(d_prev.raw, d.raw), scale_index_)};
+  }
+
+ private:
+  size_t s_;
+  __m128i code_index_;   // bytes j < s: j; j < 8: j + 2
+  __m256i scale_index_;  // lanes j < s: 0 (d_prev); the others 1 (d)
+};
+#else
+class Q8_0Straddle {
+ public:
+  explicit Q8_0Straddle(size_t s) : s_(s) {}
+  HWY_INLINE VI Codes(const uint8_t* block) const {
+    const hn::Rebind<int8_t, DI> d8;
+    return hn::PromoteTo(
+        DI(), hn::IfThenElse(hn::FirstN(d8, s_),
+                             hn::LoadU(d8, reinterpret_cast<const int8_t*>(block - s_)),
+                             hn::LoadU(d8, reinterpret_cast<const int8_t*>(block + 2 - s_))));
+  }
+  HWY_INLINE VF Scales(VF d, VF d_prev) const {
+    return hn::IfThenElse(hn::FirstN(DF(), s_), d_prev, d);
+  }
+
+ private:
+  size_t s_;
+};
+#endif
+
+// The aligned vectors of block b >= 1 from `line` (element 32 b - s) on.
+HWY_INLINE void Q8_0ShiftedBlock(const uint8_t* block, const Q8_0Straddle& straddle, size_t s, VF d,
+                                 VF d_prev, float* line) {
   const DF df;
-  const hn::Rebind<int8_t, DI> d8;
-  const VI codes = hn::PromoteTo(
-      DI(), hn::IfThenElse(hn::FirstN(d8, s),
-                           hn::LoadU(d8, reinterpret_cast<const int8_t*>(block - s)),
-                           hn::LoadU(d8, reinterpret_cast<const int8_t*>(block + 2 - s))));
-  const VF scale = hn::IfThenElse(hn::FirstN(df, s), d_prev, d);
-  hn::Store(hn::Mul(ToFloat(codes), scale), df, line);
+  hn::Store(hn::Mul(ToFloat(straddle.Codes(block)), straddle.Scales(d, d_prev)), df, line);
   for (size_t t = hn::Lanes(df); t < 32; t += hn::Lanes(df)) {
     hn::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + t - s)), d), df, line + t);
   }
@@ -86,8 +140,9 @@ HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
   for (size_t t = lanes; t < 32; t += lanes) {
     hn::Store(hn::Mul(ToFloat(LoadI8AsI32(blocks + 2 + t - s)), vd_prev), df, o.base + t);
   }
+  const Q8_0Straddle straddle(s);
   ForEachHalfFactor(blocks, kQ8_0BlockBytes, 1, n_blocks, [&](int64_t b, VF d) HWY_ATTR {
-    Q8_0ShiftedBlock(blocks + b * kQ8_0BlockBytes, s, d, vd_prev,
+    Q8_0ShiftedBlock(blocks + b * kQ8_0BlockBytes, straddle, s, d, vd_prev,
                      o.base + static_cast<size_t>(b) * 32);
     vd_prev = d;
   });
@@ -145,14 +200,7 @@ HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& 
     return;
   }
 #endif
-  // On AVX2 misaligned cached output takes the plain loop's split stores
-  // with PrefetchF32's prefetch (RealignF32 is PrefetchF32 there): the
-  // shifted loop's straddling vector (two variable blends, each three
-  // operations on Intel) cost more than the split stores. Intel Xeon, 256
-  // KiB, 16 alternated rounds, x aligned +4 / +16: shifted 0.82-0.95 /
-  // 0.81-0.95 (medians 0.85 / 0.87), plain 0.83-1.00 / 0.83-1.00 (0.93 /
-  // 0.92; docs/performance.md).
-  if constexpr (std::is_same_v<Writer, RealignF32> && HWY_TARGET != HWY_AVX2) {
+  if constexpr (std::is_same_v<Writer, RealignF32>) {
     DequantizeQ8_0Shifted(blocks, n_blocks, out.ptr());
   } else {
     DequantizeQ8_0Plain(blocks, n_blocks, out);
