@@ -74,7 +74,7 @@ class Q8_0Straddle {
     code_index_ = _mm_load_si128(reinterpret_cast<const __m128i*>(bytes));
     scale_index_ = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
   }
-  // block - s .. block + 13: inside blocks b - 1 and b.
+  // 16 bytes from block - s (s >= 1): inside blocks b - 1 and b.
   HWY_INLINE VI Codes(const uint8_t* block) const {
     const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block - s_));
     return VI{_mm256_cvtepi8_epi32(_mm_shuffle_epi8(raw, code_index_))};
