@@ -169,7 +169,7 @@ HWY_INLINE void DequantizeIQ4_NL(const uint8_t* blocks, int64_t n_blocks, Writer
   // f16: d times the values (ScaledCodesHalfLines).
   const __m512i values = _mm512_zextsi256_si512(
       _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(kIq4nlTable))));
-  if (ScaledCodesHalfLines<18, false, false, true>(values, blocks, n_blocks, out)) return;
+  if (ScaledCodesHalfLines<18, false, false>(values, blocks, n_blocks, out)) return;
 #endif
   EmitCodebook(Codebook(kIq4nlTable), out, [&](const auto& emit) HWY_ATTR {
     for (int64_t b = 0; b < n_blocks; ++b) {

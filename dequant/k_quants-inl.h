@@ -536,11 +536,9 @@ GGUFKIT_ATTR_AVX512FP16 Lines Q3_KLinesFp16(const uint8_t* blocks, int64_t n_blo
 template <class Writer>
 HWY_INLINE void DequantizeQ3_K(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 #if GGUFKIT_AVX512FP16
-  if (WriteHalfLinesFp16<true>(out, [&](const auto& lines) HWY_ATTR {
-        return Q3_KLinesFp16(blocks, n_blocks, lines);
-      })) {
-    return;
-  }
+  const auto lines_kernel = [&](const auto& lines)
+                                HWY_ATTR { return Q3_KLinesFp16(blocks, n_blocks, lines); };
+  if (WriteHalfLinesFp16(out, lines_kernel)) return;
 #endif
   const DF df;
   const DI di;

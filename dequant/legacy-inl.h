@@ -117,8 +117,7 @@ HWY_INLINE void DequantizeLegacy(const uint8_t* blocks, int64_t n_blocks, Writer
   // f16: d times the codes (centred), plus m (ScaledCodesHalfLines).
   const __m512i codes =
       kHasMin ? Iota32() : _mm512_sub_epi16(Iota32(), _mm512_set1_epi16(kHasHighBits ? 16 : 8));
-  if (ScaledCodesHalfLines<kBlockBytes, kHasMin, kHasHighBits, !kHasHighBits>(codes, blocks,
-                                                                              n_blocks, out)) {
+  if (ScaledCodesHalfLines<kBlockBytes, kHasMin, kHasHighBits>(codes, blocks, n_blocks, out)) {
     return;
   }
 #endif

@@ -1127,13 +1127,19 @@ GGUFKIT_ATTR_AVX512FP16 Lines ScaledCodesLines(__m512i codes, const uint8_t* blo
 // which takes the lines by value and returns them (for Finish): given a
 // reference, which might alias the output, GCC kept their state in memory,
 // a reload and a store of the carried line per line.
-template <bool kPrefetch, class Writer, class LinesKernel>
+// Every kernel here prefetches its misaligned cached lines (kPrefetch):
+// with one vmulph or vfmadd per table the lines are light enough that
+// their stores wait on the lines. Q5_0 and Q5_1, the last two without it,
+// f16 +2 x aligned in cache, 15 alternated rounds: 0.89-0.98 -> 0.85-1.07
+// (medians 0.93 -> 1.00) and 0.93-1.06 -> 0.87-1.06 (0.97 -> 1.04;
+// docs/performance.md, twenty-third pass).
+template <class Writer, class LinesKernel>
 HWY_INLINE bool WriteHalfLinesFp16(Writer& out, const LinesKernel& lines_kernel) {
   if constexpr (HalfLinesFor<Writer>::value) {
     if constexpr (HalfLinesFor<Writer>::kF16) {
       return dequant_internal::Avx512Fp16Enabled() &&
-             WriteHalfLines<kPrefetch>(out,
-                                       [&](auto& lines) HWY_ATTR { lines = lines_kernel(lines); });
+             WriteHalfLines</*kPrefetch=*/true>(
+                 out, [&](auto& lines) HWY_ATTR { lines = lines_kernel(lines); });
     }
   }
   (void)out;
@@ -1142,10 +1148,10 @@ HWY_INLINE bool WriteHalfLinesFp16(Writer& out, const LinesKernel& lines_kernel)
 }
 
 // ScaledCodesLines through WriteHalfLinesFp16.
-template <size_t kBlockBytes, bool kHasMin, bool kHighBits, bool kPrefetch, class Writer>
+template <size_t kBlockBytes, bool kHasMin, bool kHighBits, class Writer>
 HWY_INLINE bool ScaledCodesHalfLines(__m512i codes, const uint8_t* blocks, int64_t n_blocks,
                                      Writer& out) {
-  return WriteHalfLinesFp16<kPrefetch>(out, [&](const auto& lines) HWY_ATTR {
+  return WriteHalfLinesFp16(out, [&](const auto& lines) HWY_ATTR {
     return ScaledCodesLines<kBlockBytes, kHasMin, kHighBits>(codes, blocks, n_blocks, lines);
   });
 }

@@ -194,11 +194,9 @@ GGUFKIT_ATTR_AVX512FP16 Lines Q8_0LinesFp16(const uint8_t* blocks, int64_t n_blo
 template <class Writer>
 HWY_INLINE void DequantizeQ8_0(const uint8_t* blocks, int64_t n_blocks, Writer& out) {
 #if GGUFKIT_AVX512FP16
-  if (WriteHalfLinesFp16<true>(out, [&](const auto& lines) HWY_ATTR {
-        return Q8_0LinesFp16(blocks, n_blocks, lines);
-      })) {
-    return;
-  }
+  const auto lines_kernel = [&](const auto& lines)
+                                HWY_ATTR { return Q8_0LinesFp16(blocks, n_blocks, lines); };
+  if (WriteHalfLinesFp16(out, lines_kernel)) return;
 #endif
   if constexpr (std::is_same_v<Writer, RealignF32>) {
     DequantizeQ8_0Shifted(blocks, n_blocks, out.ptr());
