@@ -82,6 +82,7 @@ class Q8_0Straddle {
   HWY_INLINE VF Scales(VF d, VF d_prev) const {
     return VF{_mm256_permutevar8x32_ps(_mm256_unpacklo_ps(d_prev.raw, d.raw), scale_index_)};
   }
+  size_t shift() const { return s_; }
 
  private:
   size_t s_;
@@ -102,6 +103,7 @@ class Q8_0Straddle {
   HWY_INLINE VF Scales(VF d, VF d_prev) const {
     return hn::IfThenElse(hn::FirstN(DF(), s_), d_prev, d);
   }
+  size_t shift() const { return s_; }
 
  private:
   size_t s_;
@@ -109,9 +111,10 @@ class Q8_0Straddle {
 #endif
 
 // The aligned vectors of block b >= 1 from `line` (element 32 b - s) on.
-HWY_INLINE void Q8_0ShiftedBlock(const uint8_t* block, const Q8_0Straddle& straddle, size_t s, VF d,
+HWY_INLINE void Q8_0ShiftedBlock(const uint8_t* block, const Q8_0Straddle& straddle, VF d,
                                  VF d_prev, float* line) {
   const DF df;
+  const size_t s = straddle.shift();
   hn::Store(hn::Mul(ToFloat(straddle.Codes(block)), straddle.Scales(d, d_prev)), df, line);
   for (size_t t = hn::Lanes(df); t < 32; t += hn::Lanes(df)) {
     hn::Store(hn::Mul(ToFloat(LoadI8AsI32(block + 2 + t - s)), d), df, line + t);
@@ -142,7 +145,7 @@ HWY_INLINE void DequantizeQ8_0Shifted(const uint8_t* blocks, int64_t n_blocks, f
   }
   const Q8_0Straddle straddle(s);
   ForEachHalfFactor(blocks, kQ8_0BlockBytes, 1, n_blocks, [&](int64_t b, VF d) HWY_ATTR {
-    Q8_0ShiftedBlock(blocks + b * kQ8_0BlockBytes, straddle, s, d, vd_prev,
+    Q8_0ShiftedBlock(blocks + b * kQ8_0BlockBytes, straddle, d, vd_prev,
                      o.base + static_cast<size_t>(b) * 32);
     vd_prev = d;
   });
