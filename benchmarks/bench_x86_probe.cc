@@ -10,7 +10,10 @@
 // come from a chain of dependent 64-bit adds (one cycle each) timed in the
 // same run, so turbo clocks do not skew them. BM_Store/<kind>/<offset>:
 // 256 KiB (L2 on Zen 4) written with one kind of store, each at that byte
-// offset from a 64-byte line (bytes_per_second).
+// offset from a 64-byte line (bytes_per_second). ymm_halves_at_line: 32-byte
+// stores, but one that would cross a line goes out as two 16-byte stores;
+// movsb_from_l1: 32-byte aligned stores into a 4 KiB buffer (L1), then `rep
+// movsb` of it to the output, chunk by chunk.
 //
 // Needs x86-64 with AVX-512 F, BW and VBMI at run time; elsewhere every row
 // is skipped with the reason.
@@ -182,7 +185,35 @@ float* StoreBuffer() {
   return buffer;
 }
 
-enum class StoreKind { kZmm, kYmm, kMaskedPair };
+enum class StoreKind { kZmm, kYmm, kMaskedPair, kYmmHalvesAtLine, kMovsbFromL1 };
+
+// 32 bytes at p, as two 16-byte stores where one store would cross a line.
+__attribute__((target("avx2"))) inline void StoreYmmOrHalves(float* p, __m256 w) {
+  if ((reinterpret_cast<uintptr_t>(p) & 63) > 32) {
+    _mm_storeu_ps(p, _mm256_castps256_ps128(w));
+    _mm_storeu_ps(p + 4, _mm256_extractf128_ps(w, 1));
+  } else {
+    _mm256_storeu_ps(p, w);
+  }
+}
+
+// kStoreBytes of 32-byte aligned stores into an L1 buffer, copied out by
+// `rep movsb` kChunk bytes at a time.
+__attribute__((target("avx2"), noinline)) void StoreThroughMovsb(float* out) {
+  constexpr size_t kChunk = 4096;
+  alignas(64) static float chunk[kChunk / sizeof(float)];
+  __m256 w = _mm256_set1_ps(1.0f);
+  for (size_t done = 0; done < kStoreBytes; done += kChunk) {
+    for (size_t i = 0; i < kChunk / sizeof(float); i += 8) {
+      _mm256_store_ps(chunk + i, w);
+      asm volatile("" : "+v"(w));
+    }
+    void* to = reinterpret_cast<uint8_t*>(out) + done;
+    const void* from = chunk;
+    size_t bytes = kChunk;
+    asm volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(bytes) : : "memory");
+  }
+}
 
 __attribute__((target("avx512f"), noinline)) void Store(StoreKind kind, float* out) {
   __m512 v = _mm512_set1_ps(1.0f);
@@ -202,6 +233,13 @@ __attribute__((target("avx512f"), noinline)) void Store(StoreKind kind, float* o
         _mm512_mask_storeu_ps(out + i, 0x00FF, v);
         _mm512_mask_storeu_ps(out + i, 0xFF00, v);
         break;
+      case StoreKind::kYmmHalvesAtLine:
+        StoreYmmOrHalves(out + i, w);
+        StoreYmmOrHalves(out + i + 8, w);
+        break;
+      case StoreKind::kMovsbFromL1:
+        StoreThroughMovsb(out);
+        return;
     }
     asm volatile("" : "+v"(v), "+v"(w));  // one store per step, not folded into memset
   }
@@ -257,6 +295,8 @@ GGUFKIT_PORT_ROW(PermMulBroadcast);
 BENCHMARK_CAPTURE(BM_Store, zmm, StoreKind::kZmm)->Arg(0)->Arg(4)->Arg(16);
 BENCHMARK_CAPTURE(BM_Store, ymm, StoreKind::kYmm)->Arg(0)->Arg(4)->Arg(16);
 BENCHMARK_CAPTURE(BM_Store, masked_pair, StoreKind::kMaskedPair)->Arg(0)->Arg(4);
+BENCHMARK_CAPTURE(BM_Store, ymm_halves_at_line, StoreKind::kYmmHalvesAtLine)->Arg(4)->Arg(16);
+BENCHMARK_CAPTURE(BM_Store, movsb_from_l1, StoreKind::kMovsbFromL1)->Arg(0)->Arg(4)->Arg(16);
 
 #else  // not x86-64 with GNU inline assembly
 
