@@ -216,6 +216,10 @@ __attribute__((target("avx2"), noinline)) void StoreThroughMovsb(float* out) {
 }
 
 __attribute__((target("avx512f"), noinline)) void Store(StoreKind kind, float* out) {
+  if (kind == StoreKind::kMovsbFromL1) {
+    StoreThroughMovsb(out);
+    return;
+  }
   __m512 v = _mm512_set1_ps(1.0f);
   __m256 w = _mm256_set1_ps(1.0f);
   constexpr size_t kFloats = kStoreBytes / sizeof(float);
@@ -237,9 +241,8 @@ __attribute__((target("avx512f"), noinline)) void Store(StoreKind kind, float* o
         StoreYmmOrHalves(out + i, w);
         StoreYmmOrHalves(out + i + 8, w);
         break;
-      case StoreKind::kMovsbFromL1:
-        StoreThroughMovsb(out);
-        return;
+      case StoreKind::kMovsbFromL1:  // above the loop
+        break;
     }
     asm volatile("" : "+v"(v), "+v"(w));  // one store per step, not folded into memset
   }
