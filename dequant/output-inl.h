@@ -1127,10 +1127,10 @@ GGUFKIT_ATTR_AVX512FP16 Lines ScaledCodesLines(__m512i codes, const uint8_t* blo
 // which takes the lines by value and returns them (for Finish): given a
 // reference, which might alias the output, GCC kept their state in memory,
 // a reload and a store of the carried line per line.
-// Every kernel here prefetches its misaligned cached lines (kPrefetch):
-// with one vmulph or vfmadd per table the lines are light enough that
-// their stores wait on the lines. Q5_0 and Q5_1, the last two without it,
-// f16 +2 x aligned in cache, 15 alternated rounds: 0.89-0.98 -> 0.85-1.07
+// Every kernel here prefetches its misaligned cached lines (WriteHalfLines'
+// kPrefetch): with one vmulph or vfmadd per table their time goes to the
+// stores, which wait on the output's lines. Q5_0 and Q5_1, the last two without
+// it, f16 +2 x aligned in cache, 15 alternated rounds: 0.89-0.98 -> 0.85-1.07
 // (medians 0.93 -> 1.00) and 0.93-1.06 -> 0.87-1.06 (0.97 -> 1.04;
 // docs/performance.md, twenty-third pass).
 template <class Writer, class LinesKernel>
